@@ -1,0 +1,435 @@
+"""Turn a validated :class:`~segverify.load.Document` into a :class:`~segverify.model.Topology`.
+
+The schema has already checked shapes and key names; here the meaning is checked: names resolve,
+addresses parse and are not shared, next hops are reachable, references point at things that exist.
+Every error names the file, line and column of the value at fault.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from ipaddress import (AddressValueError, IPv4Address, IPv4Interface, IPv4Network, NetmaskValueError,
+                       ip_address, ip_network)
+from typing import Any
+
+from .errors import InputError, Span
+from .load import Document, Path_
+from .model import (PORTED_PROTOCOLS, PROTOCOLS, Acl, Action, DeclaredFlow, ExceptionDecl, Interface, Lan,
+                    Match, NatRule, NatType, Node, NodeKind, PortRange, Profile, Role, Route, Rule, Sanitizer,
+                    SanitizerType, Segment, ServiceTerm, Topology, Zone)
+
+RULE_IDS = frozenset(f"SEG{n:03d}" for n in range(1, 12))
+_TERM = re.compile(r"^(?P<proto>[a-z]+|\d{1,3})(?:/(?P<low>\d{1,5})(?:-(?P<high>\d{1,5}))?)?$")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+class Builder:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.data = doc.data
+        self.node_addresses: dict[str, tuple[IPv4Network, ...]] = {}
+        self.networks: dict[str, tuple[IPv4Network, ...] | None] = {}
+        self._resolving: list[str] = []
+
+    def span(self, *path: Any) -> Span:
+        return self.doc.span(tuple(path))
+
+    def fail(self, message: str, *path: Any) -> InputError:
+        return InputError(message, self.span(*path))
+
+    # -- addresses --------------------------------------------------------------------------------
+
+    def parse_network(self, text: str, path: Path_) -> IPv4Network:
+        try:
+            net = ip_network(text, strict=True)
+        except ValueError as exc:
+            if "has host bits set" in str(exc):
+                loose = ip_network(text, strict=False)
+                raise InputError(f"{text} has host bits set; did you mean {loose}?", self.doc.span(path)) from None
+            raise InputError(f"{text!r} is not an address, a prefix or a known name", self.doc.span(path)) from None
+        if not isinstance(net, IPv4Network):
+            raise InputError(f"{text}: IPv6 is not supported yet", self.doc.span(path))
+        return net
+
+    def addresses(self, value: Any, path: Path_) -> tuple[IPv4Network, ...] | None:
+        """Resolve address terms; None means any."""
+        result: list[IPv4Network] = []
+        for i, term in enumerate(_as_list(value)):
+            term_path = path + (i,) if isinstance(value, list) else path
+            resolved = self.address_term(str(term), term_path)
+            if resolved is None:
+                return None
+            result.extend(resolved)
+        return tuple(sorted(set(result)))
+
+    def address_term(self, term: str, path: Path_) -> tuple[IPv4Network, ...] | None:
+        if term == "any":
+            return None
+        networks = self.data.get("networks", {})
+        if term in networks and term in self.node_addresses:
+            raise InputError(f"{term!r} is both a network and a node name; rename one", self.doc.span(path))
+        if term in networks:
+            return self.network_object(term)
+        if term in self.node_addresses:
+            if not self.node_addresses[term]:
+                raise InputError(f"node {term!r} has no address to match", self.doc.span(path))
+            return self.node_addresses[term]
+        if term and (term[0].isdigit() or ":" in term):
+            return (self.parse_network(term, path),)
+        raise InputError(f"unknown network or node {term!r}", self.doc.span(path))
+
+    def network_object(self, name: str) -> tuple[IPv4Network, ...] | None:
+        if name in self.networks:
+            return self.networks[name]
+        if name in self._resolving:
+            cycle = " -> ".join(self._resolving[self._resolving.index(name):] + [name])
+            raise InputError(f"network names refer to each other in a cycle: {cycle}", self.span("networks", name))
+        self._resolving.append(name)
+        resolved = self.addresses(self.data["networks"][name], ("networks", name))
+        self._resolving.pop()
+        self.networks[name] = resolved
+        return resolved
+
+    # -- services ---------------------------------------------------------------------------------
+
+    def port_ranges(self, value: Any, path: Path_) -> tuple[PortRange, ...]:
+        ranges = []
+        for i, item in enumerate(_as_list(value)):
+            item_path = path + (i,) if isinstance(value, list) else path
+            text = str(item)
+            low_text, _, high_text = text.partition("-")
+            low, high = int(low_text), int(high_text or low_text)
+            if not (0 <= low <= high <= 65535):
+                raise InputError(f"port range {text!r} is not within 0-65535 low-high", self.doc.span(item_path))
+            ranges.append(PortRange(low, high))
+        return tuple(ranges)
+
+    def service_terms(self, value: Any, path: Path_, stack: tuple[str, ...] = ()) -> tuple[ServiceTerm, ...]:
+        services = self.data.get("services", {})
+        terms: list[ServiceTerm] = []
+        for i, item in enumerate(_as_list(value)):
+            item_path = path + (i,) if isinstance(value, list) else path
+            text = str(item)
+            if text == "any":
+                return (ServiceTerm(),)
+            if text in services:
+                if text in stack:
+                    raise InputError(f"service names refer to each other in a cycle: {' -> '.join(stack + (text,))}",
+                                     self.doc.span(item_path))
+                terms.extend(self.service_terms(services[text], ("services", text), stack + (text,)))
+                continue
+            m = _TERM.match(text)
+            if not m:
+                raise InputError(f"unknown service {text!r} (a name, or a term like tcp/443)", self.doc.span(item_path))
+            proto = self.protocol(m["proto"], item_path)
+            if m["low"] is None:
+                terms.append(ServiceTerm(protocol=proto))
+                continue
+            if proto not in PORTED_PROTOCOLS:
+                raise InputError(f"{m['proto']} has no ports", self.doc.span(item_path))
+            ports = self.port_ranges(f"{m['low']}-{m['high'] or m['low']}", item_path)
+            terms.append(ServiceTerm(protocol=proto, dports=ports))
+        return tuple(terms)
+
+    def protocol(self, value: Any, path: Path_) -> int | None:
+        if value == "any":
+            return None
+        if isinstance(value, int) or str(value).isdigit():
+            number = int(value)
+            if number > 255:
+                raise InputError(f"protocol number {number} is over 255", self.doc.span(path))
+            return number
+        if value not in PROTOCOLS:
+            raise InputError(f"unknown protocol {value!r} (one of {', '.join(PROTOCOLS)} or a number)",
+                             self.doc.span(path))
+        return PROTOCOLS[value]
+
+    def match(self, raw: dict[str, Any], path: Path_, src_key: str = "src", dst_key: str = "dst") -> Match:
+        services: tuple[ServiceTerm, ...] | None = None
+        if "service" in raw:
+            for key in ("proto", "sport", "dport"):
+                if key in raw:
+                    raise InputError(f"give either 'service' or '{key}', not both", self.doc.key_span(path + (key,)))
+            services = self.service_terms(raw["service"], path + ("service",))
+        elif any(k in raw for k in ("proto", "sport", "dport")):
+            proto = self.protocol(raw.get("proto", "any"), path + ("proto",))
+            if ("sport" in raw or "dport" in raw) and proto not in PORTED_PROTOCOLS:
+                raise InputError("ports need proto tcp, udp or sctp", self.doc.key_span(path + ("proto",)))
+            services = (ServiceTerm(
+                protocol=proto,
+                sports=self.port_ranges(raw["sport"], path + ("sport",)) if "sport" in raw else None,
+                dports=self.port_ranges(raw["dport"], path + ("dport",)) if "dport" in raw else None,
+            ),)
+        established = raw.get("established")
+        if established and services is not None and any(t.protocol not in (None, 6) for t in services):
+            raise InputError("'established' applies to TCP only", self.doc.key_span(path + ("established",)))
+        return Match(
+            src=self.addresses(raw[src_key], path + (src_key,)) if src_key in raw else None,
+            dst=self.addresses(raw[dst_key], path + (dst_key,)) if dst_key in raw else None,
+            services=services,
+            established=True if established else None,
+        )
+
+    # -- the topology -----------------------------------------------------------------------------
+
+    def build(self) -> Topology:
+        for key in ("segverify", "name", "profile"):
+            if key not in self.data:
+                first = self.doc.files[0].path if self.doc.files else "<input>"
+                raise InputError(f"no file sets the top-level key {key!r}", Span(first, 1, 1))
+        for key in ("zones", "nodes"):
+            if not self.data.get(key):
+                raise InputError(f"the topology has no {key}", self.span(key) if key in self.data else None)
+        zones = {
+            name: Zone(name, Segment(raw["segment"]), self.span("zones", name), raw.get("description", ""))
+            for name, raw in self.data["zones"].items()
+        }
+        raw_nodes: dict[str, Any] = self.data["nodes"]
+        owners: dict[IPv4Address, tuple[str, Path_]] = {}
+        interfaces: dict[str, tuple[Interface, ...]] = {}
+        for name, raw in raw_nodes.items():
+            interfaces[name] = self.interfaces(name, raw, zones, owners)
+            self.node_addresses[name] = tuple(
+                IPv4Network(i.address.ip) for i in interfaces[name] if i.address is not None
+            )
+        nodes = {name: self.node(name, raw, interfaces[name]) for name, raw in raw_nodes.items()}
+        lans = self.lans(nodes)
+        self.check_next_hops(nodes, lans)
+        exceptions = tuple(self.exception(i, raw) for i, raw in enumerate(self.data.get("exceptions", [])))
+        seen: dict[str, int] = {}
+        for i, exc in enumerate(exceptions):
+            if exc.id in seen:
+                raise InputError(f"exception id {exc.id!r} is used twice", exc.span, related=exceptions[seen[exc.id]].span)
+            seen[exc.id] = i
+        for name in self.data.get("networks", {}):
+            self.network_object(name)  # every named network must resolve, used or not
+        for name in self.data.get("services", {}):
+            self.service_terms(name, ("services", name))
+        return Topology(
+            name=str(self.data["name"]),
+            profile=Profile(self.data["profile"]),
+            zones=zones,
+            nodes=nodes,
+            lans=lans,
+            exceptions=exceptions,
+            files=tuple(self.doc.files),
+            span=self.span("name"),
+            description=self.data.get("description", ""),
+            networks={k: v if v is not None else (IPv4Network("0.0.0.0/0"),) for k, v in self.networks.items()},
+        )
+
+    def interfaces(self, node: str, raw: dict[str, Any], zones: dict[str, Zone],
+                   owners: dict[IPv4Address, tuple[str, Path_]]) -> tuple[Interface, ...]:
+        result = []
+        acls = raw.get("acls", {})
+        for name, spec in raw["interfaces"].items():
+            path: Path_ = ("nodes", node, "interfaces", name)
+            if spec["zone"] not in zones:
+                raise InputError(f"unknown zone {spec['zone']!r}", self.doc.span(path + ("zone",)))
+            address = None
+            if "address" in spec:
+                address = self.interface_address(spec["address"], path + ("address",))
+                if address.ip in owners:
+                    other, other_path = owners[address.ip]
+                    raise InputError(f"address {address.ip} is already used by {other}", self.doc.span(path + ("address",)),
+                                     related=self.doc.span(other_path))
+                owners[address.ip] = (f"{node}:{name}", path + ("address",))
+            gateway = None
+            if "gateway" in spec:
+                gateway = self.host_address(spec["gateway"], path + ("gateway",))
+                if address is None or gateway not in address.network:
+                    raise InputError(f"gateway {gateway} is not on this interface's subnet", self.doc.span(path + ("gateway",)))
+            for key in ("acl_in", "acl_out"):
+                if key in spec and spec[key] not in acls:
+                    raise InputError(f"node {node!r} has no ACL named {spec[key]!r}", self.doc.span(path + (key,)))
+            result.append(Interface(node, name, spec["zone"], address, gateway, spec.get("acl_in"),
+                                    spec.get("acl_out"), self.doc.key_span(path), spec.get("description", "")))
+        return tuple(result)
+
+    def interface_address(self, text: str, path: Path_) -> IPv4Interface:
+        if "/" not in text:
+            raise InputError(f"interface address {text!r} needs a prefix length, like {text}/24", self.doc.span(path))
+        try:
+            iface = IPv4Interface(text)
+        except (AddressValueError, NetmaskValueError, ValueError):
+            raise InputError(f"{text!r} is not an IPv4 address with prefix length", self.doc.span(path)) from None
+        net = iface.network
+        if net.prefixlen < 31 and iface.ip in (net.network_address, net.broadcast_address):
+            raise InputError(f"{iface.ip} is the {'network' if iface.ip == net.network_address else 'broadcast'} "
+                             f"address of {net}", self.doc.span(path))
+        return iface
+
+    def host_address(self, text: Any, path: Path_) -> IPv4Address:
+        try:
+            addr = ip_address(str(text))
+        except ValueError:
+            raise InputError(f"{text!r} is not an IPv4 address", self.doc.span(path)) from None
+        if not isinstance(addr, IPv4Address):
+            raise InputError(f"{text}: IPv6 is not supported yet", self.doc.span(path))
+        return addr
+
+    def node(self, name: str, raw: dict[str, Any], interfaces: tuple[Interface, ...]) -> Node:
+        path: Path_ = ("nodes", name)
+        kind = NodeKind(raw["kind"])
+        roles = frozenset(Role(r) for r in _as_list(raw.get("role", [])))
+        for key, allowed in (("sanitizer", kind is NodeKind.SANITIZER), ("represents", kind is NodeKind.EXTERNAL),
+                             ("allow", Role.BREAKOUT_PROXY in roles)):
+            if key in raw and not allowed:
+                needs = {"sanitizer": "kind: sanitizer", "represents": "kind: external",
+                         "allow": "role: breakout-proxy"}[key]
+                raise InputError(f"'{key}' is only for nodes with {needs}", self.doc.key_span(path + (key,)))
+        if kind is NodeKind.SANITIZER and "sanitizer" not in raw:
+            raise InputError("a sanitizer node needs a 'sanitizer' section (type, inbound, outbound)", self.span(*path))
+        if kind is NodeKind.EXTERNAL and "represents" not in raw:
+            raise InputError("an external node needs 'represents' (the addresses it stands for)", self.span(*path))
+        acls = {acl: self.acl(name, acl, spec, path + ("acls", acl)) for acl, spec in raw.get("acls", {}).items()}
+        iface_names = {i.name for i in interfaces}
+        routes = tuple(self.route(spec, path + ("routes", i)) for i, spec in enumerate(raw.get("routes", [])))
+        for iface in interfaces:
+            if iface.gateway is not None:
+                routes += (Route(IPv4Network("0.0.0.0/0"), iface.gateway, False, self.doc.span(
+                    ("nodes", name, "interfaces", iface.name, "gateway"))),)
+        nat = tuple(self.nat(name, i, spec, path + ("nat", i), iface_names) for i, spec in enumerate(raw.get("nat", [])))
+        represents: tuple[IPv4Network, ...] = ()
+        if "represents" in raw:
+            resolved = self.addresses(raw["represents"], path + ("represents",))
+            represents = resolved if resolved is not None else (IPv4Network("0.0.0.0/0"),)
+        sanitizer = self.sanitizer(raw["sanitizer"], path + ("sanitizer",)) if "sanitizer" in raw else None
+        allow = tuple(self.flow(spec, path + ("allow", i), "to") for i, spec in enumerate(raw.get("allow", [])))
+        media = raw.get("removable_media")
+        return Node(
+            name=name, kind=kind, roles=roles, interfaces=interfaces, routes=routes, acls=acls, nat=nat,
+            forwarding=bool(raw.get("ip_forward", kind.forwards_by_default)), span=self.doc.key_span(path),
+            description=raw.get("description", ""), mfa=raw.get("mfa"),
+            removable_media_blocked=None if media is None else media == "blocked",
+            epp=raw.get("epp"), edr=raw.get("edr"), represents=represents, sanitizer=sanitizer, allow=allow,
+        )
+
+    def acl(self, node: str, name: str, raw: dict[str, Any], path: Path_) -> Acl:
+        rules = []
+        for i, spec in enumerate(raw["rules"]):
+            rule_path = path + ("rules", i)
+            text = ", ".join(f"{k}: {v}" for k, v in spec.items() if k != "description")
+            rules.append(Rule(name, i + 1, Action(spec["action"]), self.match(spec, rule_path),
+                               self.doc.span(rule_path), spec.get("description", ""), text))
+        return Acl(node, name, Action(raw["default"]), bool(raw.get("stateful", True)), tuple(rules),
+                   self.doc.key_span(path), self.doc.span(path + ("default",)))
+
+    def route(self, raw: dict[str, Any], path: Path_) -> Route:
+        to = "0.0.0.0/0" if raw["to"] == "default" else str(raw["to"])
+        prefix = self.parse_network(to, path + ("to",))
+        drop = bool(raw.get("drop", False))
+        if drop == ("via" in raw):
+            raise InputError("a route needs exactly one of 'via' (next hop) or 'drop: true'", self.doc.span(path))
+        via = self.host_address(raw["via"], path + ("via",)) if "via" in raw else None
+        return Route(prefix, via, drop, self.doc.span(path))
+
+    def nat(self, node: str, index: int, raw: dict[str, Any], path: Path_, iface_names: set[str]) -> NatRule:
+        if raw["out"] not in iface_names:
+            raise InputError(f"node {node!r} has no interface {raw['out']!r}", self.doc.span(path + ("out",)))
+        kind = NatType(raw["type"])
+        need = ("to",) if kind is NatType.SOURCE else ("inside", "outside")
+        wrong = ("inside", "outside") if kind is NatType.SOURCE else ("to", "src", "dst")
+        for key in need:
+            if key not in raw:
+                raise InputError(f"{kind.value} NAT needs '{key}'", self.doc.span(path))
+        for key in wrong:
+            if key in raw:
+                raise InputError(f"'{key}' does not belong to {kind.value} NAT", self.doc.key_span(path + (key,)))
+        if kind is NatType.SOURCE:
+            return NatRule(node, index + 1, kind, raw["out"], self.match(raw, path),
+                           self.host_address(raw["to"], path + ("to",)), None, self.doc.span(path))
+        return NatRule(node, index + 1, kind, raw["out"], Match(), self.host_address(raw["outside"], path + ("outside",)),
+                       self.host_address(raw["inside"], path + ("inside",)), self.doc.span(path))
+
+    def flow(self, raw: dict[str, Any], path: Path_, peer_key: str) -> DeclaredFlow:
+        peer = self.addresses(raw[peer_key], path + (peer_key,))
+        return DeclaredFlow(
+            peer=peer if peer is not None else (IPv4Network("0.0.0.0/0"),),
+            peer_text=", ".join(str(x) for x in _as_list(raw[peer_key])),
+            services=self.service_terms(raw["service"], path + ("service",)),
+            services_text=", ".join(str(x) for x in _as_list(raw["service"])),
+            span=self.doc.span(path),
+        )
+
+    def sanitizer(self, raw: dict[str, Any], path: Path_) -> Sanitizer:
+        return Sanitizer(
+            type=SanitizerType(raw["type"]),
+            inbound=tuple(self.flow(s, path + ("inbound", i), "from") for i, s in enumerate(raw.get("inbound", []))),
+            outbound=tuple(self.flow(s, path + ("outbound", i), "to") for i, s in enumerate(raw.get("outbound", []))),
+            span=self.doc.key_span(path),
+        )
+
+    def lans(self, nodes: dict[str, Node]) -> tuple[Lan, ...]:
+        lans: list[Lan] = []
+        attached: dict[tuple[str, str], Path_] = {}
+        entries: list[tuple[str, list[str], Path_, str]] = []
+        for i, raw in enumerate(self.data.get("links", [])):
+            path: Path_ = ("links", i)
+            if isinstance(raw, list):
+                entries.append((f"link-{i + 1}", raw, path, ""))
+            else:
+                entries.append((raw.get("name", f"link-{i + 1}"), raw["endpoints"], path + ("endpoints",),
+                                raw.get("description", "")))
+        for name, raw in self.data.get("lans", {}).items():
+            path = ("lans", name)
+            if isinstance(raw, list):
+                entries.append((name, raw, path, ""))
+            else:
+                entries.append((name, raw["endpoints"], path + ("endpoints",), raw.get("description", "")))
+        names: dict[str, Path_] = {}
+        for name, endpoints, path, description in entries:
+            if name in names:
+                raise InputError(f"link or LAN name {name!r} is used twice", self.doc.span(path),
+                                 related=self.doc.span(names[name]))
+            names[name] = path
+            pairs = []
+            for j, text in enumerate(endpoints):
+                node, _, iface = str(text).partition(":")
+                where = path + (j,)
+                if node not in nodes:
+                    raise InputError(f"unknown node {node!r}", self.doc.span(where))
+                if iface not in {i.name for i in nodes[node].interfaces}:
+                    raise InputError(f"node {node!r} has no interface {iface!r}", self.doc.span(where))
+                if (node, iface) in attached:
+                    raise InputError(f"{node}:{iface} is attached twice", self.doc.span(where),
+                                     related=self.doc.span(attached[(node, iface)]))
+                attached[(node, iface)] = where
+                pairs.append((node, iface))
+            lans.append(Lan(name, tuple(pairs), self.doc.span(path[:2]), description))
+        return tuple(lans)
+
+    def check_next_hops(self, nodes: dict[str, Node], lans: tuple[Lan, ...]) -> None:
+        """A static next hop must be an address on a subnet the node is attached to."""
+        for node in nodes.values():
+            subnets = [i.address.network for i in node.interfaces if i.address is not None]
+            for route in node.routes:
+                if route.via is not None and not any(route.via in net for net in subnets):
+                    raise InputError(f"next hop {route.via} of {node.name} is not on any of its subnets", route.span)
+
+    def exception(self, index: int, raw: dict[str, Any]) -> ExceptionDecl:
+        path: Path_ = ("exceptions", index)
+        if raw["rule"] not in RULE_IDS:
+            raise InputError(f"unknown rule {raw['rule']!r} (SEG001-SEG011)", self.doc.span(path + ("rule",)))
+        expires = None
+        if "expires" in raw:
+            try:
+                expires = _dt.date.fromisoformat(str(raw["expires"]))
+            except ValueError:
+                raise InputError(f"expiry {raw['expires']!r} is not a date like 2027-03-31",
+                                 self.doc.span(path + ("expires",))) from None
+        scope_keys = ("src", "dst", "service", "proto", "sport", "dport")
+        scope_text = ", ".join(f"{k}: {raw[k]}" for k in scope_keys if k in raw) or "everything"
+        return ExceptionDecl(
+            id=str(raw["id"]), rule=raw["rule"], scope=self.match(raw, path), scope_text=scope_text,
+            owner=raw.get("owner", ""), justification=raw.get("justification", ""), expires=expires,
+            ticket=raw.get("ticket", ""), span=self.doc.span(path),
+        )
+
+
+def build(doc: Document) -> Topology:
+    return Builder(doc).build()

@@ -1,0 +1,191 @@
+"""The command line: parse options, call the library, print, set the exit code. No logic lives here."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+from pathlib import Path
+import click
+
+from . import __version__
+from .errors import SegverifyError
+
+PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+def _load(path: str):  # type: ignore[no-untyped-def]
+    from . import load
+
+    return load(path)
+
+
+def _date(value: str | None) -> _dt.date | None:
+    if value is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-04-01") from None
+
+
+path_argument = click.argument("path", type=click.Path(exists=False, dir_okay=True))
+today_option = click.option("--today", metavar="YYYY-MM-DD",
+                            help="Judge exception expiry as of this date (default: today).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="segverify")
+def cli() -> None:
+    """Prove that a network keeps its My Number, LGWAN and Internet segments apart (三層の対策)."""
+
+
+@cli.command()
+@path_argument
+@click.option("--profile", type=PROFILES, help="Model variant to check against (default: the topology's own).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
+@today_option
+def check(path: str, profile: str | None, fmt: str, output: str | None, today: str | None) -> None:
+    """Verify PATH against the rule catalogue. Exit 0 compliant, 1 findings, 2 bad input."""
+    from .outputs import RENDERERS
+    from .policy.check import verify
+
+    report = verify(_load(path), profile=profile, today=_date(today))
+    _emit(RENDERERS[fmt](report), output)
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@path_argument
+@click.option("--from", "src", required=True, help="Zone, segment, node or address (prefix) the flows start at.")
+@click.option("--to", "dst", required=True, help="Zone, segment, node or address (prefix) the flows end at.")
+@click.option("--proto", help="Only this protocol (tcp, udp, icmp, ... or a number).")
+@click.option("--dport", type=click.IntRange(0, 65535), help="Only this destination port.")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Show at most this many pairs.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def query(path: str, src: str, dst: str, proto: str | None, dport: int | None, limit: int, fmt: str) -> None:
+    """What gets from --from to --to: flows, an example packet and its path for each pair."""
+    from .network import Network
+    from .outputs.json import dumps
+    from .query import query as ask
+    from .query import resolve_place
+    from .reach import Reachability
+
+    topo = _load(path)
+    net = Network(topo)
+    answers = ask(net, Reachability(net), resolve_place(topo, net, src), resolve_place(topo, net, dst), proto, dport)
+    if fmt == "json":
+        click.echo(dumps([{"from": a.source, "to": a.destination, "headers": a.headers.describe(),
+                           "witness": a.witness.to_dict(), "path": a.path.to_dict() if a.path else None}
+                          for a in answers]), nl=False)
+        return
+    if not answers:
+        click.echo(f"nothing gets from {src} to {dst}")
+        return
+    for a in answers[:limit]:
+        click.echo(f"{a.source} -> {a.destination}")
+        for line in a.headers.describe():
+            click.echo(f"  flows:   {line}")
+        click.echo(f"  example: {a.witness}")
+        if a.path is not None:
+            for i, hop in enumerate(a.path.hops, 1):
+                click.echo(f"    {i}. {hop.describe()}")
+    more = len(answers) - limit
+    click.echo(f"{len(answers)} pair(s) with flows" + (f"; {more} not shown (--limit)" if more > 0 else ""))
+
+
+@cli.command()
+@path_argument
+@click.option("--profile", type=PROFILES, help="Model variant to check against (default: the topology's own).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@today_option
+def matrix(path: str, profile: str | None, fmt: str, today: str | None) -> None:
+    """Zone × zone table of what crosses: none, allowed, sanitized only, exception, violation."""
+    from .matrix import zone_matrix
+    from .network import Network
+    from .outputs.json import dumps
+    from .outputs.matrix_text import render_matrix
+    from .policy.check import verify
+    from .reach import Reachability
+
+    topo = _load(path)
+    net = Network(topo)
+    report = verify(topo, profile=profile, today=_date(today), network=net)
+    m = zone_matrix(topo, net, Reachability(net), report)
+    click.echo(dumps(m.to_dict()) if fmt == "json" else render_matrix(m), nl=False)
+
+
+@cli.command()
+@path_argument
+@click.option("--src", required=True, help="Sending node, or a source address (owned or represented by a node).")
+@click.option("--dst", required=True, help="Destination node or address.")
+@click.option("--proto", default="tcp", show_default=True, help="tcp, udp, icmp, ... or a number.")
+@click.option("--dport", type=click.IntRange(0, 65535), default=None, help="Destination port (default 443 for tcp/udp).")
+@click.option("--sport", type=click.IntRange(0, 65535), default=49152, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def trace(path: str, src: str, dst: str, proto: str, dport: int | None, sport: int, fmt: str) -> None:
+    """Follow one packet hop by hop: interfaces, routes, ACL lines (file:line), NAT and the outcome."""
+    from .headers import Packet
+    from .model import PORTED_PROTOCOLS, PROTOCOLS
+    from .network import Network
+    from .outputs.json import dumps
+    from .query import concrete_destination, concrete_source
+    from .trace import trace as follow
+
+    topo = _load(path)
+    net = Network(topo)
+    number = int(proto) if proto.isdigit() else PROTOCOLS.get(proto)
+    if number is None:
+        raise click.BadParameter(f"unknown protocol {proto!r}", param_hint="--proto")
+    node, src_addr = concrete_source(topo, net, src)
+    ported = number in PORTED_PROTOCOLS
+    packet = Packet(src_addr, concrete_destination(topo, dst), number, sport if ported else 0,
+                    (dport if dport is not None else 443) if ported else 0)
+    paths = follow(net, node, packet)
+    if fmt == "json":
+        click.echo(dumps({"packet": packet.to_dict(), "source": node, "paths": [p.to_dict() for p in paths]}), nl=False)
+    else:
+        click.echo(f"{packet} sent by {node}")
+        for n, p in enumerate(paths, 1):
+            if len(paths) > 1:
+                click.echo(f"branch {n}:")
+            for i, hop in enumerate(p.hops, 1):
+                click.echo(f"  {i}. {hop.describe()}")
+            click.echo(f"  => {p.outcome.value} at {p.final_node}")
+    sys.exit(0 if any(p.delivered for p in paths) else 1)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the topology format (for editors and CI)."""
+    from .schema import schema_json
+
+    click.echo(schema_json(), nl=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: bad input and usage are exit code 2 with one message, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="segverify", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except SegverifyError as exc:
+        click.echo(f"segverify: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+

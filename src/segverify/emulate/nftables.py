@@ -1,0 +1,177 @@
+"""Render one node's ACLs and NAT as an nftables ruleset with the model's semantics.
+
+The mapping, hook by hook (table ``ip segverify``)::
+
+    prerouting  nat     static NAT: iifname <out> ip daddr <outside> dnat to <inside>
+    input       filter  acl_in of the ingress interface        (packets for the node itself)
+    forward     filter  acl_in of the ingress interface        (forward_in,  priority 0)
+    forward     filter  acl_out of the egress interface        (forward_out, priority 10)
+    output      filter  acl_out of the egress interface        (packets the node sends)
+    output      guard   drop what the node generates itself except marked probes (priority 100)
+    postrouting nat     static NAT snat (src == inside), source NAT snat, first match in order
+
+An ACL is a regular chain ending with its default. ``accept`` inside a jumped-to chain ends only
+that base chain, so acl_in and acl_out sit in two base chains of the forward hook and a packet
+must pass both. Stateful ACLs accept ``ct state established,related`` first; stateless ones never
+look at conntrack. Chains are named plainly: nft reserves short words such as ``fwd``.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network, collapse_addresses
+from typing import Iterable, Mapping, Sequence
+
+from ..model import PORTED_PROTOCOLS, Acl, Action, Match, NatType, Node, PortRange, ServiceTerm
+
+PROBE_MARK = 0x5E6
+TABLE = "segverify"
+_PORTED = "{ " + ", ".join(str(p) for p in sorted(PORTED_PROTOCOLS)) + " }"
+
+
+def _addr_set(nets: Sequence[IPv4Network]) -> str | None:
+    """An nft address expression; None when it matches everything."""
+    merged = list(collapse_addresses(nets))
+    if any(n.prefixlen == 0 for n in merged):
+        return None
+    items = [str(n.network_address) if n.prefixlen == 32 else str(n) for n in merged]
+    return items[0] if len(items) == 1 else "{ " + ", ".join(items) + " }"
+
+
+def _port_set(ranges: Sequence[PortRange]) -> str | None:
+    spans = sorted((r.low, r.high) for r in ranges)
+    merged: list[list[int]] = []
+    for low, high in spans:
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    if merged == [[0, 65535]]:
+        return None
+    items = [str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in merged]
+    return items[0] if len(items) == 1 else "{ " + ", ".join(items) + " }"
+
+
+def _zero_in(ranges: Sequence[PortRange] | None) -> bool:
+    return ranges is None or any(r.low == 0 for r in ranges)
+
+
+def _term_exprs(term: ServiceTerm, tcp_only: bool = False) -> list[str]:
+    """nft expressions (one per alternative) for a service term.
+
+    The model gives packets of a protocol without ports the ports 0, so a port condition on such
+    a packet holds exactly when 0 is in the range; nft ``th`` would read other bytes instead.
+    With ``tcp_only`` the alternatives are narrowed to TCP (for ``established`` rules).
+    """
+    sports = None if term.sports is None else _port_set(term.sports)
+    dports = None if term.dports is None else _port_set(term.dports)
+    port_part = "".join(f" th {f} {v}" for f, v in (("sport", sports), ("dport", dports)) if v is not None)
+    protocol = term.protocol
+    if tcp_only:
+        if protocol not in (None, 6):
+            return []
+        protocol = 6
+    if protocol is not None:
+        if protocol in PORTED_PROTOCOLS:
+            return [f"ip protocol {protocol}{port_part}"]
+        if _zero_in(term.sports) and _zero_in(term.dports):
+            return [f"ip protocol {protocol}"]
+        return []
+    if not port_part:
+        return [""]
+    out = [f"ip protocol {_PORTED}{port_part}"]
+    if _zero_in(term.sports) and _zero_in(term.dports):
+        out.append(f"ip protocol != {_PORTED}")
+    return out
+
+
+def match_exprs(m: Match) -> list[str]:
+    """The alternatives (each a conjunction) that together select exactly what ``m`` selects."""
+    head: list[str] = []
+    for field, nets in (("saddr", m.src), ("daddr", m.dst)):
+        if nets is None:
+            continue
+        if not nets:
+            return []
+        expr = _addr_set(nets)
+        if expr is not None:
+            head.append(f"ip {field} {expr}")
+    est = bool(m.established)
+    terms = m.services if m.services is not None else (ServiceTerm(),)
+    tails = [e for t in terms for e in _term_exprs(t, tcp_only=est)]
+    if est:
+        # TCP with ACK and without SYN: a segment of an existing connection.
+        tails = [f"{t} tcp flags & (syn | ack) == ack" for t in tails]
+    return [" ".join(x for x in (*head, t) if x) for t in dict.fromkeys(tails)]
+
+
+def _verdict(action: Action) -> str:
+    return "accept" if action is Action.PERMIT else "drop"
+
+
+def acl_chain_name(acl: Acl, index: int) -> str:
+    return f"acl_{index}"
+
+
+def render_acl(acl: Acl, chain: str) -> list[str]:
+    lines = [f"  chain {chain} {{", f"    # {acl.node} acl {acl.name!r} (default {acl.default.value})"]
+    if acl.stateful:
+        lines.append("    ct state established,related accept")
+    for rule in acl.rules:
+        for expr in match_exprs(rule.match):
+            cond = f"{expr} " if expr else ""
+            lines.append(f"    {cond}{_verdict(rule.action)}  # line {rule.index}")
+    lines.append(f"    {_verdict(acl.default)}")
+    lines.append("  }")
+    return lines
+
+
+def render(node: Node, ifname: Mapping[str, str], *, guard: bool = True,
+           arp_ignore: Iterable[IPv4Network] = ()) -> str:
+    """The ruleset (``nft -f`` input) for ``node``; ``ifname`` maps model to kernel names."""
+    chains: list[str] = []
+    acl_chain = {name: acl_chain_name(acl, i) for i, (name, acl) in enumerate(sorted(node.acls.items()))}
+    used = {i.acl_in for i in node.interfaces} | {i.acl_out for i in node.interfaces}
+    for name, acl in sorted(node.acls.items()):
+        if name in used:
+            chains += render_acl(acl, acl_chain[name])
+
+    def base(name: str, hook: str, prio: str, kind: str, body: list[str]) -> None:
+        if not body:
+            return
+        chains.append(f"  chain {name} {{")
+        chains.append(f"    type {kind} hook {hook} priority {prio}; policy accept;")
+        chains.extend("    " + b for b in body)
+        chains.append("  }")
+
+    ins = [f'iifname "{ifname[i.name]}" jump {acl_chain[i.acl_in]}' for i in node.interfaces if i.acl_in]
+    outs = [f'oifname "{ifname[i.name]}" jump {acl_chain[i.acl_out]}' for i in node.interfaces if i.acl_out]
+    dnat: list[str] = []
+    snat: list[str] = []
+    for rule in node.nat:
+        out = ifname[rule.interface]
+        if rule.type is NatType.STATIC:
+            assert rule.inside is not None
+            dnat.append(f'iifname "{out}" ip daddr {rule.translated} dnat to {rule.inside}')
+            snat.append(f'oifname "{out}" ip saddr {rule.inside} snat to {rule.translated}')
+            continue
+        for expr in match_exprs(rule.match):
+            cond = f'oifname "{out}" {expr}'.strip()
+            # Overload: port protocols get a source port from 1024-65535, as the model says.
+            snat.append(f"{cond} ip protocol {_PORTED} snat to {rule.translated}:1024-65535")
+            snat.append(f"{cond} snat to {rule.translated}")
+    base("prerouting_nat", "prerouting", "dstnat", "nat", dnat)
+    base("input_filter", "input", "filter", "filter", ins)
+    base("forward_in", "forward", "filter", "filter", ins)
+    base("forward_out", "forward", "10", "filter", outs)
+    base("output_filter", "output", "filter", "filter", outs)
+    if guard:
+        base("output_guard", "output", "100", "filter", [f"meta mark != {PROBE_MARK:#x} drop"])
+    base("postrouting_nat", "postrouting", "srcnat", "nat", snat)
+    text = [f"table ip {TABLE} {{", *chains, "}"]
+    ignore = list(collapse_addresses(arp_ignore))
+    if ignore:
+        addrs = ", ".join(str(a.network_address) if a.prefixlen == 32 else str(a) for a in ignore)
+        text += [f"table arp {TABLE} {{", "  chain arp_in {",
+                 "    type filter hook input priority filter; policy accept;",
+                 f"    arp operation request arp daddr ip {{ {addrs} }} drop", "  }", "}"]
+    return "\n".join(text) + "\n"

@@ -1,0 +1,250 @@
+"""What to create in the kernel for a topology: namespaces, links, addresses, routes, rulesets.
+
+The plan is plain data computed from the model alone, so it can be printed and tested without
+root. Kernel names are generated and short (IFNAMSIZ is 16 bytes with the terminator): node
+namespaces ``<tag>n<k>``, LAN namespaces ``<tag>l<k>``, interfaces ``e<k>`` inside a node's
+namespace and ``p<k>`` on a LAN bridge. :attr:`Plan.names` keeps the table back to the model.
+
+Choices that make the kernel behave as the model says:
+
+* a LAN with two members is a veth pair; with more, a bridge in its own namespace; an interface on
+  no LAN (or alone on one) is a ``dummy``, so its connected route exists and leads nowhere;
+* rp_filter off, accept_local on (an external node may legitimately see its own address as a
+  source), redirects off, IPv6 off, arp_ignore=1 (only the owner of an address answers ARP);
+* a static route equal to a connected prefix is left out (connected wins); a drop route beside a
+  forwarding route to the same prefix is left out (all equal routes are taken, and a drop adds
+  nothing); several forwarding routes become one multipath route; a route whose next hop no
+  interface reaches becomes a blackhole (the model drops there);
+* an external node delivers locally every destination in its ``represents``: ``local`` routes in
+  a table consulted only for packets arriving on its interfaces (``ip rule iif``), so what it
+  sends itself is still routed out. It answers ARP only for addresses nobody else on the LAN owns,
+  that no neighbour uses as a next hop, and that no more specific external node there represents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from typing import Iterable
+
+from ..model import Node, NodeKind, Topology
+from . import nftables
+
+LOCAL_TABLE = 100
+COMMON_SYSCTLS = (
+    ("net.ipv6.conf.all.disable_ipv6", "1"),
+    ("net.ipv6.conf.default.disable_ipv6", "1"),
+    ("net.ipv4.conf.all.rp_filter", "0"),
+    ("net.ipv4.conf.default.rp_filter", "0"),
+    ("net.ipv4.conf.all.accept_local", "1"),
+    ("net.ipv4.conf.default.accept_local", "1"),
+    ("net.ipv4.conf.all.send_redirects", "0"),
+    ("net.ipv4.conf.default.send_redirects", "0"),
+    ("net.ipv4.conf.all.accept_redirects", "0"),
+    ("net.ipv4.conf.default.accept_redirects", "0"),
+    ("net.ipv4.conf.all.arp_announce", "2"),
+    ("net.ipv4.conf.default.arp_announce", "2"),
+    # A burst of probes waits for ARP at each hop: let the queue hold all of them.
+    ("net.ipv4.neigh.default.unres_qlen_bytes", str(16 * 1024 * 1024)),
+)
+OPTIONAL_SYSCTLS = (
+    ("net.netfilter.nf_conntrack_tcp_loose", "0"),
+)
+
+
+@dataclass
+class NodePlan:
+    node: str
+    netns: str
+    ifname: dict[str, str]  # model interface -> kernel name
+    endpoint: bool
+    forwarding: bool
+    sysctls: list[tuple[str, str]]
+    ip_lines: list[str]
+    ruleset: str
+    multipath: list[tuple[str, list[str]]] = field(default_factory=list)  # (prefix, route variants)
+
+
+@dataclass
+class LanPlan:
+    name: str
+    netns: str | None  # None for a veth pair or a lone interface
+    ip_lines: list[str]
+
+
+@dataclass
+class Plan:
+    tag: str
+    nodes: dict[str, NodePlan]
+    lans: list[LanPlan]
+    root_lines: list[str]  # `ip -batch` lines run in the caller's namespace (create namespaces, links)
+    names: list[tuple[str, str, str]]  # (model name, namespace, kernel interface or "")
+
+    @property
+    def namespaces(self) -> list[str]:
+        return [p.netns for p in self.nodes.values()] + [lp.netns for lp in self.lans if lp.netns]
+
+
+def _owners(topo: Topology) -> dict[IPv4Address, tuple[str, str]]:
+    return {i.address.ip: (n.name, i.name) for n in topo.nodes.values() for i in n.interfaces if i.address}
+
+
+def _lan_of(topo: Topology) -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
+    return {ep: lan.endpoints for lan in topo.lans for ep in lan.endpoints}
+
+
+def egress_for(topo: Topology, node: Node, via: IPv4Address,
+               lan_of: dict[tuple[str, str], tuple[tuple[str, str], ...]],
+               owners: dict[IPv4Address, tuple[str, str]]) -> str | None:
+    """The interface a next hop is reached by: the one sharing a LAN with its owner, else the one
+    whose prefix holds it."""
+    owner = owners.get(via)
+    for iface in node.interfaces:
+        peers = lan_of.get((node.name, iface.name), ())
+        if owner is not None and owner != (node.name, iface.name) and owner in peers:
+            return iface.name
+    for iface in node.interfaces:
+        if iface.address is not None and via in iface.address.network:
+            return iface.name
+    return None
+
+
+def route_lines(topo: Topology, node: Node, ifname: dict[str, str],
+                lan_of: dict[tuple[str, str], tuple[tuple[str, str], ...]],
+                owners: dict[IPv4Address, tuple[str, str]]) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """``ip route`` lines for the node's static routes, and the multipath ones with one line per
+    single next hop (used to try each path of an equal-cost group in turn)."""
+    connected = {i.address.network for i in node.interfaces if i.address is not None}
+    groups: dict[IPv4Network, list[tuple[IPv4Address | None, bool]]] = {}
+    for r in node.routes:
+        entry = (r.via, r.drop)
+        if entry not in groups.setdefault(r.prefix, []):
+            groups[r.prefix].append(entry)
+    lines: list[str] = []
+    multipath: list[tuple[str, list[str]]] = []
+    for prefix in sorted(groups, key=lambda p: (p.prefixlen, int(p.network_address))):
+        if prefix in connected:
+            continue
+        hops: list[str] = []
+        for via, drop in groups[prefix]:
+            if drop or via is None:
+                continue
+            egress = egress_for(topo, node, via, lan_of, owners)
+            if egress is not None:
+                hops.append(f"via {via} dev {ifname[egress]} onlink")
+        hops = sorted(set(hops))
+        if not hops:
+            lines.append(f"route add blackhole {prefix}")
+        elif len(hops) == 1:
+            lines.append(f"route add {prefix} {hops[0]}")
+        else:
+            lines.append(f"route add {prefix} " + " ".join(f"nexthop {h}" for h in hops))
+            multipath.append((str(prefix), [f"route replace {prefix} {h}" for h in hops]))
+    return lines, multipath
+
+
+def _arp_silenced(topo: Topology, node: Node, lan_of: dict[tuple[str, str], tuple[tuple[str, str], ...]],
+                  owners: dict[IPv4Address, tuple[str, str]]) -> list[IPv4Address]:
+    """Addresses an external node must not claim by ARP on its LANs (it claims the rest of its
+    represents through its local routes)."""
+    out: set[IPv4Address] = set()
+    for iface in node.interfaces:
+        peers = [ep for ep in lan_of.get((node.name, iface.name), ()) if ep[0] != node.name]
+        for pn, pi in peers:
+            peer = topo.nodes[pn]
+            addr = peer.interface(pi).address
+            if addr is not None:
+                out.add(addr.ip)
+            for r in peer.routes:
+                if r.via is not None and r.via not in owners:
+                    out.add(r.via)
+    return sorted(a for a in out if any(a in net for net in node.represents) and a not in node.addresses)
+
+
+def _more_specific_elsewhere(topo: Topology, node: Node,
+                             lan_of: dict[tuple[str, str], tuple[tuple[str, str], ...]]) -> list[IPv4Network]:
+    """Represents of other external nodes on the same LANs nested inside this node's ones."""
+    out: set[IPv4Network] = set()
+    for iface in node.interfaces:
+        for pn, _pi in lan_of.get((node.name, iface.name), ()):
+            peer = topo.nodes[pn]
+            if pn == node.name or peer.kind is not NodeKind.EXTERNAL:
+                continue
+            for net in peer.represents:
+                if any(net != mine and net.subnet_of(mine) for mine in node.represents):
+                    out.add(net)
+    return sorted(out)
+
+
+def make_plan(topo: Topology, tag: str, endpoints: Iterable[str]) -> Plan:
+    endpoint_set = set(endpoints)
+    owners = _owners(topo)
+    lan_of = _lan_of(topo)
+    names: list[tuple[str, str, str]] = []
+    nodes: dict[str, NodePlan] = {}
+    for k, (name, node) in enumerate(sorted(topo.nodes.items())):
+        ns = f"{tag}n{k}"
+        ifname = {i.name: f"e{j}" for j, i in enumerate(node.interfaces)}
+        names.append((name, ns, ""))
+        names.extend((f"{name}:{i}", ns, kn) for i, kn in ifname.items())
+        nodes[name] = NodePlan(name, ns, ifname, name in endpoint_set, node.forwarding, [], [], "")
+    root: list[str] = [f"netns add {p.netns}" for p in nodes.values()]
+    lans: list[LanPlan] = []
+    placed: set[tuple[str, str]] = set()
+    for j, lan in enumerate(topo.lans):
+        eps = list(lan.endpoints)
+        if len(eps) == 2:
+            (an, ai), (bn, bi) = eps
+            a, b = nodes[an], nodes[bn]
+            root.append(f"link add {a.ifname[ai]} netns {a.netns} type veth peer name {b.ifname[bi]} netns {b.netns}")
+            placed.update(eps)
+            lans.append(LanPlan(lan.name, None, []))
+        elif len(eps) > 2:
+            lns = f"{tag}l{j}"
+            root.append(f"netns add {lns}")
+            root.append(f"link add br0 netns {lns} type bridge stp_state 0 forward_delay 0")
+            lines = ["link set lo up"]
+            for m, (n, i) in enumerate(eps):
+                p = nodes[n]
+                root.append(f"link add {p.ifname[i]} netns {p.netns} type veth peer name p{m} netns {lns}")
+                lines += [f"link set p{m} master br0", f"link set p{m} up"]
+                names.append((f"lan {lan.name}:{n}:{i}", lns, f"p{m}"))
+            lines.append("link set br0 up")
+            names.append((f"lan {lan.name}", lns, "br0"))
+            placed.update(eps)
+            lans.append(LanPlan(lan.name, lns, lines))
+    for name, node in sorted(topo.nodes.items()):
+        p = nodes[name]
+        for iface in node.interfaces:
+            if (name, iface.name) not in placed:
+                root.append(f"link add {p.ifname[iface.name]} netns {p.netns} type dummy")
+        external = node.kind is NodeKind.EXTERNAL
+        forwarding = node.forwarding and not external
+        p.forwarding = forwarding
+        p.sysctls = list(COMMON_SYSCTLS) + [
+            ("net.ipv4.ip_forward", "1" if forwarding else "0"),
+            # External nodes answer ARP for what they represent (local routes, not addresses).
+            ("net.ipv4.conf.all.arp_ignore", "0" if external else "1"),
+            ("net.ipv4.conf.default.arp_ignore", "0" if external else "1"),
+        ]
+        lines = ["link set lo up"]
+        for iface in node.interfaces:
+            kn = p.ifname[iface.name]
+            if iface.address is not None:
+                lines.append(f"addr add {iface.address.with_prefixlen} dev {kn}")
+            lines.append(f"link set {kn} up")
+        routes, multipath = route_lines(topo, node, p.ifname, lan_of, owners)
+        lines += routes
+        p.multipath = multipath
+        silenced: list[IPv4Network] = []
+        if external:
+            for net in node.represents:
+                lines.append(f"route add local {net} dev lo table {LOCAL_TABLE}")
+            for iface in node.interfaces:
+                lines.append(f"rule add iif {p.ifname[iface.name]} lookup {LOCAL_TABLE} pref 100")
+            # ARP for nested ranges is left to the more specific external node: one answer each.
+            silenced = [IPv4Network(a) for a in _arp_silenced(topo, node, lan_of, owners)]
+            silenced += _more_specific_elsewhere(topo, node, lan_of)
+        p.ip_lines = lines
+        p.ruleset = nftables.render(node, p.ifname, arp_ignore=silenced)
+    return Plan(tag, nodes, lans, root, names)

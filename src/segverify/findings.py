@@ -1,0 +1,145 @@
+"""Findings and the report that owns them, their counts and the exit code."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from .errors import Span
+from .headers import Packet
+from .trace import Path
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    title: str  # one line: what is wrong, where
+    message: str  # plain words: why it matters
+    location: Span  # the place to fix first
+    subject: tuple[tuple[str, str], ...] = ()  # stable identity: what the finding is about
+    headers: tuple[str, ...] = ()  # the offending header set, readable
+    witness: Packet | None = None
+    path: Path | None = None
+    related: tuple[Span, ...] = ()
+    suppressed_by: tuple[str, ...] = ()  # exception ids that fully cover it
+    relaxed_by: tuple[str, ...] = ()  # exception ids that cover part of it
+
+    @property
+    def suppressed(self) -> bool:
+        return bool(self.suppressed_by)
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across runs and across unrelated edits: the rule and what it is about."""
+        text = json.dumps([self.rule, list(self.subject)], ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def sort_key(self) -> tuple[object, ...]:
+        return (self.rule, self.location, self.subject, self.title)
+
+    def to_dict(self) -> dict[str, object]:
+        result: dict[str, object] = {
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "title": self.title,
+            "message": self.message,
+            "location": {"file": self.location.file, "line": self.location.line, "column": self.location.column},
+            "subject": dict(self.subject),
+            "fingerprint": self.fingerprint,
+        }
+        if self.headers:
+            result["headers"] = list(self.headers)
+        if self.witness is not None:
+            result["witness"] = self.witness.to_dict()
+        if self.path is not None:
+            result["path"] = [h.to_dict() for h in self.path.hops]
+            result["rule_locations"] = [str(d.span) for d in self.path.permits()]
+        if self.related:
+            result["related"] = [str(s) for s in self.related]
+        if self.suppressed_by:
+            result["suppressed_by"] = list(self.suppressed_by)
+        if self.relaxed_by:
+            result["relaxed_by"] = list(self.relaxed_by)
+        return result
+
+
+@dataclass(frozen=True)
+class ExceptionStatus:
+    id: str
+    rule: str
+    status: str  # active | expired | unused | incomplete
+    owner: str
+    justification: str
+    expires: str
+    ticket: str
+    scope: str
+    location: Span
+
+
+@dataclass
+class Report:
+    topology: str
+    profile: str
+    files: tuple[tuple[str, str], ...]  # (path, sha256)
+    rules_checked: tuple[str, ...]
+    findings: list[Finding] = field(default_factory=list)
+    exceptions: list[ExceptionStatus] = field(default_factory=list)
+    today: str = ""
+
+    def __post_init__(self) -> None:
+        self.findings.sort(key=Finding.sort_key)
+
+    @property
+    def active(self) -> list[Finding]:
+        return [f for f in self.findings if not f.suppressed]
+
+    @property
+    def suppressed(self) -> list[Finding]:
+        return [f for f in self.findings if f.suppressed]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.active if f.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.active if f.severity is Severity.WARNING)
+
+    @property
+    def compliant(self) -> bool:
+        return self.errors == 0
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.compliant else 1
+
+    def rule_ids(self) -> list[str]:
+        """Distinct rule ids of the findings that count (errors and warnings), sorted."""
+        return sorted({f.rule for f in self.active})
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "topology": self.topology,
+            "profile": self.profile,
+            "date": self.today,
+            "files": [{"path": p, "sha256": h} for p, h in self.files],
+            "rules_checked": list(self.rules_checked),
+            "compliant": self.compliant,
+            "summary": {"errors": self.errors, "warnings": self.warnings, "suppressed": len(self.suppressed)},
+            "findings": [f.to_dict() for f in self.active],
+            "suppressed": [f.to_dict() for f in self.suppressed],
+            "exceptions": [
+                {"id": e.id, "rule": e.rule, "status": e.status, "owner": e.owner,
+                 "justification": e.justification, "expires": e.expires, "ticket": e.ticket,
+                 "scope": e.scope, "location": str(e.location)}
+                for e in self.exceptions
+            ],
+        }

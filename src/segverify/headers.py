@@ -1,0 +1,354 @@
+"""Header spaces as BDDs (CUDD through ``dd.cudd``).
+
+A header is: destination and source IPv4 address, IP protocol, destination and source port, and
+the TCP "established" flag (ACK without SYN). Two groups of extra variables serve the engine:
+
+* the *origin id* — which source sent the packet. It is never rewritten, so one propagation can
+  carry the flows of every source at once and still tell them apart, even through NAT or when two
+  sources could use the same address;
+* the *origin copies* of the fields NAT may rewrite (destination, source, source port): set equal
+  to the live fields when a packet is sent, left alone by NAT, so the packet as its sender sent it
+  can be read back at the receiver.
+
+Variables are ordered most significant bit first with each origin copy interleaved next to its live
+bit: prefixes become single cubes and the "copy equals live" relation stays linear in size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from typing import Iterable, Iterator, Sequence
+
+from dd import cudd
+
+from .model import PORTED_PROTOCOLS, PROTOCOL_NAMES, Match, PortRange, ServiceTerm
+
+Bdd = cudd.Function
+
+TCP, UDP, ICMP = 6, 17, 1
+EPHEMERAL = PortRange(1024, 65535)
+
+# Widths of the header fields, in bits.
+WIDTH = {"dst": 32, "src": 32, "proto": 8, "dport": 16, "sport": 16}
+# Fields whose sender's value is kept in an origin copy (NAT may rewrite them).
+TRACKED = ("dst", "src", "sport")
+_PREFIX = {"dst": "d", "src": "s", "proto": "p", "dport": "t", "sport": "u"}
+
+
+@dataclass(frozen=True, order=True)
+class Packet:
+    """One concrete header."""
+
+    src: IPv4Address
+    dst: IPv4Address
+    proto: int
+    sport: int = 0
+    dport: int = 0
+    established: bool = False
+
+    def __str__(self) -> str:
+        name = PROTOCOL_NAMES.get(self.proto, f"proto {self.proto}")
+        if self.proto in PORTED_PROTOCOLS:
+            flag = " established" if self.established else ""
+            return f"{name} {self.src}:{self.sport} -> {self.dst}:{self.dport}{flag}"
+        return f"{name} {self.src} -> {self.dst}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "src": str(self.src),
+            "dst": str(self.dst),
+            "proto": PROTOCOL_NAMES.get(self.proto, self.proto),
+            "sport": self.sport,
+            "dport": self.dport,
+            "established": self.established,
+        }
+
+
+def range_to_prefixes(low: int, high: int, width: int) -> Iterator[tuple[int, int]]:
+    """Split [low, high] into maximal aligned blocks: (value, prefix length) pairs."""
+    while low <= high:
+        size = low & -low if low else 1 << width
+        while size > high - low + 1:
+            size >>= 1
+        yield low, width - size.bit_length() + 1
+        low += size
+
+
+class HeaderSpace:
+    """The BDD manager and the vocabulary of header predicates over it."""
+
+    def __init__(self, origin_bits: int = 0, track_origin: bool = False) -> None:
+        self.bdd = cudd.BDD()
+        self.origin_bits = origin_bits
+        self.track_origin = track_origin
+        order: list[str] = [f"o{i}" for i in range(origin_bits)]
+        for field in ("dst", "src", "proto", "dport", "sport"):
+            for i in range(WIDTH[field]):
+                order.append(self.var(field, i))
+                if track_origin and field in TRACKED:
+                    order.append(self.var(field, i, origin=True))
+        order.append("est")
+        self.bdd.declare(*order)
+        self.bdd.configure(reordering=False)
+        self.true: Bdd = self.bdd.true
+        self.false: Bdd = self.bdd.false
+        self._ported = self.protocols(PORTED_PROTOCOLS)
+        # Non-port protocols carry zero ports, so a set never holds meaningless port variants.
+        self.well_formed: Bdd = self._ported | (
+            ~self._ported & self.port_range("sport", 0, 0) & self.port_range("dport", 0, 0)
+        )
+        self.new_flow: Bdd = self.well_formed & ~self.bdd.var("est")
+        self._copy_equal = self._origin_equals_live() if track_origin else self.true
+
+    # -- variables -------------------------------------------------------------------------------
+
+    @staticmethod
+    def var(field: str, bit: int, origin: bool = False) -> str:
+        prefix = _PREFIX[field]
+        return f"{prefix.upper() if origin else prefix}{bit}"
+
+    def field_vars(self, field: str, origin: bool = False) -> list[str]:
+        return [self.var(field, i, origin) for i in range(WIDTH[field])]
+
+    def _bits(self, field: str, value: int, length: int, origin: bool = False) -> dict[str, bool]:
+        width = WIDTH[field]
+        return {self.var(field, i, origin): bool((value >> (width - 1 - i)) & 1) for i in range(length)}
+
+    # -- building predicates ---------------------------------------------------------------------
+
+    def value_prefix(self, field: str, value: int, length: int, origin: bool = False) -> Bdd:
+        return self.bdd.cube(self._bits(field, value, length, origin))
+
+    def prefix(self, field: str, net: IPv4Network, origin: bool = False) -> Bdd:
+        return self.value_prefix(field, int(net.network_address), net.prefixlen, origin)
+
+    def networks(self, field: str, nets: Iterable[IPv4Network] | None, origin: bool = False) -> Bdd:
+        if nets is None:
+            return self.true
+        result = self.false
+        for net in nets:
+            result |= self.prefix(field, net, origin)
+        return result
+
+    def address(self, field: str, addr: IPv4Address, origin: bool = False) -> Bdd:
+        return self.value_prefix(field, int(addr), 32, origin)
+
+    def port_range(self, field: str, low: int, high: int) -> Bdd:
+        result = self.false
+        for value, length in range_to_prefixes(low, high, WIDTH[field]):
+            result |= self.value_prefix(field, value, length)
+        return result
+
+    def ports(self, field: str, ranges: Sequence[PortRange] | None) -> Bdd:
+        if ranges is None:
+            return self.true
+        result = self.false
+        for r in ranges:
+            result |= self.port_range(field, r.low, r.high)
+        return result
+
+    def protocol(self, number: int) -> Bdd:
+        return self.value_prefix("proto", number, 8)
+
+    def protocols(self, numbers: Iterable[int]) -> Bdd:
+        result = self.false
+        for n in numbers:
+            result |= self.protocol(n)
+        return result
+
+    def service(self, term: ServiceTerm) -> Bdd:
+        result = self.true if term.protocol is None else self.protocol(term.protocol)
+        return result & self.ports("sport", term.sports) & self.ports("dport", term.dports)
+
+    def services(self, terms: Sequence[ServiceTerm] | None) -> Bdd:
+        if terms is None:
+            return self.true
+        result = self.false
+        for term in terms:
+            result |= self.service(term)
+        return result
+
+    def match(self, m: Match) -> Bdd:
+        """The headers a rule's match clause selects."""
+        result = self.networks("src", m.src) & self.networks("dst", m.dst) & self.services(m.services)
+        if m.established is True:
+            result &= self.protocol(TCP) & self.bdd.var("est")
+        elif m.established is False:
+            result &= ~self.bdd.var("est")
+        return result
+
+    def origin(self, index: int) -> Bdd:
+        return self.bdd.cube({f"o{i}": bool((index >> (self.origin_bits - 1 - i)) & 1) for i in range(self.origin_bits)})
+
+    def origin_range(self, low: int, high: int) -> Bdd:
+        """Origin ids low..high inclusive, as a union of aligned blocks."""
+        result = self.false
+        for value, length in range_to_prefixes(low, high, self.origin_bits):
+            result |= self.bdd.cube(
+                {f"o{i}": bool((value >> (self.origin_bits - 1 - i)) & 1) for i in range(length)}
+            )
+        return result
+
+    def packet(self, p: Packet) -> Bdd:
+        bits: dict[str, bool] = {}
+        for field, value in (("dst", int(p.dst)), ("src", int(p.src)), ("proto", p.proto),
+                             ("dport", p.dport), ("sport", p.sport)):
+            bits.update(self._bits(field, value, WIDTH[field]))
+        bits["est"] = p.established
+        return self.bdd.cube(bits)
+
+    # -- sending and rewriting -------------------------------------------------------------------
+
+    def _origin_equals_live(self) -> Bdd:
+        result = self.true
+        for field in reversed(TRACKED):
+            for i in reversed(range(WIDTH[field])):
+                live = self.bdd.var(self.var(field, i))
+                copy = self.bdd.var(self.var(field, i, origin=True))
+                result &= live.equiv(copy)
+        return result
+
+    def sent(self, headers: Bdd) -> Bdd:
+        """Headers as a sender emits them: origin copies equal to the live fields."""
+        return headers & self._copy_equal
+
+    def set_field(self, headers: Bdd, field: str, value: Bdd) -> Bdd:
+        """Replace ``field`` by any value in ``value`` (a predicate over that field only)."""
+        return self.bdd.exist(self.field_vars(field), headers) & value
+
+    def as_sent(self, headers: Bdd) -> Bdd:
+        """The headers as the sender sent them, read from the origin copies."""
+        if not self.track_origin:
+            return headers
+        live = [v for field in TRACKED for v in self.field_vars(field)]
+        rename = {
+            self.var(field, i, origin=True): self.var(field, i) for field in TRACKED for i in range(WIDTH[field])
+        }
+        return self.bdd.let(rename, self.bdd.exist(live, headers))
+
+    def without_origin_copies(self, headers: Bdd) -> Bdd:
+        if not self.track_origin:
+            return headers
+        return self.bdd.exist([v for field in TRACKED for v in self.field_vars(field, origin=True)], headers)
+
+    def without_origin_id(self, headers: Bdd) -> Bdd:
+        if not self.origin_bits:
+            return headers
+        return self.bdd.exist([f"o{i}" for i in range(self.origin_bits)], headers)
+
+    # -- reading back ----------------------------------------------------------------------------
+
+    def contains(self, headers: Bdd, p: Packet) -> bool:
+        return (headers & self.packet(p)) != self.false
+
+    def min_value(self, headers: Bdd, field: str, origin: bool = False) -> tuple[int, Bdd]:
+        """The smallest value ``field`` takes in a non-empty set, and the set restricted to it."""
+        value = 0
+        for i in range(WIDTH[field]):
+            zero = headers & ~self.bdd.var(self.var(field, i, origin))
+            if zero != self.false:
+                headers = zero
+            else:
+                headers = headers & self.bdd.var(self.var(field, i, origin))
+                value |= 1 << (WIDTH[field] - 1 - i)
+        return value, headers
+
+
+PREFERRED_PROTOCOLS = (TCP, UDP, ICMP)
+PREFERRED_PORTS = (443, 80, 25, 22, 445, 3389, 53, 139, 21, 23, 110, 143, 587, 993, 8080, 8443, 1494, 5900)
+
+
+class HeaderSet:
+    """An immutable set of headers with set algebra, tied to one :class:`HeaderSpace`."""
+
+    __slots__ = ("space", "bdd")
+
+    def __init__(self, space: HeaderSpace, bdd: Bdd) -> None:
+        self.space = space
+        self.bdd = bdd
+
+    def _wrap(self, bdd: Bdd) -> "HeaderSet":
+        return HeaderSet(self.space, bdd)
+
+    def __and__(self, other: "HeaderSet") -> "HeaderSet":
+        return self._wrap(self.bdd & other.bdd)
+
+    def __or__(self, other: "HeaderSet") -> "HeaderSet":
+        return self._wrap(self.bdd | other.bdd)
+
+    def __sub__(self, other: "HeaderSet") -> "HeaderSet":
+        return self._wrap(self.bdd & ~other.bdd)
+
+    def __le__(self, other: "HeaderSet") -> bool:
+        return (self.bdd & ~other.bdd) == self.space.false
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HeaderSet) and self.bdd == other.bdd
+
+    def __hash__(self) -> int:
+        return hash(int(self.bdd))
+
+    def __bool__(self) -> bool:
+        return self.bdd != self.space.false
+
+    def is_empty(self) -> bool:
+        return not self
+
+    def issubset(self, other: "HeaderSet") -> bool:
+        return self <= other
+
+    def contains(self, p: Packet) -> bool:
+        return self.space.contains(self.bdd, p)
+
+    def pick(self) -> Packet | None:
+        """A readable member: well-known protocol and port, first host of a prefix."""
+        return pick_packet(self.space, self.bdd)
+
+    def describe(self, limit: int = 8) -> list[str]:
+        from .describe import describe_headers
+
+        return describe_headers(self.space, self.bdd, limit)
+
+    def __repr__(self) -> str:
+        return f"HeaderSet({'; '.join(self.describe(3)) or 'empty'})"
+
+
+def _prefer(space: HeaderSpace, headers: Bdd, choices: Iterable[Bdd]) -> Bdd:
+    for choice in choices:
+        narrowed = headers & choice
+        if narrowed != space.false:
+            return narrowed
+    return headers
+
+
+def _readable_address(space: HeaderSpace, headers: Bdd, field: str) -> tuple[int, Bdd]:
+    headers = _prefer(space, headers, [~space.value_prefix(field, 0, 8)])  # 0.0.0.0/8 reads as a mistake
+    value, only = space.min_value(headers, field)
+    # The lowest member of a prefix is its network address; its first host reads better.
+    if value & 0xFF == 0:
+        nxt = headers & space.address(field, IPv4Address(value + 1))
+        if nxt != space.false:
+            return value + 1, nxt
+    return value, only
+
+
+def pick_packet(space: HeaderSpace, headers: Bdd) -> Packet | None:
+    if headers == space.false:
+        return None
+    headers = _prefer(space, headers, [space.protocol(p) for p in PREFERRED_PROTOCOLS])
+    proto, headers = space.min_value(headers, "proto")
+    if proto in PORTED_PROTOCOLS:
+        headers = _prefer(space, headers, [space.port_range("dport", p, p) for p in PREFERRED_PORTS])
+        dport, headers = space.min_value(headers, "dport")
+        headers = _prefer(space, headers, [space.port_range("sport", 49152, 65535), space.port_range("sport", 1024, 65535)])
+        sport, headers = space.min_value(headers, "sport")
+    else:
+        dport = sport = 0
+        _, headers = space.min_value(headers, "dport")
+        _, headers = space.min_value(headers, "sport")
+    headers = _prefer(space, headers, [~space.bdd.var("est")])
+    established = (headers & ~space.bdd.var("est")) == space.false
+    src, headers = _readable_address(space, headers, "src")
+    dst, headers = _readable_address(space, headers, "dst")
+    return Packet(IPv4Address(src), IPv4Address(dst), proto, sport, dport, established)

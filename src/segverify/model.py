@@ -1,0 +1,295 @@
+"""The validated topology: frozen dataclasses with no YAML left in them.
+
+Every object keeps the :class:`~segverify.errors.Span` of the place that declared it, so findings can
+point at file:line. Names are resolved, addresses parsed, references checked by the loader; code that
+receives a :class:`Topology` may rely on all of that.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Mapping
+
+from .errors import Span
+
+
+class Segment(str, enum.Enum):
+    """Which part of the three-layer model a zone belongs to."""
+
+    MYNUMBER = "mynumber"
+    LGWAN = "lgwan"
+    INTERNET = "internet"
+    LGWAN_BACKBONE = "lgwan-backbone"
+    SECURITY_CLOUD = "security-cloud"
+    EXTERNAL_INTERNET = "external-internet"
+
+    @property
+    def external(self) -> bool:
+        return self in (Segment.LGWAN_BACKBONE, Segment.SECURITY_CLOUD, Segment.EXTERNAL_INTERNET)
+
+    @property
+    def label(self) -> str:
+        return SEGMENT_LABELS[self]
+
+
+SEGMENT_LABELS = {
+    Segment.MYNUMBER: "My Number (マイナンバー利用事務系)",
+    Segment.LGWAN: "LGWAN (LGWAN接続系)",
+    Segment.INTERNET: "Internet (インターネット接続系)",
+    Segment.LGWAN_BACKBONE: "LGWAN backbone",
+    Segment.SECURITY_CLOUD: "security cloud (自治体情報セキュリティクラウド)",
+    Segment.EXTERNAL_INTERNET: "outside Internet",
+}
+
+
+class Profile(str, enum.Enum):
+    ALPHA = "alpha"
+    ALPHA_PRIME = "alpha-prime"
+    BETA = "beta"
+    BETA_PRIME = "beta-prime"
+
+
+class NodeKind(str, enum.Enum):
+    TERMINAL = "terminal"
+    SERVER = "server"
+    HOST = "host"
+    ROUTER = "router"
+    L3SWITCH = "l3switch"
+    FIREWALL = "firewall"
+    GATEWAY = "gateway"
+    SANITIZER = "sanitizer"
+    PROXY = "proxy"
+    EXTERNAL = "external"
+
+    @property
+    def forwards_by_default(self) -> bool:
+        return self in (NodeKind.ROUTER, NodeKind.L3SWITCH, NodeKind.FIREWALL, NodeKind.GATEWAY)
+
+
+class Role(str, enum.Enum):
+    LGWAN_ACCESS_POINT = "lgwan-access-point"
+    SECURITY_CLOUD = "security-cloud"
+    BREAKOUT_PROXY = "breakout-proxy"
+    BOUNDARY = "boundary"
+
+
+class SanitizerType(str, enum.Enum):
+    MAIL = "mail"
+    FILE = "file"
+    SCREEN = "screen"
+
+
+class Action(str, enum.Enum):
+    PERMIT = "permit"
+    DENY = "deny"
+
+
+# IP protocol numbers that have names in the format.
+PROTOCOLS: Mapping[str, int] = {"icmp": 1, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "sctp": 132}
+PROTOCOL_NAMES: Mapping[int, str] = {v: k for k, v in PROTOCOLS.items()}
+PORTED_PROTOCOLS = frozenset({6, 17, 132})
+
+
+@dataclass(frozen=True)
+class PortRange:
+    low: int
+    high: int
+
+    def __str__(self) -> str:
+        return str(self.low) if self.low == self.high else f"{self.low}-{self.high}"
+
+
+@dataclass(frozen=True)
+class ServiceTerm:
+    """One protocol with optional port ranges; ``None`` means any."""
+
+    protocol: int | None = None
+    sports: tuple[PortRange, ...] | None = None
+    dports: tuple[PortRange, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    """A header predicate as written in a rule, exception or sanitizer declaration.
+
+    ``None`` for a field means "any". ``services`` is a disjunction of terms.
+    """
+
+    src: tuple[IPv4Network, ...] | None = None
+    dst: tuple[IPv4Network, ...] | None = None
+    services: tuple[ServiceTerm, ...] | None = None
+    established: bool | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    acl: str
+    index: int  # 1-based position in its ACL
+    action: Action
+    match: Match
+    span: Span
+    description: str = ""
+    text: str = ""  # the rule as the user wrote it, flattened to one line
+
+
+@dataclass(frozen=True)
+class Acl:
+    node: str
+    name: str
+    default: Action
+    stateful: bool
+    rules: tuple[Rule, ...]
+    span: Span
+    default_span: Span
+
+
+@dataclass(frozen=True)
+class Interface:
+    node: str
+    name: str
+    zone: str
+    address: IPv4Interface | None
+    gateway: IPv4Address | None
+    acl_in: str | None
+    acl_out: str | None
+    span: Span
+    description: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.node}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Route:
+    prefix: IPv4Network
+    via: IPv4Address | None  # None with drop=True: a null route
+    drop: bool
+    span: Span
+
+
+class NatType(str, enum.Enum):
+    SOURCE = "source"  # many-to-one source translation (overload / masquerade)
+    STATIC = "static"  # one-to-one, both directions
+
+
+@dataclass(frozen=True)
+class NatRule:
+    node: str
+    index: int
+    type: NatType
+    interface: str  # the outside interface the rule works on
+    match: Match  # SOURCE: which packets; STATIC: unused (any)
+    translated: IPv4Address  # SOURCE: the new source; STATIC: the outside address
+    inside: IPv4Address | None  # STATIC only
+    span: Span
+
+
+@dataclass(frozen=True)
+class DeclaredFlow:
+    """A flow a sanitizer or proxy declares: the peer addresses and the services."""
+
+    peer: tuple[IPv4Network, ...]
+    peer_text: str
+    services: tuple[ServiceTerm, ...]
+    services_text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Sanitizer:
+    type: SanitizerType
+    inbound: tuple[DeclaredFlow, ...]
+    outbound: tuple[DeclaredFlow, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    kind: NodeKind
+    roles: frozenset[Role]
+    interfaces: tuple[Interface, ...]
+    routes: tuple[Route, ...]
+    acls: Mapping[str, Acl]
+    nat: tuple[NatRule, ...]
+    forwarding: bool
+    span: Span
+    description: str = ""
+    mfa: bool | None = None
+    removable_media_blocked: bool | None = None
+    epp: bool | None = None
+    edr: bool | None = None
+    represents: tuple[IPv4Network, ...] = ()
+    sanitizer: Sanitizer | None = None
+    allow: tuple[DeclaredFlow, ...] = ()  # breakout proxy allow-list
+
+    def interface(self, name: str) -> Interface:
+        for iface in self.interfaces:
+            if iface.name == name:
+                return iface
+        raise KeyError(name)
+
+    @property
+    def addresses(self) -> tuple[IPv4Address, ...]:
+        return tuple(i.address.ip for i in self.interfaces if i.address is not None)
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str
+    segment: Segment
+    span: Span
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Lan:
+    """A layer-2 segment: a point-to-point link or a switched LAN joining interfaces."""
+
+    name: str
+    endpoints: tuple[tuple[str, str], ...]  # (node, interface)
+    span: Span
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ExceptionDecl:
+    id: str
+    rule: str
+    scope: Match
+    scope_text: str
+    owner: str
+    justification: str
+    expires: _dt.date | None
+    ticket: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    profile: Profile
+    zones: Mapping[str, Zone]
+    nodes: Mapping[str, Node]
+    lans: tuple[Lan, ...]
+    exceptions: tuple[ExceptionDecl, ...]
+    files: tuple[SourceFile, ...]
+    span: Span
+    description: str = ""
+    networks: Mapping[str, tuple[IPv4Network, ...]] = field(default_factory=dict)
+
+    def zone_of(self, node: str, iface: str) -> Zone:
+        return self.zones[self.nodes[node].interface(iface).zone]
+
+    def segments_of(self, node: str) -> frozenset[Segment]:
+        return frozenset(self.zones[i.zone].segment for i in self.nodes[node].interfaces)

@@ -1,0 +1,375 @@
+"""The network: a topology compiled into states and per-hop transfer functions over header spaces.
+
+A *state* is where a packet can be: entering a node by an interface, being sent by a node
+(``ORIGIN``), or sitting on a LAN. A *transfer* takes a header set from one state to the next:
+rewrite (destination NAT), filter (ACLs, route match, layer-2 ownership), rewrite (source NAT).
+The same compiled pieces serve the symbolic engine (:mod:`segverify.reach`) and concrete traces
+(:mod:`segverify.trace`), so both answer from one model.
+
+The device graph (``Network.graph``, networkx) is there for drawing, failures and path questions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from typing import Iterable
+
+import networkx as nx
+
+from .headers import EPHEMERAL, Bdd, HeaderSpace
+from .model import (Acl, Action, Interface, NatRule, NatType, Node, NodeKind, Role, Route, Rule, Segment,
+                    Topology)
+
+ORIGIN = "<origin>"
+LAN = "<lan>"
+
+State = tuple[str, str]  # (node, interface) | (node, ORIGIN) | (LAN, lan name)
+
+
+@dataclass(frozen=True)
+class CompiledAcl:
+    acl: Acl
+    permitted: Bdd  # everything the ACL lets through
+    line_matches: tuple[Bdd, ...]  # match of each line as written
+    line_effective: tuple[Bdd, ...]  # what each line decides: its match less the lines above
+
+
+@dataclass(frozen=True)
+class FibEntry:
+    """A route-table slice: the headers it takes (longest prefix already applied) and where they go."""
+
+    route: Route | None  # None: connected route
+    prefix: IPv4Network
+    match: Bdd
+    egress: str | None  # None: dropped (null route)
+    next_hop: IPv4Address | None
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """From one state to another: ``snat(filter ∧ dnat(H))``."""
+
+    target: State
+    filter: Bdd
+    egress: str | None = None  # the interface the packet leaves by (None for LAN deliveries)
+    snat: tuple[tuple[NatRule, Bdd], ...] = ()  # ordered (rule, match) of source NAT on egress
+
+
+@dataclass
+class CompiledNode:
+    node: Node
+    own: Bdd  # destination is one of the node's addresses (or, for external nodes, what it represents)
+    acls: dict[str, CompiledAcl]
+    fib: list[FibEntry]
+    dnat: dict[str, tuple[tuple[NatRule, Bdd], ...]]  # ingress interface -> static NAT (rule, dst == outside)
+    snat: dict[str, tuple[tuple[NatRule, Bdd], ...]]  # egress interface -> ordered source translations
+
+
+@dataclass
+class Network:
+    """A compiled topology. ``down`` lists failed nodes and LANs; ``fail_open`` firewalls that pass all."""
+
+    topology: Topology
+    down: frozenset[str] = frozenset()
+    fail_open: frozenset[str] = frozenset()
+    space: HeaderSpace = field(init=False)
+    endpoints: list[str] = field(init=False)
+    origin_ids: dict[str, int] = field(init=False)
+    nodes: dict[str, CompiledNode] = field(init=False)
+    transfers: dict[State, list[Transfer]] = field(init=False)
+    lan_of: dict[tuple[str, str], str] = field(init=False)
+    graph: nx.MultiGraph = field(init=False)
+
+    def __post_init__(self) -> None:
+        topo = self.topology
+        self.endpoints = sorted(n.name for n in topo.nodes.values() if is_endpoint(n))
+        # Origin ids in zone order so a zone's sources form few contiguous ranges.
+        ordered = sorted(self.endpoints, key=lambda n: (sorted(i.zone for i in topo.nodes[n].interfaces), n))
+        self.origin_ids = {name: i for i, name in enumerate(ordered)}
+        bits = max(1, math.ceil(math.log2(len(ordered) + 1)))
+        has_nat = any(n.nat for n in topo.nodes.values())
+        self.space = HeaderSpace(origin_bits=bits, track_origin=has_nat)
+        self.lan_of = {}
+        self.lan_members: dict[str, list[tuple[str, str]]] = {}
+        for lan in topo.lans:
+            if lan.name in self.down:
+                continue
+            members = [(n, i) for n, i in lan.endpoints if n not in self.down]
+            self.lan_members[lan.name] = members
+            for member in members:
+                self.lan_of[member] = lan.name
+        self.owner: dict[IPv4Address, tuple[str, str]] = {
+            iface.address.ip: (node.name, iface.name)
+            for node in topo.nodes.values() for iface in node.interfaces if iface.address is not None
+        }
+        self.external_space = {n.name: self._external_space(n) for n in topo.nodes.values()
+                               if n.kind is NodeKind.EXTERNAL}
+        self.nodes = {name: self._compile_node(node) for name, node in topo.nodes.items() if name not in self.down}
+        self.transfers = {}
+        for name, compiled in self.nodes.items():
+            self._add_transfers(compiled)
+        self._add_lan_transfers()
+        self.graph = self._device_graph()
+
+    # -- compiling ---------------------------------------------------------------------------------
+
+    def compile_acl(self, acl: Acl) -> CompiledAcl:
+        s = self.space
+        remaining = s.true
+        permitted = s.false
+        matches, effective = [], []
+        for rule in acl.rules:
+            m = s.match(rule.match)
+            decided = m & remaining
+            matches.append(m)
+            effective.append(decided)
+            if rule.action is Action.PERMIT:
+                permitted |= decided
+            remaining &= ~m
+        if acl.default is Action.PERMIT:
+            permitted |= remaining
+        return CompiledAcl(acl, permitted, tuple(matches), tuple(effective))
+
+    def _compile_node(self, node: Node) -> CompiledNode:
+        s = self.space
+        own = s.false
+        for addr in node.addresses:
+            own |= s.address("dst", addr)
+        if node.kind is NodeKind.EXTERNAL:
+            own |= self.external_space[node.name]
+        acls = {name: self.compile_acl(acl) for name, acl in node.acls.items()}
+        dnat: dict[str, list[tuple[NatRule, Bdd]]] = {}
+        snat: dict[str, list[tuple[NatRule, Bdd]]] = {}
+        for rule in node.nat:
+            if rule.type is NatType.STATIC:
+                assert rule.inside is not None
+                dnat.setdefault(rule.interface, []).append((rule, s.address("dst", rule.translated)))
+                snat.setdefault(rule.interface, []).append((rule, s.address("src", rule.inside)))
+            else:
+                snat.setdefault(rule.interface, []).append((rule, s.match(rule.match)))
+        return CompiledNode(node, own, acls, self._fib(node),
+                            {k: tuple(v) for k, v in dnat.items()}, {k: tuple(v) for k, v in snat.items()})
+
+    def _live_interfaces(self, node: Node) -> list[Interface]:
+        return [i for i in node.interfaces if i.address is not None and (node.name, i.name) in self.lan_of]
+
+    def _fib(self, node: Node) -> list[FibEntry]:
+        """Longest-prefix-match as disjoint slices; connected beats static at equal length."""
+        s = self.space
+        live = self._live_interfaces(node)
+        candidates: list[tuple[int, int, IPv4Network, Route | None, str | None, IPv4Address | None]] = []
+        for iface in live:
+            assert iface.address is not None
+            candidates.append((iface.address.network.prefixlen, 0, iface.address.network, None, iface.name, None))
+        routes = list(node.routes)
+        if node.kind is NodeKind.EXTERNAL and not routes:
+            routes = self._implicit_external_routes(node)
+        for route in routes:
+            if route.drop:
+                candidates.append((route.prefix.prefixlen, 1, route.prefix, route, None, None))
+                continue
+            for iface in live:
+                assert iface.address is not None
+                if route.via in iface.address.network:
+                    candidates.append((route.prefix.prefixlen, 1, route.prefix, route, iface.name, route.via))
+                    break
+        # Group by prefix: the best preference class of each prefix wins (connected over static).
+        best: dict[IPv4Network, int] = {}
+        for length, pref, prefix, *_ in candidates:
+            best[prefix] = min(best.get(prefix, pref), pref)
+        chosen = [c for c in candidates if c[1] == best[c[2]]]
+        chosen.sort(key=lambda c: (-c[0], str(c[2]), c[1], c[4] or "", str(c[5] or "")))
+        result: list[FibEntry] = []
+        taken = s.false
+        current: IPv4Network | None = None
+        current_slice = s.false
+        for _length, _pref, prefix, route, egress, nh in chosen:
+            if prefix != current:  # equal-cost entries of one prefix share its slice
+                taken |= current_slice
+                current = prefix
+                current_slice = s.prefix("dst", prefix) & ~taken
+            result.append(FibEntry(route, prefix, current_slice, egress, nh))
+        return result
+
+    def _implicit_external_routes(self, node: Node) -> list[Route]:
+        """An external node with no routes sends everything to its only neighbour on its link."""
+        routes = []
+        for iface in self._live_interfaces(node):
+            peers = [p for p in self.lan_members[self.lan_of[(node.name, iface.name)]] if p != (node.name, iface.name)]
+            addressed = [self.topology.nodes[n].interface(i).address for n, i in peers]
+            addressed = [a for a in addressed if a is not None]
+            if len(addressed) == 1:
+                routes.append(Route(IPv4Network("0.0.0.0/0"), addressed[0].ip, False, iface.span))
+        return routes[:1]
+
+    def acl_permits(self, node: str, acl_name: str | None) -> Bdd:
+        if acl_name is None or node in self.fail_open:
+            return self.space.true
+        return self.nodes[node].acls[acl_name].permitted
+
+    def _add_transfers(self, compiled: CompiledNode) -> None:
+        node = compiled.node
+        s = self.space
+        ingress: list[str | None] = [i.name for i in node.interfaces if (node.name, i.name) in self.lan_of]
+        if node.name in self.origin_ids:
+            ingress.append(None)
+        for in_iface in ingress:
+            state: State = (node.name, in_iface if in_iface is not None else ORIGIN)
+            out: list[Transfer] = []
+            if in_iface is not None and not node.forwarding:
+                self.transfers[state] = out
+                continue
+            base = s.true if in_iface is None else self.acl_permits(node.name, node.interface(in_iface).acl_in)
+            base &= ~compiled.own
+            by_target: dict[tuple[State, str], Bdd] = {}
+            for entry in compiled.fib:
+                if entry.egress is None:
+                    continue
+                f = base & entry.match & self.acl_permits(node.name, node.interface(entry.egress).acl_out)
+                if f == s.false:
+                    continue
+                lan = self.lan_of[(node.name, entry.egress)]
+                if entry.next_hop is None:
+                    target: State = (LAN, lan)
+                else:
+                    owner = self.owner.get(entry.next_hop)
+                    if owner is None or owner not in self.lan_members[lan] or owner[0] not in self.nodes:
+                        continue  # the next hop does not answer ARP: dropped
+                    target = owner
+                key = (target, entry.egress)
+                by_target[key] = by_target.get(key, s.false) | f
+            for (target, egress), f in sorted(by_target.items()):
+                out.append(Transfer(target, f, egress, compiled.snat.get(egress, ())))
+            self.transfers[state] = out
+
+    def _add_lan_transfers(self) -> None:
+        s = self.space
+        for lan, members in self.lan_members.items():
+            out = []
+            for node, iface in members:
+                if node not in self.nodes:
+                    continue
+                n = self.topology.nodes[node]
+                address = n.interface(iface).address
+                f = s.address("dst", address.ip) if address is not None else s.false
+                if n.kind is NodeKind.EXTERNAL:
+                    f |= self.external_space[node]
+                if f != s.false:
+                    out.append(Transfer((node, iface), f))
+            self.transfers[(LAN, lan)] = out
+
+    def _device_graph(self) -> nx.MultiGraph:
+        g = nx.MultiGraph()
+        for name, node in self.topology.nodes.items():
+            if name in self.down:
+                continue
+            g.add_node(name, kind=node.kind.value, segments=sorted(s.value for s in self.topology.segments_of(name)))
+        for lan, members in self.lan_members.items():
+            nodes = sorted({n for n, _ in members})
+            for i, a in enumerate(nodes):
+                for b in nodes[i + 1:]:
+                    g.add_edge(a, b, key=lan, lan=lan)
+        return g
+
+    # -- header-space helpers the engine and traces share ----------------------------------------------
+
+    def apply_dnat(self, node: str, in_iface: str | None, headers: Bdd) -> Bdd:
+        if in_iface is None:
+            return headers
+        rules = self.nodes[node].dnat.get(in_iface, ())
+        if not rules:
+            return headers
+        s = self.space
+        rest = headers
+        result = s.false
+        for rule, match in rules:
+            hit = rest & match
+            if hit != s.false:
+                assert rule.inside is not None
+                result |= s.set_field(hit, "dst", s.address("dst", rule.inside))
+            rest &= ~match
+        return result | rest
+
+    def apply_snat(self, rules: tuple[tuple[NatRule, Bdd], ...], headers: Bdd) -> Bdd:
+        if not rules:
+            return headers
+        s = self.space
+        rest = headers
+        result = s.false
+        for rule, match in rules:
+            hit = rest & match
+            rest &= ~match
+            if hit == s.false:
+                continue
+            if rule.type is NatType.STATIC:
+                result |= s.set_field(hit, "src", s.address("src", rule.translated))
+            else:
+                moved = s.set_field(hit, "src", s.address("src", rule.translated))
+                ported = moved & s._ported
+                result |= (moved & ~s._ported) | s.set_field(
+                    ported, "sport", s.port_range("sport", EPHEMERAL.low, EPHEMERAL.high))
+        return result | rest
+
+    def origin_headers(self, name: str) -> Bdd:
+        """Every new flow the endpoint ``name`` can send, tagged with its origin id."""
+        s = self.space
+        node = self.topology.nodes[name]
+        src = s.false
+        for addr in node.addresses:
+            src |= s.address("src", addr)
+        if node.kind is NodeKind.EXTERNAL:
+            src |= s.bdd.let(self._dst_to_src, self.external_space[name])
+        return s.sent(s.origin(self.origin_ids[name]) & src & s.new_flow)
+
+    def _external_space(self, node: Node) -> Bdd:
+        """Destinations an external node stands for: its ``represents`` less every address used inside
+        and less the more specific ``represents`` of other external nodes."""
+        s = self.space
+        result = s.networks("dst", node.represents)
+        for addr, (owner, _) in self.owner.items():
+            if self.topology.nodes[owner].kind is not NodeKind.EXTERNAL:
+                result &= ~s.address("dst", addr)
+        for other in self.topology.nodes.values():
+            if other.kind is NodeKind.EXTERNAL and other.name != node.name:
+                for net in other.represents:
+                    if any(net != mine and net.subnet_of(mine) for mine in node.represents):
+                        result &= ~s.prefix("dst", net)
+        return result
+
+    @property
+    def _dst_to_src(self) -> dict[str, str]:
+        s = self.space
+        return dict(zip(s.field_vars("dst"), s.field_vars("src")))
+
+    def sources_in(self, names: Iterable[str]) -> Bdd:
+        s = self.space
+        result = s.false
+        for name in names:
+            if name in self.origin_ids:
+                result |= s.origin(self.origin_ids[name])
+        return result
+
+
+def is_endpoint(node: Node) -> bool:
+    """Endpoints start and end flows: everything that does not forward, plus external nodes."""
+    return node.kind is NodeKind.EXTERNAL or not node.forwarding
+
+
+def segment_nodes(topology: Topology, segments: Iterable[Segment]) -> set[str]:
+    wanted = set(segments)
+    return {name for name in topology.nodes if topology.segments_of(name) & wanted}
+
+
+def security_cloud_nodes(topology: Topology) -> set[str]:
+    return {n.name for n in topology.nodes.values()
+            if Role.SECURITY_CLOUD in n.roles or Segment.SECURITY_CLOUD in topology.segments_of(n.name)}
+
+
+def lookup_rule(compiled: CompiledAcl, headers: Bdd, space: HeaderSpace) -> Rule | None:
+    """The first rule whose effective match meets ``headers`` (None: the default action decided)."""
+    for rule, eff in zip(compiled.acl.rules, compiled.line_effective):
+        if (eff & headers) != space.false:
+            return rule
+    return None

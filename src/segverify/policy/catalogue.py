@@ -1,0 +1,63 @@
+"""The rule catalogue: stable ids, what each rule says, the policy clause it rests on, the profiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import Profile
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    id: str
+    name: str  # short kebab-case name (SARIF rule name)
+    summary: str
+    clause: str  # where in the basic policy (基本方針) the rule comes from
+    profiles: frozenset[Profile]
+
+
+ALL = frozenset(Profile)
+BETAS = frozenset({Profile.BETA, Profile.BETA_PRIME})
+
+CATALOGUE: dict[str, RuleInfo] = {r.id: r for r in (
+    RuleInfo("SEG001", "mynumber-internet-isolation",
+             "No flow of any header between My Number and Internet, either direction.",
+             "基本方針 6(3)①, 定義 2(8)(10)", ALL),
+    RuleInfo("SEG002", "mynumber-lgwan-exceptions-only",
+             "My Number ↔ LGWAN only through declared exceptions naming single hosts and specific ports.",
+             "基本方針 6(3)①, 定義 2(8)(9)", ALL),
+    RuleInfo("SEG003", "lgwan-internet-path-split",
+             "No IP path between LGWAN and Internet: only sanitizer relays connect them.",
+             "基本方針 6(3)②, 定義 2(11)", ALL),
+    RuleInfo("SEG004", "sanitizer-declared-services",
+             "Each sanitizer accepts only its declared services, in its declared direction, from its declared side.",
+             "基本方針 6(3)②, 定義 2(12)", ALL),
+    RuleInfo("SEG005", "security-cloud-egress",
+             "All traffic from the Internet segment to the outside Internet passes the security cloud.",
+             "基本方針 6(3)③", ALL),
+    RuleInfo("SEG006", "no-unapproved-dual-homing",
+             "No node other than an approved sanitizer or gateway sits in two segments; no sanitizer forwards IP.",
+             "基本方針 6(3)②, 定義 2(11)(12)", ALL),
+    RuleInfo("SEG007", "mynumber-terminal-controls",
+             "My Number terminals: multi-factor authentication on, removable-media export blocked.",
+             "基本方針 6(3)①", ALL),
+    RuleInfo("SEG008", "accountable-exceptions",
+             "Exceptions are accountable: owner, justification, expiry; expired ones fail, unused ones warn.",
+             "基本方針 6(9), 7 (監査・自己点検)", ALL),
+    RuleInfo("SEG009", "beta-terminal-protection",
+             "β/β′: terminals in the Internet segment have endpoint protection and EDR.",
+             "基本方針 6(3)③", BETAS),
+    RuleInfo("SEG010", "alpha-prime-breakout",
+             "α′: LGWAN breakout only via the breakout proxy, only to allow-listed destinations.",
+             "基本方針 6(3)②", frozenset({Profile.ALPHA_PRIME})),
+    RuleInfo("SEG011", "lgwan-access-point",
+             "The LGWAN backbone is reached only through the LGWAN access point.",
+             "基本方針 6(3)②, 定義 2(9)", ALL),
+    RuleInfo("HYG001", "shadowed-acl-line",
+             "An ACL line that can never match: lines above it take every packet it would match.",
+             "基本方針 6(6) (技術的セキュリティ)", ALL),
+)}
+
+
+def rules_for(profile: Profile) -> tuple[str, ...]:
+    return tuple(rid for rid, info in CATALOGUE.items() if profile in info.profiles)

@@ -1,0 +1,34 @@
+"""verify(): a topology and a profile in, a Report out."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from ..findings import ExceptionStatus, Report
+from ..model import Profile, Topology
+from ..network import Network
+from .catalogue import rules_for
+from .context import Context
+from .exceptions import Register
+from .rules import CHECKS
+
+
+def verify(topology: Topology, profile: str | Profile | None = None, today: _dt.date | None = None,
+           network: Network | None = None) -> Report:
+    """Run every rule of the profile (the topology's own unless given) and collect the findings."""
+    chosen = Profile(profile) if profile is not None else topology.profile
+    day = today or _dt.date.today()
+    net = network or Network(topology)
+    ctx = Context(topology, net, Register(net.space, topology.exceptions, day), day)
+    selected = rules_for(chosen)
+    findings = []
+    for rule_id, check in CHECKS.items():  # SEG008 comes last: it reads which exceptions were used
+        if rule_id in selected:
+            findings.extend(check(ctx))
+    exceptions = [
+        ExceptionStatus(e.id, e.rule, ctx.register.status(e), e.owner, e.justification,
+                        e.expires.isoformat() if e.expires else "", e.ticket, e.scope_text, e.span)
+        for e in topology.exceptions
+    ]
+    return Report(topology.name, chosen.value, tuple((f.path, f.sha256) for f in topology.files), selected,
+                  findings, exceptions, day.isoformat())

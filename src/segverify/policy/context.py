@@ -1,0 +1,150 @@
+"""What every rule needs: the compiled network, the engine's answers, and flow findings with witnesses."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from ..errors import Span
+from ..findings import Finding, Severity
+from ..headers import Bdd, HeaderSet
+from ..model import Segment, Topology
+from ..network import Network
+from ..reach import Reachability
+from ..trace import Path, trace
+from .catalogue import CATALOGUE
+from .exceptions import Register
+
+MYNUMBER = frozenset({Segment.MYNUMBER})
+LGWAN_SIDE = frozenset({Segment.LGWAN, Segment.LGWAN_BACKBONE})
+INTERNET_SIDE = frozenset({Segment.INTERNET, Segment.SECURITY_CLOUD, Segment.EXTERNAL_INTERNET})
+
+
+@dataclass
+class Context:
+    topology: Topology
+    network: Network
+    register: Register
+    today: _dt.date
+    _reach: dict[frozenset[str], Reachability] = field(default_factory=dict)
+
+    def reach(self, blocked: Iterable[str] = ()) -> Reachability:
+        key = frozenset(blocked)
+        if key not in self._reach:
+            self._reach[key] = Reachability(self.network, blocked=key)
+        return self._reach[key]
+
+    def endpoints_in(self, segments: Iterable[Segment], exclude: Iterable[str] = ()) -> list[str]:
+        wanted = frozenset(segments)
+        skip = set(exclude)
+        return [n for n in self.network.endpoints
+                if n not in skip and self.topology.segments_of(n) & wanted]
+
+    def zone_in(self, node: str, segments: Iterable[Segment]) -> str:
+        """The node's first zone (in declaration order) among ``segments``; its first zone otherwise."""
+        wanted = frozenset(segments)
+        ifaces = self.topology.nodes[node].interfaces
+        for iface in ifaces:
+            if self.topology.zones[iface.zone].segment in wanted:
+                return iface.zone
+        return ifaces[0].zone if ifaces else "-"
+
+    def sent(self, live: Bdd) -> Bdd:
+        s = self.network.space
+        return s.as_sent(s.without_origin_id(live))
+
+    def flow_findings(
+        self,
+        rule: str,
+        sources: list[str],
+        destinations: list[str],
+        *,
+        source_segments: frozenset[Segment],
+        destination_segments: frozenset[Segment],
+        title: str,
+        message: str,
+        blocked: Iterable[str] = (),
+        allowed: Bdd | None = None,
+        exclude: Callable[[str, str], bool] | None = None,
+        subject: tuple[tuple[str, str], ...] = (),
+        use_exceptions: bool = True,
+    ) -> list[Finding]:
+        """One finding per (source zone, destination zone) with flows from sources to destinations.
+
+        ``allowed`` (headers as sent) is subtracted first — declared services, allow-lists — then
+        the valid exceptions of ``rule``. ``exclude(src, dst)`` drops pairs another rule owns."""
+        reach = self.reach(blocked)
+        net, s = self.network, self.network.space
+        by_zone: dict[str, list[str]] = {}
+        for src in sources:
+            by_zone.setdefault(self.zone_in(src, source_segments), []).append(src)
+        zone_origins = {z: net.sources_in(members) for z, members in by_zone.items()}
+        pairs: dict[tuple[str, str], Bdd] = {}
+        for dst in destinations:
+            got = reach.delivered.get(dst)
+            if got is None:
+                continue
+            dzone = self.zone_in(dst, destination_segments)
+            for zone, members in sorted(by_zone.items()):
+                origins = zone_origins[zone]
+                dropped = [m for m in members if m == dst or (exclude is not None and exclude(m, dst))]
+                if dropped:
+                    origins &= ~net.sources_in(dropped)
+                part = got & origins
+                if part != s.false:
+                    pairs[(zone, dzone)] = pairs.get((zone, dzone), s.false) | part
+        findings = []
+        info = CATALOGUE[rule]
+        for (szone, dzone), live in sorted(pairs.items()):
+            sent = self.sent(live)
+            remainder = sent if allowed is None else sent & ~allowed
+            if remainder == s.false:
+                continue
+            relaxed: tuple[str, ...] = ()
+            if use_exceptions:
+                remainder, relaxed = self.register.relax(rule, remainder)
+            suppressed = remainder == s.false
+            shown = (sent if allowed is None else sent & ~allowed) if suppressed else remainder
+            zone_dsts = [d for d in destinations if self.zone_in(d, destination_segments) == dzone]
+            packet, path = self._witness(by_zone[szone], zone_dsts, live, shown, frozenset(blocked))
+            location, related = _locations(path, self.topology.nodes[zone_dsts[0]].span if zone_dsts else self.topology.span)
+            findings.append(Finding(
+                rule=rule, severity=Severity.ERROR,
+                title=f"{title}: {szone} → {dzone}", message=message or info.summary,
+                location=location,
+                subject=subject + (("from_zone", szone), ("to_zone", dzone)),
+                headers=tuple(HeaderSet(s, shown).describe()), witness=packet, path=path, related=related,
+                suppressed_by=relaxed if suppressed else (), relaxed_by=() if suppressed else relaxed,
+            ))
+        return findings
+
+    def _witness(self, sources: list[str], destinations: list[str], live: Bdd, shown: Bdd,
+                 blocked: frozenset[str]) -> tuple[object, Path | None]:
+        s = self.network.space
+        for src in sorted(sources):
+            mine = self.sent(live & self.network.sources_in([src])) & shown
+            if mine == s.false:
+                continue
+            packet = HeaderSet(s, mine).pick()
+            assert packet is not None
+            paths = trace(self.network, src, packet, blocked)
+            wanted = set(destinations)
+            best = next((p for p in paths if p.delivered and p.final_node in wanted), None)
+            best = best or next((p for p in paths if p.delivered), None) or (paths[0] if paths else None)
+            return packet, best
+        return None, None
+
+
+def _locations(path: Path | None, fallback: Span) -> tuple[Span, tuple[Span, ...]]:
+    """The place to fix first (the last permit on the path, else the last static route) and the rest."""
+    if path is None:
+        return fallback, ()
+    permits = [d.span for d in path.permits()]
+    routes = [h.route_span for h in path.hops if h.route_span is not None]
+    related = tuple(dict.fromkeys(permits + routes))
+    if permits:
+        return permits[-1], related
+    if routes:
+        return routes[-1], related
+    return fallback, related

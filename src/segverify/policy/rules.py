@@ -1,0 +1,326 @@
+"""The rules SEG001–SEG011 and HYG001, one function each: Context in, findings out."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..findings import Finding, Severity
+from ..headers import TCP, UDP, Bdd
+from ..model import (DeclaredFlow, Node, NodeKind, PortRange, Profile, Role, SanitizerType, Segment,
+                     ServiceTerm)
+from ..network import security_cloud_nodes
+from .context import INTERNET_SIDE, LGWAN_SIDE, MYNUMBER, Context
+
+SMTP = (ServiceTerm(TCP, dports=(PortRange(25, 25), PortRange(587, 587))),)
+DISPLAY = (
+    ServiceTerm(TCP, dports=tuple(PortRange(p, p) for p in (443, 1494, 2598, 3389, 4172, 5900, 8443))),
+    ServiceTerm(UDP, dports=(PortRange(4172, 4172),)),
+)
+
+
+def _both_ways(ctx: Context, rule: str, side_a: frozenset[Segment], side_b: frozenset[Segment], title: str,
+               message: str, exclude_nodes: set[str] = frozenset(), blocked: frozenset[str] = frozenset(),
+               exclude: Callable[[str, str], bool] | None = None) -> list[Finding]:
+    """Flows from side A to side B and back; ``exclude`` drops A→B pairs that another rule owns."""
+    a = ctx.endpoints_in(side_a, exclude_nodes | blocked)
+    b = ctx.endpoints_in(side_b, exclude_nodes | blocked)
+    return (ctx.flow_findings(rule, a, b, source_segments=side_a, destination_segments=side_b, title=title,
+                              message=message, blocked=blocked, exclude=exclude)
+            + ctx.flow_findings(rule, b, a, source_segments=side_b, destination_segments=side_a, title=title,
+                                message=message, blocked=blocked))
+
+
+def seg001(ctx: Context) -> list[Finding]:
+    return _both_ways(ctx, "SEG001", MYNUMBER, INTERNET_SIDE, "My Number ↔ Internet flow",
+                      "The My Number segment must not communicate with the Internet side at all "
+                      "(基本方針 6(3)①). These headers get through.")
+
+
+def seg002(ctx: Context) -> list[Finding]:
+    findings = _both_ways(ctx, "SEG002", MYNUMBER, LGWAN_SIDE, "My Number ↔ LGWAN flow not covered by an exception",
+                          "My Number may reach LGWAN only through declared exceptions naming single hosts and "
+                          "specific ports (基本方針 6(3)①). These headers get through without one.")
+    for exc in ctx.topology.exceptions:
+        if exc.rule != "SEG002":
+            continue
+        problems = []
+        for side, nets in (("src", exc.scope.src), ("dst", exc.scope.dst)):
+            if nets is None:
+                problems.append(f"{side} is any")
+            elif len(nets) != 1 or nets[0].prefixlen != 32:
+                problems.append(f"{side} is {', '.join(map(str, nets))}, not a single host")
+        terms = exc.scope.services
+        if terms is None or any(t.protocol is None or t.dports is None or any(r.low != r.high for r in t.dports)
+                                for t in terms):
+            problems.append("the service is not specific ports")
+        if problems:
+            findings.append(Finding(
+                "SEG002", Severity.ERROR, f"exception {exc.id} is too broad",
+                f"A My Number exception must name single hosts and specific ports; here {'; '.join(problems)}.",
+                exc.span, subject=(("exception", exc.id),),
+            ))
+    return findings
+
+
+def seg003(ctx: Context) -> list[Finding]:
+    sanitizers = {n.name for n in ctx.topology.nodes.values() if n.kind is NodeKind.SANITIZER}
+    exclude = None
+    if ctx.topology.profile is Profile.ALPHA_PRIME:
+        proxies = _proxies(ctx)
+        outside = set(ctx.endpoints_in({Segment.EXTERNAL_INTERNET}))
+        exclude = lambda src, dst: src in proxies and dst in outside  # noqa: E731 - SEG010 owns these
+    return _both_ways(ctx, "SEG003", LGWAN_SIDE, INTERNET_SIDE, "LGWAN ↔ Internet IP path",
+                      "LGWAN and the Internet side may be connected only by sanitizer relays (通信経路の分割, "
+                      "基本方針 6(3)②). These headers cross without one.", exclude_nodes=sanitizers,
+                      exclude=exclude)
+
+
+def _service_bdd(ctx: Context, flows: tuple[DeclaredFlow, ...], peer_field: str, node: Node) -> Bdd:
+    s = ctx.network.space
+    own_field = "dst" if peer_field == "src" else "src"
+    own = s.false
+    for addr in node.addresses:
+        own |= s.address(own_field, addr)
+    result = s.false
+    for flow in flows:
+        result |= s.networks(peer_field, flow.peer) & s.services(flow.services) & own
+    return result
+
+
+def _nodes_in(ctx: Context, flow: DeclaredFlow) -> list[str]:
+    return sorted(n.name for n in ctx.topology.nodes.values()
+                  if any(any(a in net for net in flow.peer) for a in n.addresses))
+
+
+def _misfits(ctx: Context, node: Node, flows: tuple[DeclaredFlow, ...], direction: str,
+             allowed_side: frozenset[Segment], services: tuple[ServiceTerm, ...] | None, why: str) -> list[Finding]:
+    s = ctx.network.space
+    findings = []
+    for flow in flows:
+        wrong = [n for n in _nodes_in(ctx, flow) if n != node.name
+                 and not (ctx.topology.segments_of(n) & allowed_side)]
+        bad_service = services is not None and (s.services(flow.services) & ~s.services(services)) != s.false
+        if wrong or bad_service:
+            what = []
+            if wrong:
+                what.append(f"it names {', '.join(wrong[:5])}{' …' if len(wrong) > 5 else ''} outside the allowed side")
+            if bad_service:
+                what.append(f"service {flow.services_text} is not allowed for a {node.sanitizer.type.value} sanitizer")
+            findings.append(Finding(
+                "SEG004", Severity.ERROR, f"{node.name}: {direction} declaration does not fit its type",
+                f"{why} The declaration at this line does not: {'; '.join(what)}.", flow.span,
+                subject=(("sanitizer", node.name), ("declaration", f"{direction}:{flow.peer_text}:{flow.services_text}")),
+            ))
+    return findings
+
+
+def seg004(ctx: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    topo = ctx.topology
+    for node in sorted(topo.nodes.values(), key=lambda n: n.name):
+        if node.sanitizer is None:
+            continue
+        san = node.sanitizer
+        subject = (("sanitizer", node.name),)
+        if san.type in (SanitizerType.MAIL, SanitizerType.FILE):
+            services = SMTP if san.type is SanitizerType.MAIL else None
+            why = (f"A {san.type.value} sanitizer takes input from the Internet side and delivers to the LGWAN side"
+                   + (", SMTP only." if services else "."))
+            findings += _misfits(ctx, node, san.inbound, "inbound", INTERNET_SIDE, services, why)
+            findings += _misfits(ctx, node, san.outbound, "outbound", LGWAN_SIDE, services, why)
+            senders = ctx.endpoints_in(INTERNET_SIDE | LGWAN_SIDE, {node.name})
+            findings += ctx.flow_findings(
+                "SEG004", senders, [node.name], source_segments=INTERNET_SIDE | LGWAN_SIDE,
+                destination_segments=frozenset(topo.segments_of(node.name)),
+                title=f"undeclared flow into sanitizer {node.name}",
+                message=f"{why} These flows reach it but are not declared inbound.",
+                allowed=_service_bdd(ctx, san.inbound, "src", node), subject=subject + (("direction", "inbound"),))
+            findings += ctx.flow_findings(
+                "SEG004", [node.name], ctx.endpoints_in(LGWAN_SIDE, {node.name}),
+                source_segments=frozenset(topo.segments_of(node.name)), destination_segments=LGWAN_SIDE,
+                title=f"undeclared flow out of sanitizer {node.name}",
+                message=f"{why} The sanitizer can start these flows toward the LGWAN side, beyond its declared outbound.",
+                allowed=_service_bdd(ctx, san.outbound, "dst", node), subject=subject + (("direction", "outbound"),))
+        else:
+            own = topo.segments_of(node.name)
+            terminals_side = INTERNET_SIDE if own & LGWAN_SIDE else LGWAN_SIDE
+            why = ("A screen-transfer server accepts display protocols from the terminals' side only and never "
+                   "opens sessions toward it.")
+            findings += _misfits(ctx, node, san.inbound, "inbound", terminals_side, DISPLAY, why)
+            for flow in san.outbound:
+                if any(topo.segments_of(n) & terminals_side for n in _nodes_in(ctx, flow)):
+                    findings.append(Finding(
+                        "SEG004", Severity.ERROR, f"{node.name}: outbound flow toward the terminals' side", why,
+                        flow.span, subject=subject + (("declaration", f"outbound:{flow.peer_text}"),)))
+            findings += ctx.flow_findings(
+                "SEG004", ctx.endpoints_in(terminals_side, {node.name}), [node.name],
+                source_segments=terminals_side, destination_segments=frozenset(own),
+                title=f"undeclared flow into screen-transfer server {node.name}",
+                message=f"{why} These flows reach it but are not declared inbound display protocols.",
+                allowed=_service_bdd(ctx, san.inbound, "src", node), subject=subject + (("direction", "inbound"),))
+            findings += ctx.flow_findings(
+                "SEG004", [node.name], ctx.endpoints_in(terminals_side, {node.name}),
+                source_segments=frozenset(own), destination_segments=terminals_side,
+                title=f"screen-transfer server {node.name} reaches the terminals' side",
+                message=f"{why} The server can open these sessions toward the terminals' side.",
+                subject=subject + (("direction", "outbound"),))
+    return findings
+
+
+def seg005(ctx: Context) -> list[Finding]:
+    cloud = frozenset(security_cloud_nodes(ctx.topology))
+    sources = ctx.endpoints_in({Segment.INTERNET}, cloud)
+    outside = ctx.endpoints_in({Segment.EXTERNAL_INTERNET}, cloud)
+    return ctx.flow_findings(
+        "SEG005", sources, outside, source_segments=frozenset({Segment.INTERNET}),
+        destination_segments=frozenset({Segment.EXTERNAL_INTERNET}), blocked=cloud,
+        title="Internet traffic bypasses the security cloud",
+        message="All Internet traffic must be aggregated through the prefecture's security cloud "
+                "(自治体情報セキュリティクラウド, 基本方針 6(3)③). With every security-cloud node taken out, these "
+                "headers still reach the outside Internet.")
+
+
+def _proxies(ctx: Context) -> set[str]:
+    return {n.name for n in ctx.topology.nodes.values() if Role.BREAKOUT_PROXY in n.roles}
+
+
+def seg010(ctx: Context) -> list[Finding]:
+    topo = ctx.topology
+    proxies = sorted(_proxies(ctx))
+    if not proxies:
+        return [Finding("SEG010", Severity.ERROR, "α′ network without a breakout proxy",
+                        "The α′ model allows LGWAN local breakout only through a breakout proxy; none is declared "
+                        "(a node with role breakout-proxy).", topo.span, subject=(("proxy", "none"),))]
+    findings = []
+    for name in proxies:
+        node = topo.nodes[name]
+        findings += ctx.flow_findings(
+            "SEG010", [name], ctx.endpoints_in({Segment.EXTERNAL_INTERNET}),
+            source_segments=frozenset(topo.segments_of(name)), destination_segments=frozenset({Segment.EXTERNAL_INTERNET}),
+            title=f"breakout proxy {name} reaches beyond its allow-list",
+            message="In α′ the breakout proxy may reach only allow-listed cloud destinations and services.",
+            allowed=_service_bdd(ctx, node.allow, "dst", node), subject=(("proxy", name),))
+    return findings
+
+
+def seg011(ctx: Context) -> list[Finding]:
+    aps = frozenset(n.name for n in ctx.topology.nodes.values() if Role.LGWAN_ACCESS_POINT in n.roles)
+    inside = frozenset({Segment.LGWAN, Segment.MYNUMBER})
+    return _both_ways(ctx, "SEG011", inside, frozenset({Segment.LGWAN_BACKBONE}),
+                      "LGWAN backbone reached around the access point",
+                      "The LGWAN backbone must be reached only through the LGWAN access point. With every "
+                      "lgwan-access-point node taken out, these headers still cross.", blocked=aps)
+
+
+APPROVED_ROLES = frozenset({Role.BOUNDARY, Role.LGWAN_ACCESS_POINT, Role.SECURITY_CLOUD})
+
+
+def seg006(ctx: Context) -> list[Finding]:
+    findings = []
+    for node in sorted(ctx.topology.nodes.values(), key=lambda n: n.name):
+        segments = ctx.topology.segments_of(node.name)
+        if node.kind is NodeKind.SANITIZER and node.forwarding:
+            findings.append(Finding(
+                "SEG006", Severity.ERROR, f"sanitizer {node.name} forwards IP",
+                "A sanitizer is an application relay; one that forwards IP packets is a bypass, not a sanitizer. "
+                "Turn ip_forward off.", node.span, subject=(("node", node.name), ("problem", "forwarding"))))
+            continue
+        if len(segments) < 2:
+            continue
+        approved = (node.kind in (NodeKind.FIREWALL, NodeKind.GATEWAY) or bool(node.roles & APPROVED_ROLES)
+                    or (node.kind is NodeKind.SANITIZER and not node.forwarding))
+        if not approved:
+            names = ", ".join(sorted(s.value for s in segments))
+            findings.append(Finding(
+                "SEG006", Severity.ERROR, f"{node.kind.value} {node.name} sits in several segments ({names})",
+                "Only approved sanitizers and boundary gateways may have a leg in two segments; any other node "
+                "there can carry data across.", node.span,
+                subject=(("node", node.name), ("problem", "dual-homed"))))
+    return findings
+
+
+def _terminal_controls(ctx: Context, rule: str, segment: Segment, checks: tuple[tuple[str, str], ...],
+                       why: str) -> list[Finding]:
+    findings = []
+    for node in sorted(ctx.topology.nodes.values(), key=lambda n: n.name):
+        if node.kind is not NodeKind.TERMINAL or segment not in ctx.topology.segments_of(node.name):
+            continue
+        missing = [label for attr, label in checks if getattr(node, attr) is not True]
+        if missing and not _node_excepted(ctx, rule, node):
+            findings.append(Finding(rule, Severity.ERROR, f"terminal {node.name}: {', '.join(missing)}",
+                                    why, node.span, subject=(("node", node.name),)))
+    return findings
+
+
+def _node_excepted(ctx: Context, rule: str, node: Node) -> bool:
+    """A node rule is relaxed by an exception whose source covers all of the node's addresses."""
+    for exc in ctx.register.for_rule(rule):
+        nets = exc.scope.src
+        if node.addresses and (nets is None or all(any(a in n for n in nets) for a in node.addresses)):
+            ctx.register.used.add(exc.id)
+            return True
+    return False
+
+
+def seg007(ctx: Context) -> list[Finding]:
+    return _terminal_controls(ctx, "SEG007", Segment.MYNUMBER,
+                              (("mfa", "multi-factor authentication not on"),
+                               ("removable_media_blocked", "removable media not blocked")),
+                              "My Number terminals need multi-factor authentication and no data export "
+                              "(多要素認証, 情報持ち出し不可; 基本方針 6(3)①).")
+
+
+def seg009(ctx: Context) -> list[Finding]:
+    return _terminal_controls(ctx, "SEG009", Segment.INTERNET,
+                              (("epp", "no endpoint protection"), ("edr", "no EDR")),
+                              "In the β and β′ models, terminals in the Internet segment need endpoint protection "
+                              "and EDR.")
+
+
+def hyg001(ctx: Context) -> list[Finding]:
+    s = ctx.network.space
+    findings = []
+    for name in sorted(ctx.network.nodes):
+        compiled = ctx.network.nodes[name]
+        for acl_name in sorted(compiled.acls):
+            acl = compiled.acls[acl_name]
+            for i, (rule, match, eff) in enumerate(zip(acl.acl.rules, acl.line_matches, acl.line_effective)):
+                if eff != s.false:
+                    continue
+                above = [r.index for r, m in zip(acl.acl.rules[:i], acl.line_matches[:i]) if (m & match) != s.false]
+                why = (f"lines {', '.join(map(str, above))} above take every packet it would match" if above
+                       else "it matches no packet a source sends")
+                findings.append(Finding(
+                    "HYG001", Severity.WARNING, f"{name} ACL {acl_name} line {rule.index} can never match",
+                    f"This line is dead: {why}. Remove it or move it up; a dead permit or deny misleads readers "
+                    "and auditors.", rule.span, subject=(("node", name), ("acl", acl_name), ("line", str(rule.index)))))
+    return findings
+
+
+def seg008(ctx: Context) -> list[Finding]:
+    """Run last: whether an exception was used is known only after the other rules ran."""
+    findings = []
+    reg = ctx.register
+    for exc in ctx.topology.exceptions:
+        subject = (("exception", exc.id),)
+        missing = reg.missing_fields(exc)
+        if missing:
+            findings.append(Finding("SEG008", Severity.ERROR, f"exception {exc.id} lacks {', '.join(missing)}",
+                                    "An exception must be accountable: an owner, a justification and an expiry date.",
+                                    exc.span, subject=subject + (("problem", "incomplete"),)))
+        elif reg.expired(exc):
+            findings.append(Finding("SEG008", Severity.ERROR, f"exception {exc.id} expired on {exc.expires}",
+                                    "An expired exception relaxes nothing; renew it with a new review or remove it.",
+                                    exc.span, subject=subject + (("problem", "expired"),)))
+        elif exc.id not in reg.used:
+            findings.append(Finding("SEG008", Severity.WARNING, f"exception {exc.id} relaxes nothing",
+                                    "No finding of its rule falls in its scope: the exception is unused and should be "
+                                    "withdrawn, or its scope is wrong.", exc.span, subject=subject + (("problem", "unused"),)))
+    return findings
+
+
+CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
+    "SEG001": seg001, "SEG002": seg002, "SEG003": seg003, "SEG004": seg004, "SEG005": seg005,
+    "SEG006": seg006, "SEG007": seg007, "SEG009": seg009, "SEG010": seg010, "SEG011": seg011,
+    "HYG001": hyg001, "SEG008": seg008,
+}

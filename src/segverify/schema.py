@@ -1,0 +1,207 @@
+"""The JSON Schema of the topology format: the loader validates against it, editors complete with it.
+
+Structure lives here; meaning (do the names resolve, do the addresses parse and not clash) is the
+builder's job, because JSON Schema cannot express it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+NAME = {"type": "string", "pattern": r"^[^\s:,]+$", "minLength": 1, "maxLength": 128}
+TEXT = {"type": "string", "maxLength": 4096}
+STRINGS = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+ADDRESSES = {**STRINGS, "description": "address terms: any, an address, a prefix, a network or node name, or a list"}
+SERVICES = {**STRINGS, "description": "service names or terms like tcp/443, udp/1024-65535, icmp"}
+PORTS = {
+    "oneOf": [
+        {"type": "integer", "minimum": 0, "maximum": 65535},
+        {"type": "string", "pattern": r"^\d+(-\d+)?$"},
+        {"type": "array", "minItems": 1, "items": {"oneOf": [
+            {"type": "integer", "minimum": 0, "maximum": 65535},
+            {"type": "string", "pattern": r"^\d+(-\d+)?$"},
+        ]}},
+    ]
+}
+PROTO = {"oneOf": [{"type": "string", "enum": ["any", "tcp", "udp", "icmp", "gre", "esp", "sctp"]},
+                   {"type": "integer", "minimum": 0, "maximum": 255}]}
+
+
+def _obj(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    schema.update(extra)
+    return schema
+
+
+RULE = _obj(
+    {
+        "action": {"enum": ["permit", "deny"]},
+        "src": ADDRESSES,
+        "dst": ADDRESSES,
+        "service": SERVICES,
+        "proto": PROTO,
+        "sport": PORTS,
+        "dport": PORTS,
+        "established": {"type": "boolean"},
+        "description": TEXT,
+    },
+    ["action"],
+)
+
+ACL = _obj(
+    {
+        "default": {"enum": ["permit", "deny"]},
+        "stateful": {"type": "boolean"},
+        "description": TEXT,
+        "rules": {"type": "array", "items": RULE},
+    },
+    ["default", "rules"],
+)
+
+INTERFACE = _obj(
+    {
+        "zone": NAME,
+        "address": {"type": "string"},
+        "gateway": {"type": "string"},
+        "acl_in": NAME,
+        "acl_out": NAME,
+        "description": TEXT,
+    },
+    ["zone"],
+)
+
+ROUTE = _obj(
+    {"to": {"type": "string"}, "via": {"type": "string"}, "drop": {"type": "boolean"}, "description": TEXT},
+    ["to"],
+)
+
+NAT = _obj(
+    {
+        "type": {"enum": ["source", "static"]},
+        "out": NAME,
+        "src": ADDRESSES,
+        "dst": ADDRESSES,
+        "to": {"type": "string"},
+        "inside": {"type": "string"},
+        "outside": {"type": "string"},
+        "description": TEXT,
+    },
+    ["type", "out"],
+)
+
+FLOW_IN = _obj({"from": ADDRESSES, "service": SERVICES, "description": TEXT}, ["from", "service"])
+FLOW_OUT = _obj({"to": ADDRESSES, "service": SERVICES, "description": TEXT}, ["to", "service"])
+
+SANITIZER = _obj(
+    {
+        "type": {"enum": ["mail", "file", "screen"]},
+        "inbound": {"type": "array", "items": FLOW_IN},
+        "outbound": {"type": "array", "items": FLOW_OUT},
+        "description": TEXT,
+    },
+    ["type"],
+)
+
+ROLES = ["lgwan-access-point", "security-cloud", "breakout-proxy", "boundary"]
+
+NODE = _obj(
+    {
+        "kind": {"enum": ["terminal", "server", "host", "router", "l3switch", "firewall", "gateway",
+                          "sanitizer", "proxy", "external"]},
+        "role": {"oneOf": [{"enum": ROLES}, {"type": "array", "items": {"enum": ROLES}}]},
+        "description": TEXT,
+        "ip_forward": {"type": "boolean"},
+        "mfa": {"type": "boolean"},
+        "removable_media": {"enum": ["blocked", "allowed"]},
+        "epp": {"type": "boolean"},
+        "edr": {"type": "boolean"},
+        "represents": ADDRESSES,
+        "interfaces": {"type": "object", "additionalProperties": INTERFACE, "propertyNames": NAME},
+        "routes": {"type": "array", "items": ROUTE},
+        "acls": {"type": "object", "additionalProperties": ACL, "propertyNames": NAME},
+        "nat": {"type": "array", "items": NAT},
+        "sanitizer": SANITIZER,
+        "allow": {"type": "array", "items": FLOW_OUT},
+    },
+    ["kind", "interfaces"],
+)
+
+ENDPOINT = {"type": "string", "pattern": r"^[^\s:]+:[^\s:]+$", "description": "node:interface"}
+
+LINK = {
+    "oneOf": [
+        {"type": "array", "items": ENDPOINT, "minItems": 2, "maxItems": 2},
+        _obj({"endpoints": {"type": "array", "items": ENDPOINT, "minItems": 2, "maxItems": 2},
+              "name": NAME, "description": TEXT}, ["endpoints"]),
+    ]
+}
+
+LAN = {
+    "oneOf": [
+        {"type": "array", "items": ENDPOINT, "minItems": 1},
+        _obj({"endpoints": {"type": "array", "items": ENDPOINT, "minItems": 1}, "description": TEXT},
+             ["endpoints"]),
+    ]
+}
+
+EXCEPTION = _obj(
+    {
+        "id": NAME,
+        "rule": {"type": "string", "pattern": r"^SEG0\d\d$"},
+        "src": ADDRESSES,
+        "dst": ADDRESSES,
+        "service": SERVICES,
+        "proto": PROTO,
+        "sport": PORTS,
+        "dport": PORTS,
+        "owner": TEXT,
+        "justification": TEXT,
+        "expires": {"type": "string", "format": "date"},
+        "ticket": TEXT,
+        "description": TEXT,
+    },
+    ["id", "rule"],
+)
+
+SECTIONS: dict[str, Any] = {
+    "zones": {"type": "object", "propertyNames": NAME, "additionalProperties": _obj(
+        {"segment": {"enum": ["mynumber", "lgwan", "internet", "lgwan-backbone", "security-cloud",
+                                "external-internet"]},
+         "description": TEXT},
+        ["segment"],
+    )},
+    "networks": {"type": "object", "propertyNames": NAME, "additionalProperties": STRINGS},
+    "services": {"type": "object", "propertyNames": NAME, "additionalProperties": STRINGS},
+    "nodes": {"type": "object", "propertyNames": NAME, "additionalProperties": NODE},
+    "links": {"type": "array", "items": LINK},
+    "lans": {"type": "object", "propertyNames": NAME, "additionalProperties": LAN},
+    "exceptions": {"type": "array", "items": EXCEPTION},
+}
+
+HEADER: dict[str, Any] = {
+    "segverify": {"const": 1},
+    "name": TEXT,
+    "description": TEXT,
+    "profile": {"enum": ["alpha", "alpha-prime", "beta", "beta-prime"]},
+    "include": {"type": "array", "items": {"type": "string"}},
+}
+
+SCHEMA_ID = "https://segverify.invalid/schema/topology-1.json"
+
+
+def topology_schema() -> dict[str, Any]:
+    """The schema of one topology file (a main file or an included part)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "segverify topology",
+        "description": "A network in three segments (My Number, LGWAN, Internet) for segverify.",
+        **_obj({**HEADER, **SECTIONS}),
+    }
+
+
+def schema_json() -> str:
+    return json.dumps(topology_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"

@@ -1,0 +1,234 @@
+"""Follow one concrete packet through the compiled network, hop by hop.
+
+Traces use the same compiled ACLs, route slices and NAT as the symbolic engine, but carry one
+packet and record every decision: which ACL line (file:line) matched, which route was taken, what
+NAT did. Equal-cost routes branch, so a trace is a tree; each leaf is a :class:`Path` with an outcome.
+Findings use traces for their witnesses; ``segverify trace`` shows them to people.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from .errors import Span
+from .headers import EPHEMERAL, Packet
+from .model import Action, NatType
+from .network import LAN, FibEntry, Network, lookup_rule
+
+MAX_HOPS = 64
+
+
+class Outcome(str, enum.Enum):
+    DELIVERED = "delivered"
+    DENIED_IN = "denied in"
+    DENIED_OUT = "denied out"
+    NO_ROUTE = "no route"
+    NULL_ROUTE = "null route"
+    NO_NEIGHBOUR = "no neighbour"  # next hop or destination not on the LAN (no ARP answer)
+    NOT_FORWARDING = "not forwarding"
+    LOOP = "loop"
+    NODE_DOWN = "node down"
+
+
+@dataclass(frozen=True)
+class AclDecision:
+    node: str
+    acl: str
+    action: Action
+    rule_index: int | None  # None: the ACL's default action
+    span: Span
+    text: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"acl": self.acl, "action": self.action.value, "line": self.rule_index,
+                "location": str(self.span), "rule": self.text}
+
+    def __str__(self) -> str:
+        which = f"line {self.rule_index}" if self.rule_index is not None else "default"
+        return f"{self.action.value} by {self.acl} {which} ({self.span})"
+
+
+@dataclass(frozen=True)
+class Hop:
+    node: str
+    in_iface: str | None
+    out_iface: str | None
+    packet: Packet  # as it arrives (after destination NAT)
+    acl_in: AclDecision | None = None
+    route: FibEntry | None = None
+    route_span: Span | None = None
+    acl_out: AclDecision | None = None
+    nat: tuple[str, ...] = ()
+
+    def decisions(self) -> list[AclDecision]:
+        return [d for d in (self.acl_in, self.acl_out) if d is not None]
+
+    def to_dict(self) -> dict[str, object]:
+        result: dict[str, object] = {"node": self.node, "in": self.in_iface, "out": self.out_iface,
+                                     "packet": self.packet.to_dict()}
+        if self.acl_in:
+            result["acl_in"] = self.acl_in.to_dict()
+        if self.route:
+            result["route"] = {"prefix": str(self.route.prefix),
+                               "next_hop": str(self.route.next_hop) if self.route.next_hop else None,
+                               "location": str(self.route_span) if self.route_span else "connected"}
+        if self.acl_out:
+            result["acl_out"] = self.acl_out.to_dict()
+        if self.nat:
+            result["nat"] = list(self.nat)
+        return result
+
+    def describe(self) -> str:
+        parts = [f"{self.node}" + (f" in {self.in_iface}" if self.in_iface else " (sends)")]
+        if self.acl_in:
+            parts.append(f"acl_in {self.acl_in}")
+        if self.route:
+            via = f" via {self.route.next_hop}" if self.route.next_hop else " connected"
+            where = f" ({self.route_span})" if self.route_span else ""
+            parts.append(f"route {self.route.prefix}{via}{where}")
+        if self.acl_out:
+            parts.append(f"acl_out {self.acl_out}")
+        if self.nat:
+            parts.append("nat " + "; ".join(self.nat))
+        if self.out_iface:
+            parts.append(f"out {self.out_iface}")
+        return ", ".join(parts)
+
+
+@dataclass
+class Path:
+    source: str
+    packet: Packet
+    hops: list[Hop] = field(default_factory=list)
+    outcome: Outcome = Outcome.DELIVERED
+    final_node: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.outcome is Outcome.DELIVERED
+
+    @property
+    def nodes(self) -> list[str]:
+        return [h.node for h in self.hops]
+
+    def permits(self) -> list[AclDecision]:
+        return [d for h in self.hops for d in h.decisions() if d.action is Action.PERMIT]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"source": self.source, "packet": self.packet.to_dict(), "outcome": self.outcome.value,
+                "final_node": self.final_node, "hops": [h.to_dict() for h in self.hops]}
+
+
+def _decide(net: Network, node: str, acl_name: str | None, packet: Packet) -> AclDecision | None:
+    if acl_name is None or node in net.fail_open:
+        return None
+    compiled = net.nodes[node].acls[acl_name]
+    cube = net.space.packet(packet)
+    rule = lookup_rule(compiled, cube, net.space)
+    if rule is None:
+        acl = compiled.acl
+        return AclDecision(node, acl_name, acl.default, None, acl.default_span, f"default {acl.default.value}")
+    return AclDecision(node, acl_name, rule.action, rule.index, rule.span, rule.text)
+
+
+def _dnat(net: Network, node: str, iface: str, packet: Packet) -> tuple[Packet, tuple[str, ...]]:
+    for rule, _ in net.nodes[node].dnat.get(iface, ()):
+        if packet.dst == rule.translated and rule.inside is not None:
+            return replace(packet, dst=rule.inside), (f"static dst {rule.translated} -> {rule.inside} ({rule.span})",)
+    return packet, ()
+
+
+def _snat(net: Network, node: str, iface: str, packet: Packet) -> tuple[Packet, tuple[str, ...]]:
+    cube = net.space.packet(packet)
+    for rule, match in net.nodes[node].snat.get(iface, ()):
+        if (match & cube) == net.space.false:
+            continue
+        if rule.type is NatType.STATIC:
+            return replace(packet, src=rule.translated), (f"static src {packet.src} -> {rule.translated} ({rule.span})",)
+        sport = packet.sport
+        if packet.proto in (6, 17, 132) and not EPHEMERAL.low <= sport <= EPHEMERAL.high:
+            sport = EPHEMERAL.low
+        return (replace(packet, src=rule.translated, sport=sport),
+                (f"source {packet.src} -> {rule.translated} ({rule.span})",))
+    return packet, ()
+
+
+def _owns(net: Network, node: str, packet: Packet) -> bool:
+    return (net.nodes[node].own & net.space.packet(packet)) != net.space.false
+
+
+def _lan_receiver(net: Network, lan: str, packet: Packet, sender: tuple[str, str]) -> tuple[str, str] | None:
+    """Who on the LAN answers for the packet's destination (LAN filters test the destination only)."""
+    cube = net.space.packet(packet)
+    for transfer in net.transfers.get((LAN, lan), ()):
+        if transfer.target != sender and (transfer.filter & cube) != net.space.false:
+            return transfer.target
+    return None
+
+
+def trace(net: Network, source: str, packet: Packet, blocked: frozenset[str] = frozenset()) -> list[Path]:
+    """Every path ``packet`` can take when ``source`` sends it (one per equal-cost branch).
+
+    ``blocked`` nodes are treated as down, as the engine's waypoint questions treat them."""
+    if source not in net.nodes or source in blocked:
+        return [Path(source, packet, [], Outcome.NODE_DOWN, source)]
+    paths: list[Path] = []
+    _walk(net, Path(source, packet), source, None, packet, set(), paths, blocked)
+    return paths
+
+
+def _walk(net: Network, path: Path, node: str, in_iface: str | None, packet: Packet,
+          seen: set[tuple[str, str | None, Packet]], out: list[Path], blocked: frozenset[str]) -> None:
+    def finish(outcome: Outcome, hop: Hop) -> None:
+        out.append(Path(path.source, path.packet, path.hops + [hop], outcome, node))
+
+    if node in blocked:
+        out.append(Path(path.source, path.packet, path.hops, Outcome.NODE_DOWN, node))
+        return
+    if len(path.hops) >= MAX_HOPS or (node, in_iface, packet) in seen:
+        out.append(Path(path.source, path.packet, path.hops, Outcome.LOOP, node))
+        return
+    seen = seen | {(node, in_iface, packet)}
+    compiled = net.nodes[node]
+    nat: tuple[str, ...] = ()
+    acl_in = None
+    if in_iface is not None:
+        packet, nat = _dnat(net, node, in_iface, packet)
+        acl_in = _decide(net, node, compiled.node.interface(in_iface).acl_in, packet)
+        hop = Hop(node, in_iface, None, packet, acl_in, nat=nat)
+        if acl_in is not None and acl_in.action is Action.DENY:
+            return finish(Outcome.DENIED_IN, hop)
+        if _owns(net, node, packet):
+            return finish(Outcome.DELIVERED, hop)
+        if not compiled.node.forwarding:
+            return finish(Outcome.NOT_FORWARDING, hop)
+    cube = net.space.packet(packet)
+    entries = [e for e in compiled.fib if (e.match & cube) != net.space.false]
+    if not entries:
+        return finish(Outcome.NO_ROUTE, Hop(node, in_iface, None, packet, acl_in, nat=nat))
+    for entry in entries:
+        route_span = entry.route.span if entry.route is not None else None
+        hop = Hop(node, in_iface, entry.egress, packet, acl_in, entry, route_span, nat=nat)
+        if entry.egress is None:
+            finish(Outcome.NULL_ROUTE, hop)
+            continue
+        acl_out = _decide(net, node, compiled.node.interface(entry.egress).acl_out, packet)
+        hop = replace(hop, acl_out=acl_out)
+        if acl_out is not None and acl_out.action is Action.DENY:
+            finish(Outcome.DENIED_OUT, hop)
+            continue
+        sent, snat = _snat(net, node, entry.egress, packet)
+        hop = replace(hop, nat=nat + snat)
+        lan = net.lan_of[(node, entry.egress)]
+        if entry.next_hop is not None:
+            receiver = net.owner.get(entry.next_hop)
+            if receiver is None or receiver not in net.lan_members[lan] or receiver[0] not in net.nodes:
+                finish(Outcome.NO_NEIGHBOUR, hop)
+                continue
+        else:
+            receiver = _lan_receiver(net, lan, sent, (node, entry.egress))
+            if receiver is None:
+                finish(Outcome.NO_NEIGHBOUR, hop)
+                continue
+        _walk(net, Path(path.source, path.packet, path.hops + [hop]), receiver[0], receiver[1], sent, seen, out, blocked)
+

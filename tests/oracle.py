@@ -1,0 +1,353 @@
+"""A brute-force packet oracle: one concrete packet forwarded hop by hop in plain Python.
+
+It is the independent witness against which the header-space engine is tested, so it shares no code
+with it: only the validated model and the loader are imported, addresses are compared with the
+standard ``ipaddress`` module, and every step of the per-node pipeline is written out literally:
+
+    originate:             dst is the node itself: it never leaves; else straight to routing
+    enter by interface i:  static-NAT DNAT (i is the rule's outside interface, dst == outside)
+                           -> acl_in of i (first match, else the ACL's default)
+                           -> dst is the node itself: delivered, stop
+                           -> an external node or a node that does not forward: dropped
+    routing:               route lookup (longest prefix; connected beats static of equal length;
+                           equal routes are ECMP and all are taken; drop routes drop)
+                           -> acl_out of the egress interface
+                           -> source NAT rules of the egress interface (first match in order)
+                           -> layer 2: the next hop's owner on the same LAN, or on a connected
+                              route the owner of dst plus every external node on the LAN that
+                              claims dst; nobody there: dropped.
+
+"The node itself" is one of its interface addresses, or for an external node an address it claims:
+its represents less every address a non-external node uses (interfaces, NAT), less what a more specific
+represents of another external node takes. An external node sends from its addresses and what it
+claims; without routes it sends everything to the single neighbour of its uplink.
+
+Source NAT overload rewrites the source port to any of 1024-65535. Instead of branching on 64512
+ports the oracle branches on one representative per class of ports that no ACL or NAT rule in the
+topology tells apart, which is exact because rules only ever test ports against those ranges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any, Iterable
+
+from segverify.model import (
+    PORTED_PROTOCOLS,
+    Action,
+    Match,
+    NatType,
+    Node,
+    NodeKind,
+    Topology,
+)
+
+TCP = 6
+EPHEMERAL_LOW, EPHEMERAL_HIGH = 1024, 65535
+
+
+@dataclass(frozen=True)
+class Pkt:
+    """The oracle's own packet; any object with the same six attributes can be handed in."""
+
+    src: IPv4Address
+    dst: IPv4Address
+    proto: int
+    sport: int = 0
+    dport: int = 0
+    established: bool = False
+
+
+@dataclass(frozen=True)
+class _Route:
+    prefix: IPv4Network
+    via: IPv4Address | None
+    drop: bool
+    connected: bool
+    egress: str | None  # None: a next hop that no interface of the node reaches
+
+
+class _Context:
+    """Per-topology lookup tables, built once."""
+
+    def __init__(self, topo: Topology) -> None:
+        self.topo = topo
+        self.lan_of: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+        for lan in topo.lans:
+            for ep in lan.endpoints:
+                self.lan_of[ep] = lan.endpoints
+        self.owner: dict[IPv4Address, list[tuple[str, str]]] = {}
+        for node in topo.nodes.values():
+            for iface in node.interfaces:
+                if iface.address is not None:
+                    self.owner.setdefault(iface.address.ip, []).append((node.name, iface.name))
+        self.inside = frozenset(
+            addr for node in topo.nodes.values() if node.kind is not NodeKind.EXTERNAL
+            for addr in (*node.addresses, *(rule.translated for rule in node.nat))
+        )
+        self.routes = {name: self._routes(node) for name, node in topo.nodes.items()}
+        self.sport_reps = self._sport_representatives()
+
+    def _egress_for(self, node: Node, via: IPv4Address) -> str | None:
+        # The interface that shares a LAN with the owner of the next hop; failing that, the one
+        # whose prefix holds it (the owner may be missing, and then layer 2 drops the packet).
+        for iface in node.interfaces:
+            for peer in self.lan_of.get((node.name, iface.name), ()):
+                if peer != (node.name, iface.name) and peer in self.owner.get(via, []):
+                    return iface.name
+        for iface in node.interfaces:
+            if iface.address is not None and via in iface.address.network:
+                return iface.name
+        return None
+
+    def _implicit_default(self, node: Node) -> list[tuple[IPv4Network, IPv4Address, bool]]:
+        # An external node without routes sends everything to the one addressed neighbour of its
+        # first interface that has exactly one (its uplink).
+        for iface in node.interfaces:
+            if iface.address is None:
+                continue
+            peers = [ep for ep in self.lan_of.get((node.name, iface.name), ()) if ep != (node.name, iface.name)]
+            addresses = [self.topo.nodes[n].interface(i).address for n, i in peers]
+            present = [a.ip for a in addresses if a is not None]
+            if iface.address is not None and (node.name, iface.name) in self.lan_of and len(present) == 1:
+                return [(IPv4Network("0.0.0.0/0"), present[0], False)]
+        return []
+
+    def _routes(self, node: Node) -> list[_Route]:
+        routes: list[_Route] = []
+        for iface in node.interfaces:
+            if iface.address is not None:
+                routes.append(_Route(iface.address.network, None, False, True, iface.name))
+        statics = [(r.prefix, r.via, r.drop) for r in node.routes]
+        if node.kind is NodeKind.EXTERNAL and not statics:
+            statics = self._implicit_default(node)
+        for iface in node.interfaces:
+            if iface.gateway is not None:
+                statics.append((IPv4Network("0.0.0.0/0"), iface.gateway, False))
+        seen: set[tuple[Any, ...]] = set()
+        for prefix, via, drop in statics:
+            if (prefix, via, drop) in seen:  # the loader may already have added gateway routes
+                continue
+            seen.add((prefix, via, drop))
+            egress = None if drop or via is None else self._egress_for(node, via)
+            routes.append(_Route(prefix, via, drop, False, egress))
+        return routes
+
+    def _sport_representatives(self) -> tuple[int, ...]:
+        cuts = {EPHEMERAL_LOW, EPHEMERAL_HIGH + 1}
+        matches: list[Match] = []
+        for node in self.topo.nodes.values():
+            for acl in node.acls.values():
+                matches.extend(rule.match for rule in acl.rules)
+            matches.extend(rule.match for rule in node.nat)
+        for m in matches:
+            for term in m.services or ():
+                for r in term.sports or ():
+                    cuts.update((r.low, r.high + 1))
+        points = sorted(c for c in cuts if EPHEMERAL_LOW <= c <= EPHEMERAL_HIGH + 1)
+        return tuple(points[:-1])
+
+
+_CONTEXTS: dict[int, tuple[Topology, _Context]] = {}
+
+
+def _context(topo: Topology) -> _Context:
+    hit = _CONTEXTS.get(id(topo))
+    if hit is None or hit[0] is not topo:
+        hit = (topo, _Context(topo))
+        _CONTEXTS[id(topo)] = hit
+    return hit[1]
+
+
+# -- matching --------------------------------------------------------------------------------------
+
+
+def _in_any(addr: IPv4Address, nets: Iterable[IPv4Network] | None) -> bool:
+    return nets is None or any(addr in net for net in nets)
+
+
+def _port_in(port: int, ranges: Iterable[Any] | None) -> bool:
+    return ranges is None or any(r.low <= port <= r.high for r in ranges)
+
+
+def matches(m: Match, p: Pkt) -> bool:
+    """Does the header ``p`` satisfy the rule clause ``m``?"""
+    if not (_in_any(p.src, m.src) and _in_any(p.dst, m.dst)):
+        return False
+    if m.services is not None:
+        if not any(
+            (t.protocol is None or t.protocol == p.proto) and _port_in(p.sport, t.sports) and _port_in(p.dport, t.dports)
+            for t in m.services
+        ):
+            return False
+    if m.established is True:
+        return p.proto == TCP and p.established
+    if m.established is False:
+        return not p.established
+    return True
+
+
+def acl_permits(topo: Topology, node: str, acl_name: str | None, p: Pkt) -> bool:
+    if acl_name is None:
+        return True
+    acl = topo.nodes[node].acls[acl_name]
+    for rule in acl.rules:
+        if matches(rule.match, p):
+            return rule.action is Action.PERMIT
+    return acl.default is Action.PERMIT
+
+
+# -- external nodes and sources --------------------------------------------------------------------
+
+
+def claims(topo: Topology, node: str, addr: IPv4Address) -> bool:
+    """Does the external node ``node`` stand for ``addr``?
+
+    Its represents, less every address a non-external node uses (its interfaces' and the public
+    addresses of its NAT rules), less what a more specific represents of another external node takes (the longest represents wins). The same set
+    is what it sends from, what it accepts as delivered, and what it takes off a LAN.
+    """
+    n = topo.nodes[node]
+    if n.kind is not NodeKind.EXTERNAL:
+        return False
+    own = [net.prefixlen for net in n.represents if addr in net]
+    if not own:
+        return False
+    if addr in _inside_addresses(topo):
+        return False
+    best_other = max(
+        (net.prefixlen for o in topo.nodes.values() if o.kind is NodeKind.EXTERNAL and o.name != node
+         for net in o.represents if addr in net),
+        default=-1,
+    )
+    return max(own) > best_other
+
+
+def _inside_addresses(topo: Topology) -> frozenset[IPv4Address]:
+    """Addresses non-external nodes use: their interfaces' and the public side of their NAT."""
+    return _context(topo).inside
+
+
+def can_send_from(topo: Topology, node: str, src: IPv4Address) -> bool:
+    """May ``node`` start a flow with source address ``src``?
+
+    Every node sends from its own interface addresses; an external node also from what it claims.
+    """
+    return src in topo.nodes[node].addresses or claims(topo, node, src)
+
+
+def is_own(topo: Topology, node: str, dst: IPv4Address) -> bool:
+    """Is ``dst`` the node itself: one of its addresses, or claimed by it if it is external?"""
+    return dst in topo.nodes[node].addresses or claims(topo, node, dst)
+
+
+# -- forwarding ------------------------------------------------------------------------------------
+
+
+def _normalise(packet: Any) -> Pkt:
+    p = Pkt(IPv4Address(packet.src), IPv4Address(packet.dst), int(packet.proto), int(packet.sport),
+            int(packet.dport), bool(packet.established))
+    if p.proto not in PORTED_PROTOCOLS and (p.sport or p.dport):
+        raise ValueError(f"a packet of protocol {p.proto} carries no ports: {packet}")
+    return p
+
+
+def delivered(topo: Topology, src_node: str, packet: Any) -> frozenset[str]:
+    """The nodes at which ``packet``, sent by ``src_node``, is delivered locally.
+
+    ``packet`` is taken as sent: whether ``src_node`` may use its source address is
+    :func:`can_send_from`'s question, not this one's.
+    """
+    ctx = _context(topo)
+    p0 = _normalise(packet)
+    received: set[str] = set()
+    visited: set[tuple[str, str, Pkt]] = set()
+    # Work items: (node, ingress interface or None when the node originates the packet, packet).
+    work: list[tuple[str, str | None, Pkt]] = []
+    if is_own(topo, src_node, p0.dst):
+        received.add(src_node)  # never leaves the node (for an external node: stays out there)
+    else:
+        work.append((src_node, None, p0))
+    while work:
+        node, ingress, p = work.pop()
+        if ingress is not None:
+            key = (node, ingress, p)
+            if key in visited:
+                continue
+            visited.add(key)
+            entered = _enter(topo, node, ingress, p, received)
+            if entered is None:
+                continue
+            p = entered
+        for nxt in _route_and_send(ctx, node, p):
+            work.append(nxt)
+    return frozenset(received)
+
+
+def _enter(topo: Topology, node: str, ingress: str, p: Pkt, received: set[str]) -> Pkt | None:
+    """Ingress half of the pipeline; returns the packet to route on, or None when it stops here."""
+    n = topo.nodes[node]
+    for rule in n.nat:
+        if rule.type is NatType.STATIC and rule.interface == ingress and p.dst == rule.translated:
+            assert rule.inside is not None
+            p = replace(p, dst=rule.inside)
+            break
+    if not acl_permits(topo, node, n.interface(ingress).acl_in, p):
+        return None
+    if is_own(topo, node, p.dst):
+        received.add(node)
+        return None
+    if n.kind is NodeKind.EXTERNAL or not n.forwarding:
+        return None  # an external node never forwards
+    return p
+
+
+def _lookup(ctx: _Context, node: str, dst: IPv4Address) -> list[_Route]:
+    candidates = [r for r in ctx.routes[node] if dst in r.prefix]
+    if not candidates:
+        return []
+    longest = max(r.prefix.prefixlen for r in candidates)
+    best = [r for r in candidates if r.prefix.prefixlen == longest]
+    connected = [r for r in best if r.connected]
+    return connected or best
+
+
+def _source_nat(ctx: _Context, node: str, egress: str, p: Pkt) -> list[Pkt]:
+    for rule in ctx.topo.nodes[node].nat:
+        if rule.interface != egress:
+            continue
+        if rule.type is NatType.STATIC:
+            if p.src == rule.inside:
+                return [replace(p, src=rule.translated)]
+            continue
+        if matches(rule.match, p):
+            p = replace(p, src=rule.translated)
+            if p.proto in PORTED_PROTOCOLS:
+                return [replace(p, sport=port) for port in ctx.sport_reps]
+            return [p]
+    return [p]
+
+
+def _route_and_send(ctx: _Context, node: str, p: Pkt) -> list[tuple[str, str, Pkt]]:
+    topo = ctx.topo
+    out: list[tuple[str, str, Pkt]] = []
+    for route in _lookup(ctx, node, p.dst):
+        if route.drop or route.egress is None:
+            continue
+        egress = route.egress
+        if not acl_permits(topo, node, topo.nodes[node].interface(egress).acl_out, p):
+            continue
+        here = (node, egress)
+        peers = [ep for ep in ctx.lan_of.get(here, ()) if ep != here]
+        for q in _source_nat(ctx, node, egress, p):
+            receivers: list[tuple[str, str]] = []
+            if route.via is not None:
+                receivers = [ep for ep in peers if ep in ctx.owner.get(route.via, [])]
+            else:
+                receivers = [ep for ep in peers if ep in ctx.owner.get(q.dst, [])]
+                for ep in peers:
+                    if claims(topo, ep[0], q.dst) and ep not in receivers:
+                        receivers.append(ep)
+            out.extend((rn, ri, q) for rn, ri in receivers)
+    return out

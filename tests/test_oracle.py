@@ -1,0 +1,338 @@
+"""The engine against a brute-force oracle, packet by packet.
+
+First the oracle itself is checked on small hand-written networks (so a bug in it is not mistaken
+for one in the engine), then for the reference topologies and seeded random networks every packet of
+a small universe is sent from every source endpoint, and the engine's flow sets must agree with the
+oracle on which endpoints receive it.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import segverify
+from segverify.errors import InputError
+
+sys.path.insert(0, str(Path(__file__).parent))
+import oracle  # noqa: E402
+import randomnet  # noqa: E402
+from oracle import Pkt, can_send_from, delivered  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RANDOM_SEEDS = range(30)
+PACKET_BUDGET = 3000  # (source, packet) pairs per random network: keeps the file well under a minute
+REFERENCE_BUDGET = 2500
+
+TCP, UDP, ICMP, GRE = 6, 17, 1, 47
+A = IPv4Address
+
+
+# -- the oracle on its own ---------------------------------------------------------------------------
+
+BASE = """
+segverify: 1
+name: oracle-check
+profile: alpha
+zones:
+  in: {segment: lgwan}
+  out: {segment: external-internet}
+nodes:
+  h1:
+    kind: host
+    interfaces:
+      eth0: {zone: in, address: 10.0.1.10/24, gateway: 10.0.1.1}
+  h2:
+    kind: server
+    interfaces:
+      eth0: {zone: in, address: 10.0.3.10/24, gateway: 10.0.3.1}
+  r1:
+    kind: router
+    interfaces:
+      eth0: {zone: in, address: 10.0.1.1/24}
+      eth1: {zone: in, address: 10.0.2.1/29}
+    routes:
+      - {to: 10.0.3.0/24, via: 10.0.2.2}
+      - {to: 10.0.1.0/24, via: 10.0.2.2}     # shadowed by the connected route
+      - {to: default, via: 10.0.2.2}
+      - {to: 10.0.9.0/24, drop: true}
+      - {to: 10.0.7.0/24, via: 10.0.2.2}     # a loop: r2 sends it back
+      - {to: 10.0.8.0/24, via: 10.0.2.2}     # equal-cost pair
+      - {to: 10.0.8.0/24, via: 10.0.2.3}
+  r2:
+    kind: firewall
+    interfaces:
+      eth0: {zone: in, address: 10.0.2.2/29}
+      eth1: {zone: in, address: 10.0.3.1/24, acl_out: to-h2}
+      eth2: {zone: out, address: 198.51.100.1/30}
+    routes:
+      - {to: 10.0.1.0/24, via: 10.0.2.1}
+      - {to: 10.0.7.0/24, via: 10.0.2.1}
+      - {to: 10.0.8.0/24, drop: true}
+      - {to: default, via: 198.51.100.2}
+    acls:
+      to-h2:
+        default: deny
+        rules:
+          - {action: deny, proto: tcp, sport: 1024-2000}
+          - {action: permit, proto: tcp, dport: 443}
+          - {action: permit, proto: udp, sport: 3000-65535}
+          - {action: permit, proto: tcp, dport: 22, established: true}
+    nat:
+      - {type: static, out: eth2, inside: 10.0.3.10, outside: 203.0.113.5}
+      - {type: source, out: eth2, src: 10.0.0.0/16, to: 198.51.100.1}
+  r3:
+    kind: router
+    interfaces:
+      eth0: {zone: in, address: 10.0.2.3/29}
+      eth1: {zone: in, address: 10.0.5.1/24}
+    routes:
+      - {to: 10.0.8.0/24, via: 10.0.5.20}
+  h5:
+    kind: host
+    interfaces:
+      eth0: {zone: in, address: 10.0.5.10/24}
+  x1:
+    kind: external
+    represents: [any]
+    interfaces:
+      eth0: {zone: out, address: 198.51.100.2/30, gateway: 198.51.100.1}
+  x2:
+    kind: external
+    represents: [10.0.8.0/24, 10.0.5.128/25]
+    interfaces:
+      eth0: {zone: in, address: 10.0.5.20/24, gateway: 10.0.5.1}
+lans:
+  lan1: [r1:eth0, h1:eth0]
+  core: [r1:eth1, r2:eth0, r3:eth0]
+  lan3: [r2:eth1, h2:eth0]
+  lan5: [r3:eth1, h5:eth0, x2:eth0]
+links:
+  - [r2:eth2, x1:eth0]
+"""
+
+
+@pytest.fixture(scope="module")
+def base() -> segverify.Topology:
+    return segverify.loads(BASE, name="oracle-check.yaml")
+
+
+def tcp(src: str, dst: str, dport: int, sport: int = 40000) -> Pkt:
+    return Pkt(A(src), A(dst), TCP, sport, dport)
+
+
+def test_oracle_forwards_through_routers_and_acl_out(base: Any) -> None:
+    assert delivered(base, "h1", tcp("10.0.1.10", "10.0.3.10", 443)) == {"h2"}
+    assert delivered(base, "h1", tcp("10.0.1.10", "10.0.3.10", 80)) == frozenset()
+    # First match wins: a source port in 1024-2000 is denied before the permit of 443.
+    assert delivered(base, "h1", tcp("10.0.1.10", "10.0.3.10", 443, sport=1500)) == frozenset()
+    # New flows never match an `established` line.
+    assert delivered(base, "h1", tcp("10.0.1.10", "10.0.3.10", 22)) == frozenset()
+    # The reverse direction has no ACL.
+    assert delivered(base, "h2", Pkt(A("10.0.3.10"), A("10.0.1.10"), ICMP)) == {"h1"}
+
+
+def test_oracle_local_delivery_drop_routes_loops_and_ecmp(base: Any) -> None:
+    assert delivered(base, "h1", Pkt(A("10.0.1.10"), A("10.0.2.2"), ICMP)) == {"r2"}
+    assert delivered(base, "h1", Pkt(A("10.0.1.10"), A("10.0.9.9"), ICMP)) == frozenset()  # null route
+    assert delivered(base, "h1", Pkt(A("10.0.1.10"), A("10.0.7.7"), ICMP)) == frozenset()  # loop ends
+    # ECMP: r2 drops 10.0.8.0/24, r3 hands it to x2, which represents it.
+    assert delivered(base, "h1", Pkt(A("10.0.1.10"), A("10.0.8.8"), ICMP)) == {"x2"}
+    # A connected route beats the static one of the same length back toward r2.
+    assert delivered(base, "h2", Pkt(A("10.0.3.10"), A("10.0.1.10"), GRE)) == {"h1"}
+    # h5 has no gateway: only its own LAN, where x2 also takes what it represents.
+    assert delivered(base, "h5", Pkt(A("10.0.5.10"), A("10.0.1.10"), ICMP)) == frozenset()
+    assert delivered(base, "h5", Pkt(A("10.0.5.10"), A("10.0.5.1"), ICMP)) == {"r3"}
+    assert delivered(base, "h5", Pkt(A("10.0.5.10"), A("10.0.5.200"), ICMP)) == {"x2"}
+    assert delivered(base, "h5", Pkt(A("10.0.5.10"), A("10.0.5.20"), ICMP)) == {"x2"}
+    assert delivered(base, "h5", Pkt(A("10.0.5.10"), A("10.0.5.77"), ICMP)) == frozenset()
+    # Nobody on the LAN owns 10.0.1.99: dropped at layer 2.
+    assert delivered(base, "h2", Pkt(A("10.0.3.10"), A("10.0.1.99"), ICMP)) == frozenset()
+
+
+def test_oracle_nat_and_external_nodes(base: Any) -> None:
+    # Out to the Internet: the default route leads to x1, which represents any.
+    assert delivered(base, "h1", Pkt(A("10.0.1.10"), A("8.8.8.8"), UDP, 5000, 53)) == {"x1"}
+    # In through static NAT: 203.0.113.5 becomes h2 before r2's ACLs and routing.
+    assert delivered(base, "x1", tcp("8.8.4.4", "203.0.113.5", 443)) == {"h2"}
+    assert delivered(base, "x1", tcp("8.8.4.4", "203.0.113.5", 80)) == frozenset()
+    # x1 can also reach an inside address directly (no filter on r2's outside).
+    assert delivered(base, "x1", tcp("8.8.4.4", "10.0.1.10", 80)) == {"h1"}
+
+
+def test_oracle_source_nat_rewrites_the_source_port() -> None:
+    # r1 overloads traffic toward r2; r2 then filters on the source port. Some rewritten ports fall
+    # in 1024-2000 (denied) and others do not (permitted), so the packet is delivered.
+    text = BASE.replace(
+        "      - {to: 10.0.8.0/24, via: 10.0.2.3}\n",
+        "      - {to: 10.0.8.0/24, via: 10.0.2.3}\n    nat:\n      - {type: source, out: eth1, src: any, to: 10.0.2.4}\n",
+    )
+    topo = segverify.loads(text, name="snat.yaml")
+    assert delivered(topo, "h1", tcp("10.0.1.10", "10.0.3.10", 443, sport=22)) == {"h2"}
+    # UDP is permitted only from source ports 3000 and up: after overload, some are.
+    assert delivered(topo, "h1", Pkt(A("10.0.1.10"), A("10.0.3.10"), UDP, 53, 53)) == {"h2"}
+    ctx = oracle._context(topo)
+    assert 1024 in ctx.sport_reps and 2001 in ctx.sport_reps and 3000 in ctx.sport_reps
+
+
+def test_oracle_sources(base: Any) -> None:
+    assert can_send_from(base, "h1", A("10.0.1.10"))
+    assert not can_send_from(base, "h1", A("10.0.3.10"))
+    assert can_send_from(base, "x1", A("8.8.8.8"))
+    assert not can_send_from(base, "x1", A("10.0.3.10"))  # an inside interface address
+    assert not can_send_from(base, "x1", A("10.0.8.1"))  # x2's more specific range
+    assert can_send_from(base, "x2", A("10.0.8.1"))
+    assert not can_send_from(base, "x2", A("10.0.9.1"))
+
+
+def test_oracle_matches_established_and_protocols() -> None:
+    from segverify.model import Match, PortRange, ServiceTerm
+
+    m = Match(services=(ServiceTerm(6, None, (PortRange(20, 30),)),), established=True)
+    assert oracle.matches(m, Pkt(A("1.1.1.1"), A("2.2.2.2"), TCP, 1, 22, True))
+    assert not oracle.matches(m, Pkt(A("1.1.1.1"), A("2.2.2.2"), TCP, 1, 22, False))
+    assert not oracle.matches(m, Pkt(A("1.1.1.1"), A("2.2.2.2"), TCP, 1, 31, True))
+    assert oracle.matches(Match(), Pkt(A("1.1.1.1"), A("2.2.2.2"), GRE))
+
+
+def test_random_networks_load() -> None:
+    for seed in range(60):
+        text = randomnet.generate(seed)
+        assert text == randomnet.generate(seed), "the generator must be deterministic"
+        segverify.loads(text, name=f"random-{seed}.yaml")
+
+
+# -- the engine against the oracle -------------------------------------------------------------------
+
+
+def _engine(topo: Any) -> Any:
+    reach = pytest.importorskip("segverify.reach")
+    network = pytest.importorskip("segverify.network")
+    return reach.Reachability(network.Network(topo))
+
+
+def _universe(topo: Any, endpoints: list[str], rng: random.Random, budget: int) -> list[tuple[str, Pkt]]:
+    dsts = randomnet.destination_addresses(topo)
+    full: list[tuple[str, Pkt]] = []
+    for src_node in endpoints:
+        for src in randomnet.source_addresses(topo, src_node, rng):
+            for dst in dsts:
+                for proto, sport, dport in randomnet.services(rng):
+                    full.append((src_node, Pkt(src, dst, proto, sport, dport)))
+    if len(full) <= budget:
+        return full
+    return rng.sample(full, budget)
+
+
+def check_against_oracle(topo: Any, label: str, budget: int, seed: int) -> None:
+    from segverify.headers import Packet
+
+    r = _engine(topo)
+    endpoints = sorted(r.endpoints)
+    rng = random.Random(seed)
+    flows: dict[tuple[str, str], Any] = {}
+
+    def flow(a: str, b: str) -> Any:
+        if (a, b) not in flows:
+            flows[(a, b)] = r.flows(a, b)
+        return flows[(a, b)]
+
+    mismatches: list[str] = []
+    checked = 0
+    for src_node, p in _universe(topo, endpoints, rng, budget):
+        packet = Packet(p.src, p.dst, p.proto, p.sport, p.dport, p.established)
+        sendable = can_send_from(topo, src_node, p.src)
+        got = delivered(topo, src_node, p) if sendable else frozenset()
+        for dst_node in endpoints:
+            if dst_node == src_node:
+                continue  # a node's packets to itself are not a flow anyone asks about
+            engine = flow(src_node, dst_node).contains(packet)
+            want = dst_node in got
+            checked += 1
+            if engine != want:
+                mismatches.append(
+                    f"{label}: {src_node} -> {dst_node} packet [{packet}]"
+                    f"{'' if sendable else ' (source address not usable by the sender)'}: "
+                    f"engine says {'reached' if engine else 'not reached'}, oracle says "
+                    f"{'reached' if want else 'not reached'} (oracle delivers to {sorted(got) or 'nobody'})"
+                )
+        # Sources only open new flows: the same header marked established is in no flow.
+        if p.proto == TCP and sendable:
+            est = Packet(p.src, p.dst, p.proto, p.sport, p.dport, True)
+            for dst_node in endpoints:
+                if dst_node != src_node and flow(src_node, dst_node).contains(est):
+                    mismatches.append(f"{label}: {src_node} -> {dst_node} holds the established packet [{est}]")
+    assert checked > 0 or len(endpoints) < 2
+    assert not mismatches, f"{len(mismatches)} disagreements, first ones:\n" + "\n".join(mismatches[:8])
+
+
+REFERENCE = sorted(p for pattern in ("*.yaml", "broken/*.yaml") for p in (ROOT / "topologies").glob(pattern))
+
+
+@pytest.mark.parametrize("path", REFERENCE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_reference_topology_against_oracle(path: Path) -> None:
+    try:
+        topo = segverify.load(path)
+    except InputError as exc:
+        pytest.skip(f"does not load (a bad-input case): {exc}")
+    check_against_oracle(topo, str(path.relative_to(ROOT)), REFERENCE_BUDGET, seed=1)
+
+
+def test_hand_written_network_against_oracle(base: Any) -> None:
+    check_against_oracle(base, "oracle-check.yaml", 4000, seed=2)
+
+
+UNATTACHED = """
+segverify: 1
+name: unattached-interface
+profile: alpha
+zones:
+  in: {segment: lgwan}
+  out: {segment: external-internet}
+nodes:
+  h1:
+    kind: host
+    interfaces:
+      eth0: {zone: in, address: 10.0.1.10/24, gateway: 10.0.1.1}
+  r1:
+    kind: router
+    interfaces:
+      eth0: {zone: in, address: 10.0.1.1/24}
+      eth1: {zone: in, address: 10.0.2.1/24}   # on no link or LAN
+      eth2: {zone: out, address: 198.51.100.1/30}
+    routes:
+      - {to: default, via: 198.51.100.2}
+  x1:
+    kind: external
+    represents: [any]
+    interfaces:
+      eth0: {zone: out, address: 198.51.100.2/30}
+lans:
+  lan1: [r1:eth0, h1:eth0]
+links:
+  - [r1:eth2, x1:eth0]
+"""
+
+
+def test_unattached_interface_still_has_its_connected_route() -> None:
+    """The format says an interface's prefix gives a connected route, attached to a LAN or not.
+
+    So 10.0.2.0/24 is r1's own subnet: a packet to 10.0.2.7 is dropped there (nobody owns it), not
+    sent along the default route to the Internet.
+    """
+    topo = segverify.loads(UNATTACHED, name="unattached.yaml")
+    assert delivered(topo, "h1", Pkt(A("10.0.1.10"), A("10.0.2.7"), ICMP)) == frozenset()
+    assert delivered(topo, "x1", Pkt(A("8.8.8.8"), A("10.0.1.10"), ICMP)) == {"h1"}
+    check_against_oracle(topo, "unattached.yaml", 4000, seed=3)
+
+
+@pytest.mark.parametrize("seed", RANDOM_SEEDS)
+def test_random_network_against_oracle(seed: int) -> None:
+    topo = segverify.loads(randomnet.generate(seed), name=f"random-{seed}.yaml")
+    check_against_oracle(topo, f"random network seed {seed} (tests/randomnet.py generate({seed}))",
+                         PACKET_BUDGET, seed)
