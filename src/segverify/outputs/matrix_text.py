@@ -7,7 +7,8 @@ from ..matrix import Crossing, Matrix
 
 def render_matrix(m: Matrix) -> str:
     width = max([len(z) for z in m.zones] + [4])
-    header = f"{'from \\ to':<{width + 3}} " + " ".join(f"{i + 1:>3}" for i in range(len(m.zones)))
+    corner = "from \\ to"
+    header = f"{corner:<{width + 3}} " + " ".join(f"{i + 1:>3}" for i in range(len(m.zones)))
     lines = [header]
     for i, a in enumerate(m.zones):
         row = " ".join(f"{m.cells[(a, b)].crossing.symbol:>3}" for b in m.zones)
