@@ -33,7 +33,7 @@ __all__ = [
 def load(path: str | os.PathLike[str]) -> Topology:
     """Read a topology file or directory; raise :class:`InputError` with file:line when it is wrong."""
     from .build import build
-    from .load import load_document
+    from .reader import load_document
 
     return build(load_document(path))
 
@@ -41,7 +41,7 @@ def load(path: str | os.PathLike[str]) -> Topology:
 def loads(text: str, name: str = "<string>") -> Topology:
     """Read a topology from YAML text; ``name`` is used in error messages."""
     from .build import build
-    from .load import load_text
+    from .reader import load_text
 
     return build(load_text(text, name))
 

@@ -14,7 +14,7 @@ from ipaddress import (AddressValueError, IPv4Address, IPv4Interface, IPv4Networ
 from typing import Any
 
 from .errors import InputError, Span
-from .load import Document, Path_
+from .reader import Document, Path_
 from .model import (PORTED_PROTOCOLS, PROTOCOLS, Acl, Action, DeclaredFlow, ExceptionDecl, Interface, Lan,
                     Match, NatRule, NatType, Node, NodeKind, PortRange, Profile, Role, Route, Rule, Sanitizer,
                     SanitizerType, Segment, ServiceTerm, Topology, Zone)

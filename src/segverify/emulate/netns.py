@@ -175,7 +175,7 @@ class Namespace:
         """Write ``net.*`` sysctls of this namespace."""
         with self.entered():
             for key, value in settings:
-                path = Path("/proc/sys") / key.replace(".", "/")
+                path = Path("/proc/sys") / (key if "/" in key else key.replace(".", "/"))
                 try:
                     path.write_text(value)
                 except FileNotFoundError:

@@ -8,7 +8,8 @@ namespace and ``p<k>`` on a LAN bridge. :attr:`Plan.names` keeps the table back 
 Choices that make the kernel behave as the model says:
 
 * a LAN with two members is a veth pair; with more, a bridge in its own namespace; an interface on
-  no LAN (or alone on one) is a ``dummy``, so its connected route exists and leads nowhere;
+  no LAN (or alone on one) is a veth whose peer sits in a namespace where nothing answers, so its
+  connected route exists and leads nowhere;
 * rp_filter off, accept_local on (an external node may legitimately see its own address as a
   source), redirects off, IPv6 off, arp_ignore=1 (only the owner of an address answers ARP);
 * a static route equal to a connected prefix is left out (connected wins); a drop route beside a
@@ -44,9 +45,10 @@ COMMON_SYSCTLS = (
     ("net.ipv4.conf.default.accept_redirects", "0"),
     ("net.ipv4.conf.all.arp_announce", "2"),
     ("net.ipv4.conf.default.arp_announce", "2"),
-    # A burst of probes waits for ARP at each hop: let the queue hold all of them.
-    ("net.ipv4.neigh.default.unres_qlen_bytes", str(16 * 1024 * 1024)),
 )
+# A burst of probes waits for ARP at each hop: let the queue hold all of them (per interface:
+# a namespace other than the first has no neigh/default to inherit from).
+NEIGH_QUEUE = ("unres_qlen_bytes", str(16 * 1024 * 1024))
 OPTIONAL_SYSCTLS = (
     ("net.netfilter.nf_conntrack_tcp_loose", "0"),
 )
@@ -213,11 +215,22 @@ def make_plan(topo: Topology, tag: str, endpoints: Iterable[str]) -> Plan:
             names.append((f"lan {lan.name}", lns, "br0"))
             placed.update(eps)
             lans.append(LanPlan(lan.name, lns, lines))
+    lone = [(name, i.name) for name, node in sorted(topo.nodes.items()) for i in node.interfaces
+            if (name, i.name) not in placed]
+    if lone:
+        # Interfaces on no LAN lead into a namespace where nothing answers (dummy devices would
+        # need a kernel module that is not always there).
+        void = f"{tag}void"
+        root.append(f"netns add {void}")
+        void_lines = ["link set lo up"]
+        for m, (name, iname) in enumerate(lone):
+            p = nodes[name]
+            root.append(f"link add {p.ifname[iname]} netns {p.netns} type veth peer name v{m} netns {void}")
+            void_lines.append(f"link set v{m} up")
+            names.append((f"nowhere {name}:{iname}", void, f"v{m}"))
+        lans.append(LanPlan("(no LAN)", void, void_lines))
     for name, node in sorted(topo.nodes.items()):
         p = nodes[name]
-        for iface in node.interfaces:
-            if (name, iface.name) not in placed:
-                root.append(f"link add {p.ifname[iface.name]} netns {p.netns} type dummy")
         external = node.kind is NodeKind.EXTERNAL
         forwarding = node.forwarding and not external
         p.forwarding = forwarding

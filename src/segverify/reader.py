@@ -141,7 +141,9 @@ def parse_text(text: str, display: str) -> yaml.Node | None:
     except RecursionError:
         raise InputError(f"nesting deeper than {MAX_DEPTH} levels", Span(display, 1, 1)) from None
     if len(documents) > 1:
-        raise InputError("one YAML document per file, please (found a second '---')", Span(display, 1, 1))
+        mark = documents[1].start_mark
+        raise InputError("one YAML document per file, please (found a second '---')",
+                         Span(display, mark.line + 1, mark.column + 1))
     return documents[0] if documents else None
 
 

@@ -1,0 +1,409 @@
+"""Build the topology in namespaces, send the probes, and compare what arrived with the engine.
+
+For every probe the engine's answer is the set of endpoints ``e`` with
+``Reachability(Network(topo)).flows(src, e).contains(packet)``; the kernel's answer is the set of
+endpoint namespaces where the probe was delivered locally. They must be equal.
+
+Arrivals are read from raw IP sockets, one per probed protocol in every endpoint namespace: the
+kernel hands those a copy of each datagram only after the input hook (the node's acl_in) let it
+through and routing delivered it locally, which is exactly the model's "delivered". Sending goes
+through raw sockets as well (``IP_HDRINCL``), so a probe takes the kernel's route lookup, the
+output hook (acl_out) and source NAT like any locally generated packet. Every namespace drops what
+its kernel generates itself (resets, ICMP errors and echo replies): answers would otherwise turn
+later probes into "established" traffic for the stateful ACLs.
+
+Equal-cost routes are multipath routes, and the kernel hashes each packet onto one path while the
+engine takes them all. When the network has any and a probe arrived at fewer endpoints than the
+engine says, the probe is sent again with each combination of single paths in turn (conntrack
+flushed between them) and the union of arrivals counts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import select
+import socket
+import struct
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from ..headers import HeaderSet
+from ..model import NodeKind, Topology
+from . import netns, probes as probes_mod
+from .nftables import PROBE_MARK
+from .plan import NEIGH_QUEUE, Plan, make_plan
+from .probes import Probe
+
+SO_MARK = 36
+SO_RCVBUFFORCE = 33
+QUIET = 0.4  # seconds without arrivals that end a round
+MAX_WAIT = 5.0
+MAX_VARIANTS = 16
+
+
+@dataclass(frozen=True)
+class Outcome:
+    probe: Probe
+    expected: frozenset[str]
+    observed: frozenset[str]
+    note: str = ""
+
+    @property
+    def agrees(self) -> bool:
+        return self.expected == self.observed
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.probe.id,
+            "src": self.probe.src_node,
+            "packet": self.probe.packet.to_dict(),
+            "reason": self.probe.reason,
+            "engine": sorted(self.expected),
+            "kernel": sorted(self.observed),
+            "agrees": self.agrees,
+            "note": self.note,
+        }
+
+
+@dataclass
+class EmulationResult:
+    topology: str
+    outcomes: list[Outcome]
+    zones: dict[str, tuple[str, str]] = field(default_factory=dict)  # probe id -> (source zone, destination zone)
+    names: list[tuple[str, str, str]] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # namespaces left in place (keep=True)
+    variants: int = 0  # equal-cost path combinations tried
+
+    @property
+    def agreements(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.agrees]
+
+    @property
+    def disagreements(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.agrees]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.disagreements else 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "topology": self.topology,
+            "probes": len(self.outcomes),
+            "agreements": len(self.agreements),
+            "disagreements": [o.to_dict() for o in self.disagreements],
+            "kept": self.kept,
+        }
+
+
+class Lab:
+    """The namespaces of one run and the sockets opened in them."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.created: list[str] = []
+        self.receivers: dict[socket.socket, str] = {}
+        self.senders: dict[str, socket.socket] = {}
+
+    def ns(self, name: str) -> netns.Namespace:
+        return netns.Namespace(name)
+
+    def build(self) -> None:
+        plan = self.plan
+        names = plan.namespaces
+        # Record before creating, so a failure half way still removes what exists.
+        self.created = list(names)
+        netns.run_ip([], batch=[line for line in plan.root_lines if line.startswith("netns add")])
+        for p in plan.nodes.values():
+            self.ns(p.netns).sysctl(p.sysctls)
+            self.ns(p.netns).sysctl(plan_optional(), optional=True)
+        for lp in plan.lans:
+            if lp.netns:
+                self.ns(lp.netns).sysctl([("net.ipv6.conf.all.disable_ipv6", "1"),
+                                          ("net.ipv6.conf.default.disable_ipv6", "1")])
+                self.ns(lp.netns).sysctl([("net.bridge.bridge-nf-call-iptables", "0"),
+                                          ("net.bridge.bridge-nf-call-arptables", "0")], optional=True)
+        netns.run_ip([], batch=[line for line in plan.root_lines if not line.startswith("netns add")])
+        for p in plan.nodes.values():
+            key, value = NEIGH_QUEUE
+            self.ns(p.netns).sysctl([(f"net/ipv4/neigh/{k}/{key}", value) for k in p.ifname.values()])
+        for lp in plan.lans:
+            if lp.netns:
+                netns.run_ip([], batch=lp.ip_lines, netns=lp.netns)
+        nft = netns.tool("nft") or "nft"
+        for p in plan.nodes.values():
+            netns.run_ip([], batch=p.ip_lines, netns=p.netns)
+            done = self.ns(p.netns).exec([nft, "-f", "-"], input=p.ruleset)
+            if done.returncode != 0:
+                raise RuntimeError(f"nft rejected the ruleset of {p.node}: {done.stderr.strip()}\n{p.ruleset}")
+
+    def open_sockets(self, protocols: Iterable[int], sources: Iterable[str]) -> None:
+        for p in self.plan.nodes.values():
+            if not p.endpoint:
+                continue
+            with self.ns(p.netns).entered():
+                for proto in sorted(set(protocols)):
+                    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+                    s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 * 1024 * 1024)
+                    s.setblocking(False)
+                    self.receivers[s] = p.node
+        for node in sorted(set(sources)):
+            with self.ns(self.plan.nodes[node].netns).entered():
+                s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+                s.setsockopt(socket.SOL_SOCKET, SO_MARK, PROBE_MARK)
+                self.senders[node] = s
+
+    def close(self) -> None:
+        for s in list(self.receivers) + list(self.senders.values()):
+            s.close()
+        self.receivers.clear()
+        self.senders.clear()
+
+    def drain(self, run: int, arrivals: dict[int, set[str]], timeout: float) -> int:
+        got = 0
+        ready, _, _ = select.select(list(self.receivers), [], [], timeout)
+        for s in ready:
+            while True:
+                try:
+                    data = s.recv(65535)
+                except BlockingIOError:
+                    break
+                decoded = probes_mod.decode(data)
+                if decoded is not None and decoded[0] == run:
+                    arrivals.setdefault(decoded[1], set()).add(self.receivers[s])
+                    got += 1
+        return got
+
+    def send_round(self, run: int, batch: Sequence[tuple[Probe, bytes]], arrivals: dict[int, set[str]],
+                   errors: dict[int, str]) -> None:
+        for k, (probe, data) in enumerate(batch):
+            try:
+                self.senders[probe.src_node].sendto(data, (str(probe.packet.dst), 0))
+            except OSError as exc:
+                # EPERM: the sender's own acl_out dropped it; ENETUNREACH: no route. Both are
+                # "not delivered", which the comparison sees; keep the reason for the table.
+                errors.setdefault(probe.id, os.strerror(exc.errno) if exc.errno else str(exc))
+            if k % 64 == 63:
+                self.drain(run, arrivals, 0)
+        deadline = time.monotonic() + MAX_WAIT
+        quiet_until = time.monotonic() + QUIET
+        while time.monotonic() < min(deadline, quiet_until):
+            if self.drain(run, arrivals, 0.05):
+                quiet_until = time.monotonic() + QUIET
+
+    def flush_conntrack(self) -> None:
+        for p in self.plan.nodes.values():
+            with self.ns(p.netns).entered():
+                _flush_conntrack()
+
+    def apply(self, lines_by_ns: dict[str, list[str]]) -> None:
+        for ns, lines in lines_by_ns.items():
+            if lines:
+                netns.run_ip([], batch=lines, netns=ns)
+
+    def teardown(self) -> list[str]:
+        self.close()
+        with netns.signals_deferred():
+            return netns.delete_namespaces(self.created)
+
+
+def plan_optional() -> list[tuple[str, str]]:
+    from .plan import OPTIONAL_SYSCTLS
+
+    return list(OPTIONAL_SYSCTLS)
+
+
+def _flush_conntrack() -> None:
+    """Empty this namespace's conntrack table (ctnetlink IPCTNL_MSG_CT_DELETE without a tuple)."""
+    try:
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)  # NETLINK_NETFILTER
+    except OSError:
+        return
+    try:
+        payload = struct.pack("=BBH", socket.AF_INET, 0, 0)
+        header = struct.pack("=IHHII", 16 + len(payload), (1 << 8) | 2, 0x1 | 0x4, 1, 0)
+        s.sendto(header + payload, (0, 0))
+        s.settimeout(1.0)
+        try:
+            s.recv(4096)
+        except OSError:
+            pass
+    finally:
+        s.close()
+
+
+def _variants(plan: Plan) -> list[dict[str, list[str]]]:
+    """Route changes that pin every equal-cost group to one path, one dict per combination."""
+    groups = [(p.netns, options) for p in plan.nodes.values() for _prefix, options in p.multipath]
+    if not groups:
+        return []
+    sizes = [len(options) for _ns, options in groups]
+    total = 1
+    for n in sizes:
+        total *= n
+    if total <= MAX_VARIANTS:
+        combos: Iterable[tuple[int, ...]] = itertools.product(*(range(n) for n in sizes))
+    else:
+        combos = [tuple(v % n for n in sizes) for v in range(max(sizes))]
+    out = []
+    for combo in combos:
+        lines: dict[str, list[str]] = {}
+        for (ns, options), choice in zip(groups, combo):
+            lines.setdefault(ns, []).append(options[choice])
+        out.append(lines)
+    return out
+
+
+def _restore(plan: Plan) -> dict[str, list[str]]:
+    lines: dict[str, list[str]] = {}
+    for p in plan.nodes.values():
+        for prefix, options in p.multipath:
+            hops = " ".join("nexthop " + o.split(f"route replace {prefix} ", 1)[1] for o in options)
+            lines.setdefault(p.netns, []).append(f"route replace {prefix} {hops}")
+    return lines
+
+
+def expected_receivers(reach: object, endpoints: Sequence[str], probe: Probe,
+                       cache: dict[tuple[str, str], HeaderSet]) -> frozenset[str]:
+    got = set()
+    for e in endpoints:
+        key = (probe.src_node, e)
+        flows = cache.get(key)
+        if flows is None:
+            flows = cache[key] = reach.flows(probe.src_node, e)  # type: ignore[attr-defined]
+        if flows.contains(probe.packet):
+            got.add(e)
+    return frozenset(got)
+
+
+def emulate(topology: Topology, probes: int | None = None, keep: bool = False, seed: int = 0) -> EmulationResult:
+    """Replay ``topology`` in network namespaces and compare every probe with the engine.
+
+    ``probes``: how many probes to send (the systematic set is cut down or filled up with seeded
+    random ones); None sends the systematic set. ``keep`` leaves the namespaces in place for
+    inspection (``ip netns list``); remove them later with :func:`cleanup`.
+    """
+    from ..network import Network
+    from ..reach import Reachability
+
+    netns.check_environment()
+    reach = Reachability(Network(topology))
+    endpoints = list(reach.endpoints)
+    chosen = probes_mod.choose(topology, reach, probes, seed)
+    cache: dict[tuple[str, str], HeaderSet] = {}
+    expected = {p.id: expected_receivers(reach, endpoints, p, cache) for p in chosen}
+    tag = netns.new_run_tag()
+    plan = make_plan(topology, tag, endpoints)
+    run = zlib.crc32(tag.encode())
+    encoded = [(p, probes_mod.encode(p, run)) for p in chosen]
+    arrivals: dict[int, set[str]] = {}
+    errors: dict[int, str] = {}
+    lab = Lab(plan)
+    kept: list[str] = []
+    variants_tried = 0
+    with netns.signals_raise():
+        try:
+            lab.build()
+            lab.open_sockets({p.packet.proto for p in chosen} or {1}, {p.src_node for p in chosen})
+            lab.send_round(run, encoded, arrivals, errors)
+            missing = [(p, b) for p, b in encoded if not expected[p.id] <= arrivals.get(p.id, set())]
+            if missing:
+                for lines in _variants(plan):
+                    lab.apply(lines)
+                    lab.flush_conntrack()
+                    lab.send_round(run, missing, arrivals, errors)
+                    variants_tried += 1
+                    missing = [(p, b) for p, b in missing if not expected[p.id] <= arrivals.get(p.id, set())]
+                    if not missing:
+                        break
+                if variants_tried:
+                    lab.apply(_restore(plan))
+        finally:
+            if keep:
+                lab.close()
+                kept = list(lab.created)
+            else:
+                lab.teardown()
+    outcomes = []
+    for p in chosen:
+        observed = frozenset(arrivals.get(p.id, ()))
+        outcomes.append(Outcome(p, expected[p.id], observed, errors.get(p.id, "") if not observed else ""))
+    zones = {str(p.id): _zone_of_packet(topology, p) for p in chosen}
+    return EmulationResult(topology.name, outcomes, zones, plan.names, kept, variants_tried)
+
+
+def cleanup(force: bool = False) -> list[str]:
+    """Remove namespaces left by earlier runs (segverify's prefix only); return their names."""
+    return netns.cleanup(force)
+
+
+# -- text ------------------------------------------------------------------------------------------
+
+
+def _set(names: Iterable[str]) -> str:
+    names = sorted(names)
+    return ", ".join(names) if names else "-"
+
+
+def _zone_of_packet(topo: Topology, probe: Probe) -> tuple[str, str]:
+    src = topo.nodes[probe.src_node]
+    src_zone = src.interfaces[0].zone if src.interfaces else "-"
+    dst_zone = "-"
+    best = -1
+    for n in topo.nodes.values():
+        for i in n.interfaces:
+            if i.address is not None and i.address.ip == probe.packet.dst:
+                return src_zone, i.zone
+        if n.kind is NodeKind.EXTERNAL and n.interfaces:
+            for net in n.represents:
+                if probe.packet.dst in net and net.prefixlen > best:
+                    best, dst_zone = net.prefixlen, n.interfaces[0].zone
+    for n in topo.nodes.values():
+        for rule in n.nat:
+            if rule.inside is not None and rule.translated == probe.packet.dst:
+                return src_zone, f"{n.interfaces[0].zone if n.interfaces else '-'} (NAT)"
+    return src_zone, dst_zone
+
+
+def zone_table(result: EmulationResult) -> str:
+    """Probes per ordered pair of zones (source node's zone, zone of the destination address)."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for o in result.outcomes:
+        key = result.zones.get(str(o.probe.id), ("-", "-"))
+        c = counts.setdefault(key, [0, 0, 0])
+        c[0] += 1
+        c[1 if o.agrees else 2] += 1
+    rows = [("from zone", "to zone", "probes", "agree", "disagree")]
+    rows += [(a, b, str(c[0]), str(c[1]), str(c[2])) for (a, b), c in sorted(counts.items())]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  " + "  ".join(c.rjust(w) if k >= 2 else c.ljust(w) for k, (c, w) in
+                                        enumerate(zip(r, widths))).rstrip() for r in rows)
+
+
+def format_text(result: EmulationResult, verbose: bool = False) -> str:
+    """The agreement/disagreement table: one line per disagreement (per probe with ``verbose``)."""
+    lines = [f"emulate {result.topology}: {len(result.outcomes)} probes, "
+             f"{len(result.agreements)} agree, {len(result.disagreements)} disagree"]
+    shown = result.outcomes if verbose else result.disagreements
+    if shown:
+        rows = [("id", "verdict", "from", "packet", "engine delivers to", "kernel delivered to", "why probed")]
+        for o in shown:
+            verdict = "agree" if o.agrees else "DISAGREE"
+            kernel = _set(o.observed) + (f" ({o.note})" if o.note else "")
+            rows.append((str(o.probe.id), verdict, o.probe.src_node, str(o.probe.packet), _set(o.expected),
+                         kernel, o.probe.reason))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+        for r in rows:
+            lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    lines.append("")
+    lines.append(zone_table(result))
+    if result.variants:
+        lines.append(f"equal-cost paths: {result.variants} path combinations tried")
+    if result.kept:
+        lines.append("kept namespaces (remove with: segverify emulate --cleanup): " + " ".join(result.kept))
+    if result.disagreements:
+        lines.append("a disagreement means the engine or the kernel rendering is wrong; either is a bug.")
+    return "\n".join(lines) + "\n"
