@@ -325,12 +325,16 @@ class Network:
 
     def _external_space(self, node: Node) -> Bdd:
         """Destinations an external node stands for: its ``represents`` less every address used inside
-        and less the more specific ``represents`` of other external nodes."""
+        (interfaces and NAT) and less the more specific ``represents`` of other external nodes."""
         s = self.space
         result = s.networks("dst", node.represents)
         for addr, (owner, _) in self.owner.items():
             if self.topology.nodes[owner].kind is not NodeKind.EXTERNAL:
                 result &= ~s.address("dst", addr)
+        for other in self.topology.nodes.values():  # translated addresses belong to the inside too
+            if other.kind is not NodeKind.EXTERNAL:
+                for rule in other.nat:
+                    result &= ~s.address("dst", rule.translated)
         for other in self.topology.nodes.values():
             if other.kind is NodeKind.EXTERNAL and other.name != node.name:
                 for net in other.represents:

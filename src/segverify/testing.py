@@ -44,7 +44,9 @@ def assert_isolated(topology: Topology, a: str, b: str, *, both_ways: bool = Tru
     if both_ways:
         answers += _flows(topology, b, a, proto, dport)
     if answers:
-        raise AssertionError(f"{a} and {b} are not isolated:\n{_explain(answers)}")
+        message = f"{a} and {b} are not isolated:\n{_explain(answers)}"
+        del answers  # BDDs must not live on in the traceback's frames (CUDD dislikes unordered teardown)
+        raise AssertionError(message)
 
 
 def assert_reachable(topology: Topology, a: str, b: str, *, proto: str | None = None,

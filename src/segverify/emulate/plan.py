@@ -16,9 +16,12 @@ Choices that make the kernel behave as the model says:
   forwarding route to the same prefix is left out (all equal routes are taken, and a drop adds
   nothing); several forwarding routes become one multipath route; a route whose next hop no
   interface reaches becomes a blackhole (the model drops there);
-* an external node delivers locally every destination in its ``represents``: ``local`` routes in
-  a table consulted only for packets arriving on its interfaces (``ip rule iif``), so what it
-  sends itself is still routed out. It answers ARP only for addresses nobody else on the LAN owns,
+* an external node delivers locally every destination it stands for (its ``represents`` less the
+  addresses used inside and less the more specific ranges of other external nodes, as the engine
+  has it): ``local`` and ``throw`` routes in a table consulted only for packets arriving on its
+  interfaces (``ip rule iif``), so what it sends itself is still routed out. On a bridged LAN
+  it also takes a copy of frames for a neighbour's address it stands for (the model delivers
+  those to the owner *and* to such external nodes). It answers ARP only for addresses nobody else on the LAN owns,
   that no neighbour uses as a next hop, and that no more specific external node there represents.
 """
 
@@ -80,7 +83,8 @@ class Plan:
     nodes: dict[str, NodePlan]
     lans: list[LanPlan]
     root_lines: list[str]  # `ip -batch` lines run in the caller's namespace (create namespaces, links)
-    names: list[tuple[str, str, str]]  # (model name, namespace, kernel interface or "")
+    names: list[tuple[str, str, str]] = field(default_factory=list)  # (model name, namespace, interface)
+    lan_rulesets: dict[str, str] = field(default_factory=dict)  # LAN namespace -> nft ruleset
 
     @property
     def namespaces(self) -> list[str]:
@@ -145,6 +149,20 @@ def route_lines(topo: Topology, node: Node, ifname: dict[str, str],
     return lines, multipath
 
 
+def _implicit_default(topo: Topology, node: Node, ifname: dict[str, str],
+                      lan_of: dict[tuple[str, str], tuple[tuple[str, str], ...]]) -> list[str]:
+    """An external node without routes sends everything to the one addressed neighbour of its
+    first interface that has exactly one (its uplink), as the engine assumes."""
+    for iface in node.interfaces:
+        if iface.address is None or (node.name, iface.name) not in lan_of:
+            continue
+        peers = [ep for ep in lan_of[(node.name, iface.name)] if ep != (node.name, iface.name)]
+        present = [a.ip for a in (topo.nodes[n].interface(i).address for n, i in peers) if a is not None]
+        if len(present) == 1:
+            return [f"route add default via {present[0]} dev {ifname[iface.name]} onlink"]
+    return []
+
+
 def _arp_silenced(topo: Topology, node: Node, lan_of: dict[tuple[str, str], tuple[tuple[str, str], ...]],
                   owners: dict[IPv4Address, tuple[str, str]]) -> list[IPv4Address]:
     """Addresses an external node must not claim by ARP on its LANs (it claims the rest of its
@@ -163,6 +181,26 @@ def _arp_silenced(topo: Topology, node: Node, lan_of: dict[tuple[str, str], tupl
     return sorted(a for a in out if any(a in net for net in node.represents) and a not in node.addresses)
 
 
+def excluded_from(topo: Topology, node: Node) -> list[IPv4Network]:
+    """What an external node does not stand for, inside its represents: addresses used inside
+    (interfaces and NAT of other nodes) and the more specific represents of other external nodes.
+    The engine neither sends from nor delivers to these at the node."""
+    out: set[IPv4Network] = set()
+    for other in topo.nodes.values():
+        if other.kind is not NodeKind.EXTERNAL:
+            out.update(IPv4Network(a) for a in other.addresses)
+            out.update(IPv4Network(r.translated) for r in other.nat)
+        elif other.name != node.name:
+            for net in other.represents:
+                if any(net != mine and net.subnet_of(mine) for mine in node.represents):
+                    out.add(net)
+    return sorted(n for n in out if any(n.subnet_of(mine) for mine in node.represents))
+
+
+def in_external_space(topo: Topology, node: Node, addr: IPv4Address) -> bool:
+    return any(addr in n for n in node.represents) and not any(addr in n for n in excluded_from(topo, node))
+
+
 def _more_specific_elsewhere(topo: Topology, node: Node,
                              lan_of: dict[tuple[str, str], tuple[tuple[str, str], ...]]) -> list[IPv4Network]:
     """Represents of other external nodes on the same LANs nested inside this node's ones."""
@@ -178,6 +216,49 @@ def _more_specific_elsewhere(topo: Topology, node: Node,
     return sorted(out)
 
 
+def mac(node_index: int, iface_index: int) -> str:
+    """A fixed, locally administered MAC per interface, so rules can name it."""
+    return f"02:53:56:{node_index >> 8 & 0xFF:02x}:{node_index & 0xFF:02x}:{iface_index & 0xFF:02x}"
+
+
+def _copy_rules(topo: Topology, eps: list[tuple[str, str]], macs: dict[tuple[str, str], str],
+                port: dict[tuple[str, str], str]) -> tuple[list[str], dict[tuple[str, str], list[str]]]:
+    """Layer-2 copies for a bridged LAN: the model delivers a frame for an address on the LAN to its
+    owner *and* to every external node there whose represents holds it, while a switch delivers it
+    once. The bridge namespace duplicates such frames to the external node's port (netdev ``dup``),
+    and the external node takes the copy as its own (``pkttype set host``)."""
+    bridge: list[str] = []
+    accept: dict[tuple[str, str], list[str]] = {}
+    for x in eps:
+        xn = topo.nodes[x[0]]
+        if xn.kind is not NodeKind.EXTERNAL:
+            continue
+        for o in eps:
+            if o[0] == x[0]:
+                continue
+            addr = topo.nodes[o[0]].interface(o[1]).address
+            if addr is None or not in_external_space(topo, xn, addr.ip):
+                continue
+            for src in eps:
+                if src[0] in (x[0], o[0]):
+                    continue
+                bridge.append(f'{port[src]}|ether daddr {macs[o]} ip daddr {addr.ip} dup to "{port[x]}"')
+            accept.setdefault(x, []).append(macs[o])
+    return bridge, accept
+
+
+def _netdev_table(rules_by_dev: dict[str, list[str]]) -> str:
+    if not rules_by_dev:
+        return ""
+    out = [f"table netdev {nftables.TABLE} {{"]
+    for k, (dev, rules) in enumerate(sorted(rules_by_dev.items())):
+        out += [f"  chain ingress_{k} {{", f'    type filter hook ingress device "{dev}" priority 0; policy accept;']
+        out += [f"    {r}" for r in rules]
+        out.append("  }")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
 def make_plan(topo: Topology, tag: str, endpoints: Iterable[str]) -> Plan:
     endpoint_set = set(endpoints)
     owners = _owners(topo)
@@ -190,6 +271,10 @@ def make_plan(topo: Topology, tag: str, endpoints: Iterable[str]) -> Plan:
         names.append((name, ns, ""))
         names.extend((f"{name}:{i}", ns, kn) for i, kn in ifname.items())
         nodes[name] = NodePlan(name, ns, ifname, name in endpoint_set, node.forwarding, [], [], "")
+    index = {name: k for k, name in enumerate(sorted(topo.nodes))}
+    macs = {(n.name, i.name): mac(index[n.name], j) for n in topo.nodes.values() for j, i in enumerate(n.interfaces)}
+    accept_copies: dict[tuple[str, str], list[str]] = {}
+    lan_rulesets: dict[str, str] = {}
     root: list[str] = [f"netns add {p.netns}" for p in nodes.values()]
     lans: list[LanPlan] = []
     placed: set[tuple[str, str]] = set()
@@ -213,6 +298,16 @@ def make_plan(topo: Topology, tag: str, endpoints: Iterable[str]) -> Plan:
                 names.append((f"lan {lan.name}:{n}:{i}", lns, f"p{m}"))
             lines.append("link set br0 up")
             names.append((f"lan {lan.name}", lns, "br0"))
+            port = {ep: f"p{m}" for m, ep in enumerate(eps)}
+            copies, accept = _copy_rules(topo, eps, macs, port)
+            by_dev: dict[str, list[str]] = {}
+            for c in copies:
+                dev, rule = c.split("|", 1)
+                by_dev.setdefault(dev, []).append(rule)
+            if by_dev:
+                lan_rulesets[lns] = _netdev_table(by_dev)
+            for x, m_list in accept.items():
+                accept_copies.setdefault(x, []).extend(m_list)
             placed.update(eps)
             lans.append(LanPlan(lan.name, lns, lines))
     lone = [(name, i.name) for name, node in sorted(topo.nodes.items()) for i in node.interfaces
@@ -245,19 +340,30 @@ def make_plan(topo: Topology, tag: str, endpoints: Iterable[str]) -> Plan:
             kn = p.ifname[iface.name]
             if iface.address is not None:
                 lines.append(f"addr add {iface.address.with_prefixlen} dev {kn}")
+            lines.append(f"link set {kn} address {macs[(name, iface.name)]}")
             lines.append(f"link set {kn} up")
         routes, multipath = route_lines(topo, node, p.ifname, lan_of, owners)
+        if external and not node.routes:
+            routes += _implicit_default(topo, node, p.ifname, lan_of)
         lines += routes
         p.multipath = multipath
         silenced: list[IPv4Network] = []
         if external:
             for net in node.represents:
                 lines.append(f"route add local {net} dev lo table {LOCAL_TABLE}")
+            for net in excluded_from(topo, node):
+                # Not this node's: fall back to the main table (not local, and no ARP answer).
+                lines.append(f"route add throw {net} table {LOCAL_TABLE}")
             for iface in node.interfaces:
                 lines.append(f"rule add iif {p.ifname[iface.name]} lookup {LOCAL_TABLE} pref 100")
+            # What it sends to an address it stands for never leaves it (output lookups are iif lo).
+            lines.append(f"rule add iif lo lookup {LOCAL_TABLE} pref 100")
             # ARP for nested ranges is left to the more specific external node: one answer each.
             silenced = [IPv4Network(a) for a in _arp_silenced(topo, node, lan_of, owners)]
             silenced += _more_specific_elsewhere(topo, node, lan_of)
         p.ip_lines = lines
         p.ruleset = nftables.render(node, p.ifname, arp_ignore=silenced)
-    return Plan(tag, nodes, lans, root, names)
+        take = {p.ifname[i]: [f"ether daddr {{ {', '.join(sorted(set(m)))} }} meta pkttype set host"]
+                for (n, i), m in accept_copies.items() if n == name}
+        p.ruleset += _netdev_table(take)
+    return Plan(tag, nodes, lans, root, names, lan_rulesets)

@@ -1,0 +1,71 @@
+"""Header spaces: prefixes, port ranges, readable picks and descriptions."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from segverify.headers import HeaderSet, HeaderSpace, Packet, range_to_prefixes
+from segverify.model import Match, PortRange, ServiceTerm
+
+SPACE = HeaderSpace()
+
+
+@given(st.integers(0, 65535), st.integers(0, 65535))
+def test_range_to_prefixes_covers_exactly(a: int, b: int) -> None:
+    low, high = min(a, b), max(a, b)
+    covered = []
+    for value, length in range_to_prefixes(low, high, 16):
+        size = 1 << (16 - length)
+        assert value % size == 0  # aligned blocks only
+        covered.append((value, value + size - 1))
+    covered.sort()
+    assert covered[0][0] == low and covered[-1][1] == high
+    assert all(x[1] + 1 == y[0] for x, y in zip(covered, covered[1:]))
+
+
+@settings(max_examples=60)
+@given(st.integers(0, 65535), st.integers(0, 65535), st.integers(0, 65535))
+def test_port_range_membership(a: int, b: int, probe: int) -> None:
+    low, high = min(a, b), max(a, b)
+    headers = SPACE.port_range("dport", low, high) & SPACE.protocol(6)
+    packet = Packet(IPv4Address("10.0.0.1"), IPv4Address("10.0.0.2"), 6, 1000, probe)
+    assert SPACE.contains(headers, packet) == (low <= probe <= high)
+
+
+def test_match_selects_what_it_says() -> None:
+    m = Match(src=(IPv4Network("10.1.0.0/24"),), dst=(IPv4Network("172.16.5.10/32"),),
+              services=(ServiceTerm(6, dports=(PortRange(445, 445), PortRange(139, 139))),))
+    headers = HeaderSet(SPACE, SPACE.match(m) & SPACE.new_flow)
+    assert headers.contains(Packet(IPv4Address("10.1.0.7"), IPv4Address("172.16.5.10"), 6, 5000, 445))
+    assert not headers.contains(Packet(IPv4Address("10.1.1.7"), IPv4Address("172.16.5.10"), 6, 5000, 445))
+    assert not headers.contains(Packet(IPv4Address("10.1.0.7"), IPv4Address("172.16.5.10"), 17, 5000, 445))
+    assert headers.describe() == ["tcp/139,445 from 10.1.0.0/24 to 172.16.5.10"]
+
+
+def test_pick_prefers_readable_packets() -> None:
+    m = Match(src=(IPv4Network("10.1.0.0/24"),), dst=(IPv4Network("172.16.5.0/24"),),
+              services=(ServiceTerm(6, dports=(PortRange(1, 1000),)),))
+    packet = HeaderSet(SPACE, SPACE.match(m) & SPACE.new_flow).pick()
+    assert packet == Packet(IPv4Address("10.1.0.1"), IPv4Address("172.16.5.1"), 6, 49152, 443)
+
+
+def test_non_port_protocols_have_zero_ports() -> None:
+    icmp = HeaderSet(SPACE, SPACE.protocol(1) & SPACE.new_flow)
+    assert icmp.pick() == Packet(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.1"), 1, 0, 0)
+    assert not icmp.contains(Packet(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.1"), 1, 0, 8))
+
+
+def test_everything_reads_as_any() -> None:
+    assert HeaderSet(SPACE, SPACE.new_flow).describe() == ["any protocol from any to any"]
+
+
+def test_origin_copies_read_back_as_sent() -> None:
+    space = HeaderSpace(origin_bits=2, track_origin=True)
+    sent = space.sent(space.address("src", IPv4Address("10.0.0.5")) & space.protocol(17) & space.new_flow)
+    rewritten = space.set_field(sent, "src", space.address("src", IPv4Address("203.0.113.1")))
+    live = HeaderSet(space, space.without_origin_copies(rewritten))
+    assert live.pick().src == IPv4Address("203.0.113.1")
+    assert HeaderSet(space, space.as_sent(rewritten)).pick().src == IPv4Address("10.0.0.5")
