@@ -52,14 +52,16 @@ def cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @today_option
-def check(path: str, profile: str | None, fmt: str, output: str | None, today: str | None) -> None:
+@click.option("--fail-on", type=click.Choice(["warning", "error"]), default="warning", show_default=True,
+              help="Lowest severity that makes the exit code 1.")
+def check(path: str, profile: str | None, fmt: str, output: str | None, today: str | None, fail_on: str) -> None:
     """Verify PATH against the rule catalogue. Exit 0 compliant, 1 findings, 2 bad input."""
     from .outputs import RENDERERS
     from .policy.check import verify
 
     report = verify(_load(path), profile=profile, today=_date(today))
     _emit(RENDERERS[fmt](report), output)
-    sys.exit(report.exit_code)
+    sys.exit(report.exit_code_for(fail_on))
 
 
 @cli.command()

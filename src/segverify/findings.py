@@ -119,7 +119,14 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.compliant else 1
+        """1 when any finding counts (warnings too): hygiene is part of the answer."""
+        return self.exit_code_for("warning")
+
+    def exit_code_for(self, fail_on: str) -> int:
+        """``fail_on`` is the lowest severity that fails: ``warning`` (default) or ``error``."""
+        if fail_on == "error":
+            return 0 if self.compliant else 1
+        return 0 if not self.active else 1
 
     def rule_ids(self) -> list[str]:
         """Distinct rule ids of the findings that count (errors and warnings), sorted."""
