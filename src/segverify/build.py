@@ -326,7 +326,7 @@ class Builder:
         if drop == ("via" in raw):
             raise InputError("a route needs exactly one of 'via' (next hop) or 'drop: true'", self.doc.span(path))
         via = self.host_address(raw["via"], path + ("via",)) if "via" in raw else None
-        return Route(prefix, via, drop, self.doc.span(path))
+        return Route(prefix, via, drop, self.doc.span(path), int(raw.get("distance", 1)))
 
     def nat(self, node: str, index: int, raw: dict[str, Any], path: Path_, iface_names: set[str]) -> NatRule:
         if raw["out"] not in iface_names:

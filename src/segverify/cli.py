@@ -49,7 +49,8 @@ def cli() -> None:
 @cli.command()
 @path_argument
 @click.option("--profile", type=PROFILES, help="Model variant to check against (default: the topology's own).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit", "github"]), default="text",
+              show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @today_option
 @click.option("--fail-on", type=click.Choice(["warning", "error"]), default="warning", show_default=True,
@@ -162,6 +163,88 @@ def trace(path: str, src: str, dst: str, proto: str, dport: int | None, sport: i
                 click.echo(f"  {i}. {hop.describe()}")
             click.echo(f"  => {p.outcome.value} at {p.final_node}")
     sys.exit(0 if any(p.delivered for p in paths) else 1)
+
+
+REPORT_FORMATS = click.Choice(["text", "json", "sarif", "junit", "github"])
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--git", "revision", metavar="REV", help="Compare PATH in the work tree with PATH at this git revision.")
+@click.option("--profile", type=PROFILES, help="Model variant to check against (default: each topology's own).")
+@click.option("--format", "fmt", type=REPORT_FORMATS, default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
+@click.option("--fail-on-new-reachability", is_flag=True,
+              help="Also exit 1 when the change newly allows any flow between two segments.")
+@today_option
+def diff(paths: tuple[str, ...], revision: str | None, profile: str | None, fmt: str, output: str | None,
+         fail_on_new_reachability: bool, today: str | None) -> None:
+    """What a change newly allows and blocks: `diff OLD NEW`, or `diff --git REV PATH`."""
+    import tempfile
+
+    from .diff import checkout
+    from .diff import diff as compare
+    from .outputs.diff import DIFF_RENDERERS
+
+    with tempfile.TemporaryDirectory(prefix="segverify-diff-") as tmp:
+        if revision is not None:
+            if len(paths) != 1:
+                raise click.UsageError("with --git give exactly one PATH (the topology in the work tree)")
+            old_path, new_path = checkout(revision, paths[0], tmp), paths[0]
+        elif len(paths) == 2:
+            old_path, new_path = paths
+        else:
+            raise click.UsageError("give OLD and NEW, or --git REV PATH")
+        result = compare(_load(old_path), _load(new_path), profile=profile, today=_date(today))
+    _emit(DIFF_RENDERERS[fmt](result), output)
+    sys.exit(result.exit_code(fail_on_new_reachability))
+
+
+@cli.command()
+@path_argument
+@click.option("--fail", "fail", multiple=True, metavar="NODE|LINK", help="Take this node, link or LAN down (repeatable).")
+@click.option("--fail-open", "fail_open", multiple=True, metavar="FIREWALL",
+              help="Let this device pass everything, as a firewall failing open (repeatable).")
+@click.option("--k-failures", type=click.IntRange(0, 4), default=0, help="Play out every combination of K link/device failures.")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True, help="Worker processes for --k-failures.")
+@click.option("--profile", type=PROFILES, help="Model variant to check against (default: the topology's own).")
+@click.option("--format", "fmt", type=REPORT_FORMATS, default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
+@today_option
+def whatif(path: str, fail: tuple[str, ...], fail_open: tuple[str, ...], k_failures: int, jobs: int,
+           profile: str | None, fmt: str, output: str | None, today: str | None) -> None:
+    """Which failures would open a forbidden path (a backup link around a firewall, a bypass)."""
+    from .outputs.whatif import WHATIF_RENDERERS
+    from .whatif import whatif as play
+
+    result = play(_load(path), fail, fail_open, k_failures, jobs, profile, _date(today))
+    _emit(WHATIF_RENDERERS[fmt](result), output)
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("path", required=False, type=click.Path())
+@click.option("--probes", type=click.IntRange(1), help="Send this many probes (default: every planned probe).")
+@click.option("--keep", is_flag=True, help="Leave the namespaces up afterwards, to look around.")
+@click.option("--cleanup", "clean", is_flag=True, help="Remove namespaces left behind by earlier runs, then exit.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random filler probes.")
+@click.option("--verbose", "-v", is_flag=True, help="List every probe, not only disagreements.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def emulate(path: str | None, probes: int | None, keep: bool, clean: bool, seed: int, verbose: bool, fmt: str) -> None:
+    """Build PATH in Linux network namespaces, send probes, compare with the engine (needs root, ip, nft)."""
+    from .emulate import check_environment, cleanup, emulate as run, format_text
+    from .outputs.json import dumps
+
+    check_environment()
+    if clean:
+        removed = cleanup()
+        click.echo("\n".join(removed) + ("\n" if removed else "") + f"removed {len(removed)} leftover namespace(s)")
+        return
+    if path is None:
+        raise click.UsageError("give a PATH to emulate (or --cleanup)")
+    result = run(_load(path), probes=probes, keep=keep, seed=seed)
+    click.echo(dumps(result.to_dict()) if fmt == "json" else format_text(result, verbose=verbose), nl=False)
+    sys.exit(result.exit_code)
 
 
 @cli.command()

@@ -93,6 +93,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     exceptions: list[ExceptionStatus] = field(default_factory=list)
     today: str = ""
+    zones: tuple[tuple[str, str], ...] = ()  # (zone, segment), for outputs that list every zone pair
 
     def __post_init__(self) -> None:
         self.findings.sort(key=Finding.sort_key)

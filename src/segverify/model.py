@@ -169,6 +169,7 @@ class Route:
     via: IPv4Address | None  # None with drop=True: a null route
     drop: bool
     span: Span
+    distance: int = 1  # administrative distance: a higher one is a floating (backup) route
 
 
 class NatType(str, enum.Enum):

@@ -74,6 +74,7 @@ class Network:
     topology: Topology
     down: frozenset[str] = frozenset()
     fail_open: frozenset[str] = frozenset()
+    shared_space: HeaderSpace | None = None  # compile into this manager, to compare with another network
     space: HeaderSpace = field(init=False)
     endpoints: list[str] = field(init=False)
     origin_ids: dict[str, int] = field(init=False)
@@ -88,13 +89,17 @@ class Network:
         # Origin ids in zone order so a zone's sources form few contiguous ranges.
         ordered = sorted(self.endpoints, key=lambda n: (sorted(i.zone for i in topo.nodes[n].interfaces), n))
         self.origin_ids = {name: i for i, name in enumerate(ordered)}
-        bits = max(1, math.ceil(math.log2(len(ordered) + 1)))
-        has_nat = any(n.nat for n in topo.nodes.values())
-        self.space = HeaderSpace(origin_bits=bits, track_origin=has_nat)
+        if self.shared_space is not None:
+            self.space = self.shared_space
+            if self.space.origin_bits < origin_bits_for(topo) or (needs_origin_copies(topo) and not self.space.track_origin):
+                raise ValueError("the shared header space is too small for this topology")
+        else:
+            self.space = space_for(topo)
         self.lan_of = {}
         self.lan_members: dict[str, list[tuple[str, str]]] = {}
         for lan in topo.lans:
-            if lan.name in self.down:
+            # A point-to-point link goes down with either end (carrier loss); a switched LAN stays up.
+            if lan.name in self.down or (len(lan.endpoints) == 2 and any(n in self.down for n, _ in lan.endpoints)):
                 continue
             members = [(n, i) for n, i in lan.endpoints if n not in self.down]
             self.lan_members[lan.name] = members
@@ -156,7 +161,9 @@ class Network:
         return [i for i in node.interfaces if i.address is not None and (node.name, i.name) in self.lan_of]
 
     def _fib(self, node: Node) -> list[FibEntry]:
-        """Longest-prefix-match as disjoint slices; connected beats static at equal length."""
+        """Longest-prefix-match as disjoint slices. For one prefix the lowest administrative distance
+        wins (connected 0, static 1 unless set); ties are equal-cost. Routes whose next hop is on no
+        live interface are not candidates, so a floating route takes over when the link fails."""
         s = self.space
         live = self._live_interfaces(node)
         candidates: list[tuple[int, int, IPv4Network, Route | None, str | None, IPv4Address | None]] = []
@@ -168,14 +175,14 @@ class Network:
             routes = self._implicit_external_routes(node)
         for route in routes:
             if route.drop:
-                candidates.append((route.prefix.prefixlen, 1, route.prefix, route, None, None))
+                candidates.append((route.prefix.prefixlen, route.distance, route.prefix, route, None, None))
                 continue
             for iface in live:
                 assert iface.address is not None
                 if route.via in iface.address.network:
-                    candidates.append((route.prefix.prefixlen, 1, route.prefix, route, iface.name, route.via))
+                    candidates.append((route.prefix.prefixlen, route.distance, route.prefix, route, iface.name,
+                                       route.via))
                     break
-        # Group by prefix: the best preference class of each prefix wins (connected over static).
         best: dict[IPv4Network, int] = {}
         for length, pref, prefix, *_ in candidates:
             best[prefix] = min(best.get(prefix, pref), pref)
@@ -354,6 +361,21 @@ class Network:
             if name in self.origin_ids:
                 result |= s.origin(self.origin_ids[name])
         return result
+
+
+def origin_bits_for(topology: Topology) -> int:
+    count = sum(1 for n in topology.nodes.values() if is_endpoint(n))
+    return max(1, math.ceil(math.log2(count + 1)))
+
+
+def needs_origin_copies(topology: Topology) -> bool:
+    return any(n.nat for n in topology.nodes.values())
+
+
+def space_for(*topologies: Topology) -> HeaderSpace:
+    """A header space large enough for all the given topologies (so their sets can be compared)."""
+    return HeaderSpace(origin_bits=max(origin_bits_for(t) for t in topologies),
+                       track_origin=any(needs_origin_copies(t) for t in topologies))
 
 
 def is_endpoint(node: Node) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 from ipaddress import IPv4Address, IPv4Network, ip_network
 
 from .errors import QueryError
@@ -95,6 +96,25 @@ def query(net: Network, reach: Reachability, src: Place, dst: Place, proto: str 
             path = next((p for p in paths if p.delivered and p.final_node == b), paths[0] if paths else None)
             answers.append(FlowAnswer(a, b, flows, packet, path))
     return answers
+
+
+def find_witness(net: Network, reach: Reachability, sources: Iterable[str], destinations: Iterable[str],
+                 shown: Bdd) -> tuple[Packet | None, Path | None]:
+    """A readable packet of ``shown`` (headers as sent) that one of ``sources`` sends to one of
+    ``destinations``, and the path it takes; the first source in name order that has one."""
+    s = net.space
+    wanted = sorted(set(destinations))
+    for src in sorted(sources):
+        mine = s.as_sent(s.without_origin_id(reach.received([src], wanted))) & shown
+        if mine == s.false:
+            continue
+        packet = HeaderSet(s, mine).pick()
+        assert packet is not None
+        paths = trace(net, src, packet, reach.blocked)
+        best = next((p for p in paths if p.delivered and p.final_node in wanted), None)
+        best = best or next((p for p in paths if p.delivered), None) or (paths[0] if paths else None)
+        return packet, best
+    return None, None
 
 
 def concrete_source(topology: Topology, net: Network, text: str) -> tuple[str, IPv4Address]:

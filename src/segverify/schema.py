@@ -74,7 +74,8 @@ INTERFACE = _obj(
 )
 
 ROUTE = _obj(
-    {"to": {"type": "string"}, "via": {"type": "string"}, "drop": {"type": "boolean"}, "description": TEXT},
+    {"to": {"type": "string"}, "via": {"type": "string"}, "drop": {"type": "boolean"},
+     "distance": {"type": "integer", "minimum": 1, "maximum": 255}, "description": TEXT},
     ["to"],
 )
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Address, IPv4Network
+
 from .errors import Span
 from .headers import EPHEMERAL, Packet
 from .model import Action, NatType
-from .network import LAN, FibEntry, Network, lookup_rule
+from .network import LAN, Network, lookup_rule
 
 MAX_HOPS = 64
 
@@ -49,13 +51,22 @@ class AclDecision:
 
 
 @dataclass(frozen=True)
+class RouteChoice:
+    """The route a hop took, as plain data (no BDDs, so results pickle across processes)."""
+
+    prefix: IPv4Network
+    next_hop: IPv4Address | None  # None: delivered on a connected LAN
+    distance: int = 0
+
+
+@dataclass(frozen=True)
 class Hop:
     node: str
     in_iface: str | None
     out_iface: str | None
     packet: Packet  # as it arrives (after destination NAT)
     acl_in: AclDecision | None = None
-    route: FibEntry | None = None
+    route: RouteChoice | None = None
     route_span: Span | None = None
     acl_out: AclDecision | None = None
     nat: tuple[str, ...] = ()
@@ -208,7 +219,8 @@ def _walk(net: Network, path: Path, node: str, in_iface: str | None, packet: Pac
         return finish(Outcome.NO_ROUTE, Hop(node, in_iface, None, packet, acl_in, nat=nat))
     for entry in entries:
         route_span = entry.route.span if entry.route is not None else None
-        hop = Hop(node, in_iface, entry.egress, packet, acl_in, entry, route_span, nat=nat)
+        choice = RouteChoice(entry.prefix, entry.next_hop, entry.route.distance if entry.route else 0)
+        hop = Hop(node, in_iface, entry.egress, packet, acl_in, choice, route_span, nat=nat)
         if entry.egress is None:
             finish(Outcome.NULL_ROUTE, hop)
             continue

@@ -18,7 +18,7 @@ look at conntrack. Chains are named plainly: nft reserves short words such as ``
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network, collapse_addresses
+from ipaddress import IPv4Network, collapse_addresses
 from typing import Iterable, Mapping, Sequence
 
 from ..model import PORTED_PROTOCOLS, Acl, Action, Match, NatType, Node, PortRange, ServiceTerm

@@ -121,22 +121,22 @@ def route_lines(topo: Topology, node: Node, ifname: dict[str, str],
     """``ip route`` lines for the node's static routes, and the multipath ones with one line per
     single next hop (used to try each path of an equal-cost group in turn)."""
     connected = {i.address.network for i in node.interfaces if i.address is not None}
-    groups: dict[IPv4Network, list[tuple[IPv4Address | None, bool]]] = {}
+    # Per prefix, only the live routes of the lowest administrative distance count, as in the engine
+    # (a floating route with a higher distance waits until the primary's link is down).
+    live: dict[IPv4Network, list[tuple[int, IPv4Address | None, bool, str | None]]] = {}
     for r in node.routes:
-        entry = (r.via, r.drop)
-        if entry not in groups.setdefault(r.prefix, []):
-            groups[r.prefix].append(entry)
+        egress = None if r.drop or r.via is None else egress_for(topo, node, r.via, lan_of, owners)
+        if r.drop or egress is not None:
+            live.setdefault(r.prefix, []).append((r.distance, r.via, r.drop, egress))
     lines: list[str] = []
     multipath: list[tuple[str, list[str]]] = []
-    for prefix in sorted(groups, key=lambda p: (p.prefixlen, int(p.network_address))):
+    for prefix in sorted(live, key=lambda p: (p.prefixlen, int(p.network_address))):
         if prefix in connected:
             continue
+        best = min(d for d, *_ in live[prefix])
         hops: list[str] = []
-        for via, drop in groups[prefix]:
-            if drop or via is None:
-                continue
-            egress = egress_for(topo, node, via, lan_of, owners)
-            if egress is not None:
+        for distance, via, drop, egress in live[prefix]:
+            if distance == best and not drop and egress is not None:
                 hops.append(f"via {via} dev {ifname[egress]} onlink")
         hops = sorted(set(hops))
         if not hops:

@@ -25,7 +25,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Iterable, Iterator, Sequence
 
 from ..headers import HeaderSet, Packet
-from ..model import PORTED_PROTOCOLS, Action, Match, NodeKind, Topology
+from ..model import PORTED_PROTOCOLS, Match, NodeKind, Topology
 from ..reach import Reachability
 
 TCP, UDP, ICMP, SCTP = 6, 17, 1, 132

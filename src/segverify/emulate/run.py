@@ -402,7 +402,7 @@ def _zone_of_packet(topo: Topology, probe: Probe) -> tuple[str, str]:
     for n in topo.nodes.values():
         for rule in n.nat:
             if rule.inside is not None and rule.translated == probe.packet.dst:
-                return src_zone, f"{n.interfaces[0].zone if n.interfaces else '-'} (NAT)"
+                return src_zone, f"{n.interface(rule.interface).zone} (NAT)"
     return src_zone, dst_zone
 
 

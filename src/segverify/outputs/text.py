@@ -6,7 +6,7 @@ from ..findings import Finding, Report
 from ..policy.catalogue import CATALOGUE
 
 
-def _finding_lines(f: Finding) -> list[str]:
+def finding_lines(f: Finding) -> list[str]:
     lines = [f"{f.location}: {f.severity.value}: {f.rule} {f.title}"]
     lines.append(f"  {f.message}")
     for h in f.headers:
@@ -27,7 +27,7 @@ def render_text(report: Report) -> str:
     out = [f"segverify: {report.topology} (profile {report.profile}, {report.today})",
            f"rules checked: {' '.join(report.rules_checked)}", ""]
     for f in report.active:
-        out.extend(_finding_lines(f))
+        out.extend(finding_lines(f))
         out.append("")
     if report.suppressed:
         out.append("suppressed by exceptions:")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import Profile
+from ..model import Profile, Segment
 
 
 @dataclass(frozen=True)
@@ -14,27 +14,33 @@ class RuleInfo:
     summary: str
     clause: str  # where in the basic policy (基本方針) the rule comes from
     profiles: frozenset[Profile]
+    # Flow rules: the two sides whose zone pairs the rule checks (both directions).
+    sides: tuple[frozenset[Segment], frozenset[Segment]] | None = None
 
 
 ALL = frozenset(Profile)
+_MN = frozenset({Segment.MYNUMBER})
+_LG = frozenset({Segment.LGWAN, Segment.LGWAN_BACKBONE})
+_INET = frozenset({Segment.INTERNET, Segment.SECURITY_CLOUD, Segment.EXTERNAL_INTERNET})
 BETAS = frozenset({Profile.BETA, Profile.BETA_PRIME})
 
 CATALOGUE: dict[str, RuleInfo] = {r.id: r for r in (
     RuleInfo("SEG001", "mynumber-internet-isolation",
              "No flow of any header between My Number and Internet, either direction.",
-             "基本方針 6(3)①, 定義 2(8)(10)", ALL),
+             "基本方針 6(3)①, 定義 2(8)(10)", ALL, (_MN, _INET)),
     RuleInfo("SEG002", "mynumber-lgwan-exceptions-only",
              "My Number ↔ LGWAN only through declared exceptions naming single hosts and specific ports.",
-             "基本方針 6(3)①, 定義 2(8)(9)", ALL),
+             "基本方針 6(3)①, 定義 2(8)(9)", ALL, (_MN, _LG)),
     RuleInfo("SEG003", "lgwan-internet-path-split",
              "No IP path between LGWAN and Internet: only sanitizer relays connect them.",
-             "基本方針 6(3)②, 定義 2(11)", ALL),
+             "基本方針 6(3)②, 定義 2(11)", ALL, (_LG, _INET)),
     RuleInfo("SEG004", "sanitizer-declared-services",
              "Each sanitizer accepts only its declared services, in its declared direction, from its declared side.",
              "基本方針 6(3)②, 定義 2(12)", ALL),
     RuleInfo("SEG005", "security-cloud-egress",
              "All traffic from the Internet segment to the outside Internet passes the security cloud.",
-             "基本方針 6(3)③", ALL),
+             "基本方針 6(3)③", ALL,
+             (frozenset({Segment.INTERNET}), frozenset({Segment.EXTERNAL_INTERNET}))),
     RuleInfo("SEG006", "no-unapproved-dual-homing",
              "No node other than an approved sanitizer or gateway sits in two segments; no sanitizer forwards IP.",
              "基本方針 6(3)②, 定義 2(11)(12)", ALL),
@@ -52,7 +58,8 @@ CATALOGUE: dict[str, RuleInfo] = {r.id: r for r in (
              "基本方針 6(3)②", frozenset({Profile.ALPHA_PRIME})),
     RuleInfo("SEG011", "lgwan-access-point",
              "The LGWAN backbone is reached only through the LGWAN access point.",
-             "基本方針 6(3)②, 定義 2(9)", ALL),
+             "基本方針 6(3)②, 定義 2(9)", ALL,
+             (frozenset({Segment.LGWAN, Segment.MYNUMBER}), frozenset({Segment.LGWAN_BACKBONE}))),
     RuleInfo("HYG001", "shadowed-acl-line",
              "An ACL line that can never match: lines above it take every packet it would match.",
              "基本方針 6(6) (技術的セキュリティ)", ALL),

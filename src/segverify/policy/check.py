@@ -30,5 +30,6 @@ def verify(topology: Topology, profile: str | Profile | None = None, today: _dt.
                         e.expires.isoformat() if e.expires else "", e.ticket, e.scope_text, e.span)
         for e in topology.exceptions
     ]
+    zones = tuple(sorted((z.name, z.segment.value) for z in topology.zones.values()))
     return Report(topology.name, chosen.value, tuple((f.path, f.sha256) for f in topology.files), selected,
-                  findings, exceptions, day.isoformat())
+                  findings, exceptions, day.isoformat(), zones)

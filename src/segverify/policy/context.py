@@ -12,7 +12,8 @@ from ..headers import Bdd, HeaderSet
 from ..model import Segment, Topology
 from ..network import Network
 from ..reach import Reachability
-from ..trace import Path, trace
+from ..query import find_witness
+from ..trace import Path
 from .catalogue import CATALOGUE
 from .exceptions import Register
 
@@ -107,7 +108,7 @@ class Context:
             suppressed = remainder == s.false
             shown = (sent if allowed is None else sent & ~allowed) if suppressed else remainder
             zone_dsts = [d for d in destinations if self.zone_in(d, destination_segments) == dzone]
-            packet, path = self._witness(by_zone[szone], zone_dsts, live, shown, frozenset(blocked))
+            packet, path = find_witness(net, reach, by_zone[szone], zone_dsts, shown)
             location, related = _locations(path, self.topology.nodes[zone_dsts[0]].span if zone_dsts else self.topology.span)
             findings.append(Finding(
                 rule=rule, severity=Severity.ERROR,
@@ -118,22 +119,6 @@ class Context:
                 suppressed_by=relaxed if suppressed else (), relaxed_by=() if suppressed else relaxed,
             ))
         return findings
-
-    def _witness(self, sources: list[str], destinations: list[str], live: Bdd, shown: Bdd,
-                 blocked: frozenset[str]) -> tuple[object, Path | None]:
-        s = self.network.space
-        for src in sorted(sources):
-            mine = self.sent(live & self.network.sources_in([src])) & shown
-            if mine == s.false:
-                continue
-            packet = HeaderSet(s, mine).pick()
-            assert packet is not None
-            paths = trace(self.network, src, packet, blocked)
-            wanted = set(destinations)
-            best = next((p for p in paths if p.delivered and p.final_node in wanted), None)
-            best = best or next((p for p in paths if p.delivered), None) or (paths[0] if paths else None)
-            return packet, best
-        return None, None
 
 
 def _locations(path: Path | None, fallback: Span) -> tuple[Span, tuple[Span, ...]]:

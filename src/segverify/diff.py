@@ -1,0 +1,145 @@
+"""What a change does: flows newly allowed and newly blocked per zone pair, findings introduced and resolved.
+
+Both versions are compiled into one header space, so the difference is computed symbolically —
+``NEW ∧ ¬OLD`` over every header — not by sampling packets.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+
+from .errors import QueryError
+from .findings import Finding, Report
+from .headers import Bdd, HeaderSet, Packet
+from .model import Topology
+from .network import Network, space_for
+from .policy.check import verify
+from .query import find_witness
+from .reach import Reachability
+from .trace import Path
+
+
+@dataclass(frozen=True)
+class FlowChange:
+    change: str  # "allowed" (new lets through what old did not) or "blocked"
+    source_zone: str
+    destination_zone: str
+    source_segment: str
+    destination_segment: str
+    headers: tuple[str, ...]
+    witness: Packet | None
+    path: Path | None
+
+    @property
+    def cross_segment(self) -> bool:
+        return self.source_segment != self.destination_segment
+
+    def to_dict(self) -> dict[str, object]:
+        return {"change": self.change, "from_zone": self.source_zone, "to_zone": self.destination_zone,
+                "from_segment": self.source_segment, "to_segment": self.destination_segment,
+                "headers": list(self.headers), "witness": self.witness.to_dict() if self.witness else None,
+                "path": [h.to_dict() for h in self.path.hops] if self.path else None}
+
+
+@dataclass
+class DiffReport:
+    old: Report
+    new: Report
+    allowed: list[FlowChange]
+    blocked: list[FlowChange]
+    introduced: list[Finding]
+    resolved: list[Finding]
+
+    def exit_code(self, fail_on_new_reachability: bool = False) -> int:
+        if self.introduced:
+            return 1
+        if fail_on_new_reachability and any(c.cross_segment for c in self.allowed):
+            return 1
+        return 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "old": {"topology": self.old.topology, "files": [{"path": p, "sha256": h} for p, h in self.old.files]},
+            "new": {"topology": self.new.topology, "files": [{"path": p, "sha256": h} for p, h in self.new.files]},
+            "newly_allowed": [c.to_dict() for c in self.allowed],
+            "newly_blocked": [c.to_dict() for c in self.blocked],
+            "findings_introduced": [f.to_dict() for f in self.introduced],
+            "findings_resolved": [f.to_dict() for f in self.resolved],
+        }
+
+
+def _zone_members(topology: Topology, reach: Reachability) -> dict[str, list[str]]:
+    return {z: [n for n in reach.endpoints if any(i.zone == z for i in topology.nodes[n].interfaces)]
+            for z in topology.zones}
+
+
+def _zone_flows(net: Network, reach: Reachability, members: dict[str, list[str]]) -> dict[tuple[str, str], Bdd]:
+    s = net.space
+    flows = {}
+    for a, sources in members.items():
+        for b, destinations in members.items():
+            if a != b:
+                flows[(a, b)] = s.as_sent(s.without_origin_id(reach.received(sources, destinations)))
+    return flows
+
+
+def diff(old: Topology, new: Topology, profile: str | None = None, today: _dt.date | None = None) -> DiffReport:
+    space = space_for(old, new)
+    old_net, new_net = Network(old, shared_space=space), Network(new, shared_space=space)
+    old_reach, new_reach = Reachability(old_net), Reachability(new_net)
+    old_members, new_members = _zone_members(old, old_reach), _zone_members(new, new_reach)
+    old_flows = _zone_flows(old_net, old_reach, old_members)
+    new_flows = _zone_flows(new_net, new_reach, new_members)
+    segment = {z.name: z.segment.value for t in (old, new) for z in t.zones.values()}
+    changes: dict[str, list[FlowChange]] = {"allowed": [], "blocked": []}
+    for pair in sorted(set(old_flows) | set(new_flows)):
+        before, after = old_flows.get(pair, space.false), new_flows.get(pair, space.false)
+        for change, gained, net, reach, members in (
+                ("allowed", after & ~before, new_net, new_reach, new_members),
+                ("blocked", before & ~after, old_net, old_reach, old_members)):
+            if gained == space.false:
+                continue
+            packet, path = find_witness(net, reach, members.get(pair[0], []), members.get(pair[1], []), gained)
+            changes[change].append(FlowChange(change, pair[0], pair[1], segment[pair[0]], segment[pair[1]],
+                                              tuple(HeaderSet(space, gained).describe()), packet, path))
+    old_report = verify(old, profile=profile, today=today, network=old_net)
+    new_report = verify(new, profile=profile, today=today, network=new_net)
+    before_fp = {f.fingerprint for f in old_report.active}
+    after_fp = {f.fingerprint for f in new_report.active}
+    return DiffReport(old_report, new_report, changes["allowed"], changes["blocked"],
+                      [f for f in new_report.active if f.fingerprint not in before_fp],
+                      [f for f in old_report.active if f.fingerprint not in after_fp])
+
+
+def checkout(revision: str, path: str, into: str) -> str:
+    """Write ``path`` (and the directory around it, for includes) as of git ``revision`` below ``into``.
+
+    Returns the path of the old version to load. Only git's own archive is read; the work tree is untouched."""
+    target = FsPath(path).resolve()
+    where = target if target.is_dir() else target.parent
+    try:
+        top = subprocess.run(["git", "-C", str(where), "rev-parse", "--show-toplevel"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        raise QueryError(f"{path} is not inside a git work tree") from None
+    rel_dir = os.path.relpath(where, top)
+    archive = subprocess.run(["git", "-C", top, "archive", "--format=tar", revision, "--", rel_dir],
+                             capture_output=True)
+    if archive.returncode != 0:
+        message = archive.stderr.decode(errors="replace").strip().splitlines()
+        raise QueryError(f"cannot read {rel_dir} at {revision}: {message[-1] if message else 'git archive failed'}")
+    with tempfile.TemporaryFile() as buffer:
+        buffer.write(archive.stdout)
+        buffer.seek(0)
+        with tarfile.open(fileobj=buffer) as tar:
+            tar.extractall(into, filter="data")  # refuses absolute paths, links out and device files
+    old = FsPath(into) / os.path.relpath(target, top)
+    if not old.exists():
+        raise QueryError(f"{os.path.relpath(target, top)} does not exist at {revision}")
+    return str(old)

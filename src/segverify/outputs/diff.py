@@ -1,0 +1,58 @@
+"""Renderers for `segverify diff`: text for people; JSON; SARIF, JUnit and GitHub on the findings a
+change introduces (what CI should stop on)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+from ..diff import DiffReport, FlowChange
+from ..findings import Report
+from .github import render_github
+from .json import dumps
+from .junit import render_junit
+from .sarif import render_sarif
+from .text import finding_lines
+
+
+def _change_lines(c: FlowChange) -> list[str]:
+    arrow = f"{c.source_zone} -> {c.destination_zone}"
+    lines = [f"  {arrow} ({c.source_segment} -> {c.destination_segment})"]
+    lines += [f"      {h}" for h in c.headers]
+    if c.witness is not None:
+        lines.append(f"      e.g. {c.witness}")
+    if c.path is not None:
+        lines += [f"        {i}. {hop.describe()}" for i, hop in enumerate(c.path.hops, 1)]
+    return lines
+
+
+def render_diff_text(d: DiffReport) -> str:
+    out = [f"segverify diff: {d.old.topology} -> {d.new.topology}", ""]
+    for title, changes in (("newly allowed", d.allowed), ("newly blocked", d.blocked)):
+        out.append(f"{title}: {len(changes) or 'nothing'}")
+        for c in changes:
+            out += _change_lines(c)
+        out.append("")
+    out.append(f"findings introduced: {len(d.introduced) or 'none'}")
+    for f in d.introduced:
+        out += ["  " + line for line in finding_lines(f)]
+    out.append(f"findings resolved: {len(d.resolved) or 'none'}")
+    out += [f"  {f.rule} {f.title}" for f in d.resolved]
+    cross = sum(1 for c in d.allowed if c.cross_segment)
+    out += ["", f"{len(d.introduced)} finding(s) introduced, {len(d.resolved)} resolved; "
+                f"{len(d.allowed)} zone pair(s) newly allowed ({cross} across segments), {len(d.blocked)} newly blocked"]
+    return "\n".join(out) + "\n"
+
+
+def introduced_report(d: DiffReport) -> Report:
+    """The new version's report, narrowed to what the change introduced."""
+    return dataclasses.replace(d.new, findings=list(d.introduced))
+
+
+DIFF_RENDERERS: dict[str, Callable[[DiffReport], str]] = {
+    "text": render_diff_text,
+    "json": lambda d: dumps(d.to_dict()),
+    "sarif": lambda d: render_sarif(introduced_report(d)),
+    "junit": lambda d: render_junit(introduced_report(d)),
+    "github": lambda d: render_github(introduced_report(d)),
+}

@@ -1,0 +1,31 @@
+"""GitHub Actions workflow commands: one annotation per finding, on the topology file and line."""
+
+from __future__ import annotations
+
+from ..findings import Finding, Report, Severity
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _prop(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(f: Finding) -> str:
+    level = "error" if f.severity is Severity.ERROR else "warning"
+    body = f.message
+    if f.headers:
+        body += "\nFlows: " + "; ".join(f.headers)
+    if f.witness is not None:
+        body += f"\nWitness: {f.witness}"
+    return (f"::{level} file={_prop(f.location.file)},line={f.location.line},col={f.location.column},"
+            f"title={_prop(f'{f.rule} {f.title}')}::{_data(body)}")
+
+
+def render_github(report: Report) -> str:
+    lines = [annotation(f) for f in report.active]
+    lines.append(f"segverify: {report.topology}: {report.errors} error(s), {report.warnings} warning(s), "
+                 f"{len(report.suppressed)} suppressed by exceptions")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,94 @@
+"""SARIF 2.1.0 for code scanning: catalogue ids as rules, topology file:line as locations, exceptions
+as suppressions, and fingerprints that stay put across runs so alerts are not duplicated."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from .. import __version__
+from ..errors import Span
+from ..findings import Finding, Report, Severity
+from ..policy.catalogue import CATALOGUE
+from .json import dumps
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _uri(path: str) -> str:
+    return PurePath(path).as_posix()
+
+
+def _location(span: Span, message: str | None = None) -> dict[str, object]:
+    loc: dict[str, object] = {"physicalLocation": {
+        "artifactLocation": {"uri": _uri(span.file)},
+        "region": {"startLine": span.line, "startColumn": span.column},
+    }}
+    if message:
+        loc["message"] = {"text": message}
+    return loc
+
+
+def _rules(rule_ids: list[str]) -> list[dict[str, object]]:
+    rules = []
+    for rid in rule_ids:
+        info = CATALOGUE[rid]
+        rules.append({
+            "id": rid,
+            "name": info.name,
+            "shortDescription": {"text": info.summary},
+            "fullDescription": {"text": f"{info.summary} ({info.clause})"},
+            "help": {"text": f"{info.summary}\nPolicy: {info.clause}.\nSee docs/rules.md for how it is checked."},
+            "defaultConfiguration": {"level": "warning" if rid == "HYG001" else "error"},
+            "properties": {"clause": info.clause},
+        })
+    return rules
+
+
+def _result(f: Finding, rule_index: dict[str, int], exceptions: dict[str, str]) -> dict[str, object]:
+    text = f"{f.title}. {f.message}"
+    if f.headers:
+        text += " Flows: " + "; ".join(f.headers)
+    if f.witness is not None:
+        text += f". Witness: {f.witness}"
+    result: dict[str, object] = {
+        "ruleId": f.rule,
+        "ruleIndex": rule_index[f.rule],
+        "level": "error" if f.severity is Severity.ERROR else "warning",
+        "message": {"text": text},
+        "locations": [_location(f.location)],
+        "partialFingerprints": {"segverifyFinding/v1": f.fingerprint},
+    }
+    if f.related:
+        result["relatedLocations"] = [{"id": i, **_location(s)} for i, s in enumerate(f.related)]
+    if f.path is not None and f.path.hops:
+        steps = []
+        for hop in f.path.hops:
+            span = next((d.span for d in hop.decisions()), hop.route_span)
+            step: dict[str, object] = {"location": _location(span, hop.describe()) if span else
+                                       {"message": {"text": hop.describe()}}}
+            steps.append(step)
+        result["codeFlows"] = [{"threadFlows": [{"locations": steps}]}]
+    if f.suppressed_by:
+        result["suppressions"] = [{"kind": "external", "status": "accepted",
+                                   "justification": f"{eid}: {exceptions.get(eid, '')}"} for eid in f.suppressed_by]
+    props: dict[str, object] = {"subject": dict(f.subject)}
+    if f.witness is not None:
+        props["witness"] = f.witness.to_dict()
+    if f.headers:
+        props["headers"] = list(f.headers)
+    result["properties"] = props
+    return result
+
+
+def render_sarif(report: Report) -> str:
+    rule_ids = sorted(set(report.rules_checked) | {f.rule for f in report.findings})
+    rule_index = {rid: i for i, rid in enumerate(rule_ids)}
+    exceptions = {e.id: e.justification for e in report.exceptions}
+    run = {
+        "tool": {"driver": {"name": "segverify", "version": __version__, "semanticVersion": __version__,
+                            "informationUri": "https://github.com/segverify/segverify", "rules": _rules(rule_ids)}},
+        "artifacts": [{"location": {"uri": _uri(p)}, "hashes": {"sha-256": h}} for p, h in report.files],
+        "results": [_result(f, rule_index, exceptions) for f in report.findings],
+        "properties": {"topology": report.topology, "profile": report.profile, "date": report.today},
+    }
+    return dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})

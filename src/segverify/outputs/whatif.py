@@ -1,0 +1,50 @@
+"""Renderers for `segverify whatif`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+from ..findings import Report
+from ..whatif import WhatIfReport
+from .github import render_github
+from .json import dumps
+from .junit import render_junit
+from .sarif import render_sarif
+
+
+def render_whatif_text(w: WhatIfReport) -> str:
+    out = [f"segverify whatif: {w.baseline.topology}: {len(w.results)} scenario(s)", ""]
+    for r in w.dangerous:
+        out.append(f"DANGEROUS  {r.scenario}")
+        for f in r.opened:
+            out.append(f"    {f.rule} {f.title}")
+            out += [f"      {h}" for h in f.headers[:3]]
+            if f.witness is not None:
+                out.append(f"      e.g. {f.witness}")
+            if f.path is not None:
+                out.append("      path: " + " -> ".join(f.path.nodes))
+    safe = [r for r in w.results if not r.opened]
+    if safe:
+        out.append(f"safe: {len(safe)} scenario(s) leave the segments intact")
+        if len(safe) <= 20:
+            out += [f"    {r.scenario}" for r in safe]
+    out += ["", f"{len(w.dangerous)} of {len(w.results)} scenario(s) open a forbidden path"]
+    return "\n".join(out) + "\n"
+
+
+def opened_report(w: WhatIfReport) -> Report:
+    """Every finding some failure opens, titled with the failure that opens it."""
+    findings = [dataclasses.replace(f, title=f"{f.title} (if {r.scenario})",
+                                    subject=f.subject + (("scenario", str(r.scenario)),))
+                for r in w.dangerous for f in r.opened]
+    return dataclasses.replace(w.baseline, findings=findings)
+
+
+WHATIF_RENDERERS: dict[str, Callable[[WhatIfReport], str]] = {
+    "text": render_whatif_text,
+    "json": lambda w: dumps(w.to_dict()),
+    "sarif": lambda w: render_sarif(opened_report(w)),
+    "junit": lambda w: render_junit(opened_report(w)),
+    "github": lambda w: render_github(opened_report(w)),
+}

@@ -1,0 +1,117 @@
+"""The ``draw`` and ``report`` commands. matplotlib is imported inside the functions only, so
+``segverify --help`` and the other commands do not pay for it.
+
+Both commands write a file and exit 0 (the verdict is in the file; ``segverify check`` gives it as
+an exit code), 2 for bad input, a missing matplotlib or an unknown output format.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import EnvironmentProblem
+
+if TYPE_CHECKING:
+    from ..findings import Report
+    from ..matrix import Matrix
+    from ..model import Topology
+    from ..network import Network
+
+PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
+
+
+def _require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise EnvironmentProblem("pictures need matplotlib: pip install 'segverify[viz]'") from None
+
+
+def _warn(message: str) -> None:
+    click.echo(f"segverify: warning: {message}", err=True)
+
+
+def _date(value: str | None) -> _dt.date | None:
+    if value is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-04-01", param_hint="--today") from None
+
+
+def _verified(path: str, profile: str | None, today: str | None) -> tuple[Topology, Network, Report]:
+    from .. import load
+    from ..network import Network
+    from ..policy.check import verify
+
+    topology = load(path)
+    network = Network(topology)
+    return topology, network, verify(topology, profile=profile, today=_date(today), network=network)
+
+
+def _check_suffix(output: str, allowed: tuple[str, ...]) -> None:
+    suffix = Path(output).suffix.lower().lstrip(".")
+    if suffix not in allowed:
+        raise click.BadParameter(f"{output}: name the file .{', .'.join(allowed)}", param_hint="--output")
+
+
+path_argument = click.argument("path", type=click.Path(exists=False, dir_okay=True))
+profile_option = click.option("--profile", type=PROFILES,
+                              help="Model variant to check against (default: the topology's own).")
+today_option = click.option("--today", metavar="YYYY-MM-DD",
+                            help="Judge exception expiry as of this date (default: today).")
+
+
+@click.command()
+@path_argument
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False),
+              help="The picture to write: .png, .svg or .pdf.")
+@click.option("--highlight", metavar="SRC:DST[:PROTO[/PORT]] | RULE | FINGERPRINT",
+              help="Draw one flow (e.g. lg-pc01:inet-vb:tcp/443) in blue over the map, or keep only the findings "
+                   "of one rule id or fingerprint bold.")
+@profile_option
+@today_option
+def draw(path: str, output: str, highlight: str | None, profile: str | None, today: str | None) -> None:
+    """Draw the segment map of PATH: segments as regions, findings' witness paths in red."""
+    _check_suffix(output, ("png", "svg", "pdf"))
+    _require_matplotlib()
+    from .map import draw_map
+
+    topology, network, report = _verified(path, profile, today)
+    draw_map(topology, network, report, output, highlight=highlight, warn=_warn)
+    click.echo(f"wrote {output}", err=True)
+
+
+@click.command("report")
+@path_argument
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="Report language.")
+@profile_option
+@today_option
+def report(path: str, output: str, lang: str, profile: str | None, today: str | None) -> None:
+    """Write a self-contained HTML audit report of PATH (verdict, matrix, map, findings, exceptions)."""
+    _check_suffix(output, ("html", "htm"))
+    _require_matplotlib()
+    from ..matrix import zone_matrix
+    from ..reach import Reachability
+    from .report import render_report
+
+    topology, network, result = _verified(path, profile, today)
+    matrix = zone_matrix(topology, network, Reachability(network), result)
+    html = render_report(topology, result, matrix, lang=lang, network=network, warn=_warn)
+    Path(output).write_text(html, encoding="utf-8")
+    click.echo(f"wrote {output}", err=True)
+
+
+def write_heatmap(matrix: Matrix, output: str) -> None:
+    """For ``segverify matrix --plot FILE``: check the file name, then write the heatmap."""
+    _check_suffix(output, ("png", "svg", "pdf"))
+    _require_matplotlib()
+    from .heatmap import plot_matrix
+
+    plot_matrix(matrix, output, warn=_warn)

@@ -1,0 +1,434 @@
+"""The segment map: devices placed by segment, links, and the findings' witness paths in red.
+
+``draw_map`` writes png, svg or pdf (by the file name). Witness paths of findings that count are
+red with their rule id and finding number (the number the report uses); paths of findings covered
+by exceptions are orange and dashed; node findings (SEG006, SEG007, SEG009, HYG001, ...) ring the
+node. ``highlight`` picks one flow (``SRC:DST[:PROTO[/PORT]]``, drawn in blue with its trace) or
+one rule / finding fingerprint (only those findings stay bold).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from ..errors import QueryError
+from ..findings import Finding, Report, Severity
+from ..model import NodeKind, Topology
+from ..network import Network
+from ..trace import Path
+from . import fonts
+from .layout import BACKBONE, Layout, compute_layout, hub_of, lan_groups
+from .output import figure_bytes, format_of
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+# Band colours: region fill, node colour. Red and orange stay free for findings.
+BAND_STYLE: dict[str, tuple[str, str]] = {
+    "mynumber": ("#efe8f7", "#7a55b0"),
+    "lgwan": ("#e3eefa", "#2f6db0"),
+    "boundary": ("#fdf3d3", "#b08300"),
+    "internet": ("#e5f4e3", "#3b8a3b"),
+    "security-cloud": ("#ececec", "#666666"),
+    "external-internet": ("#f4f4f4", "#8a8a8a"),
+    BACKBONE: ("#dde8f3", "#4a79a8"),
+}
+BAND_TITLES: dict[str, tuple[str, str]] = {
+    "mynumber": ("My Number", "マイナンバー利用事務系"),
+    "lgwan": ("LGWAN", "LGWAN接続系"),
+    "boundary": ("Sanitizers", "無害化\n(LGWAN–Internet)"),
+    "internet": ("Internet", "インターネット接続系"),
+    "security-cloud": ("Security cloud", "自治体情報\nセキュリティクラウド"),
+    "external-internet": ("Outside", "インターネット"),
+    BACKBONE: ("LGWAN backbone", "総合行政ネットワーク"),
+}
+KIND_MARKERS: dict[NodeKind, tuple[str, float]] = {  # marker, size (points²)
+    NodeKind.TERMINAL: ("o", 70),
+    NodeKind.SERVER: ("s", 90),
+    NodeKind.HOST: ("p", 80),
+    NodeKind.PROXY: ("h", 110),
+    NodeKind.SANITIZER: ("*", 260),
+    NodeKind.ROUTER: ("^", 130),
+    NodeKind.L3SWITCH: ("8", 120),
+    NodeKind.FIREWALL: ("D", 120),
+    NodeKind.GATEWAY: ("P", 150),
+    NodeKind.EXTERNAL: ("H", 220),
+}
+VIOLATION = "#d62020"
+EXCEPTION = "#e08a00"
+WARNING = "#e08a00"
+HIGHLIGHT = "#1565c0"
+LINK = "#9aa3ad"
+INCH_X = 1.25  # inches per layout slot
+INCH_Y = 0.78
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A path to draw over the map."""
+
+    nodes: tuple[str, ...]
+    label: str
+    style: str  # "violation" | "exception" | "highlight"
+    faded: bool = False
+    stopped: str = ""  # outcome text when the path does not end delivered
+
+
+@dataclass(frozen=True)
+class NodeMark:
+    node: str
+    label: str
+    style: str  # "violation" | "warning" | "exception"
+    faded: bool = False
+
+
+def finding_numbers(report: Report) -> dict[int, str]:
+    """The reference each finding has in the report and on the map: 1, 2, ... then E1, E2 for suppressed."""
+    refs = {id(f): str(i) for i, f in enumerate(report.active, 1)}
+    refs.update({id(f): f"E{i}" for i, f in enumerate(report.suppressed, 1)})
+    return refs
+
+
+def _subject_node(f: Finding) -> str | None:
+    subject = dict(f.subject)
+    for key in ("node", "sanitizer", "proxy"):
+        if key in subject:
+            return subject[key]
+    return None
+
+
+def _dedupe(nodes: list[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for n in nodes:
+        if not out or out[-1] != n:
+            out.append(n)
+    return tuple(out)
+
+
+def _matches(f: Finding, selector: str | None) -> bool:
+    if selector is None:
+        return True
+    return f.rule == selector.upper() or (len(selector) >= 6 and f.fingerprint.startswith(selector.lower()))
+
+
+def overlays(report: Report, positions: dict[str, tuple[float, float]], selector: str | None = None
+             ) -> tuple[list[Overlay], list[NodeMark]]:
+    """Group findings by the path they draw; one label per path listing the findings on it."""
+    refs = finding_numbers(report)
+    by_path: dict[tuple[tuple[str, ...], str], list[Finding]] = {}
+    marks: dict[tuple[str, str], list[Finding]] = {}
+    for f in report.active + report.suppressed:
+        style = "exception" if f.suppressed else ("violation" if f.severity is Severity.ERROR else "warning")
+        nodes = _dedupe(f.path.nodes) if f.path is not None else ()
+        nodes = tuple(n for n in nodes if n in positions)
+        if len(nodes) >= 2:
+            by_path.setdefault((nodes, "exception" if f.suppressed else "violation"), []).append(f)
+        else:
+            target = _subject_node(f) or (nodes[0] if nodes else None)
+            if target in positions:
+                marks.setdefault((target, style), []).append(f)
+    result = []
+    for (nodes, style), found in sorted(by_path.items(), key=lambda kv: (kv[0][1] == "violation", kv[0])):
+        label = ", ".join(f"{f.rule} #{refs[id(f)]}" for f in found)
+        if style == "exception":
+            ids = sorted({e for f in found for e in f.suppressed_by})
+            label += f" ({', '.join(ids)})"
+        faded = selector is not None and not any(_matches(f, selector) for f in found)
+        result.append(Overlay(nodes, label, style, faded))
+    node_marks = [NodeMark(node, ", ".join(f"{f.rule} #{refs[id(f)]}" for f in found), style,
+                           selector is not None and not any(_matches(f, selector) for f in found))
+                  for (node, style), found in sorted(marks.items())]
+    return result, node_marks
+
+
+def resolve_highlight(topology: Topology, network: Network, spec: str) -> Path:
+    """``SRC:DST[:PROTO[/PORT]]`` → the path of one packet: a flow that gets through if there is one,
+    else where a sample packet stops."""
+    from ..headers import Packet
+    from ..model import PORTED_PROTOCOLS, PROTOCOLS
+    from ..query import concrete_destination, concrete_source, query, resolve_place
+    from ..reach import Reachability
+    from ..trace import trace
+
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or not all(parts[:2]):
+        raise QueryError(f"--highlight {spec!r}: give SRC:DST[:PROTO[/PORT]], a rule id or a finding fingerprint")
+    src, dst = parts[0], parts[1]
+    proto, port = None, None
+    if len(parts) == 3:
+        proto, _, port_text = parts[2].partition("/")
+        if port_text:
+            if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+                raise QueryError(f"--highlight {spec!r}: {port_text!r} is not a port")
+            port = int(port_text)
+    answers = query(network, Reachability(network), resolve_place(topology, network, src),
+                    resolve_place(topology, network, dst), proto, port)
+    for answer in answers:
+        if answer.path is not None:
+            return answer.path
+    # Nothing gets through: show where a sample packet of that kind stops.
+    number = 6 if proto is None else (int(proto) if proto.isdigit() else PROTOCOLS.get(proto))
+    if number is None:
+        raise QueryError(f"--highlight {spec!r}: unknown protocol {proto!r}")
+    node, address = concrete_source(topology, network, src)
+    ported = number in PORTED_PROTOCOLS
+    packet = Packet(address, concrete_destination(topology, dst), number, 49152 if ported else 0,
+                    (port if port is not None else 443) if ported else 0)
+    paths = trace(network, node, packet)
+    return paths[0]
+
+
+def map_figure(topology: Topology, network: Network, report: Report, highlight: str | Path | None = None,
+               warn: Callable[[str], None] | None = None) -> Figure:
+    """Build the map as a matplotlib Figure (not saved). Needs matplotlib."""
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
+    fonts.check(warn)
+    layout = compute_layout(topology, network.graph)
+    selector: str | None = None
+    flow: Path | None = None
+    if isinstance(highlight, Path):
+        flow = highlight
+    elif isinstance(highlight, str):
+        if ":" in highlight:
+            flow = resolve_highlight(topology, network, highlight)
+        else:
+            selector = highlight
+            if not any(_matches(f, selector) for f in report.findings):
+                raise QueryError(f"--highlight {highlight!r}: no finding has this rule id or fingerprint")
+    with rc_context(fonts.rc_params()):
+        n = len(layout.positions)
+        scale = 1.0 if n <= 80 else 0.85 if n <= 180 else 0.72
+        width = max(8.0, (layout.width + 1.0) * INCH_X)
+        height = max(5.0, (layout.height + 2.4) * INCH_Y + 1.2)
+        fig = Figure(figsize=(width, height))
+        legend_h = 1.0 / height
+        ax = fig.add_axes((0.01, legend_h + 0.02, 0.98, 1 - legend_h - 0.02 - 0.9 / height))
+        ax.set_axis_off()
+        x0 = min(b.x0 for b in layout.bands) - 0.3 if layout.bands else -1
+        x1 = max(b.x1 for b in layout.bands) + 0.3 if layout.bands else 1
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(layout.top + layout.height + 0.3, layout.top - 1.0)  # y grows downward
+        _draw_bands(ax, layout, scale)
+        _draw_links(ax, topology, network, layout)
+        _draw_nodes(ax, topology, layout, scale)
+        paths, marks = overlays(report, layout.positions, selector)
+        faded_all = flow is not None
+        placed: list[tuple[float, float]] = []
+        for mark in marks:
+            _draw_mark(ax, layout, mark if not faded_all else NodeMark(mark.node, mark.label, mark.style, True),
+                       scale, placed)
+        for i, overlay in enumerate(paths):
+            _draw_path(ax, layout, overlay if not faded_all else Overlay(overlay.nodes, overlay.label, overlay.style,
+                                                                         True), i, len(paths), scale, placed)
+        if flow is not None:
+            nodes = _dedupe(tuple(n for n in flow.nodes if n in layout.positions))
+            stopped = "" if flow.delivered else f"{flow.outcome.value} at {flow.final_node}"
+            _draw_path(ax, layout, Overlay(nodes, str(flow.packet), "highlight", False, stopped), 0, 1, scale,
+                       placed)
+        _title(fig, topology, report, height)
+        _legend(fig, topology, layout, bool(paths), any(p.style == "exception" for p in paths), flow is not None)
+    return fig
+
+
+def draw_map(topology: Topology, network: Network, report: Report, path: str | os.PathLike[str],
+             highlight: str | Path | None = None, warn: Callable[[str], None] | None = None) -> None:
+    """Write the map to ``path``: .png, .svg or .pdf."""
+    from pathlib import Path as FilePath
+
+    fmt = format_of(path)
+    fig = map_figure(topology, network, report, highlight, warn)
+    FilePath(path).write_bytes(render(fig, fmt))
+
+
+def render(fig: Figure, fmt: str) -> bytes:
+    from matplotlib import rc_context
+
+    with rc_context(fonts.rc_params()), warnings.catch_warnings():
+        # fonts.check already said it once if Japanese glyphs are missing; no warning per glyph.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+        return figure_bytes(fig, fmt, dpi=110)
+
+
+# -- drawing pieces ----------------------------------------------------------------------------------
+
+
+def _draw_bands(ax: Axes, layout: Layout, scale: float) -> None:
+    from matplotlib.patches import FancyBboxPatch
+
+    for band in layout.bands:
+        fill, colour = BAND_STYLE.get(band.key, ("#f4f4f4", "#888888"))
+        ax.add_patch(FancyBboxPatch((band.x0, band.y0), band.x1 - band.x0, band.y1 - band.y0,
+                                    boxstyle="round,pad=0.02,rounding_size=0.2", facecolor=fill,
+                                    edgecolor=colour, linewidth=1.0, zorder=0))
+        en, ja = BAND_TITLES.get(band.key, (band.key, ""))
+        if band.key == BACKBONE:
+            ax.text(band.x0 + 0.1, band.y0 + 0.08, f"{en}\n{ja}", ha="left", va="top", fontsize=7.5 * scale,
+                    color=colour, fontweight="bold", zorder=1)
+        else:
+            ax.text((band.x0 + band.x1) / 2, band.y0 - 0.08, f"{en}\n{ja}", ha="center", va="bottom",
+                    fontsize=9 * scale if band.x1 - band.x0 > 1.5 else 7.5 * scale, color=colour,
+                    fontweight="bold", zorder=1, linespacing=1.1)
+
+
+def _draw_links(ax: Axes, topology: Topology, network: Network, layout: Layout) -> None:
+    pos = layout.positions
+    segments = []
+    for _lan, members in lan_groups(topology, network.graph):
+        members = tuple(m for m in members if m in pos)
+        if len(members) < 2:
+            continue
+        if len(members) == 2:
+            segments.append((pos[members[0]], pos[members[1]]))
+            continue
+        hub = hub_of(topology, members)
+        if hub is not None and len(members) > 8:
+            segments.extend(_bus(pos, hub, [m for m in members if m != hub]))
+        elif hub is not None:
+            segments.extend((pos[hub], pos[m]) for m in members if m != hub)
+        else:  # a shared segment without one switch: a star from its centre
+            cx = sum(pos[m][0] for m in members) / len(members)
+            cy = sum(pos[m][1] for m in members) / len(members)
+            ax.plot([cx], [cy], marker="s", markersize=3, color=LINK, zorder=1)
+            segments.extend(((cx, cy), pos[m]) for m in members)
+    from matplotlib.collections import LineCollection
+
+    ax.add_collection(LineCollection(segments, colors=LINK, linewidths=0.8 if len(segments) < 150 else 0.45,
+                                     zorder=1))
+
+
+Point = tuple[float, float]
+
+
+def _bus(pos: dict[str, Point], hub: str, members: list[str]) -> list[tuple[Point, Point]]:
+    """A big LAN as a trunk from its switch and one bus line above each row of members: a fan of a
+    hundred lines from one switch would hide the labels."""
+    rows: dict[float, list[float]] = {}
+    for m in members:
+        rows.setdefault(pos[m][1], []).append(pos[m][0])
+    hx, hy = pos[hub]
+    segments: list[tuple[Point, Point]] = []
+    lowest = hy
+    for y, xs in sorted(rows.items()):
+        bus_y = y - 0.32
+        segments.append(((min(xs + [hx]), bus_y), (max(xs + [hx]), bus_y)))
+        segments.extend(((x, bus_y), (x, y)) for x in xs)
+        lowest = max(lowest, bus_y)
+    segments.append(((hx, hy), (hx, lowest)))
+    return segments
+
+
+def _draw_nodes(ax: Axes, topology: Topology, layout: Layout, scale: float) -> None:
+    by_style: dict[tuple[str, str], list[str]] = {}
+    for name, band in layout.band_of.items():
+        if name not in layout.positions:
+            continue
+        marker, _ = KIND_MARKERS[topology.nodes[name].kind]
+        by_style.setdefault((marker, band), []).append(name)
+    for (marker, band), names in sorted(by_style.items()):
+        names.sort()
+        size = KIND_MARKERS[topology.nodes[names[0]].kind][1] * scale
+        colour = BAND_STYLE.get(band, ("", "#777777"))[1]
+        ax.scatter([layout.positions[n][0] for n in names], [layout.positions[n][1] for n in names], s=size,
+                   marker=marker, c=colour, edgecolors="white", linewidths=0.8, zorder=3)
+    fontsize = 7 * scale
+    for name in sorted(layout.positions):
+        x, y = layout.positions[name]
+        ax.text(x, y + 0.2, name, ha="center", va="top", fontsize=fontsize, color="#222222", zorder=4,
+                gid=None)
+
+
+def _free_spot(placed: list[tuple[float, float]], x: float, y: float, step: float) -> tuple[float, float]:
+    """Move a label down until it no longer sits on one placed before (data units, rough box)."""
+    while any(abs(x - px) < 1.3 and abs(y - py) < 0.26 for px, py in placed):
+        y += step
+    placed.append((x, y))
+    return x, y
+
+
+def _draw_path(ax: Axes, layout: Layout, overlay: Overlay, index: int, count: int, scale: float,
+               placed: list[tuple[float, float]]) -> None:
+    colour = {"violation": VIOLATION, "exception": EXCEPTION, "highlight": HIGHLIGHT}[overlay.style]
+    alpha = 0.25 if overlay.faded else 0.9
+    # Parallel paths would hide each other: shift each one a little, perpendicular to its segments.
+    shift = (index - (count - 1) / 2) * 0.07 if count > 1 else 0.0
+    pts = [layout.positions[n] for n in overlay.nodes]
+    if len(pts) < 2:  # a flow that never left its source: ring the node, say why
+        if pts:
+            _draw_mark(ax, layout, NodeMark(overlay.nodes[0], overlay.label + (
+                f" ✕ {overlay.stopped}" if overlay.stopped else ""), "violation" if overlay.style != "exception"
+                else "exception", overlay.faded), scale, placed)
+        return
+    xs = [p[0] + shift for p in pts]
+    ys = [p[1] + shift * 0.6 for p in pts]
+    style = "--" if overlay.style == "exception" else "-"
+    width = 3.0 if overlay.style == "highlight" else 2.2
+    ax.plot(xs[:-1], ys[:-1], linestyle=style, color=colour, linewidth=width, alpha=alpha, zorder=5,
+            solid_capstyle="round")
+    ax.annotate("", xy=(xs[-1], ys[-1]), xytext=(xs[-2], ys[-2]), zorder=5,
+                arrowprops={"arrowstyle": "-|>", "color": colour, "lw": width, "alpha": alpha,
+                            "linestyle": style, "shrinkB": 7, "mutation_scale": 14})
+    ax.scatter([xs[0]], [ys[0]], s=160 * scale, facecolors="none", edgecolors=colour, linewidths=2, alpha=alpha,
+               zorder=5)
+    # The label sits on the longest leg, shifted by index so labels on shared legs do not stack.
+    legs = [(abs(xs[i + 1] - xs[i]) + abs(ys[i + 1] - ys[i]), i) for i in range(len(xs) - 1)]
+    _, leg = max(legs)
+    t = 0.5 if count == 1 else 0.3 + 0.4 * ((index % 3) / 2)
+    lx, ly = xs[leg] + (xs[leg + 1] - xs[leg]) * t, ys[leg] + (ys[leg + 1] - ys[leg]) * t
+    text = overlay.label + (f"\n✕ {overlay.stopped}" if overlay.stopped else "")
+    lx, ly = _free_spot(placed, lx, ly - 0.12, 0.27)
+    ax.text(lx, ly, text, fontsize=7 * scale, color="white" if not overlay.faded else colour,
+            fontweight="bold", ha="center", va="bottom", zorder=7, alpha=1.0 if not overlay.faded else 0.6,
+            bbox={"boxstyle": "round,pad=0.25", "facecolor": colour if not overlay.faded else "white",
+                  "edgecolor": colour, "alpha": 0.95 if not overlay.faded else 0.5})
+    if overlay.stopped:
+        ax.scatter([xs[-1]], [ys[-1]], s=260 * scale, marker="x", c=colour, linewidths=3, zorder=6)
+
+
+def _draw_mark(ax: Axes, layout: Layout, mark: NodeMark, scale: float, placed: list[tuple[float, float]]) -> None:
+    colour = {"violation": VIOLATION, "warning": WARNING, "exception": EXCEPTION}[mark.style]
+    alpha = 0.3 if mark.faded else 0.95
+    x, y = layout.positions[mark.node]
+    ax.scatter([x], [y], s=420 * scale, facecolors="none", edgecolors=colour, linewidths=2.5, alpha=alpha,
+               zorder=6, linestyle="--" if mark.style == "warning" else "-")
+    lx, ly = _free_spot(placed, x + 0.22, y - 0.22, -0.27)
+    ax.text(lx, ly, mark.label, fontsize=7 * scale, color="white", fontweight="bold", ha="left",
+            va="bottom", zorder=7, alpha=1.0 if not mark.faded else 0.5,
+            bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "edgecolor": colour, "alpha": alpha})
+
+
+def _title(fig: Figure, topology: Topology, report: Report, height: float) -> None:
+    if report.compliant:
+        verdict = "適合 COMPLIANT" + (f" ({report.warnings} warning(s))" if report.warnings else "")
+        colour = "#2e7d32"
+    else:
+        verdict = f"不適合 NOT COMPLIANT: {report.errors} error(s), {report.warnings} warning(s)"
+        colour = VIOLATION
+    fig.text(0.01, 1 - 0.25 / height, topology.name, fontsize=13, fontweight="bold", va="top", ha="left")
+    from .. import __version__
+
+    fig.text(0.01, 1 - 0.62 / height, f"profile {report.profile} · {report.today} · segverify {__version__}",
+             fontsize=9, va="top",
+             ha="left", color="#444444")
+    fig.text(0.99, 1 - 0.25 / height, verdict, fontsize=12, fontweight="bold", va="top", ha="right", color=colour)
+
+
+def _legend(fig: Figure, topology: Topology, layout: Layout, paths: bool, exceptions: bool, flow: bool) -> None:
+    from matplotlib.lines import Line2D
+
+    kinds = sorted({topology.nodes[n].kind for n in layout.positions}, key=lambda k: list(NodeKind).index(k))
+    handles = [Line2D([], [], linestyle="none", marker=KIND_MARKERS[k][0], markersize=7, color="#555555",
+                      label=k.value) for k in kinds]
+    handles.append(Line2D([], [], color=LINK, linewidth=1, label="link / LAN"))
+    handles.append(Line2D([], [], color=VIOLATION, linewidth=2.2, label="violation: witness path (rule #n)"))
+    handles.append(Line2D([], [], color=EXCEPTION, linewidth=2.2, linestyle="--",
+                          label="covered by exception (例外措置)"))
+    if flow:
+        handles.append(Line2D([], [], color=HIGHLIGHT, linewidth=3, label="highlighted flow"))
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=7.5, frameon=False,
+               bbox_to_anchor=(0.5, 0.0))

@@ -1,0 +1,292 @@
+"""The HTML page of the audit report: skeleton, style, and the words in Japanese and English.
+
+Kept as Python strings (not a package data file) so the report works from any install without
+extra files. The page loads nothing: the Content-Security-Policy forbids every fetch except the
+pictures embedded as data: URIs, so it opens offline and cannot call out.
+"""
+
+from __future__ import annotations
+
+from string import Template
+
+PAGE = Template("""<!DOCTYPE html>
+<html lang="$lang">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="segverify $version">
+<title>$title</title>
+<style>
+$css
+</style>
+</head>
+<body>
+$body
+</body>
+</html>
+""")
+
+CSS = """
+:root { --red: #c62828; --orange: #d97800; --green: #2e7d32; --grey: #5f6b76; --line: #d5dbe1; }
+* { box-sizing: border-box; }
+body { font-family: "Noto Sans CJK JP", "IPAexGothic", "Hiragino Sans", "Yu Gothic", "Meiryo", sans-serif;
+       margin: 0 auto; max-width: 1200px; padding: 24px 32px 64px; color: #1d252c; line-height: 1.55;
+       font-size: 14px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }
+h3 { font-size: 15px; margin: 20px 0 6px; }
+code, .mono { font-family: "DejaVu Sans Mono", "Noto Sans Mono CJK JP", monospace; font-size: 12.5px; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; }
+th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f1f4f7; font-weight: 600; }
+.meta { color: var(--grey); margin: 0 0 16px; }
+.verdict { display: flex; gap: 18px; align-items: center; padding: 14px 18px; border-radius: 8px;
+           margin: 12px 0 8px; border: 2px solid; }
+.verdict .word { font-size: 26px; font-weight: 700; }
+.verdict.pass { border-color: var(--green); background: #edf7ee; color: var(--green); }
+.verdict.fail { border-color: var(--red); background: #fdeeee; color: var(--red); }
+.verdict .counts { color: #1d252c; }
+figure { margin: 8px 0 16px; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); background: white; }
+figcaption { color: var(--grey); font-size: 12.5px; }
+.finding { border: 1px solid var(--line); border-left: 6px solid var(--red); border-radius: 6px;
+           padding: 10px 14px; margin: 12px 0; }
+.finding.warning { border-left-color: var(--orange); }
+.finding.suppressed { border-left-color: #9aa3ad; background: #fafbfc; }
+.finding h3 { margin-top: 0; }
+.badge { display: inline-block; padding: 1px 7px; border-radius: 10px; font-size: 12px; font-weight: 700;
+         color: white; background: var(--red); margin-right: 6px; }
+.badge.warning { background: var(--orange); }
+.badge.suppressed, .badge.none { background: #7d8893; }
+.badge.allowed { background: #5b8fc7; }
+.badge.sanitized { background: #b08300; }
+.badge.exception { background: var(--orange); }
+.badge.violation { background: var(--red); }
+.badge.active { background: var(--green); }
+.badge.expired, .badge.incomplete { background: var(--red); }
+.badge.unused { background: var(--orange); }
+dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 6px 0; }
+dl.kv dt { color: var(--grey); }
+dl.kv dd { margin: 0; }
+ol.path { margin: 4px 0; padding-left: 22px; }
+ol.path li { margin: 2px 0; }
+.small { font-size: 12.5px; color: var(--grey); }
+ul.tight { margin: 4px 0; padding-left: 20px; }
+@media print { body { max-width: none; padding: 0; } h2 { break-after: avoid; } .finding { break-inside: avoid; } }
+"""
+
+STATUS = {
+    "ja": {"active": "有効", "expired": "期限切れ", "unused": "未使用", "incomplete": "記載不備"},
+    "en": {"active": "active", "expired": "expired", "unused": "unused", "incomplete": "incomplete"},
+}
+
+CROSSING = {
+    "ja": {"none": "通信なし", "allowed": "許可", "sanitized": "無害化のみ", "exception": "例外措置",
+           "violation": "違反"},
+    "en": {"none": "nothing", "allowed": "allowed", "sanitized": "sanitized only", "exception": "exception",
+           "violation": "violation"},
+}
+
+WORDS: dict[str, dict[str, str]] = {
+    "ja": {
+        "doc_title": "三層の対策 検証報告書",
+        "pass": "適合",
+        "pass_warn": "適合 (警告あり)",
+        "fail": "不適合",
+        "counts": "エラー {errors} 件 · 警告 {warnings} 件 · 例外措置で許容 {suppressed} 件",
+        "profile": "モデル (プロファイル)",
+        "date": "判定日",
+        "version": "segverify バージョン",
+        "rules_checked": "検証した規則",
+        "toc": "目次",
+        "s_summary": "1. 判定",
+        "s_inventory": "2. セグメント構成",
+        "s_matrix": "3. ゾーン間通信マトリクス",
+        "s_map": "4. ネットワーク図",
+        "s_findings": "5. 指摘事項",
+        "s_exceptions": "6. 例外措置の登録簿",
+        "s_method": "7. 検証方法と範囲",
+        "s_trail": "8. 監査証跡",
+        "segment": "セグメント",
+        "zone": "ゾーン",
+        "description": "説明",
+        "nodes": "機器",
+        "kinds": "種別ごとの台数",
+        "rule": "規則",
+        "summary": "内容",
+        "clause": "根拠 (基本方針)",
+        "matrix_caption": "行が送信元ゾーン、列が宛先ゾーン。色は通信の種類 (通信なし・許可・無害化のみ・例外措置・違反)、"
+                          "セルにはサービスと指摘の規則IDを示す。",
+        "crossings": "ゾーン間の通信",
+        "from": "送信元",
+        "to": "宛先",
+        "crossing": "区分",
+        "services": "サービス",
+        "rules": "規則",
+        "no_crossings": "ゾーン間をまたぐ通信はない。",
+        "map_caption": "左から マイナンバー利用事務系 | LGWAN接続系 | 無害化装置 | インターネット接続系 | "
+                       "セキュリティクラウド・インターネット。赤線は指摘の証拠となる経路 (規則ID #番号)、"
+                       "橙の破線は例外措置で許容された経路、赤い円は機器に関する指摘。",
+        "no_findings": "指摘事項はない。",
+        "active_findings": "指摘事項",
+        "suppressed_findings": "例外措置で許容された通信",
+        "severity": "重大度",
+        "error": "エラー",
+        "warning": "警告",
+        "location": "修正箇所",
+        "flows": "該当する通信",
+        "witness": "証拠パケット",
+        "path": "経路",
+        "outcome": "結果",
+        "rule_locations": "通過を許した規則",
+        "related": "関連箇所",
+        "relaxed_by": "一部を許容した例外措置",
+        "suppressed_by": "許容した例外措置",
+        "no_exceptions": "例外措置の登録はない。",
+        "id": "ID",
+        "status": "状態",
+        "owner": "責任者",
+        "justification": "理由",
+        "expires": "有効期限",
+        "ticket": "起票番号",
+        "scope": "範囲",
+        "file": "ファイル",
+        "sha256": "SHA-256",
+        "hop_sends": "送信",
+        "hop_in": "受信 IF",
+        "hop_out": "送出 IF",
+        "route": "経路",
+        "connected": "直結",
+        "nat": "アドレス変換",
+        "acl_in": "入力ACL",
+        "acl_out": "出力ACL",
+        "default": "既定",
+        "line": "行",
+    },
+    "en": {
+        "doc_title": "Three-layer separation audit report",
+        "pass": "COMPLIANT",
+        "pass_warn": "COMPLIANT (with warnings)",
+        "fail": "NOT COMPLIANT",
+        "counts": "{errors} error(s) · {warnings} warning(s) · {suppressed} covered by exceptions",
+        "profile": "Model (profile)",
+        "date": "Evaluated as of",
+        "version": "segverify version",
+        "rules_checked": "Rules checked",
+        "toc": "Contents",
+        "s_summary": "1. Verdict",
+        "s_inventory": "2. Segment inventory",
+        "s_matrix": "3. Zone × zone matrix",
+        "s_map": "4. Network map",
+        "s_findings": "5. Findings",
+        "s_exceptions": "6. Exception register",
+        "s_method": "7. Method and scope",
+        "s_trail": "8. Audit trail",
+        "segment": "Segment",
+        "zone": "Zone",
+        "description": "Description",
+        "nodes": "Devices",
+        "kinds": "Devices by kind",
+        "rule": "Rule",
+        "summary": "What it requires",
+        "clause": "Policy clause",
+        "matrix_caption": "Rows send, columns receive. Colour: nothing crosses, allowed, sanitized only, exception, "
+                          "violation; cells list services and the rule ids of findings.",
+        "crossings": "Traffic between zones",
+        "from": "From",
+        "to": "To",
+        "crossing": "Kind",
+        "services": "Services",
+        "rules": "Rules",
+        "no_crossings": "No traffic crosses between zones.",
+        "map_caption": "Left to right: My Number | LGWAN | sanitizers | Internet | security cloud and the outside "
+                       "Internet. Red: witness paths of findings (rule id #number); dashed orange: paths covered by "
+                       "exceptions; red rings: findings about a device.",
+        "no_findings": "No findings.",
+        "active_findings": "Findings",
+        "suppressed_findings": "Flows covered by exceptions",
+        "severity": "Severity",
+        "error": "error",
+        "warning": "warning",
+        "location": "Fix at",
+        "flows": "Offending flows",
+        "witness": "Witness packet",
+        "path": "Path",
+        "outcome": "Outcome",
+        "rule_locations": "Rules that let it through",
+        "related": "Related",
+        "relaxed_by": "Partly relaxed by",
+        "suppressed_by": "Covered by",
+        "no_exceptions": "No exceptions are registered.",
+        "id": "ID",
+        "status": "Status",
+        "owner": "Owner",
+        "justification": "Justification",
+        "expires": "Expires",
+        "ticket": "Ticket",
+        "scope": "Scope",
+        "file": "File",
+        "sha256": "SHA-256",
+        "hop_sends": "sends",
+        "hop_in": "in",
+        "hop_out": "out",
+        "route": "route",
+        "connected": "connected",
+        "nat": "NAT",
+        "acl_in": "acl_in",
+        "acl_out": "acl_out",
+        "default": "default",
+        "line": "line",
+    },
+}
+
+# The method statement: what a green verdict proves and what it does not. Plain HTML, no user data.
+METHOD = {
+    "ja": """
+<p>segverify はトポロジ定義 (YAML) から各機器の経路表・ACL・アドレス変換・無害化装置の宣言を読み取り、
+<strong>ヘッダ空間の到達可能性</strong>を計算した。サンプリングや試験パケットではなく、次のヘッダ項目の
+<strong>すべての組合せ</strong>を同時に扱う。</p>
+<ul>
+<li>送信元・宛先 IPv4 アドレス (各端点が送信しうる全アドレス。外部ノードは represents の範囲から庁内で使用中のアドレスを除いたもの)</li>
+<li>プロトコル番号 (0–255)、TCP/UDP/SCTP の送信元・宛先ポート (0–65535)</li>
+<li>TCP の新規接続 (SYN) と確立済み通信の区別。端点は新規の通信のみを開始するものとし、ステートフルな ACL は許可した通信の戻りを通す</li>
+</ul>
+<p>各指摘には、実際に通過する具体的なパケット (証拠パケット)、機器ごとの経路、および通過を許した ACL 行 (ファイル:行) を示した。
+規則とその根拠は情報セキュリティ基本方針 6(3)①②③ および定義 2(8)–2(12) による。</p>
+<p><strong>範囲外</strong> (この報告書が保証しないこと):</p>
+<ul>
+<li>IPv6 (定義ファイルは IPv4 のみ)</li>
+<li>アプリケーション層の内容 (無害化の品質、メール本文・ファイルの中身、暗号化通信の中身)</li>
+<li>ARP・VLAN ホッピング等のレイヤ2攻撃</li>
+<li>送信元アドレスの詐称 (端点は自身のインターフェースアドレスからのみ送信するものとして扱う。サブネットを越える詐称は検証していない)</li>
+<li>タイミング・状態遷移 (障害時の切替えや設定変更の途中状態)。障害の影響は別途 what-if で確認すること</li>
+<li>定義ファイルと実機設定の一致 (定義が実機を正しく表していることは別途確認が必要)</li>
+</ul>
+""",
+    "en": """
+<p>segverify read the topology (YAML): every device's routes, ACLs, address translation and sanitizer
+declarations, and computed <strong>header-space reachability</strong>. It does not sample or send test
+packets: it covers <strong>every combination</strong> of these header fields at once:</p>
+<ul>
+<li>source and destination IPv4 address (every address each endpoint can send from; an external node sends from its <code>represents</code> set less the addresses used inside)</li>
+<li>IP protocol (0–255), and source and destination ports (0–65535) for TCP, UDP and SCTP</li>
+<li>TCP new connections (SYN) versus established traffic: endpoints start new flows only; a stateful ACL lets the answers of permitted flows back</li>
+</ul>
+<p>Each finding shows a concrete packet that gets through (the witness), its hop-by-hop path and the
+ACL lines (file:line) that let it through. The rules rest on the basic information-security policy,
+clause 6(3)①②③ and definitions 2(8)–2(12).</p>
+<p><strong>Out of scope</strong> (not proven by this report):</p>
+<ul>
+<li>IPv6 (the topology format is IPv4 only)</li>
+<li>application content (the quality of sanitization, mail bodies and files, the content of encrypted traffic)</li>
+<li>ARP, VLAN hopping and other layer-2 attacks</li>
+<li>source address spoofing (an endpoint is taken to send only from its own interface addresses; spoofing beyond that is not verified)</li>
+<li>timing and transient states (fail-over, configuration changes in progress); check failures with what-if runs</li>
+<li>whether the topology matches the devices' running configuration (to be confirmed separately)</li>
+</ul>
+""",
+}
+
+CLAUSE_EN = (("基本方針", "basic policy"), ("定義", "definitions"), ("監査・自己点検", "audit, self-inspection"),
+             ("技術的セキュリティ", "technical security"))

@@ -1,0 +1,270 @@
+"""``segverify emulate``: the model replayed in Linux network namespaces must agree with the engine.
+
+These tests need root, iproute2 and nftables. Without them they skip with the reason, except under
+``CI=true``, where a missing tool is a failure: CI must run them for real.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import segverify
+from segverify.emulate import EmulationResult, emulate, format_text
+from segverify.emulate import netns
+from segverify.emulate.nftables import match_exprs, render
+from segverify.emulate.plan import make_plan
+from segverify.errors import EnvironmentProblem
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = sorted((ROOT / "topologies").glob("*.yaml"))
+RANDOM_SEEDS = range(20)
+
+
+def _environment() -> str | None:
+    try:
+        netns.check_environment()
+    except EnvironmentProblem as exc:
+        return str(exc)
+    return None
+
+
+PROBLEM = _environment()
+needs_kernel = pytest.mark.skipif(
+    PROBLEM is not None and os.environ.get("CI") != "true",
+    reason=f"emulation unavailable: {PROBLEM}",
+)
+
+
+SMALL = textwrap.dedent("""\
+    segverify: 1
+    name: emulate-small
+    profile: alpha
+    zones:
+      lg: {segment: lgwan}
+      inet: {segment: internet}
+      dmz: {segment: internet}
+      world: {segment: external-internet}
+    nodes:
+      lg-pc:
+        kind: terminal
+        interfaces:
+          eth0: {zone: lg, address: 10.20.1.11/24, gateway: 10.20.1.1}
+      lg-pc2:
+        kind: terminal
+        interfaces:
+          eth0: {zone: lg, address: 10.20.1.12/24, gateway: 10.20.1.1}
+      web:
+        kind: server
+        interfaces:
+          eth0: {zone: dmz, address: 10.30.1.10/24, gateway: 10.30.1.1}
+      san:
+        kind: sanitizer
+        interfaces:
+          eth0: {zone: dmz, address: 10.30.1.25/24, gateway: 10.30.1.1}
+          eth1: {zone: lg, address: 10.20.1.25/24}
+        sanitizer:
+          type: file
+          inbound: [{from: any, service: tcp/443}]
+          outbound: [{to: any, service: tcp/443}]
+      fw:
+        kind: firewall
+        interfaces:
+          eth0: {zone: lg, address: 10.20.1.1/24, acl_in: lg-in}
+          eth1: {zone: dmz, address: 10.30.1.1/24, acl_out: dmz-out}
+          eth2: {zone: inet, address: 192.0.2.2/30, acl_in: outside-in}
+        routes:
+          - {to: 0.0.0.0/0, via: 192.0.2.1}
+          - {to: 10.99.0.0/16, drop: true}
+        acls:
+          lg-in:
+            default: deny
+            rules:
+              - {action: deny, src: 10.20.1.12, proto: tcp, dport: 22}
+              - {action: permit, src: 10.20.1.0/24, dst: 10.30.1.0/24, proto: tcp, dport: [22, 443]}
+              - {action: permit, src: 10.20.1.0/24, proto: icmp}
+              - {action: permit, dst: [198.51.100.0/24, 10.99.0.0/16], proto: udp, dport: 53}
+          dmz-out:
+            default: deny
+            stateful: false
+            rules:
+              - {action: permit, proto: tcp, dport: 443}
+              - {action: permit, proto: tcp, dport: 22, src: 10.20.1.11}
+              - {action: permit, proto: tcp, established: true}
+              - {action: permit, proto: icmp}
+          outside-in:
+            default: deny
+            rules:
+              - {action: permit, dst: 10.30.1.10, proto: tcp, dport: 443}
+              - {action: deny, proto: udp}
+        nat:
+          - {type: static, out: eth2, inside: 10.30.1.10, outside: 192.0.2.10}
+          - {type: source, out: eth2, src: 10.20.1.0/24, to: 192.0.2.2}
+      internet:
+        kind: external
+        represents: [any]
+        interfaces:
+          eth0: {zone: world, address: 192.0.2.1/30}
+        routes:
+          - {to: 10.0.0.0/8, via: 192.0.2.2}
+          - {to: 192.0.2.8/29, via: 192.0.2.2}
+    lans:
+      lan-lg: {endpoints: [fw:eth0, lg-pc:eth0, lg-pc2:eth0, san:eth1]}
+      lan-dmz: {endpoints: [fw:eth1, web:eth0, san:eth0]}
+    links:
+      - [fw:eth2, internet:eth0]
+    """)
+
+
+def _assert_agrees(result: EmulationResult) -> None:
+    __tracebackhide__ = True
+    if result.disagreements:
+        pytest.fail(format_text(result))
+
+
+# -- without root: rendering -----------------------------------------------------------------------
+
+
+def test_ruleset_rendering_has_the_model_semantics() -> None:
+    topo = segverify.loads(SMALL, name="small.yaml")
+    fw = topo.nodes["fw"]
+    text = render(fw, {"eth0": "e0", "eth1": "e1", "eth2": "e2"})
+    assert "ct state established,related accept" in text  # lg-in is stateful (the default)
+    dmz_out = text.split("acl 'dmz-out'")[1].split("}")[0]
+    assert "ct state" not in dmz_out  # stateless: no conntrack matching
+    assert "tcp flags & (syn | ack) == ack accept" in dmz_out
+    assert 'iifname "e2" ip daddr 192.0.2.10 dnat to 10.30.1.10' in text
+    assert 'oifname "e2" ip saddr 10.30.1.10 snat to 192.0.2.10' in text
+    assert "snat to 192.0.2.2:1024-65535" in text
+    # acl_in in input and forward; acl_out in forward and output, as separate base chains.
+    assert text.count('iifname "e0" jump') == 2 and text.count('oifname "e1" jump') == 2
+    assert "forward_out" in text and "fwd" not in text
+
+
+def test_port_ranges_on_portless_protocols_match_port_zero() -> None:
+    from segverify.model import Match, PortRange, ServiceTerm
+
+    any_proto = Match(services=(ServiceTerm(None, None, (PortRange(0, 100),)),))
+    assert match_exprs(any_proto) == ["ip protocol { 6, 17, 132 } th dport 0-100", "ip protocol != { 6, 17, 132 }"]
+    no_zero = Match(services=(ServiceTerm(1, None, (PortRange(1, 100),)),))
+    assert match_exprs(no_zero) == []
+
+
+def test_plan_names_fit_the_kernel() -> None:
+    topo = segverify.loads(SMALL, name="small.yaml")
+    plan = make_plan(topo, netns.new_run_tag(), ["lg-pc", "web"])
+    for _model, ns, ifname in plan.names:
+        assert len(ifname) <= 15
+        assert ns.startswith(netns.PREFIX)
+    assert any("route add blackhole 10.99.0.0/16" in line for line in plan.nodes["fw"].ip_lines)
+
+
+def test_missing_tools_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(netns, "tool", lambda name: None)
+    with pytest.raises(EnvironmentProblem, match="nftables") as info:
+        netns.check_environment()
+    assert "iproute2" in str(info.value)
+
+
+# -- with root: the kernel -------------------------------------------------------------------------
+
+
+def _ours() -> list[str]:
+    return [n for n in netns.list_namespaces() if n.startswith(f"{netns.PREFIX}{os.getpid()}-")]
+
+
+@needs_kernel
+def test_small_network_agrees() -> None:
+    topo = segverify.loads(SMALL, name="small.yaml")
+    result = emulate(topo)
+    _assert_agrees(result)
+    delivered = [o for o in result.outcomes if o.observed]
+    blocked = [o for o in result.outcomes if not o.observed]
+    assert delivered and blocked  # the probes exercise both sides
+    assert any("line 1 (deny)" in o.probe.reason for o in result.outcomes)
+    assert any(o.probe.packet.dst.exploded == "192.0.2.10" and o.observed == {"web"} for o in result.outcomes)
+    assert not _ours()
+
+
+@needs_kernel
+@pytest.mark.parametrize("path", REFERENCE, ids=[p.stem for p in REFERENCE])
+def test_reference_network_agrees(path: Path) -> None:
+    _assert_agrees(emulate(segverify.load(path)))
+
+
+@needs_kernel
+@pytest.mark.parametrize("seed", RANDOM_SEEDS)
+def test_random_network_agrees(seed: int) -> None:
+    randomnet = pytest.importorskip("randomnet")
+    topo = segverify.loads(randomnet.generate(seed), name=f"random-{seed}.yaml")
+    _assert_agrees(emulate(topo))
+
+
+@needs_kernel
+def test_keep_then_cleanup() -> None:
+    topo = segverify.loads(SMALL, name="small.yaml")
+    result = emulate(topo, probes=10, keep=True)
+    try:
+        assert result.kept and set(result.kept) <= set(netns.list_namespaces())
+        assert "kept namespaces" in format_text(result)
+    finally:
+        removed = netns.delete_namespaces(result.kept)
+    assert sorted(removed) == sorted(result.kept)
+
+
+@needs_kernel
+def test_cleanup_removes_only_stale_segverify_namespaces() -> None:
+    stale = f"{netns.PREFIX}999999999-abcd-n0"  # no such pid
+    other = "segverify-test-other"
+    netns.run_ip([], batch=[f"netns add {stale}", f"netns add {other}"])
+    try:
+        removed = netns.cleanup()
+        assert stale in removed
+        assert other in netns.list_namespaces()
+    finally:
+        subprocess.run([netns.tool("ip") or "ip", "netns", "delete", other], capture_output=True)
+        netns.delete_namespaces([stale])
+
+
+CHILD = textwrap.dedent("""\
+    import sys
+    sys.path.insert(0, {tests!r})
+    import segverify, randomnet
+    from segverify.emulate import emulate
+    topo = segverify.loads(randomnet.generate(27), name="random-27.yaml")
+    emulate(topo)
+    """)
+
+
+@needs_kernel
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_leaves_no_namespace(sig: signal.Signals) -> None:
+    pytest.importorskip("randomnet")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    child = subprocess.Popen([sys.executable, "-c", CHILD.format(tests=str(ROOT / "tests"))], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    prefix = f"{netns.PREFIX}{child.pid}-"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and child.poll() is None:
+            if any(n.startswith(prefix) for n in netns.list_namespaces()):
+                break
+            time.sleep(0.01)
+        assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
+        time.sleep(0.3)  # somewhere in the middle of building or probing
+        child.send_signal(sig)
+        child.wait(timeout=60)
+        assert child.returncode != 0
+        assert not [n for n in netns.list_namespaces() if n.startswith(prefix)]
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        netns.delete_namespaces([n for n in netns.list_namespaces() if n.startswith(prefix)])
