@@ -127,13 +127,17 @@ def matrix(path: str, profile: str | None, fmt: str, today: str | None) -> None:
 
 @cli.command()
 @path_argument
-@click.option("--src", required=True, help="Sending node, or a source address (owned or represented by a node).")
-@click.option("--dst", required=True, help="Destination node or address.")
+@click.option("--src", help="Sending node, or a source address (owned or represented by a node).")
+@click.option("--dst", help="Destination node or address.")
+@click.option("--packet", "packet_text", metavar="SCAPY|PCAP[:N]",
+              help="The packet as a scapy expression, e.g. 'IP(src=\"10.1.0.10\",dst=\"10.2.0.10\")/TCP(dport=445)', "
+                   "or packet N of a capture; --src may still name the sending node.")
 @click.option("--proto", default="tcp", show_default=True, help="tcp, udp, icmp, ... or a number.")
 @click.option("--dport", type=click.IntRange(0, 65535), default=None, help="Destination port (default 443 for tcp/udp).")
 @click.option("--sport", type=click.IntRange(0, 65535), default=49152, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def trace(path: str, src: str, dst: str, proto: str, dport: int | None, sport: int, fmt: str) -> None:
+def trace(path: str, src: str | None, dst: str | None, packet_text: str | None, proto: str, dport: int | None,
+          sport: int, fmt: str) -> None:
     """Follow one packet hop by hop: interfaces, routes, ACL lines (file:line), NAT and the outcome."""
     from .headers import Packet
     from .model import PORTED_PROTOCOLS, PROTOCOLS
@@ -144,13 +148,23 @@ def trace(path: str, src: str, dst: str, proto: str, dport: int | None, sport: i
 
     topo = _load(path)
     net = Network(topo)
-    number = int(proto) if proto.isdigit() else PROTOCOLS.get(proto)
-    if number is None:
-        raise click.BadParameter(f"unknown protocol {proto!r}", param_hint="--proto")
-    node, src_addr = concrete_source(topo, net, src)
-    ported = number in PORTED_PROTOCOLS
-    packet = Packet(src_addr, concrete_destination(topo, dst), number, sport if ported else 0,
-                    (dport if dport is not None else 443) if ported else 0)
+    if packet_text is not None:
+        from .packets import parse_packet
+
+        packet = parse_packet(packet_text)
+        node = src if src is not None else concrete_source(topo, net, str(packet.src))[0]
+        if node not in topo.nodes:
+            raise click.BadParameter(f"{node!r} is not a node", param_hint="--src")
+    else:
+        if src is None or dst is None:
+            raise click.UsageError("give --src and --dst, or --packet")
+        number = int(proto) if proto.isdigit() else PROTOCOLS.get(proto)
+        if number is None:
+            raise click.BadParameter(f"unknown protocol {proto!r}", param_hint="--proto")
+        node, src_addr = concrete_source(topo, net, src)
+        ported = number in PORTED_PROTOCOLS
+        packet = Packet(src_addr, concrete_destination(topo, dst), number, sport if ported else 0,
+                        (dport if dport is not None else 443) if ported else 0)
     paths = follow(net, node, packet)
     if fmt == "json":
         click.echo(dumps({"packet": packet.to_dict(), "source": node, "paths": [p.to_dict() for p in paths]}), nl=False)

@@ -1,0 +1,61 @@
+"""A concrete trace and the symbolic engine must always agree: property test over random packets."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import segverify
+from segverify.headers import Packet
+from segverify.network import Network
+from segverify.reach import Reachability
+from segverify.trace import trace
+
+ROOT = Path(__file__).parent.parent / "topologies"
+NETWORKS = sorted(str(p) for p in ROOT.glob("*.yaml")) + sorted(str(p) for p in (ROOT / "broken").glob("*.yaml"))[:6]
+PORTS = [0, 22, 25, 53, 80, 110, 123, 443, 445, 587, 3389, 8080, 49152]
+
+
+@lru_cache(maxsize=None)
+def compiled(path: str) -> tuple[Network, Reachability, tuple[IPv4Address, ...]]:
+    net = Network(segverify.load(path))
+    addresses = tuple(sorted(net.owner)) + tuple(
+        rule.translated for node in net.topology.nodes.values() for rule in node.nat)
+    return net, Reachability(net), addresses
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[str, str, Packet]:
+    path = draw(st.sampled_from(NETWORKS))
+    net, _, addresses = compiled(path)
+    source = draw(st.sampled_from(net.endpoints))
+    node = net.topology.nodes[source]
+    if node.addresses and draw(st.booleans()):
+        src = draw(st.sampled_from(node.addresses))
+    else:
+        src = IPv4Address(draw(st.integers(0, 2**32 - 1)))
+    dst = draw(st.sampled_from(addresses)) if draw(st.integers(0, 3)) else IPv4Address(draw(st.integers(0, 2**32 - 1)))
+    proto = draw(st.sampled_from([6, 17, 1, 47]))
+    ported = proto in (6, 17)
+    sport = draw(st.sampled_from(PORTS)) if ported else 0
+    dport = draw(st.sampled_from(PORTS)) if ported else 0
+    return path, source, Packet(src, dst, proto, sport, dport)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_trace_agrees_with_engine(case: tuple[str, str, Packet]) -> None:
+    path, source, packet = case
+    net, reach, _ = compiled(path)
+    sent = reach.space.contains(net.origin_headers(source), packet)
+    delivered = {p.final_node for p in trace(net, source, packet) if p.delivered} if sent else set()
+    for destination in net.endpoints:
+        if destination == source:
+            continue
+        assert reach.delivers(source, destination, packet) == (destination in delivered), (
+            f"{Path(path).name}: {packet} from {source} to {destination}: engine "
+            f"{reach.delivers(source, destination, packet)}, trace {sorted(delivered)}")
