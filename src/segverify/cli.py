@@ -22,8 +22,10 @@ def _emit(text: str, output: str | None) -> None:
 
 def _load(path: str):  # type: ignore[no-untyped-def]
     from . import load
+    from .progress import current
 
-    return load(path)
+    with current().stage(f"loading {path}"):
+        return load(path)
 
 
 def _date(value: str | None) -> _dt.date | None:
@@ -42,8 +44,12 @@ today_option = click.option("--today", metavar="YYYY-MM-DD",
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="segverify")
-def cli() -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress display (it shows only on a terminal anyway).")
+def cli(quiet: bool) -> None:
     """Prove that a network keeps its My Number, LGWAN and Internet segments apart (三層の対策)."""
+    from .progress import configure
+
+    configure(enabled=sys.stderr.isatty() and not quiet)
 
 
 @cli.command()

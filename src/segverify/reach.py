@@ -14,6 +14,7 @@ from typing import Iterable
 
 from .headers import Bdd, HeaderSet, Packet
 from .network import LAN, ORIGIN, Network, State
+from .progress import current
 
 
 class Reachability:
@@ -46,7 +47,12 @@ class Reachability:
             state = (name, ORIGIN)
             pending[state] = net.origin_headers(name)
             queue.append(state)
+        progress = current()
+        steps = 0
         while queue:
+            steps += 1
+            if steps % 256 == 0:
+                progress.tick("engine: states processed", steps)
             state = queue.popleft()
             arriving = pending.pop(state)
             seen = self.visited.get(state, false)

@@ -7,6 +7,7 @@ import datetime as _dt
 from ..findings import ExceptionStatus, Report
 from ..model import Profile, Topology
 from ..network import Network
+from ..progress import current
 from .catalogue import rules_for
 from .context import Context
 from .exceptions import Register
@@ -18,13 +19,19 @@ def verify(topology: Topology, profile: str | Profile | None = None, today: _dt.
     """Run every rule of the profile (the topology's own unless given) and collect the findings."""
     chosen = Profile(profile) if profile is not None else topology.profile
     day = today or _dt.date.today()
-    net = network or Network(topology)
+    progress = current()
+    if network is None:
+        with progress.stage("compiling the network"):
+            network = Network(topology)
+    net = network
     ctx = Context(topology, net, Register(net.space, topology.exceptions, day), day)
     selected = rules_for(chosen)
     findings = []
-    for rule_id, check in CHECKS.items():  # SEG008 comes last: it reads which exceptions were used
-        if rule_id in selected:
-            findings.extend(check(ctx))
+    with progress.stage("checking rules"):
+        for done, (rule_id, check) in enumerate(CHECKS.items(), 1):  # SEG008 last: it reads which exceptions were used
+            progress.tick(f"checking {rule_id}", done, len(CHECKS))
+            if rule_id in selected:
+                findings.extend(check(ctx))
     exceptions = [
         ExceptionStatus(e.id, e.rule, ctx.register.status(e), e.owner, e.justification,
                         e.expires.isoformat() if e.expires else "", e.ticket, e.scope_text, e.span)
