@@ -12,11 +12,11 @@ import jsonschema
 import pytest
 
 import segverify
-from segverify.diff import diff
+from segverify.changes import diff
 from segverify.network import Network
 from segverify.reach import Reachability
 from segverify.outputs import render_github, render_junit, render_sarif
-from segverify.whatif import whatif
+from segverify.failures import whatif
 from test_cases import BROKEN, REFERENCE, TODAY, expected_rules
 
 ROOT = Path(__file__).parent.parent

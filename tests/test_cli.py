@@ -124,3 +124,14 @@ def test_testing_helpers() -> None:
     assert_compliant(segverify.load(ALPHA))
     with pytest.raises(AssertionError, match="not compliant"):
         assert_compliant(tiny)
+
+
+def test_public_api_survives_submodule_imports() -> None:
+    import segverify.changes  # noqa: F401 - importing a submodule must not shadow the API functions
+    import segverify.failures  # noqa: F401
+    import segverify.reader  # noqa: F401
+
+    assert all(callable(getattr(segverify, name)) for name in ("load", "loads", "verify", "diff", "whatif"))
+    topo = segverify.load(TINY)
+    assert segverify.diff(topo, topo).exit_code() == 0
+    assert segverify.whatif(topo, fail=("fw",)).exit_code == 0

@@ -9,10 +9,17 @@ Public API::
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
+from typing import TYPE_CHECKING
 
 from .errors import EnvironmentProblem, InputError, QueryError, SegverifyError, Span
 from .model import Topology
+
+if TYPE_CHECKING:
+    from .changes import DiffReport
+    from .findings import Report
+    from .failures import WhatIfReport
 
 __version__ = "0.1.0"
 
@@ -24,9 +31,11 @@ __all__ = [
     "Span",
     "Topology",
     "__version__",
+    "diff",
     "load",
     "loads",
     "verify",
+    "whatif",
 ]
 
 
@@ -46,8 +55,23 @@ def loads(text: str, name: str = "<string>") -> Topology:
     return build(load_text(text, name))
 
 
-def verify(topology: Topology, profile: str | None = None, today: "object | None" = None):  # type: ignore[no-untyped-def]
-    """Check a topology against the rule catalogue; return a :class:`segverify.findings.Report`."""
+def verify(topology: Topology, profile: str | None = None, today: _dt.date | None = None) -> "Report":
+    """Check a topology against its profile's rules (or ``profile``); exceptions are judged as of ``today``."""
     from .policy.check import verify as _verify
 
     return _verify(topology, profile=profile, today=today)
+
+
+def diff(old: Topology, new: Topology, profile: str | None = None, today: _dt.date | None = None) -> "DiffReport":
+    """What ``new`` allows that ``old`` did not (and the reverse), and the findings introduced and resolved."""
+    from .changes import diff as _diff
+
+    return _diff(old, new, profile=profile, today=today)
+
+
+def whatif(topology: Topology, fail: tuple[str, ...] = (), fail_open: tuple[str, ...] = (), k_failures: int = 0,
+           jobs: int = 1, today: _dt.date | None = None) -> "WhatIfReport":
+    """Which failures (nodes or links down, firewalls failing open) would open a forbidden path."""
+    from .failures import whatif as _whatif
+
+    return _whatif(topology, fail, fail_open, k_failures, jobs, today=today)

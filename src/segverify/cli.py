@@ -202,8 +202,8 @@ def diff(paths: tuple[str, ...], revision: str | None, profile: str | None, fmt:
     """What a change newly allows and blocks: `diff OLD NEW`, or `diff --git REV PATH`."""
     import tempfile
 
-    from .diff import checkout
-    from .diff import diff as compare
+    from .changes import checkout
+    from .changes import diff as compare
     from .outputs.diff import DIFF_RENDERERS
 
     with tempfile.TemporaryDirectory(prefix="segverify-diff-") as tmp:
@@ -235,7 +235,7 @@ def whatif(path: str, fail: tuple[str, ...], fail_open: tuple[str, ...], k_failu
            profile: str | None, fmt: str, output: str | None, today: str | None) -> None:
     """Which failures would open a forbidden path (a backup link around a firewall, a bypass)."""
     from .outputs.whatif import WHATIF_RENDERERS
-    from .whatif import whatif as play
+    from .failures import whatif as play
 
     result = play(_load(path), fail, fail_open, k_failures, jobs, profile, _date(today))
     _emit(WHATIF_RENDERERS[fmt](result), output)

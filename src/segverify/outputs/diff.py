@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from ..diff import DiffReport, FlowChange
+from ..changes import DiffReport, FlowChange
 from ..findings import Report
 from .github import render_github
 from .json import dumps

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Callable
 
 from ..findings import Report
-from ..whatif import WhatIfReport
+from ..failures import WhatIfReport
 from .github import render_github
 from .json import dumps
 from .junit import render_junit
