@@ -114,8 +114,10 @@ def query(path: str, src: str, dst: str, proto: str | None, dport: int | None, l
 @path_argument
 @click.option("--profile", type=PROFILES, help="Model variant to check against (default: the topology's own).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also write the matrix as a heatmap: .png, .svg or .pdf.")
 @today_option
-def matrix(path: str, profile: str | None, fmt: str, today: str | None) -> None:
+def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: str | None) -> None:
     """Zone × zone table of what crosses: none, allowed, sanitized only, exception, violation."""
     from .matrix import zone_matrix
     from .network import Network
@@ -128,6 +130,10 @@ def matrix(path: str, profile: str | None, fmt: str, today: str | None) -> None:
     net = Network(topo)
     report = verify(topo, profile=profile, today=_date(today), network=net)
     m = zone_matrix(topo, net, Reachability(net), report)
+    if plot:
+        from .viz.commands import write_heatmap
+
+        write_heatmap(m, plot)
     click.echo(dumps(m.to_dict()) if fmt == "json" else render_matrix(m), nl=False)
 
 
@@ -273,6 +279,12 @@ def schema() -> None:
     from .schema import schema_json
 
     click.echo(schema_json(), nl=False)
+
+
+from .viz.commands import draw, report  # noqa: E402 - imports only click; matplotlib loads inside the commands
+
+cli.add_command(draw)
+cli.add_command(report)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -232,7 +232,8 @@ def map_figure(topology: Topology, network: Network, report: Report, highlight: 
             _draw_path(ax, layout, Overlay(nodes, str(flow.packet), "highlight", False, stopped), 0, 1, scale,
                        placed)
         _title(fig, topology, report, height)
-        _legend(fig, topology, layout, bool(paths), any(p.style == "exception" for p in paths), flow is not None)
+        _legend(fig, topology, layout, any(p.style == "violation" for p in paths) or any(
+            m.style == "violation" for m in marks), any(p.style == "exception" for p in paths), flow is not None)
     return fig
 
 
@@ -284,13 +285,13 @@ def _draw_links(ax: Axes, topology: Topology, network: Network, layout: Layout) 
         if len(members) < 2:
             continue
         if len(members) == 2:
-            segments.append((pos[members[0]], pos[members[1]]))
+            segments.append(_leg(pos, members[0], members[1]))
             continue
         hub = hub_of(topology, members)
         if hub is not None and len(members) > 8:
             segments.extend(_bus(pos, hub, [m for m in members if m != hub]))
         elif hub is not None:
-            segments.extend((pos[hub], pos[m]) for m in members if m != hub)
+            segments.extend(_leg(pos, hub, m) for m in members if m != hub)
         else:  # a shared segment without one switch: a star from its centre
             cx = sum(pos[m][0] for m in members) / len(members)
             cy = sum(pos[m][1] for m in members) / len(members)
@@ -303,6 +304,38 @@ def _draw_links(ax: Axes, topology: Topology, network: Network, layout: Layout) 
 
 
 Point = tuple[float, float]
+
+
+def _leg(pos: dict[str, Point], a: str, b: str) -> list[Point]:
+    """The line from a to b; bent into a curve when the straight line would run through another
+    node (a link from a firewall to the outside Internet must not seem to pass the security cloud)."""
+    (x0, y0), (x1, y1) = pos[a], pos[b]
+    dx, dy = x1 - x0, y1 - y0
+    length2 = dx * dx + dy * dy
+    if length2 == 0:
+        return [pos[a], pos[b]]
+    blocked = False
+    for name, (px, py) in pos.items():
+        if name in (a, b):
+            continue
+        t = ((px - x0) * dx + (py - y0) * dy) / length2
+        if 0.02 < t < 0.98 and (x0 + t * dx - px) ** 2 + (y0 + t * dy - py) ** 2 < 0.18 ** 2:
+            blocked = True
+            break
+    if not blocked:
+        return [pos[a], pos[b]]
+    length = length2 ** 0.5
+    nx_, ny_ = -dy / length, dx / length  # a unit normal; bend upward (or rightward when vertical)
+    if ny_ > 0 or (ny_ == 0 and nx_ < 0):
+        nx_, ny_ = -nx_, -ny_
+    bend = 0.35 + 0.04 * length
+    cx, cy = (x0 + x1) / 2 + nx_ * bend * 2, (y0 + y1) / 2 + ny_ * bend * 2  # quadratic Bézier control
+    points = []
+    for i in range(17):
+        t = i / 16
+        points.append(((1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t * t * x1,
+                       (1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t * t * y1))
+    return points
 
 
 def _bus(pos: dict[str, Point], hub: str, members: list[str]) -> list[tuple[Point, Point]]:
@@ -358,6 +391,11 @@ def _draw_path(ax: Axes, layout: Layout, overlay: Overlay, index: int, count: in
     # Parallel paths would hide each other: shift each one a little, perpendicular to its segments.
     shift = (index - (count - 1) / 2) * 0.07 if count > 1 else 0.0
     pts = [layout.positions[n] for n in overlay.nodes]
+    if len(pts) >= 2:  # follow the links as drawn: curved where they avoid other nodes
+        curve: list[Point] = [pts[0]]
+        for a, b in zip(overlay.nodes, overlay.nodes[1:]):
+            curve.extend(_leg(layout.positions, a, b)[1:])
+        pts = curve
     if len(pts) < 2:  # a flow that never left its source: ring the node, say why
         if pts:
             _draw_mark(ax, layout, NodeMark(overlay.nodes[0], overlay.label + (
@@ -408,7 +446,7 @@ def _title(fig: Figure, topology: Topology, report: Report, height: float) -> No
         colour = "#2e7d32"
     else:
         verdict = f"不適合 NOT COMPLIANT: {report.errors} error(s), {report.warnings} warning(s)"
-        colour = VIOLATION
+        colour = "#b71c1c"  # darker than the paths' red, so red on the map always means a drawn violation
     fig.text(0.01, 1 - 0.25 / height, topology.name, fontsize=13, fontweight="bold", va="top", ha="left")
     from .. import __version__
 
@@ -418,16 +456,18 @@ def _title(fig: Figure, topology: Topology, report: Report, height: float) -> No
     fig.text(0.99, 1 - 0.25 / height, verdict, fontsize=12, fontweight="bold", va="top", ha="right", color=colour)
 
 
-def _legend(fig: Figure, topology: Topology, layout: Layout, paths: bool, exceptions: bool, flow: bool) -> None:
+def _legend(fig: Figure, topology: Topology, layout: Layout, violations: bool, exceptions: bool, flow: bool) -> None:
     from matplotlib.lines import Line2D
 
     kinds = sorted({topology.nodes[n].kind for n in layout.positions}, key=lambda k: list(NodeKind).index(k))
     handles = [Line2D([], [], linestyle="none", marker=KIND_MARKERS[k][0], markersize=7, color="#555555",
                       label=k.value) for k in kinds]
     handles.append(Line2D([], [], color=LINK, linewidth=1, label="link / LAN"))
-    handles.append(Line2D([], [], color=VIOLATION, linewidth=2.2, label="violation: witness path (rule #n)"))
-    handles.append(Line2D([], [], color=EXCEPTION, linewidth=2.2, linestyle="--",
-                          label="covered by exception (例外措置)"))
+    if violations:
+        handles.append(Line2D([], [], color=VIOLATION, linewidth=2.2, label="violation: witness path (rule #n)"))
+    if exceptions:
+        handles.append(Line2D([], [], color=EXCEPTION, linewidth=2.2, linestyle="--",
+                              label="covered by exception (例外措置)"))
     if flow:
         handles.append(Line2D([], [], color=HIGHLIGHT, linewidth=3, label="highlighted flow"))
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=7.5, frameon=False,
