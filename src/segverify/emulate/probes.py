@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Iterable, Iterator, Sequence
 
-from ..headers import HeaderSet, Packet
+from ..headers import Bdd, HeaderSet, Packet
 from ..model import PORTED_PROTOCOLS, Match, NodeKind, Topology
+from ..network import Network
 from ..reach import Reachability
 
 TCP, UDP, ICMP, SCTP = 6, 17, 1, 132
@@ -46,8 +47,10 @@ class Probe:
 class Addresses:
     """Which addresses a node may send from, and which addresses make sense as probe ends."""
 
-    def __init__(self, topo: Topology) -> None:
+    def __init__(self, topo: Topology, network: Network) -> None:
         self.topo = topo
+        self.network = network
+        self._origin: dict[str, Bdd] = {}
         self.internal = {a for n in topo.nodes.values() if n.kind is not NodeKind.EXTERNAL for a in n.addresses}
         self.broadcast = {i.address.network.broadcast_address for n in topo.nodes.values() for i in n.interfaces
                           if i.address is not None and i.address.network.prefixlen <= 30}
@@ -56,17 +59,13 @@ class Addresses:
         return not any(addr in n for n in _MARTIAN) and addr not in self.broadcast
 
     def can_send(self, node: str, src: IPv4Address) -> bool:
-        """The model's rule: own addresses; for an external node its represents less internal
-        addresses and less the more specific represents of other external nodes."""
-        n = self.topo.nodes[node]
-        if n.kind is not NodeKind.EXTERNAL:
-            return src in n.addresses
-        own = [net.prefixlen for net in n.represents if src in net]
-        if not own or src in self.internal:
-            return False
-        other = max((net.prefixlen for o in self.topo.nodes.values() if o.kind is NodeKind.EXTERNAL
-                     and o.name != node for net in o.represents if src in net), default=-1)
-        return max(own) > other
+        """Whether the model lets ``node`` send from ``src``: asked of the engine itself, so probes
+        follow its rule (own addresses; for an external node what it represents less the addresses
+        used inside, NAT included, and less more specific external ranges)."""
+        if node not in self._origin:
+            self._origin[node] = self.network.space.without_origin_copies(self.network.origin_headers(node))
+        space = self.network.space
+        return (self._origin[node] & space.address("src", src)) != space.false
 
     def candidates(self, nets: Sequence[IPv4Network]) -> Iterator[IPv4Address]:
         """A few addresses of each network: first host, second, last host, middle."""
@@ -152,7 +151,7 @@ class Chooser:
         self.topo = topo
         self.reach = reach
         self.space = reach.space
-        self.addr = Addresses(topo)
+        self.addr = Addresses(topo, reach.network)
         self.endpoints = list(reach.endpoints)
         self.rng = random.Random(seed)
         self._flows: dict[tuple[str, str], HeaderSet] = {}

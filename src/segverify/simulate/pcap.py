@@ -1,0 +1,741 @@
+"""Audit a packet capture against the model and the rules (``segverify pcap-audit``).
+
+The capture is streamed twice at most, never held in memory: the first pass groups packets into
+flows (a few counters per flow), the second, only when asked, copies the packets of violating flows
+to a new file. Records come from scapy's raw readers (pcap and pcapng, chosen by the file's magic);
+the IPv4 and port fields are decoded here with ``struct`` because dissecting every packet with
+scapy costs tens of microseconds each, hours on a multi-gigabyte capture.
+
+Each flow's first packet in the initiator's direction is the header the model is asked about:
+
+* where it entered — the node that owns or represents its source address, or with ``at`` the
+  capture point (it entered that node by that interface, or left it there);
+* whether the model carries it: the same concrete walk through the compiled network as
+  ``segverify trace`` (it agrees with the symbolic engine, a property test checks that);
+* whether the policy forbids it: the sides of the rule catalogue (My Number, LGWAN side, Internet
+  side), sanitizer declarations, exceptions and waypoints, applied to this one header.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import logging
+import os
+import struct
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import Any, Callable, Iterator, NamedTuple
+
+from ..errors import InputError, QueryError
+from ..headers import Packet
+from ..model import PORTED_PROTOCOLS, NodeKind, Profile, Role, SanitizerType, Segment, Topology
+from ..network import Network, security_cloud_nodes
+from ..policy.catalogue import rules_for
+from ..policy.context import INTERNET_SIDE, LGWAN_SIDE, MYNUMBER, Context
+from ..policy.exceptions import Register
+from ..policy.rules import DISPLAY, SMTP, _service_bdd
+from ..trace import Path, _walk, trace
+
+TCP, UDP, ICMP = 6, 17, 1
+SYN, ACK = 0x02, 0x10
+ETHERTYPE_IPV4 = 0x0800
+VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
+PROGRESS_EVERY = 4096  # packets between progress callbacks
+
+Progress = Callable[[int, int], None]  # (bytes read so far, file size)
+
+
+class Category(str, enum.Enum):
+    ALLOWED = "allowed"
+    # The model drops it and no answer was seen: an attempt the network stops, as the model says.
+    BLOCKED = "blocked"
+    IMPOSSIBLE = "impossible"  # it got there (answers seen) though the model says it cannot: model drift
+    VIOLATION = "violation"  # the rules forbid it, whether or not the model carries it
+
+
+class Start(str, enum.Enum):
+    """How the initiator of a flow was found."""
+
+    SYN = "syn"  # TCP opening seen
+    SYN_ACK = "syn-ack"  # the SYN was missed; its answer gives the direction
+    MIDSTREAM = "midstream"  # TCP without its opening: the first packet seen is taken as the initiator's
+    FIRST = "first-packet"  # no handshake (UDP, ICMP, ...): the first packet's direction
+
+    @property
+    def captured(self) -> bool:
+        return self in (Start.SYN, Start.FIRST)
+
+
+# -- reading -----------------------------------------------------------------------------------------
+
+
+class Record(NamedTuple):
+    index: int  # 1-based position in the capture
+    data: bytes
+    linktype: int
+    sec: int
+    frac: int  # microseconds, or nanoseconds when the capture is nanosecond-stamped
+    wirelen: int
+
+
+class Header(NamedTuple):
+    """The fields of an IPv4 packet a flow is made of (addresses as ints, to keep flows small).
+    Tuples, not dataclasses: one is made per packet."""
+
+    src: int
+    dst: int
+    proto: int
+    sport: int
+    dport: int
+    tcp_flags: int = 0
+    icmp_type: int = -1
+
+
+@contextmanager
+def _quiet_scapy() -> Iterator[None]:
+    """scapy logs truncation as a warning and carries on; we report it as an error instead."""
+    log = logging.getLogger("scapy.runtime")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+class Capture:
+    """A pcap or pcapng file, read record by record with scapy's raw readers."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self.size = os.path.getsize(path)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read the capture: {exc.strerror or exc}") from None
+        if os.path.isdir(path):
+            raise InputError(f"{path}: is a directory, not a capture file")
+        self.nano = False
+        self.format = "pcap"
+
+    def records(self, progress: Progress | None = None) -> Iterator[Record]:
+        from scapy.error import Scapy_Exception
+        from scapy.utils import RawPcapNgReader, RawPcapReader
+
+        with _quiet_scapy():
+            try:
+                reader = RawPcapReader(self.path)
+            except (Scapy_Exception, EOFError, struct.error) as exc:
+                raise InputError(f"{self.path}: not a pcap or pcapng capture ({exc})") from None
+            except OSError as exc:
+                raise InputError(f"{self.path}: cannot read the capture: {exc.strerror or exc}") from None
+            ng = isinstance(reader, RawPcapNgReader)
+            self.format = "pcapng" if ng else "pcap"
+            self.nano = bool(getattr(reader, "nano", False))
+            plain = not hasattr(reader.f, "fileobj")  # a gzip stream has no useful position
+            index = 0
+            tell = reader.f.tell if plain else (lambda: self.size)
+            try:
+                while True:
+                    before = tell()  # a record cut inside its header reads as a clean end otherwise
+                    try:
+                        data, meta = reader._read_packet()
+                    except EOFError:
+                        if before < self.size and not (ng and self._blocks_end_cleanly(before, reader.endian)):
+                            raise InputError(f"{self.path}: truncated or damaged after packet {index} "
+                                             f"(byte {before} of {self.size})") from None
+                        break
+                    except (Scapy_Exception, struct.error) as exc:
+                        raise InputError(f"{self.path}: damaged after packet {index}: {exc}") from None
+                    index += 1
+                    if ng:
+                        ts = ((meta.tshigh or 0) << 32) | (meta.tslow or 0)
+                        resol = meta.tsresol or 1_000_000
+                        sec, frac = divmod(ts, resol)
+                        record = Record(index, data, meta.linktype, sec, frac * 1_000_000 // resol, meta.wirelen)
+                    else:
+                        if len(data) < min(meta.caplen, 65535):
+                            raise InputError(f"{self.path}: truncated: packet {index} is cut off "
+                                             f"({len(data)} of {meta.caplen} bytes)")
+                        record = Record(index, data, reader.linktype, meta.sec, meta.usec, meta.wirelen)
+                    yield record
+                    if progress is not None and index % PROGRESS_EVERY == 0 and plain:
+                        progress(reader.f.tell(), self.size)
+                if progress is not None:
+                    progress(self.size, self.size)
+            finally:
+                reader.close()
+
+    def _blocks_end_cleanly(self, offset: int, endian: str) -> bool:
+        """Whether the pcapng file from ``offset`` on is whole blocks (statistics and the like, which
+        the reader consumes together with the end of the file)."""
+        with open(self.path, "rb") as f:
+            while offset < self.size:
+                f.seek(offset)
+                head = f.read(8)
+                if len(head) < 8:
+                    return False
+                length = struct.unpack(endian + "I", head[4:])[0]
+                if length < 12 or offset + length > self.size:
+                    return False
+                offset += length
+        return True
+
+
+def decode(record: Record) -> Header | str:
+    """The IPv4 header of a record, or why it has none (a reason counted as skipped)."""
+    data, lt = record.data, record.linktype
+    if lt == 1:  # Ethernet, with any 802.1Q / QinQ tags
+        offset, etype = 14, struct.unpack_from("!H", data, 12)[0] if len(data) >= 14 else -1
+        while etype in VLAN_TAGS and len(data) >= offset + 4:
+            etype = struct.unpack_from("!H", data, offset + 2)[0]
+            offset += 4
+        if etype != ETHERTYPE_IPV4:
+            return "not IPv4"
+    elif lt in (101, 228, 12, 14):  # raw IP
+        offset = 0
+    elif lt == 113:  # Linux cooked
+        if len(data) < 16 or struct.unpack_from("!H", data, 14)[0] != ETHERTYPE_IPV4:
+            return "not IPv4"
+        offset = 16
+    elif lt == 276:  # Linux cooked v2
+        if len(data) < 20 or struct.unpack_from("!H", data, 0)[0] != ETHERTYPE_IPV4:
+            return "not IPv4"
+        offset = 20
+    elif lt in (0, 108):  # BSD loopback: address family first
+        if len(data) < 4 or 2 not in (data[0], data[3]):
+            return "not IPv4"
+        offset = 4
+    else:
+        return f"link type {lt} not supported"
+    if len(data) < offset + 20 or data[offset] >> 4 != 4:
+        return "not IPv4"
+    ihl = (data[offset] & 0x0F) * 4
+    proto = data[offset + 9]
+    frag = struct.unpack_from("!H", data, offset + 6)[0] & 0x1FFF
+    src, dst = struct.unpack_from("!II", data, offset + 12)
+    if frag:
+        return "IP fragment (not the first)"
+    l4 = offset + ihl
+    if proto in PORTED_PROTOCOLS:
+        if len(data) < l4 + 4:
+            return "IP header cut short"
+        sport, dport = struct.unpack_from("!HH", data, l4)
+        flags = data[l4 + 13] if proto == TCP and len(data) > l4 + 13 else 0
+        return Header(src, dst, proto, sport, dport, flags)
+    icmp_type = data[l4] if proto == ICMP and len(data) > l4 else -1
+    return Header(src, dst, proto, 0, 0, 0, icmp_type)
+
+
+def _not_unicast(h: Header, broadcasts: frozenset[int]) -> bool:
+    return h.dst >> 28 == 14 or h.dst == 0xFFFFFFFF or h.src == 0 or h.dst in broadcasts
+
+
+# -- flows -------------------------------------------------------------------------------------------
+
+FlowKey = tuple[int, int, int, int, int]  # proto, address a, port a, address b, port b (a <= b)
+
+
+@dataclass
+class _Flow:
+    first: int  # index of the first packet
+    forward: bool  # the initiator is endpoint a
+    start: Start
+    packets: int = 0
+    octets: int = 0
+    a_to_b: int = 0  # packets from endpoint a: with ``forward``, tells requests from replies
+
+    @property
+    def replies(self) -> int:
+        return self.packets - self.a_to_b if self.forward else self.a_to_b
+
+
+def flow_key(h: Header) -> tuple[FlowKey, bool]:
+    """The direction-free key of a packet's flow, and whether the packet goes from a to b."""
+    if (h.src, h.sport) <= (h.dst, h.dport):
+        return (h.proto, h.src, h.sport, h.dst, h.dport), True
+    return (h.proto, h.dst, h.dport, h.src, h.sport), False
+
+
+def _opening(h: Header) -> tuple[bool, Start]:
+    """Whether the packet travels in the initiator's direction, and how we know."""
+    if h.proto == TCP:
+        if h.tcp_flags & SYN and not h.tcp_flags & ACK:
+            return True, Start.SYN
+        if h.tcp_flags & SYN:
+            return False, Start.SYN_ACK
+        return True, Start.MIDSTREAM
+    if h.proto == ICMP and h.icmp_type in (0, 14, 16, 18):  # replies: the request went the other way
+        return False, Start.FIRST
+    return True, Start.FIRST
+
+
+# -- judging -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    rule: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class FlowVerdict:
+    packet: Packet  # the initiator's header, as captured
+    start: Start
+    first_packet: int
+    packets: int
+    octets: int
+    replies: int  # packets seen in the answering direction
+    source: str | None  # the node the source address belongs to in the model
+    destinations: tuple[str, ...]  # where the model delivers it, else whom the address belongs to
+    from_zone: str
+    to_zone: str
+    category: Category
+    possible: bool  # the model carries it to a destination
+    model: str  # what the model does with it, in words
+    rules: tuple[RuleHit, ...]
+    key: FlowKey
+
+    def to_dict(self) -> dict[str, object]:
+        return {"packet": self.packet.to_dict(), "start": self.start.value, "start_captured": self.start.captured,
+                "first_packet": self.first_packet, "packets": self.packets, "replies": self.replies,
+                "bytes": self.octets,
+                "source": self.source, "destinations": list(self.destinations), "from_zone": self.from_zone,
+                "to_zone": self.to_zone, "category": self.category.value, "possible": self.possible,
+                "model": self.model, "rules": [r.to_dict() for r in self.rules]}
+
+
+@dataclass(frozen=True)
+class ZonePair:
+    from_zone: str
+    to_zone: str
+    flows: int
+    allowed: int
+    impossible: int
+    violation: int
+    packets: int
+    blocked: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {"from_zone": self.from_zone, "to_zone": self.to_zone, "flows": self.flows, "allowed": self.allowed,
+                "blocked": self.blocked, "impossible": self.impossible, "violation": self.violation,
+                "packets": self.packets}
+
+
+@dataclass
+class AuditResult:
+    topology: str
+    capture: str
+    format: str
+    at: str | None
+    packets: int
+    ipv4_packets: int
+    skipped: dict[str, int]
+    flows: list[FlowVerdict]
+    _capture: Capture = field(repr=False)
+
+    @property
+    def violations(self) -> list[FlowVerdict]:
+        return [f for f in self.flows if f.category is Category.VIOLATION]
+
+    @property
+    def impossible(self) -> list[FlowVerdict]:
+        return [f for f in self.flows if f.category is Category.IMPOSSIBLE]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(f.category in (Category.IMPOSSIBLE, Category.VIOLATION) for f in self.flows) else 0
+
+    def zone_pairs(self) -> list[ZonePair]:
+        table: dict[tuple[str, str], list[int]] = {}
+        for f in self.flows:
+            row = table.setdefault((f.from_zone, f.to_zone), [0, 0, 0, 0, 0, 0])
+            row[0] += 1
+            row[1 + [Category.ALLOWED, Category.IMPOSSIBLE, Category.VIOLATION, None, Category.BLOCKED].index(f.category)] += 1
+            row[4] += f.packets
+        return [ZonePair(a, b, *row) for (a, b), row in sorted(table.items())]
+
+    def counts(self) -> dict[str, int]:
+        return {c.value: sum(1 for f in self.flows if f.category is c) for c in Category}
+
+    def to_dict(self) -> dict[str, object]:
+        return {"topology": self.topology, "capture": self.capture, "format": self.format, "at": self.at,
+                "packets": self.packets, "ipv4_packets": self.ipv4_packets, "skipped": dict(sorted(self.skipped.items())),
+                "counts": self.counts(), "zone_pairs": [z.to_dict() for z in self.zone_pairs()],
+                "flows": [f.to_dict() for f in self.flows], "exit_code": self.exit_code}
+
+    def write_violations(self, path: str) -> int:
+        """Copy exactly the packets of violating flows, bytes and timestamps unchanged, to a pcap
+        file (a second pass over the capture). Returns how many packets were written."""
+        from scapy.utils import RawPcapWriter
+
+        wanted = {f.key for f in self.violations}
+        written = 0
+        writer = None
+        try:
+            for record in self._capture.records():
+                header = decode(record)
+                if isinstance(header, str) or flow_key(header)[0] not in wanted:
+                    continue
+                if writer is None:
+                    writer = RawPcapWriter(path, linktype=record.linktype, nano=self._capture.nano, sync=False)
+                    writer.write_header(None)
+                elif record.linktype != writer.linktype:
+                    raise InputError(f"{self._capture.path}: violating packets of link types {writer.linktype} and "
+                                     f"{record.linktype} cannot share one pcap file")
+                writer.write_packet(record.data, sec=record.sec, usec=record.frac, caplen=len(record.data),
+                                    wirelen=record.wirelen)
+                written += 1
+            if writer is None:  # no violation: still leave a valid, empty capture behind
+                writer = RawPcapWriter(path, linktype=1, sync=False)
+                writer.write_header(None)
+        finally:
+            if writer is not None:
+                writer.close()
+        return written
+
+
+class Judge:
+    """Applies the model and the rules of the topology's profile to one header at a time."""
+
+    def __init__(self, topology: Topology, net: Network, today: _dt.date, profile: Profile | None = None) -> None:
+        self.topology = topology
+        self.net = net
+        self.space = net.space
+        self.rules = frozenset(rules_for(profile or topology.profile))
+        self.register = Register(net.space, topology.exceptions, today)
+        self.ctx = Context(topology, net, self.register, today)
+        self.cloud = security_cloud_nodes(topology)
+        self.access_points = {n.name for n in topology.nodes.values() if Role.LGWAN_ACCESS_POINT in n.roles}
+        self.static_nat = {rule.translated: rule.inside for node in topology.nodes.values() for rule in node.nat
+                           if rule.inside is not None}
+        self._externals = sorted((n for n in topology.nodes.values() if n.kind is NodeKind.EXTERNAL),
+                                 key=lambda n: (-max((r.prefixlen for r in n.represents), default=-1), n.name))
+        self._lans = sorted({(i.address.network, i.zone) for n in topology.nodes.values()
+                             if n.kind is not NodeKind.EXTERNAL for i in n.interfaces if i.address is not None},
+                            key=lambda pz: (-pz[0].prefixlen, int(pz[0].network_address), pz[1]))
+        self._where: dict[IPv4Address, tuple[str | None, str]] = {}
+
+    # -- where addresses belong ---------------------------------------------------------------------
+
+    def locate(self, addr: IPv4Address) -> tuple[str | None, str]:
+        """(node, zone) an address belongs to: an interface's owner, a static NAT's inside host, an
+        unknown host on a LAN of the model (node None), or the most specific external node that
+        represents it. A LAN's prefix beats an external ``any``: the outside Internet does not live
+        on the office LAN, a host the topology forgot does."""
+        if addr not in self._where:
+            self._where[addr] = self._locate(addr)
+        return self._where[addr]
+
+    def _locate(self, addr: IPv4Address) -> tuple[str | None, str]:
+        nodes = self.topology.nodes
+        for candidate in (addr, self.static_nat.get(addr)):
+            found = self.net.owner.get(candidate) if candidate is not None else None
+            if found is not None:
+                return found[0], nodes[found[0]].interface(found[1]).zone
+        for prefix, zone in self._lans:
+            if addr in prefix:
+                return None, zone
+        for node in self._externals:
+            if any(addr in r for r in node.represents):
+                return node.name, node.interfaces[0].zone if node.interfaces else "-"
+        return None, "-"
+
+    def can_send_from(self, node: str, addr: IPv4Address) -> bool:
+        n = self.topology.nodes[node]
+        if addr in n.addresses:
+            return True
+        if n.kind is NodeKind.EXTERNAL and node in self.net.external_space:
+            return (self.net.external_space[node] & self.space.address("dst", addr)) != self.space.false
+        return False
+
+    # -- the model -----------------------------------------------------------------------------------
+
+    def _routes_toward(self, node: str, addr: IPv4Address) -> set[str | None]:
+        cube = self.space.address("dst", addr)
+        return {e.egress for e in self.net.nodes[node].fib if (e.match & cube) != self.space.false}
+
+    def paths(self, packet: Packet, at: tuple[str, str] | None) -> tuple[str | None, list[Path], str | None]:
+        """(sending node, paths the model gives the packet, why none if the model has no sender)."""
+        source = self.locate(packet.src)[0]
+        if at is not None:
+            node, iface = at
+            if node not in self.net.nodes:
+                return source, [], f"{node} is down"
+            own = packet.src in self.topology.nodes[node].addresses
+            leaving = own or bool(self._routes_toward(node, packet.src) - {iface})
+            if not leaving:  # it came from behind the capture interface: it entered there
+                found: list[Path] = []
+                _walk(self.net, Path(node, packet), node, iface, packet, set(), found, frozenset())
+                return source, found, None
+            paths, why = self._from_source(source, packet)
+            passing = [p for p in paths if any(h.node == node and h.out_iface == iface for h in p.hops)]
+            if paths and not passing:
+                return source, [], f"the model does not send it out of {node}:{iface}, where it was captured"
+            return source, passing, why
+        paths, why = self._from_source(source, packet)
+        return source, paths, why
+
+    def _from_source(self, source: str | None, packet: Packet) -> tuple[list[Path], str | None]:
+        if source is None:
+            zone = self.locate(packet.src)[1]
+            return [], f"no node of the model has {packet.src}" + (f" (an unknown host in zone {zone})" if zone != "-" else "")
+        if not self.can_send_from(source, packet.src):
+            return [], f"{source} does not send from {packet.src} in the model"
+        return trace(self.net, source, packet), None
+
+    @staticmethod
+    def describe(paths: list[Path], why: str | None) -> tuple[bool, str, tuple[str, ...]]:
+        """(possible, what the model does in words, nodes it is delivered to)."""
+        delivered = sorted({p.final_node for p in paths if p.delivered and p.final_node is not None})
+        if delivered:
+            return True, "delivered to " + ", ".join(delivered), tuple(delivered)
+        if why is not None or not paths:
+            return False, why or "the model has no path", ()
+        p = paths[0]
+        text = f"{p.outcome.value} at {p.final_node}"
+        last = p.hops[-1] if p.hops else None
+        decision = None
+        if last is not None:
+            decision = last.acl_out if p.outcome.value == "denied out" else last.acl_in
+        if decision is not None:
+            text += f" ({decision})"
+        return False, text, ()
+
+    # -- the rules -----------------------------------------------------------------------------------
+
+    def judge(self, packet: Packet, src: str | None, dst: str | None, path: Path | None) -> tuple[RuleHit, ...]:
+        """The rules this header breaks, going from ``src`` to ``dst`` (endpoints only, as in the rules)."""
+        if src is None or dst is None or src == dst:
+            return ()
+        endpoints = self.net.origin_ids
+        if src not in endpoints or dst not in endpoints:
+            return ()  # routers' own addresses are not flow ends of segment rules
+        topo, s = self.topology, self.space
+        S, D = topo.segments_of(src), topo.segments_of(dst)
+        nodes = topo.nodes
+        cube = s.packet(packet)
+        hits: list[RuleHit] = []
+
+        def add(rule: str, reason: str) -> None:
+            if rule in self.rules:
+                hits.append(RuleHit(rule, reason))
+
+        def crosses(a: frozenset[Segment], b: frozenset[Segment]) -> bool:
+            return bool((S & a and D & b) or (S & b and D & a))
+
+        if crosses(MYNUMBER, INTERNET_SIDE):
+            add("SEG001", "My Number ↔ Internet side: no flow at all is allowed")
+        if crosses(MYNUMBER, LGWAN_SIDE):
+            covered = [e.id for e in self.register.for_rule("SEG002") if (self.register.scopes[e.id] & cube) != s.false]
+            if not covered:
+                add("SEG002", "My Number ↔ LGWAN side without an exception covering this flow")
+        sanitizers = {n for n in (src, dst) if nodes[n].kind is NodeKind.SANITIZER}
+        proxy_out = (topo.profile is Profile.ALPHA_PRIME and Role.BREAKOUT_PROXY in nodes[src].roles
+                     and Segment.EXTERNAL_INTERNET in D)
+        if not sanitizers and not proxy_out and crosses(LGWAN_SIDE, INTERNET_SIDE):
+            add("SEG003", "LGWAN side ↔ Internet side without a sanitizer relay")
+        for name in sorted(sanitizers):
+            hits.extend(h for h in self._sanitizer(name, src, dst, S, D, cube) if h.rule in self.rules)
+        if Segment.INTERNET in S and Segment.EXTERNAL_INTERNET in D and path is not None \
+                and not any(h.node in self.cloud for h in path.hops) and src not in self.cloud and dst not in self.cloud:
+            add("SEG005", "Internet segment → outside Internet not through the security cloud")
+        if proxy_out:
+            allowed = _service_bdd(self.ctx, nodes[src].allow, "dst", nodes[src])
+            if (allowed & cube) == s.false:
+                add("SEG010", f"breakout proxy {src} to a destination or service not on its allow-list")
+        inside = frozenset({Segment.LGWAN, Segment.MYNUMBER})
+        backbone = frozenset({Segment.LGWAN_BACKBONE})
+        if crosses(inside, backbone) and path is not None and not any(h.node in self.access_points for h in path.hops) \
+                and src not in self.access_points and dst not in self.access_points:
+            add("SEG011", "LGWAN backbone reached around the LGWAN access point")
+        return tuple(hits)
+
+    def _sanitizer(self, name: str, src: str, dst: str, S: frozenset[Segment], D: frozenset[Segment],
+                   cube: Any) -> list[RuleHit]:
+        node = self.topology.nodes[name]
+        san = node.sanitizer
+        if san is None:
+            return []
+        s = self.space
+        own = self.topology.segments_of(name)
+        hits = []
+        if san.type in (SanitizerType.MAIL, SanitizerType.FILE):
+            if dst == name and S & (INTERNET_SIDE | LGWAN_SIDE):
+                ok = _service_bdd(self.ctx, san.inbound, "src", node)
+                if san.type is SanitizerType.MAIL:
+                    ok &= s.services(SMTP)
+                if (ok & cube) == s.false or S & LGWAN_SIDE and not S & INTERNET_SIDE:
+                    hits.append(RuleHit("SEG004", f"into {san.type.value} sanitizer {name}: not a declared inbound flow"))
+            if src == name and D & LGWAN_SIDE:
+                ok = _service_bdd(self.ctx, san.outbound, "dst", node)
+                if san.type is SanitizerType.MAIL:
+                    ok &= s.services(SMTP)
+                if (ok & cube) == s.false:
+                    hits.append(RuleHit("SEG004", f"out of {san.type.value} sanitizer {name}: not a declared outbound flow"))
+        else:
+            terminals = INTERNET_SIDE if own & LGWAN_SIDE else LGWAN_SIDE
+            if dst == name and S & terminals:
+                ok = _service_bdd(self.ctx, san.inbound, "src", node) & s.services(DISPLAY)
+                if (ok & cube) == s.false:
+                    hits.append(RuleHit("SEG004", f"into screen-transfer server {name}: not a declared display protocol"))
+            if src == name and D & terminals:
+                hits.append(RuleHit("SEG004", f"screen-transfer server {name} opens a session toward the terminals' side"))
+        return hits
+
+
+# -- the audit ---------------------------------------------------------------------------------------
+
+
+def parse_at(topology: Topology, text: str) -> tuple[str, str]:
+    node, sep, iface = text.rpartition(":")
+    if not sep or not node or not iface:
+        raise QueryError(f"--at {text!r}: give NODE:IFACE, e.g. fw-lg:port3")
+    if node not in topology.nodes:
+        raise QueryError(f"--at {text!r}: {topology.name} has no node {node}")
+    if iface not in {i.name for i in topology.nodes[node].interfaces}:
+        names = ", ".join(i.name for i in topology.nodes[node].interfaces)
+        raise QueryError(f"--at {text!r}: {node} has no interface {iface} (it has {names})")
+    return node, iface
+
+
+def read_capture(capture: str, broadcasts: frozenset[int] = frozenset(),
+                 progress: Progress | None = None) -> tuple[Capture, dict[FlowKey, _Flow], int, int, dict[str, int]]:
+    """One streaming pass: (capture, flows by key, packets, IPv4 unicast packets, skipped by reason)."""
+    cap = Capture(capture)
+    flows: dict[FlowKey, _Flow] = {}
+    skipped: dict[str, int] = {}
+    total = ipv4 = 0
+    for record in cap.records(progress):
+        total += 1
+        header = decode(record)
+        if isinstance(header, str):
+            skipped[header] = skipped.get(header, 0) + 1
+            continue
+        if _not_unicast(header, broadcasts):
+            skipped["broadcast or multicast"] = skipped.get("broadcast or multicast", 0) + 1
+            continue
+        ipv4 += 1
+        key, a_to_b = flow_key(header)
+        initiator_dir, start = _opening(header)
+        flow = flows.get(key)
+        if flow is None:
+            flow = flows[key] = _Flow(record.index, a_to_b == initiator_dir, start)
+        elif start is Start.SYN and not flow.start.captured:  # the opening turns up late: trust it
+            flow.forward, flow.start = a_to_b, Start.SYN
+        flow.packets += 1
+        flow.a_to_b += a_to_b
+        flow.octets += record.wirelen
+    return cap, flows, total, ipv4, skipped
+
+
+def audit(topology: Topology, capture: str, at: str | None = None, today: _dt.date | None = None,
+          progress: Progress | None = None, network: Network | None = None) -> AuditResult:
+    """Classify every flow of ``capture`` against ``topology``: allowed, impossible, or a violation."""
+    net = network or Network(topology)
+    judge = Judge(topology, net, today or _dt.date.today())
+    point = parse_at(topology, at) if at is not None else None
+    broadcasts = frozenset(int(i.address.network.broadcast_address) for n in topology.nodes.values()
+                           for i in n.interfaces if i.address is not None and i.address.network.prefixlen < 31)
+    cap, flows, total, ipv4, skipped = read_capture(capture, broadcasts, progress)
+    verdicts: list[FlowVerdict] = []
+    cache: dict[Packet, tuple[str | None, list[Path], str | None]] = {}
+    for key, flow in sorted(flows.items(), key=lambda kv: kv[1].first):
+        proto, a, pa, b, pb = key
+        src, sport, dst, dport = (a, pa, b, pb) if flow.forward else (b, pb, a, pa)
+        ported = proto in PORTED_PROTOCOLS
+        packet = Packet(IPv4Address(src), IPv4Address(dst), proto, sport if ported else 0, dport if ported else 0)
+        if packet not in cache:
+            cache[packet] = judge.paths(packet, point)
+        source, paths, why = cache[packet]
+        possible, model, delivered = judge.describe(paths, why)
+        if delivered:
+            targets = delivered
+            to_zone = _arrival_zone(topology, next(p for p in paths if p.delivered))
+        else:
+            owner, to_zone = judge.locate(packet.dst)
+            targets = (owner,) if owner is not None else ()
+        hits: list[RuleHit] = []
+        for target in targets:
+            on_path = next((p for p in paths if p.delivered and p.final_node == target), None)
+            for hit in judge.judge(packet, source, target, on_path):
+                if hit not in hits:
+                    hits.append(hit)
+        from_zone = judge.locate(packet.src)[1]
+        if point is not None and from_zone == "-":
+            from_zone = topology.nodes[point[0]].interface(point[1]).zone
+        if not possible and not flow.replies:
+            # An unanswered attempt the model drops: the network stops it, as predicted. The rules it
+            # would break stay listed, because someone tried.
+            category = Category.BLOCKED
+        elif hits:
+            category = Category.VIOLATION
+        else:  # answered although the model drops it: the model and the network disagree
+            category = Category.ALLOWED if possible else Category.IMPOSSIBLE
+        verdicts.append(FlowVerdict(packet, flow.start, flow.first, flow.packets, flow.octets, flow.replies, source, targets,
+                                    from_zone, to_zone, category, possible, model, tuple(hits), key))
+    return AuditResult(topology.name, capture, cap.format, at, total, ipv4, skipped, verdicts, cap)
+
+
+def _arrival_zone(topology: Topology, path: Path) -> str:
+    last = path.hops[-1] if path.hops else None
+    if last is None or last.in_iface is None:
+        return "-"
+    return topology.nodes[last.node].interface(last.in_iface).zone
+
+
+# -- text ----------------------------------------------------------------------------------------------
+
+LIST_LIMIT = 50
+
+
+def _flow_line(f: FlowVerdict) -> str:
+    where = f"{f.source or '?'} → {', '.join(f.destinations) or '?'}"
+    start = "" if f.start.captured else f"; start not captured ({f.start.value})"
+    return f"{f.packet}  [{where}, {f.from_zone} → {f.to_zone}] {f.packets} packet(s) from #{f.first_packet}{start}"
+
+
+def format_text(result: AuditResult) -> str:
+    counts = result.counts()
+    lines = [f"pcap-audit {result.topology}: {result.capture} ({result.format}"
+             + (f", captured at {result.at}" if result.at else "") + ")"]
+    skipped = ", ".join(f"{n} {why}" for why, n in sorted(result.skipped.items()))
+    lines.append(f"{result.packets} packets, {result.ipv4_packets} IPv4 unicast in {len(result.flows)} flows"
+                 + (f"; skipped: {skipped}" if skipped else ""))
+    lines.append(f"flows: {counts['allowed']} allowed, {counts['blocked']} blocked as the model predicts, "
+                 f"{counts['impossible']} impossible in the model (model drift), {counts['violation']} policy violation(s)")
+    pairs = result.zone_pairs()
+    if pairs:
+        w1 = max(9, *(len(p.from_zone) for p in pairs))
+        w2 = max(7, *(len(p.to_zone) for p in pairs))
+        lines.append("")
+        lines.append(f"  {'from zone':<{w1}}  {'to zone':<{w2}}  flows  allowed  blocked  impossible  violation  packets")
+        for p in pairs:
+            lines.append(f"  {p.from_zone:<{w1}}  {p.to_zone:<{w2}}  {p.flows:>5}  {p.allowed:>7}  {p.blocked:>7}  "
+                         f"{p.impossible:>10}  {p.violation:>9}  {p.packets:>7}")
+    attempts = [f for f in result.flows if f.category is Category.BLOCKED and f.rules]
+    for title, flows in (("policy violations", result.violations), ("impossible in the model (model drift)",
+                                                                     result.impossible),
+                         ("blocked attempts at forbidden flows (the network stops them, as modelled)", attempts)):
+        if not flows:
+            continue
+        lines.append("")
+        lines.append(f"{title}:")
+        for f in flows[:LIST_LIMIT]:
+            lines.append(f"  {_flow_line(f)}")
+            for hit in f.rules:
+                lines.append(f"      {hit.rule}: {hit.reason}")
+            unanswered = "" if f.possible or f.replies else " (no reply seen: the network may drop it as the model does)"
+            lines.append(f"      model: {f.model}{unanswered}")
+        if len(flows) > LIST_LIMIT:
+            lines.append(f"  … {len(flows) - LIST_LIMIT} more (--format json lists them all)")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["AuditResult", "Capture", "Category", "FlowVerdict", "Judge", "Start", "audit", "decode", "flow_key",
+           "format_text", "parse_at", "read_capture"]
