@@ -66,6 +66,7 @@ class _Route:
     drop: bool
     connected: bool
     egress: str | None  # None: a next hop that no interface of the node reaches
+    distance: int = 0  # administrative distance: connected 0, static 1 unless given
 
 
 class _Context:
@@ -97,11 +98,11 @@ class _Context:
                 if peer != (node.name, iface.name) and peer in self.owner.get(via, []):
                     return iface.name
         for iface in node.interfaces:
-            if iface.address is not None and via in iface.address.network:
+            if iface.address is not None and via in iface.address.network and (node.name, iface.name) in self.lan_of:
                 return iface.name
         return None
 
-    def _implicit_default(self, node: Node) -> list[tuple[IPv4Network, IPv4Address, bool]]:
+    def _implicit_default(self, node: Node) -> list[tuple[IPv4Network, IPv4Address | None, bool]]:
         # An external node without routes sends everything to the one addressed neighbour of its
         # first interface that has exactly one (its uplink).
         for iface in node.interfaces:
@@ -116,22 +117,25 @@ class _Context:
 
     def _routes(self, node: Node) -> list[_Route]:
         routes: list[_Route] = []
+        # An interface on no link or LAN is down: no connected route, and no route can leave by it.
         for iface in node.interfaces:
-            if iface.address is not None:
+            if iface.address is not None and (node.name, iface.name) in self.lan_of:
                 routes.append(_Route(iface.address.network, None, False, True, iface.name))
-        statics = [(r.prefix, r.via, r.drop) for r in node.routes]
+        statics = [(r.prefix, r.via, r.drop, r.distance) for r in node.routes]
         if node.kind is NodeKind.EXTERNAL and not statics:
-            statics = self._implicit_default(node)
+            statics = [(*route, 1) for route in self._implicit_default(node)]
         for iface in node.interfaces:
             if iface.gateway is not None:
-                statics.append((IPv4Network("0.0.0.0/0"), iface.gateway, False))
+                statics.append((IPv4Network("0.0.0.0/0"), iface.gateway, False, 1))
         seen: set[tuple[Any, ...]] = set()
-        for prefix, via, drop in statics:
-            if (prefix, via, drop) in seen:  # the loader may already have added gateway routes
+        for prefix, via, drop, distance in statics:
+            if (prefix, via, drop, distance) in seen:  # the loader may already have added gateway routes
                 continue
-            seen.add((prefix, via, drop))
+            seen.add((prefix, via, drop, distance))
             egress = None if drop or via is None else self._egress_for(node, via)
-            routes.append(_Route(prefix, via, drop, False, egress))
+            if not drop and egress is None:
+                continue  # its next hop is on no live interface: not a candidate
+            routes.append(_Route(prefix, via, drop, False, egress, distance))
         return routes
 
     def _sport_representatives(self) -> tuple[int, ...]:
@@ -177,7 +181,9 @@ def matches(m: Match, p: Pkt) -> bool:
         return False
     if m.services is not None:
         if not any(
-            (t.protocol is None or t.protocol == p.proto) and _port_in(p.sport, t.sports) and _port_in(p.dport, t.dports)
+            (t.protocol is None or t.protocol == p.proto)
+            and _port_in(p.sport, t.sports)
+            and _port_in(p.dport, t.dports)
             for t in m.services
         ):
             return False
@@ -205,8 +211,9 @@ def claims(topo: Topology, node: str, addr: IPv4Address) -> bool:
     """Does the external node ``node`` stand for ``addr``?
 
     Its represents, less every address a non-external node uses (its interfaces' and the public
-    addresses of its NAT rules), less what a more specific represents of another external node takes (the longest represents wins). The same set
-    is what it sends from, what it accepts as delivered, and what it takes off a LAN.
+    addresses of its NAT rules), less what a more specific represents of another external node
+    takes (the longest represents wins). The same set is what it sends from, what it accepts as
+    delivered, and what it takes off a LAN.
     """
     n = topo.nodes[node]
     if n.kind is not NodeKind.EXTERNAL:
@@ -309,8 +316,8 @@ def _lookup(ctx: _Context, node: str, dst: IPv4Address) -> list[_Route]:
         return []
     longest = max(r.prefix.prefixlen for r in candidates)
     best = [r for r in candidates if r.prefix.prefixlen == longest]
-    connected = [r for r in best if r.connected]
-    return connected or best
+    lowest = min(r.distance for r in best)
+    return [r for r in best if r.distance == lowest]
 
 
 def _source_nat(ctx: _Context, node: str, egress: str, p: Pkt) -> list[Pkt]:

@@ -142,7 +142,7 @@ class _Builder:
         lan_members: list[list[str]] = []
         for k in range(n_lans):
             members = [rng.choice(routers)]
-            if n_routers >= 2 and rng.random() < 0.3:
+            if n_routers >= 2 and rng.random() < 0.5:  # two routers: equal-cost next hops
                 other = rng.choice(routers)
                 if other not in members:
                     members.append(other)
@@ -187,7 +187,7 @@ class _Builder:
         for h in hosts:
             if rng.random() < 0.1:
                 self.add_routes(h, few=True)
-        for name in routers + [h for h in hosts if rng.random() < 0.15]:
+        for name in routers + [h for h in hosts if rng.random() < 0.3]:
             self.add_acls(name)
         for r in routers:
             self.add_nat(r)
@@ -221,7 +221,7 @@ class _Builder:
 
     def neighbours(self, node: str) -> list[tuple[str, str]]:
         """(address, owner) of every other interface on a segment shared with ``node``."""
-        out = []
+        out: list[tuple[str, str]] = []
         for _prefix, entries, _zone, _link in self.segments.values():
             if any(n == node for n, _i, _a in entries):
                 out.extend((a, n) for n, _i, a in entries if n != node)
@@ -272,7 +272,7 @@ class _Builder:
             roll = rng.random()
             if roll < 0.12 or not neigh:
                 routes.append({"to": "default" if to == "0.0.0.0/0" and rng.random() < 0.5 else to, "drop": True})
-            elif roll < 0.24 and len({a for a, _n in neigh}) >= 2:
+            elif roll < 0.35 and len({a for a, _n in neigh}) >= 2:
                 for via, _n in rng.sample(sorted(set(neigh)), 2):  # equal-cost pair
                     routes.append({"to": to, "via": via})
             else:
@@ -298,8 +298,10 @@ class _Builder:
             return str(IPv4Network(f"{base}/{rng.randint(25, 30)}", strict=False))
         if roll < 0.93 and self.networks:
             return rng.choice(sorted(self.networks))
-        if roll < 0.97:
+        if roll < 0.95:
             return rng.choice(sorted(self.nodes))
+        if roll < 0.98:
+            return str(NAT_SPACE)  # what source NAT turns addresses into
         return [rng.choice(self.all_addresses()), "172.16.0.0/24"]
 
     def port_term(self) -> Any:
@@ -329,8 +331,13 @@ class _Builder:
             if proto in ("tcp", "udp"):
                 if rng.random() < 0.7:
                     rule["dport"] = self.port_term()
-                if rng.random() < 0.2:
-                    rule["sport"] = rng.choice([53, "1024-65535", "0-1023", "30000-50000"])
+                if rng.random() < 0.35:  # source ports tell NAT-rewritten packets apart
+                    rule["sport"] = rng.choice([53, "1024-65535", "0-1023", "30000-50000", "1024-39999"])
+                    if rng.random() < 0.5:  # ... when the rule also takes translated sources
+                        if rng.random() < 0.5:
+                            rule["src"] = str(NAT_SPACE)
+                        else:
+                            rule.pop("src", None)
         if proto in (None, "tcp") and "service" not in rule:
             roll = rng.random()
             if roll < 0.15:
@@ -359,9 +366,15 @@ class _Builder:
     def add_nat(self, router: str) -> None:
         rng = self.rng
         ifaces = sorted(self.nodes[router]["interfaces"])
+        # Interfaces toward another router: translated packets then meet that router's ACLs, which
+        # is where a rewritten source port can change the outcome.
+        toward_router = sorted(i for _p, entries, _z, _l in self.segments.values()
+                               for n, i, _a in entries if n == router
+                               and any(m != router and self.kind[m] in ROUTER_KINDS for m, _j, _b in entries))
         rules: list[dict[str, Any]] = []
-        if rng.random() < 0.3:
-            rule: dict[str, Any] = {"type": "source", "out": rng.choice(ifaces)}
+        if rng.random() < 0.45:
+            out = rng.choice(toward_router if toward_router and rng.random() < 0.6 else ifaces)
+            rule: dict[str, Any] = {"type": "source", "out": out}
             src = self.address_term()
             rule["src"] = src if src is not None else "10.0.0.0/25"
             if rng.random() < 0.3:
@@ -371,6 +384,8 @@ class _Builder:
             rule["to"] = str(NAT_SPACE.network_address + self.nat_next)
             self.nat_next += 1
             rules.append(rule)
+            if out in toward_router and rng.random() < 0.7:
+                self.filter_translated(router, out)
         if rng.random() < 0.3:
             rules.insert(rng.randrange(len(rules) + 1), {
                 "type": "static",
@@ -381,6 +396,32 @@ class _Builder:
             self.nat_next += 1
         if rules:
             self.nodes[router]["nat"] = rules
+
+
+    def filter_translated(self, router: str, out: str) -> None:
+        """Give the router across ``out`` an ingress ACL that looks at source ports.
+
+        Overload NAT rewrites the source port, so whether such an ACL lets a packet through
+        depends on the rewrite being modelled as "any ephemeral port".
+        """
+        rng = self.rng
+        for _p, entries, _z, _l in self.segments.values():
+            if (router, out, ) in [(n, i) for n, i, _a in entries]:
+                peers = [(n, i) for n, i, _a in entries if n != router and self.kind[n] in ROUTER_KINDS]
+                break
+        else:
+            return
+        node, iface = rng.choice(peers)
+        rules = []
+        for _ in range(rng.randint(2, 4)):
+            rules.append({
+                "action": rng.choice(("permit", "deny")),
+                "proto": rng.choice(("tcp", "udp")),
+                "sport": rng.choice([53, 22, "0-1023", "1024-39999", "30000-50000", "1024-65535", "40000-65535"]),
+            })
+        acls = self.nodes[node].setdefault("acls", {})
+        acls["nat-in"] = {"default": rng.choice(("permit", "deny")), "rules": rules}
+        self.nodes[node]["interfaces"][iface]["acl_in"] = "nat-in"
 
 
 def generate_dict(seed: int) -> dict[str, Any]:
@@ -449,7 +490,8 @@ def random_rule(doc: dict[str, Any], seed: int, action: str) -> dict[str, Any]:
         for iface_name, iface in node["interfaces"].items():
             if "address" in iface:
                 net = IPv4Network(iface["address"], strict=False)
-                b.segments[f"{name}:{iface_name}"] = (net, [(name, iface_name, iface["address"].split("/")[0])], "", False)
+                entry = (name, iface_name, iface["address"].split("/")[0])
+                b.segments[f"{name}:{iface_name}"] = (net, [entry], "", False)
     rule = b.rule()
     rule["action"] = action
     return rule
@@ -462,7 +504,9 @@ def source_addresses(topo: Topology, node: str, rng: random.Random) -> list[IPv4
     """Candidate source addresses for ``node``: its own, or samples of what it represents."""
     n = topo.nodes[node]
     if n.kind is not NodeKind.EXTERNAL:
-        return sorted(n.addresses)
+        # Its own addresses, and one of another node's: a spoofed source must be in no flow.
+        others = sorted(a for o in topo.nodes.values() if o.name != node for a in o.addresses)
+        return sorted(set(n.addresses) | set(rng.sample(others, min(1, len(others)))))
     out: set[IPv4Address] = set()
     for net in n.represents:
         first = int(net.network_address)
