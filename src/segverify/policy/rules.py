@@ -284,16 +284,18 @@ def hyg001(ctx: Context) -> list[Finding]:
         compiled = ctx.network.nodes[name]
         for acl_name in sorted(compiled.acls):
             acl = compiled.acls[acl_name]
-            for i, (rule, match, eff) in enumerate(zip(acl.acl.rules, acl.line_matches, acl.line_effective)):
-                if eff != s.false:
-                    continue
-                above = [r.index for r, m in zip(acl.acl.rules[:i], acl.line_matches[:i]) if (m & match) != s.false]
-                why = (f"lines {', '.join(map(str, above))} above take every packet it would match" if above
-                       else "it matches no packet a source sends")
-                findings.append(Finding(
-                    "HYG001", Severity.WARNING, f"{name} ACL {acl_name} line {rule.index} can never match",
-                    f"This line is dead: {why}. Remove it or move it up; a dead permit or deny misleads readers "
-                    "and auditors.", rule.span, subject=(("node", name), ("acl", acl_name), ("line", str(rule.index)))))
+            covered = s.false  # every packet some line above already decides
+            for i, (rule, match) in enumerate(zip(acl.acl.rules, acl.line_matches)):
+                if (match & ~covered) == s.false:
+                    above = [r.index for r, m in zip(acl.acl.rules[:i], acl.line_matches[:i]) if (m & match) != s.false]
+                    why = (f"lines {', '.join(map(str, above))} above take every packet it would match" if above
+                           else "it matches no packet a source sends")
+                    findings.append(Finding(
+                        "HYG001", Severity.WARNING, f"{name} ACL {acl_name} line {rule.index} can never match",
+                        f"This line is dead: {why}. Remove it or move it up; a dead permit or deny misleads "
+                        "readers and auditors.", rule.span,
+                        subject=(("node", name), ("acl", acl_name), ("line", str(rule.index)))))
+                covered |= match
     return findings
 
 
