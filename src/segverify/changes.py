@@ -80,12 +80,20 @@ def _zone_members(topology: Topology, reach: Reachability) -> dict[str, list[str
 
 
 def _zone_flows(net: Network, reach: Reachability, members: dict[str, list[str]]) -> dict[tuple[str, str], Bdd]:
+    """Headers, as sent, from each zone's endpoints to each other zone's (one union per zone)."""
     s = net.space
+    origins = {a: net.sources_in(sources) for a, sources in members.items()}
     flows = {}
-    for a, sources in members.items():
-        for b, destinations in members.items():
-            if a != b:
-                flows[(a, b)] = s.as_sent(s.without_origin_id(reach.received(sources, destinations)))
+    for b, destinations in members.items():
+        got = s.false
+        for d in destinations:
+            got |= reach.delivered.get(d, s.false)
+        if got == s.false:
+            continue
+        for a, from_a in origins.items():
+            part = got & from_a if a != b else s.false
+            if part != s.false:
+                flows[(a, b)] = s.as_sent(s.without_origin_id(part))
     return flows
 
 

@@ -104,6 +104,8 @@ class HeaderSpace:
         self.bdd.declare(*order)
         self._cubes: dict[tuple[str, int, int, bool], Bdd] = {}
         self._sets: dict[tuple[str, tuple[object, ...], bool], Bdd] = {}
+        # Compiled ACLs by content, filled by the network compiler: (permitted, line matches).
+        self.acl_cache: dict[object, tuple[Bdd, tuple[Bdd, ...]]] = {}
         self.bdd.configure(reordering=False)
         self.true: Bdd = self.bdd.true
         self.false: Bdd = self.bdd.false

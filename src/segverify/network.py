@@ -123,11 +123,17 @@ class Network:
         """First match wins: folding from the last line up, each line overrides what is below it
         (one if-then-else per line, measured 2.7x faster than carrying "not matched above")."""
         s = self.space
-        matches = tuple(s.match(rule.match) for rule in acl.rules)
-        permitted = s.true if acl.default is Action.PERMIT else s.false
-        for rule, m in zip(reversed(acl.rules), reversed(matches)):
-            permitted = s.bdd.ite(m, s.true if rule.action is Action.PERMIT else s.false, permitted)
-        return CompiledAcl(acl, permitted, matches)
+        # Keyed by meaning, not by place: two versions of a network compiled into one space (diff)
+        # share every ACL that did not change, even when lines moved in the file.
+        key = (acl.default, tuple((rule.action, rule.match) for rule in acl.rules))
+        cached = s.acl_cache.get(key)
+        if cached is None:
+            matches = tuple(s.match(rule.match) for rule in acl.rules)
+            permitted = s.true if acl.default is Action.PERMIT else s.false
+            for rule, m in zip(reversed(acl.rules), reversed(matches)):
+                permitted = s.bdd.ite(m, s.true if rule.action is Action.PERMIT else s.false, permitted)
+            cached = s.acl_cache[key] = (permitted, matches)
+        return CompiledAcl(acl, *cached)
 
     def _compile_node(self, node: Node) -> CompiledNode:
         s = self.space
