@@ -304,10 +304,12 @@ class Network:
         rest = headers
         result = s.false
         for rule, match in rules:
+            if rest == s.false:
+                break
             hit = rest & match
-            rest &= ~match
             if hit == s.false:
                 continue
+            rest &= ~match
             if rule.type is NatType.STATIC:
                 result |= s.set_field(hit, "src", s.address("src", rule.translated))
             else:

@@ -28,12 +28,13 @@ class Context:
     network: Network
     register: Register
     today: _dt.date
-    _reach: dict[frozenset[str], Reachability] = field(default_factory=dict)
+    _reach: dict[tuple[frozenset[str], frozenset[str] | None], Reachability] = field(default_factory=dict)
 
-    def reach(self, blocked: Iterable[str] = ()) -> Reachability:
-        key = frozenset(blocked)
+    def reach(self, blocked: Iterable[str] = (), sources: Iterable[str] | None = None) -> Reachability:
+        """The engine's answer with ``blocked`` nodes taken out, from ``sources`` (default: all)."""
+        key = (frozenset(blocked), None if sources is None else frozenset(sources))
         if key not in self._reach:
-            self._reach[key] = Reachability(self.network, blocked=key)
+            self._reach[key] = Reachability(self.network, blocked=key[0], sources=key[1])
         return self._reach[key]
 
     def endpoints_in(self, segments: Iterable[Segment], exclude: Iterable[str] = ()) -> list[str]:
@@ -75,26 +76,34 @@ class Context:
 
         ``allowed`` (headers as sent) is subtracted first — declared services, allow-lists — then
         the valid exceptions of ``rule``. ``exclude(src, dst)`` drops pairs another rule owns."""
-        reach = self.reach(blocked)
+        # Waypoint questions need a propagation of their own: only from the sources they ask about.
+        blocked = frozenset(blocked)
+        reach = self.reach(blocked, sources if blocked else None)
         net, s = self.network, self.network.space
         by_zone: dict[str, list[str]] = {}
         for src in sources:
             by_zone.setdefault(self.zone_in(src, source_segments), []).append(src)
         zone_origins = {z: net.sources_in(members) for z, members in by_zone.items()}
-        pairs: dict[tuple[str, str], Bdd] = {}
+        # One union per destination zone, then one conjunction per source zone: a source never
+        # receives its own flows (its addresses are local), so no pair needs dropping except the
+        # ones ``exclude`` names, which are filtered per destination.
+        received: dict[str, Bdd] = {}
         for dst in destinations:
             got = reach.delivered.get(dst)
             if got is None:
                 continue
-            dzone = self.zone_in(dst, destination_segments)
-            for zone, members in sorted(by_zone.items()):
-                origins = zone_origins[zone]
-                dropped = [m for m in members if m == dst or (exclude is not None and exclude(m, dst))]
+            if exclude is not None:
+                dropped = [m for m in sources if exclude(m, dst)]
                 if dropped:
-                    origins &= ~net.sources_in(dropped)
-                part = got & origins
+                    got = got & ~net.sources_in(dropped)
+            dzone = self.zone_in(dst, destination_segments)
+            received[dzone] = received.get(dzone, s.false) | got
+        pairs: dict[tuple[str, str], Bdd] = {}
+        for dzone, got in received.items():
+            for zone in sorted(by_zone):
+                part = got & zone_origins[zone]
                 if part != s.false:
-                    pairs[(zone, dzone)] = pairs.get((zone, dzone), s.false) | part
+                    pairs[(zone, dzone)] = part
         findings = []
         info = CATALOGUE[rule]
         for (szone, dzone), live in sorted(pairs.items()):
