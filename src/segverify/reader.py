@@ -41,18 +41,21 @@ class Document:
     """Plain data of one or more files with the span of every value and of every mapping key."""
 
     data: dict[str, Any]
-    spans: dict[Path_, Span] = field(default_factory=dict)
-    key_spans: dict[Path_, Span] = field(default_factory=dict)
+    # (file, line, column) tuples: a large network has hundreds of thousands of values, and a
+    # tuple costs a hundredth of a Span; Spans are made only for the places someone asks about.
+    spans: dict[Path_, tuple[str, int, int]] = field(default_factory=dict)
+    key_spans: dict[Path_, tuple[str, int, int]] = field(default_factory=dict)
     files: list[SourceFile] = field(default_factory=list)
 
     def span(self, path: Path_) -> Span:
         """The span of the value at ``path``, or of its nearest ancestor that has one."""
         while path not in self.spans and path:
             path = path[:-1]
-        return self.spans.get(path, Span("<input>", 1, 1))
+        return Span(*self.spans.get(path, ("<input>", 1, 1)))
 
     def key_span(self, path: Path_) -> Span:
-        return self.key_spans.get(path) or self.span(path)
+        where = self.key_spans.get(path)
+        return Span(*where) if where is not None else self.span(path)
 
 
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
@@ -65,9 +68,12 @@ class _Converter:
         self.prefix = prefix
         self.count = 0
 
-    def span(self, node: yaml.Node) -> Span:
+    def where(self, node: yaml.Node) -> tuple[str, int, int]:
         mark = node.start_mark
-        return Span(self.filename, mark.line + 1, mark.column + 1)
+        return (self.filename, mark.line + 1, mark.column + 1)
+
+    def span(self, node: yaml.Node) -> Span:
+        return Span(*self.where(node))
 
     def convert(self, node: yaml.Node, path: Path_, depth: int = 0) -> Any:
         self.count += 1
@@ -75,10 +81,10 @@ class _Converter:
             raise InputError(f"more than {MAX_VALUES:,} values after alias expansion", self.span(node))
         if depth > MAX_DEPTH:
             raise InputError(f"nesting deeper than {MAX_DEPTH} levels", self.span(node))
-        self.doc.spans[self.prefix + path] = self.span(node)
+        self.doc.spans[self.prefix + path] = self.where(node)
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
-            first: dict[str, Span] = {}
+            first: dict[str, tuple[str, int, int]] = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise InputError("a mapping key must be a plain name", self.span(key_node))
@@ -86,8 +92,8 @@ class _Converter:
                     raise InputError("merge keys (<<) are not supported; write the keys out", self.span(key_node))
                 key = str(key_node.value)
                 if key in result:
-                    raise InputError(f"duplicate key {key!r}", self.span(key_node), related=first[key])
-                first[key] = self.span(key_node)
+                    raise InputError(f"duplicate key {key!r}", self.span(key_node), related=Span(*first[key]))
+                first[key] = self.where(key_node)
                 self.doc.key_spans[self.prefix + path + (key,)] = first[key]
                 result[key] = self.convert(value_node, path + (key,), depth + 1)
             return result
@@ -243,11 +249,17 @@ def _merge_node(doc: Document, node: yaml.Node | None, display: str, base: Path,
     part = Document(data={})
     data = _Converter(display, part).convert(node, ())
     _validate(part, data, (), display)
+    # Group the part's spans by section once, rather than scanning all of them per section.
+    grouped: dict[str, tuple[list[tuple[Path_, Any]], list[tuple[Path_, Any]]]] = {}
+    for which, table in enumerate((part.spans, part.key_spans)):
+        for p, where in table.items():
+            if len(p) > 1:
+                grouped.setdefault(p[0], ([], []))[which].append((p, where))
     for key, value in data.items():
         if key == "include":
             continue
         if key in SECTIONS:
-            _merge_section(doc, part, key, value)
+            _merge_section(doc, part, key, value, *grouped.get(key, ([], [])))
         elif key in doc.data:
             raise InputError(f"{key!r} is set in two files", part.key_span((key,)), related=doc.key_span((key,)))
         else:
@@ -265,18 +277,15 @@ def _merge_node(doc: Document, node: yaml.Node | None, display: str, base: Path,
             _merge_file(doc, target, seen, depth + 1)
 
 
-def _merge_section(doc: Document, part: Document, key: str, value: Any) -> None:
+def _merge_section(doc: Document, part: Document, key: str, value: Any, spans: list[tuple[Path_, Any]],
+                   key_spans: list[tuple[Path_, Any]]) -> None:
     """Add a section of one file to the document, keeping spans; a name defined twice is an error."""
     if isinstance(value, list):
         existing = doc.data.setdefault(key, [])
         offset = len(existing)
         existing.extend(value)
-        for p, s in part.spans.items():
-            if p[:1] == (key,) and len(p) > 1:
-                doc.spans[(key, p[1] + offset) + p[2:]] = s
-        for p, s in part.key_spans.items():
-            if p[:1] == (key,) and len(p) > 1:
-                doc.key_spans[(key, p[1] + offset) + p[2:]] = s
+        doc.spans.update(((key, p[1] + offset) + p[2:], where) for p, where in spans)
+        doc.key_spans.update(((key, p[1] + offset) + p[2:], where) for p, where in key_spans)
         doc.spans.setdefault((key,), part.spans[(key,)])
         return
     existing_map = doc.data.setdefault(key, {})
@@ -285,9 +294,8 @@ def _merge_section(doc: Document, part: Document, key: str, value: Any) -> None:
             raise InputError(f"{key[:-1] if key.endswith('s') else key} {name!r} is defined twice",
                              part.key_span((key, name)), related=doc.key_span((key, name)))
         existing_map[name] = item
-    for p, s in part.spans.items():
-        if p[:1] == (key,):
-            doc.spans.setdefault(p, s)
-    for p, s in part.key_spans.items():
-        if p[:1] == (key,):
-            doc.key_spans.setdefault(p, s)
+    # Names are unique across files now, so no path below this section can already be taken.
+    doc.spans.update(spans)
+    doc.key_spans.update(key_spans)
+    doc.spans.setdefault((key,), part.spans[(key,)])
+    doc.key_spans.setdefault((key,), part.key_spans[(key,)])
