@@ -431,7 +431,7 @@ class Municipality:
         nets[N("INET_WEB")] = [self.ip_inet_web]
         nets[N("INET_FX")] = [self.ip_inet_fx]
         nets[N("SCREEN_SV")] = [self.ip_screen]
-        lg, inet, mn, lk = self.o_lg, self.o_inet, self.o_mn, self.o_link
+        lg, inet = self.o_lg, self.o_inet
         san_mail_inet, san_mail_lg = f"10.{inet}.254.2", f"10.{lg}.254.2"
         san_file_inet, san_file_lg = f"10.{inet}.254.6", f"10.{lg}.254.6"
         nets[N("SAN_MAIL_INET")], nets[N("SAN_MAIL_LG")] = [san_mail_inet], [san_mail_lg]
@@ -453,10 +453,9 @@ class Municipality:
                            {"to": self.seg16(lg), "via": str(IPv4Address(lg_ip) - 1)}],
                 "sanitizer": {"type": kind, "inbound": inbound, "outbound": outbound}}
 
-        share = self.rules
-        self.fw_mn(share)
-        self.fw_lg(share)
-        self.fw_inet(share)
+        self.fw_mn(self.rules)
+        self.fw_lg(self.rules)
+        self.fw_inet(self.rules)
         self.rt_lgwan()
         self.exceptions = [
             {"id": f"EX-{self.P}-001", "rule": "SEG002", "src": N("MN_TAX_SV"), "dst": "ELTAX", "service": "https",
@@ -480,7 +479,6 @@ class Municipality:
             [f"{n('fw-inet')}:ethernet1/5", f"{n('san-file')}:eth0"],
             {"endpoints": [f"{n('fw-inet')}:ethernet1/1", f"cloud-gw:{self.p}"], "description": "セキュリティクラウド 上り回線"},
         ]
-        del mn, lk
 
     def rule(self, node: str, acl: str, action: str, description: str | None = None, **match: Any) -> Marked:
         mark = self.mark()

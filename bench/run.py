@@ -1,0 +1,462 @@
+"""The segverify benchmark: python bench/run.py [--quick]
+
+For each size it generates a synthetic prefecture network (not timed), then in a fresh subprocess
+(so peak memory of one size does not mix with another) measures:
+
+* parse floor — bare YAML load (libyaml) of the same files, nothing else;
+* load — ``segverify.load`` (parse, spans, schema, model);
+* compile — ``Network(topology)``;
+* propagation — each engine propagation ``verify`` runs (the first one, all sources, is "engine");
+* verify — every rule of the profile, witnesses included;
+* full check — load + compile + verify, what ``segverify check`` does;
+* peak memory — ru_maxrss of the subprocess.
+
+In another subprocess it runs the plain baseline (bench/baseline.py: simple paths per endpoint
+pair, header sets per path) under a time cap. It checks that every planted violation is found, and
+writes bench/results.md (and bench/results.json) with the machine, times, ratios and fitted growth
+exponents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+GIB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class Size:
+    label: str
+    municipalities: int
+    devices: int  # per municipality
+    rules: int  # per boundary firewall (three per municipality)
+    cap: int  # seconds for the segverify measurement
+    baseline_cap: int
+
+    @property
+    def total_devices(self) -> int:
+        return self.municipalities * self.devices + 3
+
+    @property
+    def total_rules(self) -> int:
+        return self.municipalities * 3 * self.rules
+
+
+SIZES = [
+    Size("100 dev / 1k rules", 2, 50, 167, 600, 60),
+    Size("1k dev / 5k rules", 4, 250, 417, 900, 30),
+    Size("250 dev / 20k rules", 2, 125, 3333, 900, 30),
+    Size("1k dev / 20k rules", 4, 250, 1667, 1200, 30),
+    Size("10k dev / 200k rules", 40, 250, 1667, 900, 30),
+]
+QUICK = [
+    Size("100 dev / 1k rules", 2, 50, 167, 300, 20),
+    Size("300 dev / 3k rules", 2, 150, 500, 600, 20),
+]
+MODEL = "alpha"
+SEED = 2026
+INJECT = 9
+
+
+def rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def emit(**record: object) -> None:
+    print(json.dumps(record), flush=True)
+
+
+# -- inside the measuring subprocess ------------------------------------------------------------
+
+
+def measure(directory: Path) -> None:
+    import datetime as _dt
+
+    import yaml
+
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    files = [directory / manifest["main"], *sorted((directory / "municipalities").glob("*.yaml"))]
+    t = time.perf_counter()
+    for f in files:
+        yaml.load(f.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    emit(phase="parse", seconds=time.perf_counter() - t, rss=rss_bytes())
+
+    import segverify
+    from segverify import reach
+    from segverify.generate import found
+    from segverify.network import Network
+    from segverify.policy.check import verify
+
+    propagations: list[float] = []
+    original = reach.Reachability.__init__
+
+    def timed(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        original(self, *args, **kwargs)
+        propagations.append(time.perf_counter() - start)
+        emit(phase="propagation", seconds=propagations[-1], blocked=len(self.blocked), rss=rss_bytes())
+
+    reach.Reachability.__init__ = timed  # type: ignore[method-assign]
+    t = time.perf_counter()
+    topo = segverify.load(directory / manifest["main"])
+    emit(phase="load", seconds=time.perf_counter() - t, rss=rss_bytes())
+    t = time.perf_counter()
+    net = Network(topo)
+    emit(phase="compile", seconds=time.perf_counter() - t, rss=rss_bytes(), endpoints=len(net.endpoints))
+    t = time.perf_counter()
+    report = verify(topo, today=_dt.date.fromisoformat(manifest["check_date"]), network=net)
+    seconds = time.perf_counter() - t
+    missed = [v["id"] + " " + v["kind"] for v in manifest["violations"] if not found(report, v)]
+    hyg = {(dict(f.subject)["node"], dict(f.subject)["acl"], int(dict(f.subject)["line"]))
+           for f in report.active if f.rule == "HYG001"}
+    shadowed_missed = [s for s in manifest["shadowed"] if (s["node"], s["acl"], s["line"]) not in hyg]
+    emit(phase="verify", seconds=seconds, rss=rss_bytes(), propagations=propagations, errors=report.errors,
+         warnings=report.warnings, planted=len(manifest["violations"]), missed=missed,
+         shadowed=len(manifest["shadowed"]), shadowed_missed=len(shadowed_missed))
+
+
+def measure_baseline(directory: Path, cap: float) -> None:
+    sys.path.insert(0, str(HERE))
+    import segverify
+    from baseline import all_pairs
+    from segverify.network import Network
+
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    t = time.perf_counter()
+    topo = segverify.load(directory / manifest["main"])
+    net = Network(topo)
+    prepared = time.perf_counter() - t
+    emit(phase="baseline-prepare", seconds=prepared, rss=rss_bytes())
+    result = all_pairs(net, deadline=time.perf_counter() + cap)
+    emit(phase="baseline", seconds=result.seconds, finished=result.finished, pairs_done=result.pairs_done,
+         pairs_total=result.pairs_total, paths=result.paths, rss=rss_bytes())
+
+
+# -- the driver -----------------------------------------------------------------------------------
+
+
+def run_child(args: list[str], timeout: float) -> tuple[list[dict[str, object]], bool]:
+    """Run a measuring subprocess; return its records and whether it ran to the end in time."""
+    with tempfile.TemporaryFile(mode="w+") as out:
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], stdout=out,
+                                stderr=subprocess.DEVNULL, cwd=ROOT)
+        try:
+            proc.wait(timeout=timeout)
+            complete = proc.returncode == 0
+        except subprocess.TimeoutExpired:
+            try:  # the high-water mark of the run that is about to be stopped
+                status = Path(f"/proc/{proc.pid}/status").read_text()
+                hwm = next(int(x.split()[1]) * 1024 for x in status.splitlines() if x.startswith("VmHWM"))
+                print(json.dumps({"phase": "stopped", "seconds": timeout, "rss": hwm}), file=out, flush=True)
+            except (OSError, StopIteration):
+                pass
+            proc.kill()
+            proc.wait()
+            complete = False
+        out.seek(0)
+        records = [json.loads(line) for line in out if line.startswith("{")]
+    return records, complete
+
+
+def machine() -> dict[str, str]:
+    import importlib.metadata
+
+    import dd
+    import networkx
+    import yaml
+
+    import segverify
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return {
+        "cpu": cpu, "cores": str(os.cpu_count()), "memory": memory, "os": platform.platform(),
+        "python": platform.python_version(), "segverify": segverify.__version__, "dd": dd.__version__,
+        "networkx": networkx.__version__, "pyyaml": f"{yaml.__version__} (libyaml {'yes' if yaml.__with_libyaml__ else 'no'})",
+        "click": importlib.metadata.version("click"),
+    }
+
+
+def one_size(size: Size, work: Path) -> dict[str, object]:
+    from segverify.generate import generate
+
+    directory = work / f"m{size.municipalities}-d{size.devices}-r{size.rules}"
+    if directory.exists():
+        shutil.rmtree(directory)
+    t = time.perf_counter()
+    net = generate(size.municipalities, size.devices, size.rules, MODEL, SEED, INJECT, directory)
+    generated = time.perf_counter() - t
+    print(f"[bench] {size.label}: generated {net.manifest['totals']} in {generated:.1f}s", file=sys.stderr, flush=True)
+    records, complete = run_child(["--measure", str(directory)], size.cap)
+    phases = {r["phase"]: r for r in records if r["phase"] not in ("propagation", "stopped")}
+    stopped = [r for r in records if r["phase"] == "stopped"]
+    props = [r for r in records if r["phase"] == "propagation"]
+    print(f"[bench] {size.label}: segverify {'done' if complete else 'stopped'}: "
+          + ", ".join(f"{k} {v['seconds']:.1f}s" for k, v in phases.items()), file=sys.stderr, flush=True)
+    base_records, _ = run_child(["--measure-baseline", str(directory), "--baseline-cap", str(size.baseline_cap)],
+                                size.baseline_cap + 600)
+    base = {r["phase"]: r for r in base_records}
+    print(f"[bench] {size.label}: baseline {base.get('baseline', {})}", file=sys.stderr, flush=True)
+    return {"size": size.__dict__ | {"total_devices": size.total_devices, "total_rules": size.total_rules},
+            "totals": net.manifest["totals"], "files_bytes": sum(p.stat().st_size for p in directory.rglob("*.yaml")),
+            "complete": complete, "phases": phases, "propagations": props, "baseline": base,
+            "stopped_rss": stopped[0]["rss"] if stopped else None,
+            "directory": str(directory)}
+
+
+def diff_timing(result: dict[str, object]) -> dict[str, object]:
+    """Time `segverify diff OLD NEW` where NEW changes one ACL line of OLD (1,000-device network)."""
+    directory = Path(str(result["directory"]))
+    changed = directory.parent / (directory.name + "-changed")
+    if changed.exists():
+        shutil.rmtree(changed)
+    shutil.copytree(directory, changed)
+    target = changed / "municipalities" / "m01.yaml"
+    text = target.read_text(encoding="utf-8")
+    old = "dst: any, service: [web, smtp, dns, ntp, ping]"
+    if old not in text:
+        return {"error": "no line to change"}
+    target.write_text(text.replace(old, "dst: any, service: [web, smtp, dns, ntp]", 1), encoding="utf-8")
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "segverify", "diff", str(directory / "network.yaml"),
+                           str(changed / "network.yaml")], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    seconds = time.perf_counter() - t
+    return {"seconds": seconds, "exit": proc.returncode, "stderr": proc.stderr[-300:]}
+
+
+def fit(points: list[tuple[float, float, float]]) -> tuple[float, float] | None:
+    """Least squares of log t = a + b log devices + c log rules; returns (b, c)."""
+    if len(points) < 3:
+        return None
+    rows = [(1.0, math.log(d), math.log(r)) for d, r, _ in points]
+    ys = [math.log(t) for _, _, t in points]
+    ata = [[sum(row[i] * row[j] for row in rows) for j in range(3)] for i in range(3)]
+    aty = [sum(row[i] * y for row, y in zip(rows, ys)) for i in range(3)]
+    try:
+        solution = _solve(ata, aty)
+    except ZeroDivisionError:
+        return None
+    return solution[1], solution[2]
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
+        if abs(m[pivot][col]) < 1e-12:
+            raise ZeroDivisionError
+        m[col], m[pivot] = m[pivot], m[col]
+        for r in range(n):
+            if r != col:
+                f = m[r][col] / m[col][col]
+                m[r] = [x - f * y for x, y in zip(m[r], m[col])]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def fmt_s(value: object) -> str:
+    return "—" if value is None else f"{float(value):.2f}"  # type: ignore[arg-type]
+
+
+def render(results: list[dict[str, object]], info: dict[str, str], diff: dict[str, object] | None,
+           quick: bool, wall: float) -> str:
+    lines = ["# segverify benchmark results", "",
+             f"Produced by `python bench/run.py{' --quick' if quick else ''}` in {wall / 60:.0f} min. "
+             f"Model {MODEL}, seed {SEED}, {INJECT} planted violations per network. Times in seconds; "
+             "generation is not timed. See docs/benchmarks.md for how to read this file.", "",
+             "## Machine", ""]
+    lines += [f"- {k}: {v}" for k, v in info.items()]
+    lines += ["", "## Times", "",
+              "| size | nodes | ACL lines | YAML MB | parse floor | load | compile | engine (1st propagation) | all propagations | verify | full check | check / parse | peak MiB |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    points_full: list[tuple[float, float, float]] = []
+    points_engine: list[tuple[float, float, float]] = []
+    for r in results:
+        ph: dict[str, dict[str, object]] = r["phases"]  # type: ignore[assignment]
+        props = [float(p["seconds"]) for p in r["propagations"]]  # type: ignore[union-attr]
+        parse = ph.get("parse", {}).get("seconds")
+        parts = [ph.get(k, {}).get("seconds") for k in ("load", "compile", "verify")]
+        full = sum(float(x) for x in parts) if all(x is not None for x in parts) else None  # type: ignore[arg-type]
+        peak = max((float(p.get("rss", 0)) for p in [*ph.values(), *r["propagations"]]), default=0)  # type: ignore[union-attr]
+        peak = max(peak, float(r.get("stopped_rss") or 0))  # type: ignore[arg-type]
+        size = r["size"]
+        d, n = float(size["total_devices"]), float(size["total_rules"])  # type: ignore[index]
+        if full is not None:
+            points_full.append((d, n, full))
+        if props:
+            points_engine.append((d, n, props[0]))
+        r["full_check"] = full
+        r["peak"] = peak
+        status = "" if r["complete"] else " (stopped at cap)"
+        lines.append(
+            f"| {size['label']}{status} | {r['totals']['nodes']} | {r['totals']['acl_rules']} | "  # type: ignore[index]
+            f"{int(r['files_bytes']) / 1e6:.1f} | {fmt_s(parse)} | {fmt_s(parts[0])} | {fmt_s(parts[1])} | "
+            f"{fmt_s(props[0] if props else None)}{'' if props else ' (not reached)'} | {fmt_s(sum(props)) if props else '—'} ({len(props)}) | "
+            f"{fmt_s(parts[2])} | {fmt_s(full)} | {fmt_s(full / float(parse)) if full and parse else '—'} | {peak / 2**20:.0f} |")
+    lines += ["", "## Against the plain baseline", "",
+              "The baseline (bench/baseline.py) enumerates simple paths per endpoint pair and evaluates header sets "
+              "per path with the same compiled BDDs. It answers the same question as one engine propagation "
+              "(all sources, all destinations). When it hits its time cap, the full time is extrapolated from "
+              "the pairs done (pairs are of similar cost within a size).", "",
+              "| size | endpoint pairs | pairs done | paths | baseline time | baseline (extrapolated, all pairs) | engine | engine speed-up |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        b: dict[str, dict[str, object]] = r["baseline"]  # type: ignore[assignment]
+        props = [float(p["seconds"]) for p in r["propagations"]]  # type: ignore[union-attr]
+        row = b.get("baseline")
+        if row is None:
+            lines.append(f"| {r['size']['label']} | — | — | — | did not start (load/compile over budget) | — | — | — |")  # type: ignore[index]
+            continue
+        done, total, secs = int(row["pairs_done"]), int(row["pairs_total"]), float(row["seconds"])  # type: ignore[arg-type]
+        extra = secs * total / done if done else None
+        shown = f"{secs:.1f}" if row["finished"] else f"did not finish in {secs:.0f} s"
+        engine = props[0] if props else None
+        speed = (extra / engine) if (extra and engine) else None
+        lines.append(f"| {r['size']['label']} | {total:,} | {done:,} | {row['paths']:,} | {shown} | "  # type: ignore[index]
+                     f"{fmt_s(extra)} | {fmt_s(engine)} | {f'{speed:.0f}×' if speed else '—'} |")
+    lines += ["", "## Planted violations", "", "| size | planted | missed | planted HYG001 | missed HYG001 | errors | warnings |",
+              "|---|---|---|---|---|---|---|"]
+    all_found = True
+    for r in results:
+        v = r["phases"].get("verify")  # type: ignore[union-attr]
+        if v is None:
+            all_found = False
+            lines.append(f"| {r['size']['label']} | — | not checked (stopped) | — | — | — | — |")  # type: ignore[index]
+            continue
+        all_found &= not v["missed"] and not v["shadowed_missed"]
+        lines.append(f"| {r['size']['label']} | {v['planted']} | {', '.join(v['missed']) or 'none'} | {v['shadowed']} | "  # type: ignore[index]
+                     f"{v['shadowed_missed']} | {v['errors']} | {v['warnings']} |")
+    lines += ["", "## Growth", ""]
+    for name, pts in (("full check", points_full), ("engine propagation", points_engine)):
+        f = fit(pts)
+        if f:
+            lines.append(f"- {name}: time ∝ devices^{f[0]:.2f} × rules^{f[1]:.2f} (log-log least squares over "
+                         f"{len(pts)} sizes that finished)")
+        else:
+            lines.append(f"- {name}: too few finished sizes to fit ({len(pts)})")
+    lines += ["", "## Targets", ""]
+    by_label = {r["size"]["label"]: r for r in results}  # type: ignore[index]
+
+    def target(label: str, limit: float) -> str:
+        r = by_label.get(label)
+        if r is None:
+            return "not measured in this run"
+        full = r.get("full_check")
+        if full is None:
+            return f"**missed**: did not finish within the {r['size']['cap']} s cap"  # type: ignore[index]
+        ok = float(full) <= limit  # type: ignore[arg-type]
+        return (f"met: {float(full):.1f} s" if ok  # type: ignore[arg-type]
+                else f"**missed** by {float(full) - limit:.1f} s ({float(full):.1f} s, {float(full) / limit:.1f}× the target)")  # type: ignore[arg-type]
+
+    lines.append(f"- 1,000 devices / 20,000 rules, full check ≤ 10 s: {target('1k dev / 20k rules', 10)}")
+    lines.append(f"- 10,000 devices / 200,000 rules, full check ≤ 120 s: {target('10k dev / 200k rules', 120)}")
+    big = by_label.get("10k dev / 200k rules")
+    if big is not None:
+        peak = float(big["peak"])  # type: ignore[arg-type]
+        lines.append(f"- 10,000 devices / 200,000 rules, peak memory ≤ 4 GiB: "
+                     f"{'met' if peak <= 4 * GIB and big['complete'] else '**missed**' if peak > 4 * GIB else 'unknown (run stopped)'}: "
+                     f"{peak / GIB:.2f} GiB{'' if big['complete'] else ' (high-water mark when stopped at the cap)'}")
+    ratios = []
+    for r in results:
+        parse = r["phases"].get("parse", {}).get("seconds")  # type: ignore[union-attr]
+        if r.get("full_check") and parse:
+            ratios.append((r["size"]["label"], float(r["full_check"]) / float(parse)))  # type: ignore[index, arg-type]
+    worst = max(ratios, key=lambda x: x[1], default=None)
+    if worst:
+        lines.append(f"- full check ≤ 3× bare parse at every size: {'met' if worst[1] <= 3 else '**missed**'}; "
+                     f"worst {worst[1]:.1f}× at {worst[0]}; " + ", ".join(f"{lab} {x:.1f}×" for lab, x in ratios))
+    if diff is not None:
+        if "seconds" in diff and diff.get("exit") in (0, 1):
+            ok = float(diff["seconds"]) <= 2  # type: ignore[arg-type]
+            lines.append(f"- diff of a one-rule change, 1,000 devices, ≤ 2 s: {'met' if ok else '**missed**'}: "
+                         f"`segverify diff` took {float(diff['seconds']):.1f} s")  # type: ignore[arg-type]
+        else:
+            lines.append(f"- diff of a one-rule change, 1,000 devices, ≤ 2 s: not measured ({diff})")
+    lines.append(f"- every planted violation found at every size: {'met' if all_found else '**not shown**'} "
+                 "(see the table above; a size stopped at its cap is not shown)")
+    lines += ["", "## Why targets are missed", "", "WHY_PLACEHOLDER", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="two small sizes, short caps (a smoke test)")
+    parser.add_argument("--only", help="comma-separated size labels to run (default: all)")
+    parser.add_argument("--work", help="directory for generated networks (default: a temporary one)")
+    parser.add_argument("--no-diff", action="store_true", help="skip the diff timing")
+    parser.add_argument("--render", action="store_true", help="rewrite results.md from results.json only")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--measure-baseline", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline-cap", type=float, default=60, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        measure(Path(args.measure))
+        return
+    if args.measure_baseline:
+        measure_baseline(Path(args.measure_baseline), args.baseline_cap)
+        return
+    if args.render:
+        saved = json.loads((HERE / "results.json").read_text(encoding="utf-8"))
+        write_markdown(saved["results"], saved["machine"], saved["diff"], args.quick, saved.get("wall", 0.0))
+        return
+    sizes = QUICK if args.quick else SIZES
+    if args.only:
+        wanted = set(args.only.split(","))
+        sizes = [s for s in sizes if s.label in wanted]
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="segverify-bench-"))
+    start = time.perf_counter()
+    results = [one_size(size, work) for size in sizes]
+    diff = None
+    thousand = next((r for r in results if r["size"]["label"] == "1k dev / 20k rules"), None)  # type: ignore[index]
+    if thousand is not None and not args.no_diff:
+        diff = diff_timing(thousand)
+    info = machine()
+    for r in results:
+        r.pop("directory", None)  # a path of this machine: not for the repository
+    wall = time.perf_counter() - start
+    (HERE / "results.json").write_text(json.dumps({"machine": info, "results": results, "diff": diff, "wall": wall},
+                                                  indent=2, default=str) + "\n", encoding="utf-8")
+    write_markdown(results, info, diff, args.quick, wall)
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def write_markdown(results: list[dict[str, object]], info: dict[str, str], diff: dict[str, object] | None,
+                   quick: bool, wall: float) -> None:
+    text = render(results, info, diff, quick, wall)
+    notes = HERE / "analysis.md"
+    text = text.replace("WHY_PLACEHOLDER", notes.read_text(encoding="utf-8").strip() if notes.exists()
+                        else "(no analysis recorded)")
+    (HERE / "results.md").write_text(text, encoding="utf-8")
+    print(f"[bench] wrote {HERE / 'results.md'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
