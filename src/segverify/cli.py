@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 import click
 
+from .options import today_option
+
 from . import __version__
 from .errors import SegverifyError
 
@@ -28,18 +30,9 @@ def _load(path: str):  # type: ignore[no-untyped-def]
         return load(path)
 
 
-def _date(value: str | None) -> _dt.date | None:
-    if value is None:
-        return None
-    try:
-        return _dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-04-01") from None
 
 
 path_argument = click.argument("path", type=click.Path(exists=False, dir_okay=True))
-today_option = click.option("--today", metavar="YYYY-MM-DD",
-                            help="Judge exception expiry as of this date (default: today).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,12 +54,12 @@ def cli(quiet: bool) -> None:
 @today_option
 @click.option("--fail-on", type=click.Choice(["warning", "error"]), default="warning", show_default=True,
               help="Lowest severity that makes the exit code 1.")
-def check(path: str, profile: str | None, fmt: str, output: str | None, today: str | None, fail_on: str) -> None:
+def check(path: str, profile: str | None, fmt: str, output: str | None, today: _dt.date | None, fail_on: str) -> None:
     """Verify PATH against the rule catalogue. Exit 0 compliant, 1 findings, 2 bad input."""
     from .outputs import RENDERERS
     from .policy.check import verify
 
-    report = verify(_load(path), profile=profile, today=_date(today))
+    report = verify(_load(path), profile=profile, today=today)
     _emit(RENDERERS[fmt](report), output)
     sys.exit(report.exit_code_for(fail_on))
 
@@ -117,7 +110,7 @@ def query(path: str, src: str, dst: str, proto: str | None, dport: int | None, l
 @click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write the matrix as a heatmap: .png, .svg or .pdf.")
 @today_option
-def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: str | None) -> None:
+def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: _dt.date | None) -> None:
     """Zone × zone table of what crosses: none, allowed, sanitized only, exception, violation."""
     from .matrix import zone_matrix
     from .network import Network
@@ -128,7 +121,7 @@ def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: st
 
     topo = _load(path)
     net = Network(topo)
-    report = verify(topo, profile=profile, today=_date(today), network=net)
+    report = verify(topo, profile=profile, today=today, network=net)
     m = zone_matrix(topo, net, Reachability(net), report)
     if plot:
         from .viz.commands import write_heatmap
@@ -204,7 +197,7 @@ REPORT_FORMATS = click.Choice(["text", "json", "sarif", "junit", "github"])
               help="Also exit 1 when the change newly allows any flow between two segments.")
 @today_option
 def diff(paths: tuple[str, ...], revision: str | None, profile: str | None, fmt: str, output: str | None,
-         fail_on_new_reachability: bool, today: str | None) -> None:
+         fail_on_new_reachability: bool, today: _dt.date | None) -> None:
     """What a change newly allows and blocks: `diff OLD NEW`, or `diff --git REV PATH`."""
     import tempfile
 
@@ -221,7 +214,7 @@ def diff(paths: tuple[str, ...], revision: str | None, profile: str | None, fmt:
             old_path, new_path = paths
         else:
             raise click.UsageError("give OLD and NEW, or --git REV PATH")
-        result = compare(_load(old_path), _load(new_path), profile=profile, today=_date(today))
+        result = compare(_load(old_path), _load(new_path), profile=profile, today=today)
     _emit(DIFF_RENDERERS[fmt](result), output)
     sys.exit(result.exit_code(fail_on_new_reachability))
 
@@ -238,12 +231,12 @@ def diff(paths: tuple[str, ...], revision: str | None, profile: str | None, fmt:
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @today_option
 def whatif(path: str, fail: tuple[str, ...], fail_open: tuple[str, ...], k_failures: int, jobs: int,
-           profile: str | None, fmt: str, output: str | None, today: str | None) -> None:
+           profile: str | None, fmt: str, output: str | None, today: _dt.date | None) -> None:
     """Which failures would open a forbidden path (a backup link around a firewall, a bypass)."""
     from .outputs.whatif import WHATIF_RENDERERS
     from .failures import whatif as play
 
-    result = play(_load(path), fail, fail_open, k_failures, jobs, profile, _date(today))
+    result = play(_load(path), fail, fail_open, k_failures, jobs, profile, today)
     _emit(WHATIF_RENDERERS[fmt](result), output)
     sys.exit(result.exit_code)
 

@@ -77,14 +77,19 @@ def _range(value: int, mask: int, width: int) -> tuple[int, int] | None:
     return value, value | ((1 << (width - length)) - 1)
 
 
-def _ranges_text(ranges: list[tuple[int, int]]) -> str:
+def _merged(ranges: list[tuple[int, int]]) -> list[list[int]]:
+    """Sorted ranges with touching or overlapping ones joined."""
     merged: list[list[int]] = []
     for low, high in sorted(ranges):
         if merged and low <= merged[-1][1] + 1:
             merged[-1][1] = max(merged[-1][1], high)
         else:
             merged.append([low, high])
-    return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in merged)
+    return merged
+
+
+def _ranges_text(ranges: list[tuple[int, int]]) -> str:
+    return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in _merged(ranges))
 
 
 def _union_text(addresses: list[str]) -> str:
@@ -103,12 +108,7 @@ def _union_text(addresses: list[str]) -> str:
 
 
 def _protocols_text(ranges: list[tuple[int, int]]) -> str:
-    merged: list[list[int]] = []
-    for low, high in sorted(ranges):
-        if merged and low <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], high)
-        else:
-            merged.append([low, high])
+    merged = _merged(ranges)
     if merged == [[0, 255]]:
         return "any protocol"
     parts = []

@@ -13,14 +13,9 @@ from typing import Callable
 
 import click
 
+from ..options import today_option
 
-def _date(value: str | None) -> _dt.date | None:
-    if value is None:
-        return None
-    try:
-        return _dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-04-01", param_hint="--today") from None
+
 
 
 def _progress_bar() -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
@@ -56,9 +51,9 @@ def _progress_bar() -> tuple[Callable[[int, int], None] | None, Callable[[], Non
 @click.option("--write-violations", "violations_file", metavar="FILE", type=click.Path(dir_okay=False),
               help="Write the packets of every violating flow, unchanged, to this pcap file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--today", metavar="YYYY-MM-DD", help="Judge exception expiry as of this date (default: today).")
+@today_option
 def pcap_audit(path: str, capture: str, at: str | None, violations_file: str | None, fmt: str,
-               today: str | None) -> None:
+               today: _dt.date | None) -> None:
     """Classify every flow of CAPTURE (pcap or pcapng) against PATH: allowed, impossible in the
     model (model drift) or a policy violation. Exit 0 all allowed, 1 otherwise, 2 bad input."""
     from .. import load
@@ -68,7 +63,7 @@ def pcap_audit(path: str, capture: str, at: str | None, violations_file: str | N
     topology = load(path)
     update, close = _progress_bar()
     try:
-        result = audit(topology, capture, at=at, today=_date(today), progress=update)
+        result = audit(topology, capture, at=at, today=today, progress=update)
     finally:
         close()
     written = None

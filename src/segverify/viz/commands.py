@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..options import today_option
+
 from ..errors import EnvironmentProblem
 
 if TYPE_CHECKING:
@@ -35,23 +37,16 @@ def _warn(message: str) -> None:
     click.echo(f"segverify: warning: {message}", err=True)
 
 
-def _date(value: str | None) -> _dt.date | None:
-    if value is None:
-        return None
-    try:
-        return _dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-04-01", param_hint="--today") from None
 
 
-def _verified(path: str, profile: str | None, today: str | None) -> tuple[Topology, Network, Report]:
+def _verified(path: str, profile: str | None, today: _dt.date | None) -> tuple[Topology, Network, Report]:
     from .. import load
     from ..network import Network
     from ..policy.check import verify
 
     topology = load(path)
     network = Network(topology)
-    return topology, network, verify(topology, profile=profile, today=_date(today), network=network)
+    return topology, network, verify(topology, profile=profile, today=today, network=network)
 
 
 def _check_suffix(output: str, allowed: tuple[str, ...]) -> None:
@@ -63,8 +58,6 @@ def _check_suffix(output: str, allowed: tuple[str, ...]) -> None:
 path_argument = click.argument("path", type=click.Path(exists=False, dir_okay=True))
 profile_option = click.option("--profile", type=PROFILES,
                               help="Model variant to check against (default: the topology's own).")
-today_option = click.option("--today", metavar="YYYY-MM-DD",
-                            help="Judge exception expiry as of this date (default: today).")
 
 
 @click.command()
@@ -76,7 +69,7 @@ today_option = click.option("--today", metavar="YYYY-MM-DD",
                    "of one rule id or fingerprint bold.")
 @profile_option
 @today_option
-def draw(path: str, output: str, highlight: str | None, profile: str | None, today: str | None) -> None:
+def draw(path: str, output: str, highlight: str | None, profile: str | None, today: _dt.date | None) -> None:
     """Draw the segment map of PATH: segments as regions, findings' witness paths in red."""
     _check_suffix(output, ("png", "svg", "pdf"))
     _require_matplotlib()
@@ -93,7 +86,7 @@ def draw(path: str, output: str, highlight: str | None, profile: str | None, tod
 @click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="Report language.")
 @profile_option
 @today_option
-def report(path: str, output: str, lang: str, profile: str | None, today: str | None) -> None:
+def report(path: str, output: str, lang: str, profile: str | None, today: _dt.date | None) -> None:
     """Write a self-contained HTML audit report of PATH (verdict, matrix, map, findings, exceptions)."""
     _check_suffix(output, ("html", "htm"))
     _require_matplotlib()

@@ -1,0 +1,20 @@
+"""Command-line options shared by the commands of several modules (imports only click)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import click
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> _dt.date | None:
+    if value is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-04-01") from None
+
+
+today_option = click.option("--today", metavar="YYYY-MM-DD", callback=_parse_date,
+                            help="Judge exception expiry as of this date (default: today).")
