@@ -311,7 +311,7 @@ class HeaderSet:
         return self._wrap(self.bdd & ~other.bdd)
 
     def __le__(self, other: "HeaderSet") -> bool:
-        return (self.bdd & ~other.bdd) == self.space.false
+        return bool(self.bdd <= other.bdd)  # containment without building the difference
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, HeaderSet) and self.bdd == other.bdd

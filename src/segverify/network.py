@@ -88,6 +88,7 @@ class Network:
         # Origin ids in zone order so a zone's sources form few contiguous ranges.
         ordered = sorted(self.endpoints, key=lambda n: (sorted(i.zone for i in topo.nodes[n].interfaces), n))
         self.origin_ids = {name: i for i, name in enumerate(ordered)}
+        self._sources_cache: dict[frozenset[str], Bdd] = {}
         if self.shared_space is not None:
             self.space = self.shared_space
             if self.space.origin_bits < origin_bits_for(topo) or (needs_origin_copies(topo) and not self.space.track_origin):
@@ -355,12 +356,17 @@ class Network:
         return dict(zip(s.field_vars("dst"), s.field_vars("src")))
 
     def sources_in(self, names: Iterable[str]) -> Bdd:
-        s = self.space
-        result = s.false
-        for name in names:
-            if name in self.origin_ids:
-                result |= s.origin(self.origin_ids[name])
-        return result
+        """The origin ids of these sources, as one predicate (rules ask for the same sets often)."""
+        key = frozenset(names)
+        cached = self._sources_cache.get(key)
+        if cached is None:
+            s = self.space
+            cached = s.false
+            for name in sorted(key):
+                if name in self.origin_ids:
+                    cached |= s.origin(self.origin_ids[name])
+            self._sources_cache[key] = cached
+        return cached
 
 
 def origin_bits_for(topology: Topology) -> int:

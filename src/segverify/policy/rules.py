@@ -286,7 +286,7 @@ def hyg001(ctx: Context) -> list[Finding]:
             acl = compiled.acls[acl_name]
             covered = s.false  # every packet some line above already decides
             for i, (rule, match) in enumerate(zip(acl.acl.rules, acl.line_matches)):
-                if (match & ~covered) == s.false:
+                if match <= covered:  # CUDD's containment test builds no nodes
                     above = [r.index for r, m in zip(acl.acl.rules[:i], acl.line_matches[:i]) if (m & match) != s.false]
                     why = (f"lines {', '.join(map(str, above))} above take every packet it would match" if above
                            else "it matches no packet a source sends")
