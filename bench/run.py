@@ -441,6 +441,17 @@ def main() -> None:
     for r in results:
         r.pop("directory", None)  # a path of this machine: not for the repository
     wall = time.perf_counter() - start
+    if args.only and (HERE / "results.json").exists():
+        # Rerunning some sizes keeps the others' recorded results (same machine, stated in the file).
+        saved = json.loads((HERE / "results.json").read_text(encoding="utf-8"))
+        fresh = {r["size"]["label"]: r for r in results}  # type: ignore[index]
+        order = [size.label for size in (QUICK if args.quick else SIZES)]
+        merged = {r["size"]["label"]: r for r in saved["results"]}
+        merged.update(fresh)
+        results = sorted(merged.values(), key=lambda r: order.index(r["size"]["label"])  # type: ignore[index]
+                         if r["size"]["label"] in order else len(order))  # type: ignore[index]
+        diff = diff if diff is not None else saved.get("diff")
+        wall += float(saved.get("wall", 0.0))
     (HERE / "results.json").write_text(json.dumps({"machine": info, "results": results, "diff": diff, "wall": wall},
                                                   indent=2, default=str) + "\n", encoding="utf-8")
     write_markdown(results, info, diff, args.quick, wall)

@@ -287,7 +287,8 @@ def hyg001(ctx: Context) -> list[Finding]:
             covered = s.false  # every packet some line above already decides
             for i, (rule, match) in enumerate(zip(acl.acl.rules, acl.line_matches)):
                 if match <= covered:  # CUDD's containment test builds no nodes
-                    above = [r.index for r, m in zip(acl.acl.rules[:i], acl.line_matches[:i]) if (m & match) != s.false]
+                    outside = ~match  # "m meets match" is "m is not inside ~match": no node is built
+                    above = [r.index for r, m in zip(acl.acl.rules[:i], acl.line_matches[:i]) if not m <= outside]
                     why = (f"lines {', '.join(map(str, above))} above take every packet it would match" if above
                            else "it matches no packet a source sends")
                     findings.append(Finding(
