@@ -71,6 +71,7 @@ class Context:
         exclude: Callable[[str, str], bool] | None = None,
         subject: tuple[tuple[str, str], ...] = (),
         use_exceptions: bool = True,
+        propagate_from: list[str] | None = None,
     ) -> list[Finding]:
         """One finding per (source zone, destination zone) with flows from sources to destinations.
 
@@ -78,7 +79,7 @@ class Context:
         the valid exceptions of ``rule``. ``exclude(src, dst)`` drops pairs another rule owns."""
         # Waypoint questions need a propagation of their own: only from the sources they ask about.
         blocked = frozenset(blocked)
-        reach = self.reach(blocked, sources if blocked else None)
+        reach = self.reach(blocked, (propagate_from or sources) if blocked else None)
         net, s = self.network, self.network.space
         by_zone: dict[str, list[str]] = {}
         for src in sources:

@@ -24,10 +24,11 @@ def _both_ways(ctx: Context, rule: str, side_a: frozenset[Segment], side_b: froz
     """Flows from side A to side B and back; ``exclude`` drops A→B pairs that another rule owns."""
     a = ctx.endpoints_in(side_a, exclude_nodes | blocked)
     b = ctx.endpoints_in(side_b, exclude_nodes | blocked)
+    both = sorted(set(a) | set(b))  # a waypoint question propagates once, from both sides
     return (ctx.flow_findings(rule, a, b, source_segments=side_a, destination_segments=side_b, title=title,
-                              message=message, blocked=blocked, exclude=exclude)
+                              message=message, blocked=blocked, exclude=exclude, propagate_from=both)
             + ctx.flow_findings(rule, b, a, source_segments=side_b, destination_segments=side_a, title=title,
-                                message=message, blocked=blocked))
+                                message=message, blocked=blocked, propagate_from=both))
 
 
 def seg001(ctx: Context) -> list[Finding]:
