@@ -4,7 +4,7 @@ change introduces (what CI should stop on)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Callable, TypeVar
 
 from ..changes import DiffReport, FlowChange
 from ..findings import Report
@@ -13,6 +13,8 @@ from .json import dumps
 from .junit import render_junit
 from .sarif import render_sarif
 from .text import finding_lines
+
+T = TypeVar("T")
 
 
 def _change_lines(c: FlowChange) -> list[str]:
@@ -49,10 +51,16 @@ def introduced_report(d: DiffReport) -> Report:
     return dataclasses.replace(d.new, findings=list(d.introduced))
 
 
-DIFF_RENDERERS: dict[str, Callable[[DiffReport], str]] = {
-    "text": render_diff_text,
-    "json": lambda d: dumps(d.to_dict()),
-    "sarif": lambda d: render_sarif(introduced_report(d)),
-    "junit": lambda d: render_junit(introduced_report(d)),
-    "github": lambda d: render_github(introduced_report(d)),
-}
+def derived_renderers(text: Callable[[T], str], narrowed: Callable[[T], Report]) -> dict[str, Callable[[T], str]]:
+    """Renderers for a result that has its own text and JSON, and whose CI formats are those of
+    the check report ``narrowed`` makes from it."""
+    return {
+        "text": text,
+        "json": lambda r: dumps(r.to_dict()),  # type: ignore[attr-defined]
+        "sarif": lambda r: render_sarif(narrowed(r)),
+        "junit": lambda r: render_junit(narrowed(r)),
+        "github": lambda r: render_github(narrowed(r)),
+    }
+
+
+DIFF_RENDERERS = derived_renderers(render_diff_text, introduced_report)

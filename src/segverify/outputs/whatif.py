@@ -7,10 +7,7 @@ from typing import Callable
 
 from ..findings import Report
 from ..failures import WhatIfReport
-from .github import render_github
-from .json import dumps
-from .junit import render_junit
-from .sarif import render_sarif
+from .diff import derived_renderers
 
 
 def render_whatif_text(w: WhatIfReport) -> str:
@@ -41,10 +38,4 @@ def opened_report(w: WhatIfReport) -> Report:
     return dataclasses.replace(w.baseline, findings=findings)
 
 
-WHATIF_RENDERERS: dict[str, Callable[[WhatIfReport], str]] = {
-    "text": render_whatif_text,
-    "json": lambda w: dumps(w.to_dict()),
-    "sarif": lambda w: render_sarif(opened_report(w)),
-    "junit": lambda w: render_junit(opened_report(w)),
-    "github": lambda w: render_github(opened_report(w)),
-}
+WHATIF_RENDERERS: dict[str, Callable[[WhatIfReport], str]] = derived_renderers(render_whatif_text, opened_report)
