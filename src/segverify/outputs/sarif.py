@@ -86,7 +86,7 @@ def render_sarif(report: Report) -> str:
     exceptions = {e.id: e.justification for e in report.exceptions}
     run = {
         "tool": {"driver": {"name": "segverify", "version": __version__, "semanticVersion": __version__,
-                            "informationUri": "https://github.com/segverify/segverify", "rules": _rules(rule_ids)}},
+                            "rules": _rules(rule_ids)}},
         "artifacts": [{"location": {"uri": _uri(p)}, "hashes": {"sha-256": h}} for p, h in report.files],
         "results": [_result(f, rule_index, exceptions) for f in report.findings],
         "properties": {"topology": report.topology, "profile": report.profile, "date": report.today},
