@@ -117,3 +117,20 @@ def test_spans_point_at_rules() -> None:
     rule = topo.nodes["fw"].acls["lg-in"].rules[0]
     lines = (DATA / "tiny.yaml").read_text(encoding="utf-8").splitlines()
     assert "action: permit" in lines[rule.span.line - 1]
+
+
+def test_deep_nesting_is_refused_not_a_crash(tmp_path: Path) -> None:
+    # Composing a node tree recurses once per level in C: this used to kill the interpreter.
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("zones: " + "[" * 200_000 + "]" * 200_000 + "\n")
+    run = subprocess.run([sys.executable, "-m", "segverify", "check", str(deep)], capture_output=True, text=True)
+    assert run.returncode == 2 and "nesting deeper than 64 levels" in run.stderr
+
+
+def test_aliases_share_and_count(tmp_path: Path) -> None:
+    text = (DATA / "tiny.yaml").read_text(encoding="utf-8").replace(
+        "services:\n  web: [tcp/80, tcp/443]", "services:\n  web: &web [tcp/80, tcp/443]\n  www: *web")
+    topo = segverify.loads(text, "aliases.yaml")
+    assert topo.nodes["fw"].acls["lg-in"].rules[0].match.services is not None
+    with pytest.raises(InputError, match="unknown alias"):
+        segverify.loads(text.replace("www: *web", "www: *nope"), "aliases.yaml")

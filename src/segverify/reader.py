@@ -59,61 +59,163 @@ class Document:
 
 
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class _Converter:
-    def __init__(self, filename: str, doc: Document, prefix: Path_ = ()) -> None:
-        self.filename = filename
-        self.doc = doc
-        self.prefix = prefix
+class _Frame:
+    __slots__ = ("value", "path", "key", "key_where", "first", "anchor", "start_count")
+
+    def __init__(self, value: Any, path: Path_, anchor: str | None, start_count: int) -> None:
+        self.value = value
+        self.path = path
+        self.key: str | None = None  # a mapping's key waiting for its value
+        self.key_where: tuple[str, int, int] | None = None
+        self.first: dict[str, tuple[str, int, int]] = {}
+        self.anchor = anchor
+        self.start_count = start_count
+
+
+class _Composer:
+    """Build plain data and spans straight from libyaml's event stream, with an explicit stack.
+
+    libyaml parses without recursion, but composing a node tree recurses once per nesting level,
+    in C: a file of a hundred thousand '[' crashed the interpreter. Here depth is counted as the
+    events come, so a hostile file is refused with a message, at the place it goes too deep.
+    Aliases are not copied: the anchored value is shared, and its size counts again at every use,
+    so an alias bomb stops at MAX_VALUES before anything is expanded."""
+
+    def __init__(self, text: str, display: str) -> None:
+        self.loader = _Loader(text)
+        self.display = display
+        self.doc = Document(data={})
         self.count = 0
+        self.anchors: dict[str, tuple[Any, int]] = {}
 
-    def where(self, node: yaml.Node) -> tuple[str, int, int]:
-        mark = node.start_mark
-        return (self.filename, mark.line + 1, mark.column + 1)
+    def where(self, mark: Any) -> tuple[str, int, int]:
+        return (self.display, mark.line + 1, mark.column + 1)
 
-    def span(self, node: yaml.Node) -> Span:
-        return Span(*self.where(node))
+    def fail(self, message: str, mark: Any, related: tuple[str, int, int] | None = None) -> InputError:
+        return InputError(message, Span(*self.where(mark)), related=Span(*related) if related else None)
 
-    def convert(self, node: yaml.Node, path: Path_, depth: int = 0) -> Any:
-        self.count += 1
-        if self.count > MAX_VALUES:
-            raise InputError(f"more than {MAX_VALUES:,} values after alias expansion", self.span(node))
-        if depth > MAX_DEPTH:
-            raise InputError(f"nesting deeper than {MAX_DEPTH} levels", self.span(node))
-        self.doc.spans[self.prefix + path] = self.where(node)
-        if isinstance(node, yaml.MappingNode):
-            result: dict[str, Any] = {}
-            first: dict[str, tuple[str, int, int]] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    raise InputError("a mapping key must be a plain name", self.span(key_node))
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise InputError("merge keys (<<) are not supported; write the keys out", self.span(key_node))
-                key = str(key_node.value)
-                if key in result:
-                    raise InputError(f"duplicate key {key!r}", self.span(key_node), related=Span(*first[key]))
-                first[key] = self.where(key_node)
-                self.doc.key_spans[self.prefix + path + (key,)] = first[key]
-                result[key] = self.convert(value_node, path + (key,), depth + 1)
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self.convert(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+    def compose(self) -> Document | None:
+        loader, stack = self.loader, []
+        root_set = False
+        root: Any = None
+        documents = 0
+        try:
+            while True:
+                event = loader.get_event()
+                if isinstance(event, yaml.StreamEndEvent):
+                    break
+                if isinstance(event, yaml.DocumentStartEvent):
+                    documents += 1
+                    if documents > 1:
+                        raise self.fail("one YAML document per file, please (found a second '---')",
+                                        event.start_mark)
+                    continue
+                if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
+                    continue
+                if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                    frame = stack.pop()
+                    if frame.anchor is not None:
+                        self.anchors[frame.anchor] = (frame.value, self.count - frame.start_count + 1)
+                    continue
+                if isinstance(event, yaml.AliasEvent):
+                    if event.anchor not in self.anchors:
+                        raise self.fail(f"unknown alias *{event.anchor}", event.start_mark)
+                    value, size = self.anchors[event.anchor]
+                    self.count += size - 1
+                    self.place(stack, value, event.start_mark, is_scalar=not isinstance(value, (dict, list)),
+                               raw_key=value if isinstance(value, str) else None)
+                    if not stack:
+                        root, root_set = value, True
+                    continue
+                if isinstance(event, yaml.ScalarEvent):
+                    value = self.scalar(event)
+                    self.place(stack, value, event.start_mark, is_scalar=True, raw_key=event.value)
+                    if event.anchor is not None:
+                        self.anchors[event.anchor] = (value, 1)
+                    if not stack:
+                        root, root_set = value, True
+                    continue
+                # A collection starts.
+                value = {} if isinstance(event, yaml.MappingStartEvent) else []
+                path = self.place(stack, value, event.start_mark, is_scalar=False)
+                if not stack:
+                    root, root_set = value, True
+                if len(stack) >= MAX_DEPTH:
+                    raise self.fail(f"nesting deeper than {MAX_DEPTH} levels", event.start_mark)
+                stack.append(_Frame(value, path, event.anchor, self.count))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            span = Span(*self.where(mark)) if mark else Span(self.display, 1, 1)
+            problem = exc.problem or "invalid YAML"
+            if exc.context:
+                problem = f"{exc.context}: {problem}"
+            raise InputError(f"YAML syntax: {problem}", span) from None
+        except yaml.YAMLError as exc:
+            raise InputError(f"YAML syntax: {exc}", Span(self.display, 1, 1)) from None
+        finally:
+            loader.dispose()
+        if not root_set:
+            return None
+        self.doc.data = root
+        return self.doc
+
+    def scalar(self, event: yaml.ScalarEvent) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _MERGE_TAG:
+            raise self.fail("merge keys (<<) are not supported; write the keys out", event.start_mark)
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             value = _CONSTRUCTOR.construct_object(node)
         except yaml.YAMLError as exc:
-            raise InputError(f"cannot read value: {exc}", self.span(node)) from None
+            raise self.fail(f"cannot read value: {exc}", event.start_mark) from None
         if isinstance(value, (_dt.date, _dt.datetime)):
             return value.isoformat()[:10]
         if isinstance(value, bytes):
-            raise InputError("binary values are not allowed", self.span(node))
+            raise self.fail("binary values are not allowed", event.start_mark)
         if isinstance(value, float) and value != value:
-            raise InputError("NaN is not a value here", self.span(node))
+            raise self.fail("NaN is not a value here", event.start_mark)
         return value
+
+    def place(self, stack: list[_Frame], value: Any, mark: Any, *, is_scalar: bool, raw_key: Any = None) -> Path_:
+        """Put a value where the stack says it goes; return its path."""
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise self.fail(f"more than {MAX_VALUES:,} values after alias expansion", mark)
+        where = self.where(mark)
+        if not stack:
+            self.doc.spans[()] = where
+            return ()
+        top = stack[-1]
+        if isinstance(top.value, list):
+            path = top.path + (len(top.value),)
+            top.value.append(value)
+            self.doc.spans[path] = where
+            return path
+        if top.key is None:  # this value is a key
+            if not is_scalar:
+                raise self.fail("a mapping key must be a plain name", mark)
+            key = str(raw_key)
+            if key in top.first:
+                raise self.fail(f"duplicate key {key!r}", mark, related=top.first[key])
+            top.first[key] = where
+            top.key, top.key_where = key, where
+            self.count -= 1  # keys are names, not values
+            return top.path
+        path = top.path + (top.key,)
+        top.value[top.key] = value
+        self.doc.key_spans[path] = top.key_where  # type: ignore[assignment]
+        self.doc.spans[path] = where
+        top.key = None
+        return path
 
 
 def read_yaml(path: Path, display: str) -> tuple[Any, str, bytes]:
-    """Parse one file into a YAML node tree; return it with its text and raw bytes."""
+    """Parse one file into plain data with spans; return it with its text and raw bytes."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -133,25 +235,9 @@ def read_yaml(path: Path, display: str) -> tuple[Any, str, bytes]:
     return parse_text(text, display), text, raw
 
 
-def parse_text(text: str, display: str) -> yaml.Node | None:
-    try:
-        documents = list(yaml.compose_all(text, Loader=_Loader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        span = Span(display, mark.line + 1, mark.column + 1) if mark else Span(display, 1, 1)
-        problem = exc.problem or "invalid YAML"
-        if exc.context:
-            problem = f"{exc.context}: {problem}"
-        raise InputError(f"YAML syntax: {problem}", span) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"YAML syntax: {exc}", Span(display, 1, 1)) from None
-    except RecursionError:
-        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", Span(display, 1, 1)) from None
-    if len(documents) > 1:
-        mark = documents[1].start_mark
-        raise InputError("one YAML document per file, please (found a second '---')",
-                         Span(display, mark.line + 1, mark.column + 1))
-    return documents[0] if documents else None
+def parse_text(text: str, display: str) -> Document | None:
+    """Plain data and spans of one YAML document (None for an empty file)."""
+    return _Composer(text, display).compose()
 
 
 def _display_name(path: Path) -> str:
@@ -221,8 +307,7 @@ def load_document(path: str | os.PathLike[str]) -> Document:
 
 def load_text(text: str, name: str = "<string>") -> Document:
     doc = Document(data={})
-    node = parse_text(text, name)
-    _merge_node(doc, node, name, Path("."), seen=[], depth=0)
+    _merge_node(doc, parse_text(text, name), name, Path("."), seen=[], depth=0)
     doc.files.append(SourceFile(name, hashlib.sha256(text.encode()).hexdigest()))
     return doc
 
@@ -237,17 +322,16 @@ def _merge_file(doc: Document, path: Path, seen: list[Path], depth: int) -> None
         raise InputError(f"includes nested deeper than {MAX_INCLUDE_DEPTH}", Span(display, 1, 1))
     if any(f.path == display for f in doc.files):
         raise InputError(f"{display} is read twice (included from two places)", Span(display, 1, 1))
-    node, _text, raw = read_yaml(path, display)
+    part, _text, raw = read_yaml(path, display)
     doc.files.append(SourceFile(display, hashlib.sha256(raw).hexdigest()))
-    _merge_node(doc, node, display, path.parent, seen + [resolved], depth)
+    _merge_node(doc, part, display, path.parent, seen + [resolved], depth)
 
 
-def _merge_node(doc: Document, node: yaml.Node | None, display: str, base: Path,
+def _merge_node(doc: Document, part: Document | None, display: str, base: Path,
                 seen: list[Path], depth: int) -> None:
-    if node is None:
+    if part is None:
         raise InputError("the file is empty", Span(display, 1, 1))
-    part = Document(data={})
-    data = _Converter(display, part).convert(node, ())
+    data = part.data
     _validate(part, data, (), display)
     # Group the part's spans by section once, rather than scanning all of them per section.
     grouped: dict[str, tuple[list[tuple[Path_, Any]], list[tuple[Path_, Any]]]] = {}
