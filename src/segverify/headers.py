@@ -211,15 +211,6 @@ class HeaderSpace:
     def origin(self, index: int) -> Bdd:
         return self.bdd.cube({f"o{i}": bool((index >> (self.origin_bits - 1 - i)) & 1) for i in range(self.origin_bits)})
 
-    def origin_range(self, low: int, high: int) -> Bdd:
-        """Origin ids low..high inclusive, as a union of aligned blocks."""
-        result = self.false
-        for value, length in range_to_prefixes(low, high, self.origin_bits):
-            result |= self.bdd.cube(
-                {f"o{i}": bool((value >> (self.origin_bits - 1 - i)) & 1) for i in range(length)}
-            )
-        return result
-
     def packet(self, p: Packet) -> Bdd:
         bits: dict[str, bool] = {}
         for field, value in (("dst", int(p.dst)), ("src", int(p.src)), ("proto", p.proto),

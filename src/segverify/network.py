@@ -389,11 +389,6 @@ def is_endpoint(node: Node) -> bool:
     return node.kind is NodeKind.EXTERNAL or not node.forwarding
 
 
-def segment_nodes(topology: Topology, segments: Iterable[Segment]) -> set[str]:
-    wanted = set(segments)
-    return {name for name in topology.nodes if topology.segments_of(name) & wanted}
-
-
 def security_cloud_nodes(topology: Topology) -> set[str]:
     return {n.name for n in topology.nodes.values()
             if Role.SECURITY_CLOUD in n.roles or Segment.SECURITY_CLOUD in topology.segments_of(n.name)}
