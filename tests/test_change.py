@@ -82,11 +82,24 @@ def test_diff_against_git_revision(tmp_path: Path) -> None:
 
 
 def test_fail_on_new_reachability() -> None:
-    old = segverify.load(DATA / "whatif-backup-link.yaml")
     text = (DATA / "whatif-backup-link.yaml").read_text(encoding="utf-8")
-    # Newly allowed inside LGWAN only: no finding, and not across segments either.
-    new = segverify.loads(text.replace("kind: terminal", "kind: terminal\n    description: changed"), "new.yaml")
-    assert diff(old, new, today=TODAY).exit_code(fail_on_new_reachability=True) == 0
+    old = segverify.loads(text, "old.yaml")
+    # A change inside LGWAN only: nothing newly crosses segments, the flag changes nothing.
+    inside = segverify.loads(text.replace("kind: terminal", "kind: terminal\n    description: changed"), "new.yaml")
+    assert diff(old, inside, today=TODAY).exit_code(fail_on_new_reachability=True) == 0
+    # The firewall opens LGWAN <-> Internet, and registered exceptions cover it: no finding is
+    # introduced, so only --fail-on-new-reachability fails the change.
+    register = """
+exceptions:
+  - {id: EX-1, rule: SEG003, src: pc, dst: srv, owner: 情報政策課, justification: 試験, expires: 2030-03-31}
+  - {id: EX-2, rule: SEG003, src: srv, dst: pc, owner: 情報政策課, justification: 試験, expires: 2030-03-31}
+"""
+    opened = segverify.loads(text.replace("deny-all: {default: deny, rules: []}",
+                                          "deny-all: {default: permit, rules: []}") + register, "new.yaml")
+    d = diff(old, opened, today=TODAY)
+    assert d.introduced == []
+    assert {(c.source_zone, c.destination_zone) for c in d.allowed if c.cross_segment} == {("lg", "inet"), ("inet", "lg")}
+    assert d.exit_code() == 0 and d.exit_code(fail_on_new_reachability=True) == 1
 
 
 def test_whatif_finds_the_planted_backup_link() -> None:

@@ -93,7 +93,7 @@ def _zone_flows(net: Network, reach: Reachability, members: dict[str, list[str]]
         for a, from_a in origins.items():
             part = got & from_a if a != b else s.false
             if part != s.false:
-                flows[(a, b)] = s.as_sent(s.without_origin_id(part))
+                flows[(a, b)] = s.flows_as_sent(part)
     return flows
 
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network, collapse_addresses
 from typing import Iterator
 
-from .headers import WIDTH, Bdd, HeaderSpace
+from .headers import FIELD_VARS, WIDTH, Bdd, HeaderSpace
 from .model import PORTED_PROTOCOLS, PROTOCOL_NAMES
 
-_FIELDS = {"d": "dst", "s": "src", "p": "proto", "t": "dport", "u": "sport"}
 MAX_CUBES = 4000
 
 
@@ -40,10 +39,9 @@ def _cubes(space: HeaderSpace, u: Bdd) -> Iterator[dict[str, bool]]:
 def _field_pattern(assignment: dict[str, bool], field: str) -> tuple[int, int]:
     """(value, mask) of a field in a cube; mask bits set where the cube fixes the bit."""
     width = WIDTH[field]
-    prefix = next(k for k, v in _FIELDS.items() if v == field)
     value = mask = 0
-    for i in range(width):
-        bit = assignment.get(f"{prefix}{i}")
+    for i, name in enumerate(FIELD_VARS[(field, False)]):
+        bit = assignment.get(name)
         if bit is not None:
             mask |= 1 << (width - 1 - i)
             if bit:

@@ -35,7 +35,7 @@ WIDTH = {"dst": 32, "src": 32, "proto": 8, "dport": 16, "sport": 16}
 TRACKED = ("dst", "src", "sport")
 _PREFIX = {"dst": "d", "src": "s", "proto": "p", "dport": "t", "sport": "u"}
 # Variable names per (field, origin copy), most significant bit first: built once, used everywhere.
-_VARS: dict[tuple[str, bool], tuple[str, ...]] = {
+FIELD_VARS: dict[tuple[str, bool], tuple[str, ...]] = {
     (field, origin): tuple(f"{prefix.upper() if origin else prefix}{i}" for i in range(WIDTH[field]))
     for field, prefix in _PREFIX.items() for origin in (False, True)
 }
@@ -125,11 +125,11 @@ class HeaderSpace:
         return f"{prefix.upper() if origin else prefix}{bit}"
 
     def field_vars(self, field: str, origin: bool = False) -> list[str]:
-        return list(_VARS[(field, origin)])
+        return list(FIELD_VARS[(field, origin)])
 
     @staticmethod
     def _bits(field: str, value: int, length: int, origin: bool = False) -> dict[str, bool]:
-        names = _VARS[(field, origin)]
+        names = FIELD_VARS[(field, origin)]
         shift = WIDTH[field] - 1
         return {names[i]: bool((value >> (shift - i)) & 1) for i in range(length)}
 
@@ -247,6 +247,10 @@ class HeaderSpace:
             self.var(field, i, origin=True): self.var(field, i) for field in TRACKED for i in range(WIDTH[field])
         }
         return self.bdd.let(rename, self.bdd.exist(live, headers))
+
+    def flows_as_sent(self, received: Bdd) -> Bdd:
+        """Received headers (with origin ids) as their senders sent them, whoever sent them."""
+        return self.as_sent(self.without_origin_id(received))
 
     def without_origin_copies(self, headers: Bdd) -> Bdd:
         if not self.track_origin:

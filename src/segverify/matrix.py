@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .findings import Report
 from .headers import Bdd, HeaderSpace
-from .model import NodeKind, Topology
+from .model import NodeKind, Segment, Topology
 from .network import Network
 from .reach import Reachability
 
@@ -60,8 +60,8 @@ def services_text(space: HeaderSpace, headers: Bdd, limit: int = 6) -> tuple[str
 
 
 def zone_matrix(topology: Topology, network: Network, reach: Reachability, report: Report) -> Matrix:
-    zones = tuple(sorted(topology.zones, key=lambda z: (list(type(topology.zones[z].segment)).index(
-        topology.zones[z].segment), z)))
+    segment_order = list(Segment)
+    zones = tuple(sorted(topology.zones, key=lambda z: (segment_order.index(topology.zones[z].segment), z)))
     members = {z: [n for n in reach.endpoints if any(i.zone == z for i in topology.nodes[n].interfaces)]
                for z in zones}
     by_pair: dict[tuple[str, str], list] = {}

@@ -105,7 +105,7 @@ def find_witness(net: Network, reach: Reachability, sources: Iterable[str], dest
     s = net.space
     wanted = sorted(set(destinations))
     for src in sorted(sources):
-        mine = s.as_sent(s.without_origin_id(reach.received([src], wanted))) & shown
+        mine = s.flows_as_sent(reach.received([src], wanted)) & shown
         if mine == s.false:
             continue
         packet = HeaderSet(s, mine).pick()

@@ -96,8 +96,7 @@ class Reachability:
 
     def sent_headers(self, sources: Iterable[str], destinations: Iterable[str]) -> Bdd:
         """Headers as the sources sent them that reach the destinations; origin ids dropped."""
-        s = self.space
-        return s.as_sent(s.without_origin_id(self.received(sources, destinations)))
+        return self.space.flows_as_sent(self.received(sources, destinations))
 
     def flows(self, src: str, dst: str) -> HeaderSet:
         """Every header ``src`` can send that ``dst`` receives, as ``src`` sent it."""

@@ -52,10 +52,6 @@ class Context:
                 return iface.zone
         return ifaces[0].zone if ifaces else "-"
 
-    def sent(self, live: Bdd) -> Bdd:
-        s = self.network.space
-        return s.as_sent(s.without_origin_id(live))
-
     def flow_findings(
         self,
         rule: str,
@@ -70,7 +66,6 @@ class Context:
         allowed: Bdd | None = None,
         exclude: Callable[[str, str], bool] | None = None,
         subject: tuple[tuple[str, str], ...] = (),
-        use_exceptions: bool = True,
         propagate_from: list[str] | None = None,
     ) -> list[Finding]:
         """One finding per (source zone, destination zone) with flows from sources to destinations.
@@ -114,15 +109,13 @@ class Context:
         findings = []
         info = CATALOGUE[rule]
         for (szone, dzone), live in sorted(pairs.items()):
-            sent = self.sent(live)
-            remainder = sent if allowed is None else sent & ~allowed
-            if remainder == s.false:
+            sent = s.flows_as_sent(live)
+            undeclared = sent if allowed is None else sent & ~allowed
+            if undeclared == s.false:
                 continue
-            relaxed: tuple[str, ...] = ()
-            if use_exceptions:
-                remainder, relaxed = self.register.relax(rule, remainder)
+            remainder, relaxed = self.register.relax(rule, undeclared)
             suppressed = remainder == s.false
-            shown = (sent if allowed is None else sent & ~allowed) if suppressed else remainder
+            shown = undeclared if suppressed else remainder
             zone_dsts = [d for d in destinations if self.zone_in(d, destination_segments) == dzone]
             packet, path = find_witness(net, reach, by_zone[szone], zone_dsts, shown)
             location, related = _locations(path, self.topology.nodes[zone_dsts[0]].span if zone_dsts else self.topology.span)
