@@ -177,14 +177,17 @@ def _lan_receiver(net: Network, lan: str, packet: Packet, sender: tuple[str, str
     return None
 
 
-def trace(net: Network, source: str, packet: Packet, blocked: frozenset[str] = frozenset()) -> list[Path]:
+def trace(net: Network, source: str, packet: Packet, blocked: frozenset[str] = frozenset(),
+          entering: str | None = None) -> list[Path]:
     """Every path ``packet`` can take when ``source`` sends it (one per equal-cost branch).
 
-    ``blocked`` nodes are treated as down, as the engine's waypoint questions treat them."""
+    ``blocked`` nodes are treated as down, as the engine's waypoint questions treat them. With
+    ``entering`` (an interface of ``source``) the packet arrives there instead of being sent by
+    ``source``: a capture taken at one point."""
     if source not in net.nodes or source in blocked:
         return [Path(source, packet, [], Outcome.NODE_DOWN, source)]
     paths: list[Path] = []
-    _walk(net, Path(source, packet), source, None, packet, set(), paths, blocked)
+    _walk(net, Path(source, packet), source, entering, packet, set(), paths, blocked)
     return paths
 
 

@@ -76,7 +76,8 @@ def seg003(ctx: Context) -> list[Finding]:
                       exclude=exclude)
 
 
-def _service_bdd(ctx: Context, flows: tuple[DeclaredFlow, ...], peer_field: str, node: Node) -> Bdd:
+def declared_flows(ctx: Context, flows: tuple[DeclaredFlow, ...], peer_field: str, node: Node) -> Bdd:
+    """Headers a sanitizer's or proxy's declaration allows between ``node`` and its peers."""
     s = ctx.network.space
     own_field = "dst" if peer_field == "src" else "src"
     own = s.false
@@ -135,13 +136,13 @@ def seg004(ctx: Context) -> list[Finding]:
                 destination_segments=frozenset(topo.segments_of(node.name)),
                 title=f"undeclared flow into sanitizer {node.name}",
                 message=f"{why} These flows reach it but are not declared inbound.",
-                allowed=_service_bdd(ctx, san.inbound, "src", node), subject=subject + (("direction", "inbound"),))
+                allowed=declared_flows(ctx, san.inbound, "src", node), subject=subject + (("direction", "inbound"),))
             findings += ctx.flow_findings(
                 "SEG004", [node.name], ctx.endpoints_in(LGWAN_SIDE, {node.name}),
                 source_segments=frozenset(topo.segments_of(node.name)), destination_segments=LGWAN_SIDE,
                 title=f"undeclared flow out of sanitizer {node.name}",
                 message=f"{why} The sanitizer can start these flows toward the LGWAN side, beyond its declared outbound.",
-                allowed=_service_bdd(ctx, san.outbound, "dst", node), subject=subject + (("direction", "outbound"),))
+                allowed=declared_flows(ctx, san.outbound, "dst", node), subject=subject + (("direction", "outbound"),))
         else:
             own = topo.segments_of(node.name)
             terminals_side = INTERNET_SIDE if own & LGWAN_SIDE else LGWAN_SIDE
@@ -158,7 +159,7 @@ def seg004(ctx: Context) -> list[Finding]:
                 source_segments=terminals_side, destination_segments=frozenset(own),
                 title=f"undeclared flow into screen-transfer server {node.name}",
                 message=f"{why} These flows reach it but are not declared inbound display protocols.",
-                allowed=_service_bdd(ctx, san.inbound, "src", node), subject=subject + (("direction", "inbound"),))
+                allowed=declared_flows(ctx, san.inbound, "src", node), subject=subject + (("direction", "inbound"),))
             findings += ctx.flow_findings(
                 "SEG004", [node.name], ctx.endpoints_in(terminals_side, {node.name}),
                 source_segments=frozenset(own), destination_segments=terminals_side,
@@ -200,7 +201,7 @@ def seg010(ctx: Context) -> list[Finding]:
             source_segments=frozenset(topo.segments_of(name)), destination_segments=frozenset({Segment.EXTERNAL_INTERNET}),
             title=f"breakout proxy {name} reaches beyond its allow-list",
             message="In α′ the breakout proxy may reach only allow-listed cloud destinations and services.",
-            allowed=_service_bdd(ctx, node.allow, "dst", node), subject=(("proxy", name),))
+            allowed=declared_flows(ctx, node.allow, "dst", node), subject=(("proxy", name),))
     return findings
 
 

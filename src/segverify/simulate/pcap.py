@@ -35,8 +35,8 @@ from ..network import Network, security_cloud_nodes
 from ..policy.catalogue import rules_for
 from ..policy.context import INTERNET_SIDE, LGWAN_SIDE, MYNUMBER, Context
 from ..policy.exceptions import Register
-from ..policy.rules import DISPLAY, SMTP, _service_bdd
-from ..trace import Path, _walk, trace
+from ..policy.rules import DISPLAY, SMTP, declared_flows
+from ..trace import Path, trace
 
 TCP, UDP, ICMP = 6, 17, 1
 SYN, ACK = 0x02, 0x10
@@ -470,9 +470,7 @@ class Judge:
             own = packet.src in self.topology.nodes[node].addresses
             leaving = own or bool(self._routes_toward(node, packet.src) - {iface})
             if not leaving:  # it came from behind the capture interface: it entered there
-                found: list[Path] = []
-                _walk(self.net, Path(node, packet), node, iface, packet, set(), found, frozenset())
-                return source, found, None
+                return source, trace(self.net, node, packet, entering=iface), None
             paths, why = self._from_source(source, packet)
             passing = [p for p in paths if any(h.node == node and h.out_iface == iface for h in p.hops)]
             if paths and not passing:
@@ -546,7 +544,7 @@ class Judge:
                 and not any(h.node in self.cloud for h in path.hops) and src not in self.cloud and dst not in self.cloud:
             add("SEG005", "Internet segment → outside Internet not through the security cloud")
         if proxy_out:
-            allowed = _service_bdd(self.ctx, nodes[src].allow, "dst", nodes[src])
+            allowed = declared_flows(self.ctx, nodes[src].allow, "dst", nodes[src])
             if (allowed & cube) == s.false:
                 add("SEG010", f"breakout proxy {src} to a destination or service not on its allow-list")
         inside = frozenset({Segment.LGWAN, Segment.MYNUMBER})
@@ -567,13 +565,13 @@ class Judge:
         hits = []
         if san.type in (SanitizerType.MAIL, SanitizerType.FILE):
             if dst == name and S & (INTERNET_SIDE | LGWAN_SIDE):
-                ok = _service_bdd(self.ctx, san.inbound, "src", node)
+                ok = declared_flows(self.ctx, san.inbound, "src", node)
                 if san.type is SanitizerType.MAIL:
                     ok &= s.services(SMTP)
                 if (ok & cube) == s.false or S & LGWAN_SIDE and not S & INTERNET_SIDE:
                     hits.append(RuleHit("SEG004", f"into {san.type.value} sanitizer {name}: not a declared inbound flow"))
             if src == name and D & LGWAN_SIDE:
-                ok = _service_bdd(self.ctx, san.outbound, "dst", node)
+                ok = declared_flows(self.ctx, san.outbound, "dst", node)
                 if san.type is SanitizerType.MAIL:
                     ok &= s.services(SMTP)
                 if (ok & cube) == s.false:
@@ -581,7 +579,7 @@ class Judge:
         else:
             terminals = INTERNET_SIDE if own & LGWAN_SIDE else LGWAN_SIDE
             if dst == name and S & terminals:
-                ok = _service_bdd(self.ctx, san.inbound, "src", node) & s.services(DISPLAY)
+                ok = declared_flows(self.ctx, san.inbound, "src", node) & s.services(DISPLAY)
                 if (ok & cube) == s.false:
                     hits.append(RuleHit("SEG004", f"into screen-transfer server {name}: not a declared display protocol"))
             if src == name and D & terminals:
