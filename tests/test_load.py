@@ -124,7 +124,9 @@ def test_deep_nesting_is_refused_not_a_crash(tmp_path: Path) -> None:
     deep = tmp_path / "deep.yaml"
     deep.write_text("zones: " + "[" * 200_000 + "]" * 200_000 + "\n")
     run = subprocess.run([sys.executable, "-m", "segverify", "check", str(deep)], capture_output=True, text=True)
-    assert run.returncode == 2 and "nesting deeper than 64 levels" in run.stderr
+    # Our composer stops at 64 levels; a newer libyaml may refuse first with its own depth limit.
+    assert run.returncode == 2 and "Traceback" not in run.stderr and f"{deep}:1:" in run.stderr
+    assert "nesting deeper than 64 levels" in run.stderr or "maximum nesting depth" in run.stderr
 
 
 def test_aliases_share_and_count(tmp_path: Path) -> None:
