@@ -4,7 +4,7 @@ Public API::
 
     topology = segverify.load("topologies/alpha.yaml")
     report = segverify.verify(topology)
-    report.exit_code  # 0 compliant, 1 findings
+    report.exit_code  # 0 compliant (warnings alone do not fail), 1 errors
 """
 
 from __future__ import annotations

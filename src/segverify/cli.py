@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import sys
-from pathlib import Path
 import click
 
 from .options import today_option
@@ -15,9 +14,19 @@ from .errors import SegverifyError
 PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
 
 
+def _writable(output: str | None) -> None:
+    """Check an output path before the work starts, so a typo costs a message, not a run."""
+    if output:
+        from .outputs.files import check_output
+
+        check_output(output)
+
+
 def _emit(text: str, output: str | None) -> None:
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        from .outputs.files import write_text
+
+        write_text(output, text)
     else:
         click.echo(text, nl=False)
 
@@ -52,13 +61,14 @@ def cli(quiet: bool) -> None:
               show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @today_option
-@click.option("--fail-on", type=click.Choice(["warning", "error"]), default="warning", show_default=True,
-              help="Lowest severity that makes the exit code 1.")
+@click.option("--fail-on", type=click.Choice(["warning", "error"]), default="error", show_default=True,
+              help="Lowest severity that makes the exit code 1 (warnings alone exit 0 unless 'warning').")
 def check(path: str, profile: str | None, fmt: str, output: str | None, today: _dt.date | None, fail_on: str) -> None:
     """Verify PATH against the rule catalogue. Exit 0 compliant, 1 findings, 2 bad input."""
     from .outputs import RENDERERS
     from .policy.check import verify
 
+    _writable(output)
     report = verify(_load(path), profile=profile, today=today)
     _emit(RENDERERS[fmt](report), output)
     sys.exit(report.exit_code_for(fail_on))
@@ -119,6 +129,10 @@ def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: _d
     from .policy.check import verify
     from .reach import Reachability
 
+    if plot:
+        from .viz.commands import check_heatmap_output
+
+        check_heatmap_output(plot)
     topo = _load(path)
     net = Network(topo)
     report = verify(topo, profile=profile, today=today, network=net)
@@ -205,6 +219,7 @@ def diff(paths: tuple[str, ...], revision: str | None, profile: str | None, fmt:
     from .changes import diff as compare
     from .outputs.diff import DIFF_RENDERERS
 
+    _writable(output)
     with tempfile.TemporaryDirectory(prefix="segverify-diff-") as tmp:
         if revision is not None:
             if len(paths) != 1:
@@ -236,6 +251,7 @@ def whatif(path: str, fail: tuple[str, ...], fail_open: tuple[str, ...], k_failu
     from .outputs.whatif import WHATIF_RENDERERS
     from .failures import whatif as play
 
+    _writable(output)
     result = play(_load(path), fail, fail_open, k_failures, jobs, profile, today)
     _emit(WHATIF_RENDERERS[fmt](result), output)
     sys.exit(result.exit_code)

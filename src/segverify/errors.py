@@ -5,6 +5,7 @@
     SegverifyError                 exit code 2 from the command line, never a traceback
     ├── InputError                 the topology files are wrong; carries a Span (file:line:column)
     ├── QueryError                 a question names something the topology does not have
+    ├── OutputError                an output file cannot be written (missing directory, ...)
     └── EnvironmentProblem         the machine lacks what a command needs (root, nft, ip, ...)
 
 Errors carry spans beside the data instead of inside it, so a message can always point at the
@@ -50,6 +51,10 @@ class InputError(SegverifyError):
 
 class QueryError(SegverifyError):
     """A question (``--from``, ``--to``, ...) names something the topology does not contain."""
+
+
+class OutputError(SegverifyError):
+    """A file a command should write cannot be written (its directory is missing, it is a directory, ...)."""
 
 
 class EnvironmentProblem(SegverifyError):

@@ -120,11 +120,11 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """1 when any finding counts (warnings too): hygiene is part of the answer."""
-        return self.exit_code_for("warning")
+        """1 when an error counts; warnings alone do not fail (``exit_code_for("warning")`` makes them)."""
+        return self.exit_code_for("error")
 
     def exit_code_for(self, fail_on: str) -> int:
-        """``fail_on`` is the lowest severity that fails: ``warning`` (default) or ``error``."""
+        """``fail_on`` is the lowest severity that fails: ``error`` (default) or ``warning``."""
         if fail_on == "error":
             return 0 if self.compliant else 1
         return 0 if not self.active else 1

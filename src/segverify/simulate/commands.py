@@ -60,6 +60,10 @@ def pcap_audit(path: str, capture: str, at: str | None, violations_file: str | N
     from ..outputs.json import dumps
     from .pcap import audit, format_text
 
+    if violations_file is not None:
+        from ..outputs.files import check_output
+
+        check_output(violations_file)
     topology = load(path)
     update, close = _progress_bar()
     try:

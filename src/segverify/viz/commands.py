@@ -50,9 +50,13 @@ def _verified(path: str, profile: str | None, today: _dt.date | None) -> tuple[T
 
 
 def _check_suffix(output: str, allowed: tuple[str, ...]) -> None:
+    """The output's name and directory, checked before the work starts."""
+    from ..outputs.files import check_output
+
     suffix = Path(output).suffix.lower().lstrip(".")
     if suffix not in allowed:
         raise click.BadParameter(f"{output}: name the file .{', .'.join(allowed)}", param_hint="--output")
+    check_output(output)
 
 
 path_argument = click.argument("path", type=click.Path(exists=False, dir_okay=True))
@@ -91,20 +95,26 @@ def report(path: str, output: str, lang: str, profile: str | None, today: _dt.da
     _check_suffix(output, ("html", "htm"))
     _require_matplotlib()
     from ..matrix import zone_matrix
+    from ..outputs.files import write_text
     from ..reach import Reachability
     from .report import render_report
 
     topology, network, result = _verified(path, profile, today)
     matrix = zone_matrix(topology, network, Reachability(network), result)
     html = render_report(topology, result, matrix, lang=lang, network=network, warn=_warn)
-    Path(output).write_text(html, encoding="utf-8")
+    write_text(output, html)
     click.echo(f"wrote {output}", err=True)
+
+
+def check_heatmap_output(output: str) -> None:
+    """For ``segverify matrix --plot FILE``, before the work: the file name, its directory, matplotlib."""
+    _check_suffix(output, ("png", "svg", "pdf"))
+    _require_matplotlib()
 
 
 def write_heatmap(matrix: Matrix, output: str) -> None:
     """For ``segverify matrix --plot FILE``: check the file name, then write the heatmap."""
-    _check_suffix(output, ("png", "svg", "pdf"))
-    _require_matplotlib()
+    check_heatmap_output(output)
     from .heatmap import plot_matrix
 
     plot_matrix(matrix, output, warn=_warn)

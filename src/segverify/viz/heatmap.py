@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from ..matrix import Crossing, Matrix
+from ..outputs.files import write_bytes
 from . import fonts
 from .map import BAND_STYLE
 from .output import figure_bytes, format_of
@@ -112,7 +112,7 @@ def plot_matrix(matrix: Matrix, path: str | os.PathLike[str], title: str = "",
                 warn: Callable[[str], None] | None = None) -> None:
     """Write the heatmap to ``path`` (.png, .svg or .pdf)."""
     fmt = format_of(path)
-    Path(path).write_bytes(render(matrix_figure(matrix, title, warn), fmt))
+    write_bytes(path, render(matrix_figure(matrix, title, warn), fmt))
 
 
 def render(fig: Figure, fmt: str) -> bytes:

@@ -240,11 +240,11 @@ def map_figure(topology: Topology, network: Network, report: Report, highlight: 
 def draw_map(topology: Topology, network: Network, report: Report, path: str | os.PathLike[str],
              highlight: str | Path | None = None, warn: Callable[[str], None] | None = None) -> None:
     """Write the map to ``path``: .png, .svg or .pdf."""
-    from pathlib import Path as FilePath
+    from ..outputs.files import write_bytes
 
     fmt = format_of(path)
     fig = map_figure(topology, network, report, highlight, warn)
-    FilePath(path).write_bytes(render(fig, fmt))
+    write_bytes(path, render(fig, fmt))
 
 
 def render(fig: Figure, fmt: str) -> bytes:

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..outputs.files import write_bytes
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -45,4 +47,4 @@ def figure_bytes(fig: Figure, fmt: str, dpi: float = 110) -> bytes:
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: float = 110) -> None:
-    Path(path).write_bytes(figure_bytes(fig, format_of(path), dpi))
+    write_bytes(path, figure_bytes(fig, format_of(path), dpi))
