@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("matplotlib")
-
 import segverify
 from segverify.matrix import zone_matrix
 from segverify.network import Network

@@ -18,8 +18,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytest.importorskip("matplotlib")
-
 import click
 from click.testing import CliRunner
 

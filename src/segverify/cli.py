@@ -294,11 +294,14 @@ from .viz.commands import draw, report  # noqa: E402 - imports only click; matpl
 
 from .generate import generate_command  # noqa: E402
 from .simulate.commands import pcap_audit  # noqa: E402 - imports only click; scapy loads inside the command
+from .record.commands import history_command, record_command  # noqa: E402 - imports only click
 
 cli.add_command(draw)
 cli.add_command(report)
 cli.add_command(pcap_audit)
 cli.add_command(generate_command)
+cli.add_command(record_command)
+cli.add_command(history_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,7 +6,8 @@
     ├── InputError                 the topology files are wrong; carries a Span (file:line:column)
     ├── QueryError                 a question names something the topology does not have
     ├── OutputError                an output file cannot be written (missing directory, ...)
-    └── EnvironmentProblem         the machine lacks what a command needs (root, nft, ip, ...)
+    ├── EnvironmentProblem         the machine lacks what a command needs (root, nft, ip, ...)
+    └── RecordError                the self-inspection record's database is damaged, foreign or unreachable
 
 Errors carry spans beside the data instead of inside it, so a message can always point at the
 place in the user's file that caused it.
@@ -59,3 +60,7 @@ class OutputError(SegverifyError):
 
 class EnvironmentProblem(SegverifyError):
     """The machine lacks a privilege or program that a command needs."""
+
+
+class RecordError(SegverifyError):
+    """The self-inspection record cannot be used as it is; segverify leaves it untouched."""

@@ -1,8 +1,7 @@
 """Pictures and documents for people: the segment map, the zone-matrix heatmap, the HTML audit report.
 
-Everything here needs matplotlib (``pip install 'segverify[viz]'``) except the layout and the
-report's HTML assembly. Modules import matplotlib lazily so that ``import segverify`` and the
-command line stay fast when no picture is asked for.
+matplotlib is one of segverify's own dependencies (the plain install draws). Modules import it
+lazily so that ``import segverify`` and the command line stay fast when no picture is asked for.
 
     from segverify.viz.map import draw_map          # map.png | map.svg | map.pdf
     from segverify.viz.heatmap import plot_matrix   # the zone × zone matrix as a heatmap

@@ -2,7 +2,7 @@
 ``segverify --help`` and the other commands do not pay for it.
 
 Both commands write a file and exit 0 (the verdict is in the file; ``segverify check`` gives it as
-an exit code), 2 for bad input, a missing matplotlib or an unknown output format.
+an exit code), 2 for bad input or an unknown output format.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import click
 
 from ..options import today_option
 
-from ..errors import EnvironmentProblem
-
 if TYPE_CHECKING:
     from ..findings import Report
     from ..matrix import Matrix
@@ -24,13 +22,6 @@ if TYPE_CHECKING:
     from ..network import Network
 
 PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
-
-
-def _require_matplotlib() -> None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise EnvironmentProblem("pictures need matplotlib: pip install 'segverify[viz]'") from None
 
 
 def _warn(message: str) -> None:
@@ -76,7 +67,6 @@ profile_option = click.option("--profile", type=PROFILES,
 def draw(path: str, output: str, highlight: str | None, profile: str | None, today: _dt.date | None) -> None:
     """Draw the segment map of PATH: segments as regions, findings' witness paths in red."""
     _check_suffix(output, ("png", "svg", "pdf"))
-    _require_matplotlib()
     from .map import draw_map
 
     topology, network, report = _verified(path, profile, today)
@@ -93,7 +83,6 @@ def draw(path: str, output: str, highlight: str | None, profile: str | None, tod
 def report(path: str, output: str, lang: str, profile: str | None, today: _dt.date | None) -> None:
     """Write a self-contained HTML audit report of PATH (verdict, matrix, map, findings, exceptions)."""
     _check_suffix(output, ("html", "htm"))
-    _require_matplotlib()
     from ..matrix import zone_matrix
     from ..outputs.files import write_text
     from ..reach import Reachability
@@ -107,9 +96,8 @@ def report(path: str, output: str, lang: str, profile: str | None, today: _dt.da
 
 
 def check_heatmap_output(output: str) -> None:
-    """For ``segverify matrix --plot FILE``, before the work: the file name, its directory, matplotlib."""
+    """For ``segverify matrix --plot FILE``, before the work: the file name and its directory."""
     _check_suffix(output, ("png", "svg", "pdf"))
-    _require_matplotlib()
 
 
 def write_heatmap(matrix: Matrix, output: str) -> None:

@@ -1,0 +1,84 @@
+"""The ``record`` and ``history`` commands (imports only click until they run)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+
+import click
+
+from ..options import today_option
+
+PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
+db_option = click.option("--db", metavar="FILE|URL", default=None,
+                         help="The record: a SQLite file, or a postgresql:// URL (needs segverify[postgres]). "
+                              "Default: $SEGVERIFY_RECORD, else segverify-record.sqlite here.")
+
+
+@click.command("record")
+@click.argument("path", type=click.Path(exists=False, dir_okay=True))
+@db_option
+@click.option("--profile", type=PROFILES, help="Model variant to check against (default: the topology's own).")
+@today_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def record_command(path: str, db: str | None, profile: str | None, today: _dt.date | None, fmt: str) -> None:
+    """Check PATH and keep the run in the self-inspection record (自己点検の記録).
+
+    Stores the date, every input file's SHA-256, the git revision when PATH is in a work tree, the
+    profile, the verdict, every finding by fingerprint and the exceptions with their status. Exit 0
+    once stored (the verdict is in the record; `segverify check` gives it as an exit code)."""
+    from .. import load
+    from ..outputs.json import dumps
+    from ..policy.check import verify
+    from ..progress import current
+    from .history import trends
+    from .runs import git_state, load_runs, record_run
+    from .store import default_location, open_store
+
+    location = db or default_location()
+    store = open_store(location)  # a damaged or foreign record stops us before the check runs
+    with current().stage(f"loading {path}"):
+        topology = load(path)
+    report = verify(topology, profile=profile, today=today)
+    run_id = record_run(store, report, path, git_state([f.path for f in topology.files]))
+    runs, findings, exceptions = load_runs(store, report.topology)
+    day = _dt.date.fromisoformat(report.today)
+    trend = trends(runs, findings, exceptions, day)[0]
+    row = next(r for r in trend.runs if r.id == run_id)
+    if fmt == "json":
+        click.echo(dumps({"run": run_id, "db": store.location, "topology": report.topology,
+                          "compliant": report.compliant, "open": row.open, "opened": row.opened,
+                          "fixed": row.fixed}), nl=False)
+    else:
+        verdict = "COMPLIANT" if report.compliant else "NOT COMPLIANT"
+        click.echo(f"recorded run {run_id} of {report.topology} in {store.location}: {verdict}, "
+                   f"{report.errors} error(s), {report.warnings} warning(s); {row.open} open "
+                   f"({row.opened} opened, {row.fixed} fixed since the previous run)")
+    sys.exit(0)
+
+
+@click.command("history")
+@db_option
+@click.option("--topology", "name", metavar="NAME", help="Only this topology (its `name:`); default: every one.")
+@click.option("--days", type=click.IntRange(0), default=90, show_default=True,
+              help="List the exceptions that expire within this many days.")
+@today_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def history_command(db: str | None, name: str | None, days: int, today: _dt.date | None, fmt: str) -> None:
+    """The trend of the self-inspection record: findings opened and fixed per run, each finding's
+    first and last sighting and time to fix, exceptions expiring soon."""
+    from ..outputs.json import dumps
+    from .history import trends
+    from .render import render_trends
+    from .runs import load_runs
+    from .store import default_location, open_store
+
+    store = open_store(db or default_location(), create=False)
+    runs, findings, exceptions = load_runs(store, name)
+    if name is not None and not runs:
+        raise click.BadParameter(f"no run of {name!r} in {store.location}", param_hint="--topology")
+    result = trends(runs, findings, exceptions, today or _dt.date.today(), days)
+    if fmt == "json":
+        click.echo(dumps([t.to_dict() for t in result]), nl=False)
+    else:
+        click.echo(render_trends(result, store.location), nl=False)
