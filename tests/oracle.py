@@ -22,6 +22,12 @@ its represents less every address a non-external node uses (interfaces, NAT), le
 represents of another external node takes. An external node sends from its addresses and what it
 claims; without routes it sends everything to the single neighbour of its uplink.
 
+Addresses: an interface answers for its primary, secondary and virtual addresses; each primary and
+secondary address gives a connected route. Address clauses: prefixes, or an address with a wildcard
+mask (compare only the bits the mask clears), less the ``except`` terms. ICMP packets carry the type
+in ``dport`` and the code in ``sport``; a service term with ports but no protocol reads a portless
+packet's ports as 0.
+
 Source NAT overload rewrites the source port to any of 1024-65535. Instead of branching on 64512
 ports the oracle branches on one representative per class of ports that no ACL or NAT rule in the
 topology tells apart, which is exact because rules only ever test ports against those ranges.
@@ -43,7 +49,7 @@ from segverify.model import (
     Topology,
 )
 
-TCP = 6
+TCP, ICMP = 6, 1
 EPHEMERAL_LOW, EPHEMERAL_HIGH = 1024, 65535
 
 
@@ -69,6 +75,20 @@ class _Route:
     distance: int = 0  # administrative distance: connected 0, static 1 unless given
 
 
+def _iface_ips(iface: Any) -> list[IPv4Address]:
+    nets = ([iface.address] if iface.address is not None else []) + list(iface.secondary)
+    return [a.ip for a in nets] + list(iface.virtual)
+
+
+def _iface_subnets(iface: Any) -> list[IPv4Network]:
+    nets = ([iface.address] if iface.address is not None else []) + list(iface.secondary)
+    return [a.network for a in nets]
+
+
+def node_ips(node: Node) -> list[IPv4Address]:
+    return [ip for iface in node.interfaces for ip in _iface_ips(iface)]
+
+
 class _Context:
     """Per-topology lookup tables, built once."""
 
@@ -81,11 +101,11 @@ class _Context:
         self.owner: dict[IPv4Address, list[tuple[str, str]]] = {}
         for node in topo.nodes.values():
             for iface in node.interfaces:
-                if iface.address is not None:
-                    self.owner.setdefault(iface.address.ip, []).append((node.name, iface.name))
+                for ip in _iface_ips(iface):
+                    self.owner.setdefault(ip, []).append((node.name, iface.name))
         self.inside = frozenset(
             addr for node in topo.nodes.values() if node.kind is not NodeKind.EXTERNAL
-            for addr in (*node.addresses, *(rule.translated for rule in node.nat))
+            for addr in (*node_ips(node), *(rule.translated for rule in node.nat))
         )
         self.routes = {name: self._routes(node) for name, node in topo.nodes.items()}
         self.sport_reps = self._sport_representatives()
@@ -98,7 +118,7 @@ class _Context:
                 if peer != (node.name, iface.name) and peer in self.owner.get(via, []):
                     return iface.name
         for iface in node.interfaces:
-            if iface.address is not None and via in iface.address.network and (node.name, iface.name) in self.lan_of:
+            if any(via in net for net in _iface_subnets(iface)) and (node.name, iface.name) in self.lan_of:
                 return iface.name
         return None
 
@@ -119,8 +139,9 @@ class _Context:
         routes: list[_Route] = []
         # An interface on no link or LAN is down: no connected route, and no route can leave by it.
         for iface in node.interfaces:
-            if iface.address is not None and (node.name, iface.name) in self.lan_of:
-                routes.append(_Route(iface.address.network, None, False, True, iface.name))
+            if (node.name, iface.name) in self.lan_of:
+                for net in dict.fromkeys(_iface_subnets(iface)):
+                    routes.append(_Route(net, None, False, True, iface.name))
         statics = [(r.prefix, r.via, r.drop, r.distance) for r in node.routes]
         if node.kind is NodeKind.EXTERNAL and not statics:
             statics = [(*route, 1) for route in self._implicit_default(node)]
@@ -175,17 +196,30 @@ def _port_in(port: int, ranges: Iterable[Any] | None) -> bool:
     return ranges is None or any(r.low <= port <= r.high for r in ranges)
 
 
+def _wild_in(addr: IPv4Address, w: Any) -> bool:
+    return (int(addr) & (0xFFFFFFFF ^ w.mask)) == w.value
+
+
+def _address_clause(addr: IPv4Address, nets: Any, wild: Any, excluded: Any) -> bool:
+    included = nets is None or any(addr in net for net in nets) or any(_wild_in(addr, w) for w in wild)
+    return included and not any(_wild_in(addr, w) for w in excluded)
+
+
+def _term_matches(t: Any, p: Pkt) -> bool:
+    if t.protocol is not None:
+        return t.protocol == p.proto and _port_in(p.sport, t.sports) and _port_in(p.dport, t.dports)
+    if p.proto in PORTED_PROTOCOLS:
+        return _port_in(p.sport, t.sports) and _port_in(p.dport, t.dports)
+    return _port_in(0, t.sports) and _port_in(0, t.dports)  # portless (ICMP too): ports read as 0
+
+
 def matches(m: Match, p: Pkt) -> bool:
     """Does the header ``p`` satisfy the rule clause ``m``?"""
-    if not (_in_any(p.src, m.src) and _in_any(p.dst, m.dst)):
+    if not (_address_clause(p.src, m.src, m.src_wild, m.src_except)
+            and _address_clause(p.dst, m.dst, m.dst_wild, m.dst_except)):
         return False
     if m.services is not None:
-        if not any(
-            (t.protocol is None or t.protocol == p.proto)
-            and _port_in(p.sport, t.sports)
-            and _port_in(p.dport, t.dports)
-            for t in m.services
-        ):
+        if not any(_term_matches(t, p) for t in m.services):
             return False
     if m.established is True:
         return p.proto == TCP and p.established
@@ -241,12 +275,12 @@ def can_send_from(topo: Topology, node: str, src: IPv4Address) -> bool:
 
     Every node sends from its own interface addresses; an external node also from what it claims.
     """
-    return src in topo.nodes[node].addresses or claims(topo, node, src)
+    return src in node_ips(topo.nodes[node]) or claims(topo, node, src)
 
 
 def is_own(topo: Topology, node: str, dst: IPv4Address) -> bool:
     """Is ``dst`` the node itself: one of its addresses, or claimed by it if it is external?"""
-    return dst in topo.nodes[node].addresses or claims(topo, node, dst)
+    return dst in node_ips(topo.nodes[node]) or claims(topo, node, dst)
 
 
 # -- forwarding ------------------------------------------------------------------------------------
@@ -255,7 +289,10 @@ def is_own(topo: Topology, node: str, dst: IPv4Address) -> bool:
 def _normalise(packet: Any) -> Pkt:
     p = Pkt(IPv4Address(packet.src), IPv4Address(packet.dst), int(packet.proto), int(packet.sport),
             int(packet.dport), bool(packet.established))
-    if p.proto not in PORTED_PROTOCOLS and (p.sport or p.dport):
+    if p.proto == ICMP:
+        if p.sport > 255 or p.dport > 255:
+            raise ValueError(f"ICMP type (dport) and code (sport) are 0-255: {packet}")
+    elif p.proto not in PORTED_PROTOCOLS and (p.sport or p.dport):
         raise ValueError(f"a packet of protocol {p.proto} carries no ports: {packet}")
     return p
 

@@ -78,6 +78,7 @@ class _Builder:
         self.alloc = _Segments(self.rng)
         self.networks: dict[str, list[str]] = {}
         self.nat_next = 1
+        self.secondary_addresses: list[str] = []
 
     # -- structure ---------------------------------------------------------------------------------
 
@@ -191,6 +192,7 @@ class _Builder:
             self.add_acls(name)
         for r in routers:
             self.add_nat(r)
+        self.add_grown_constructs(seed=self.seed, routers=routers, hosts=hosts)
 
         lans: dict[str, Any] = {}
         links: list[Any] = []
@@ -398,6 +400,71 @@ class _Builder:
             self.nodes[router]["nat"] = rules
 
 
+    # -- the constructs of real devices ------------------------------------------------------------
+
+    def add_grown_constructs(self, seed: int, routers: list[str], hosts: list[str]) -> None:
+        """Secondary and virtual addresses, address ranges, wildcard masks, exclusions and ICMP
+        types, drawn from a generator of their own so the rest of the network stays as it was."""
+        rng = random.Random(seed * 7919 + 17)
+        self.grow_addresses(rng, routers, hosts)
+        for node in self.nodes.values():
+            for acl in node.get("acls", {}).values():
+                for rule in acl["rules"]:
+                    self.grow_rule(rng, rule)
+
+    def grow_addresses(self, rng: random.Random, routers: list[str], hosts: list[str]) -> None:
+        lans = [(name, seg) for name, seg in self.segments.items() if not seg[3] and len(seg[1]) >= 2]
+        if lans and rng.random() < 0.5 and self.alloc.free:
+            # A secondary subnet on a LAN: its router and (often) one host get an address in it.
+            name, (_prefix, entries, _zone, _link) = rng.choice(lans)
+            block = rng.choice(self.alloc.free)
+            self.alloc.free.remove(block)
+            hosts_in = list(block.hosts())
+            members = [e for e in entries if e[0] in routers][:1] + [e for e in entries if e[0] in hosts][:1]
+            for (node, iface, _addr), ip in zip(members[: 1 + (rng.random() < 0.7)], hosts_in):
+                self.nodes[node]["interfaces"][iface]["secondary"] = [f"{ip}/{block.prefixlen}"]
+                self.secondary_addresses.append(str(ip))
+        if lans and rng.random() < 0.5:
+            # A VRRP virtual address held by one router of a LAN; its hosts may use it as gateway.
+            name, (prefix, entries, _zone, _link) = rng.choice(lans)
+            owners = [e for e in entries if e[0] in routers]
+            used = set(self.all_addresses()) | set(self.secondary_addresses)
+            free = [str(h) for h in prefix.hosts() if str(h) not in used]
+            if owners and free:
+                node, iface, _addr = rng.choice(owners)
+                vip = free[-1]
+                self.nodes[node]["interfaces"][iface]["virtual"] = [vip]
+                self.secondary_addresses.append(vip)
+                for n, i, _a in entries:
+                    spec = self.nodes[n]["interfaces"][i]
+                    if "gateway" in spec and rng.random() < 0.7:
+                        spec["gateway"] = vip
+
+    WILDCARD_MASKS = ("0.0.0.96", "0.0.0.6", "0.0.0.80", "0.0.0.17", "0.0.1.24", "0.0.0.7")
+
+    def grown_address(self, rng: random.Random) -> Any:
+        addrs = self.all_addresses() + self.secondary_addresses
+        roll = rng.random()
+        if roll < 0.3:
+            a, b = sorted(rng.sample(addrs, 2) if len(addrs) >= 2 else addrs * 2, key=lambda x: IPv4Address(x))
+            return f"{a}-{b}"
+        if roll < 0.6:
+            return f"{rng.choice(addrs)} {rng.choice(self.WILDCARD_MASKS)}"
+        if roll < 0.8:
+            return {"except": [rng.choice(addrs), f"{rng.choice(addrs)} {rng.choice(self.WILDCARD_MASKS)}"][
+                : rng.randint(1, 2)]}
+        base = rng.choice([str(p) for p, _e, _z, _l in self.segments.values()] + ["10.0.0.0/25"])
+        return {"addresses": [base], "except": rng.choice(addrs)}
+
+    def grow_rule(self, rng: random.Random, rule: dict[str, Any]) -> None:
+        for key in ("src", "dst"):
+            if rng.random() < 0.2:
+                rule[key] = self.grown_address(rng)
+        if rule.get("proto") == "icmp" and rng.random() < 0.6:
+            del rule["proto"]
+            rule["service"] = rng.choice(["icmp/8", "icmp/8/0", "icmp/8/1-5", "icmp/0", "icmp/3", "icmp/0-10",
+                                          ["icmp/8", "tcp/22"]])
+
     def filter_translated(self, router: str, out: str) -> None:
         """Give the router across ``out`` an ingress ACL that looks at source ports.
 
@@ -553,6 +620,9 @@ def services(rng: random.Random, full: bool = False) -> Iterator[tuple[int, int,
                     yield proto, sport, dport
             else:
                 yield proto, rng.choice(sports), dport
-    yield ICMP, 0, 0
+    yield ICMP, 0, 0  # echo reply (type 0 in dport, code 0 in sport)
+    yield ICMP, 0, 8  # echo request
+    yield ICMP, 1, 8  # ... with an odd code
+    yield ICMP, 3, 3  # destination unreachable, port unreachable
     yield GRE, 0, 0
     assert TCP in PORTED_PROTOCOLS and GRE not in PORTED_PROTOCOLS

@@ -153,8 +153,25 @@ def test_port_ranges_on_portless_protocols_match_port_zero() -> None:
 
     any_proto = Match(services=(ServiceTerm(None, None, (PortRange(0, 100),)),))
     assert match_exprs(any_proto) == ["ip protocol { 6, 17, 132 } th dport 0-100", "ip protocol != { 6, 17, 132 }"]
-    no_zero = Match(services=(ServiceTerm(1, None, (PortRange(1, 100),)),))
+    no_zero = Match(services=(ServiceTerm(47, None, (PortRange(1, 100),)),))
     assert match_exprs(no_zero) == []
+    # ICMP carries its type in the destination-port field and its code in the source-port field.
+    echo = Match(services=(ServiceTerm(1, (PortRange(0, 3),), (PortRange(8, 8),)),))
+    assert match_exprs(echo) == ["ip protocol 1 icmp type 8 icmp code 0-3"]
+
+
+def test_wildcard_masks_and_exclusions_render_as_masked_compares() -> None:
+    from ipaddress import IPv4Address, IPv4Network
+
+    from segverify.model import Match, Wildcard
+
+    w = Wildcard(int(IPv4Address("128.12.0.1")), int(IPv4Address("0.0.255.0")))
+    m = Match(src=(IPv4Network("10.0.0.0/24"),), src_wild=(w,),
+              dst_except=(Wildcard(int(IPv4Address("10.9.0.0")), 255), Wildcard(int(IPv4Address("10.8.0.1")), 0x60)))
+    assert match_exprs(m) == [
+        "ip saddr 10.0.0.0/24 ip daddr != 10.9.0.0/24 ip daddr & 255.255.255.159 != 10.8.0.1",
+        "ip saddr & 255.255.0.255 == 128.12.0.1 ip daddr != 10.9.0.0/24 ip daddr & 255.255.255.159 != 10.8.0.1",
+    ]
 
 
 def test_plan_names_fit_the_kernel() -> None:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segverify.headers import HeaderSet, HeaderSpace, Packet, range_to_prefixes
-from segverify.model import Match, PortRange, ServiceTerm
+from segverify.model import Match, PortRange, ServiceTerm, Wildcard
 
 SPACE = HeaderSpace()
 
@@ -53,9 +53,36 @@ def test_pick_prefers_readable_packets() -> None:
 
 
 def test_non_port_protocols_have_zero_ports() -> None:
+    gre = HeaderSet(SPACE, SPACE.protocol(47) & SPACE.new_flow)
+    assert gre.pick() == Packet(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.1"), 47, 0, 0)
+    assert not gre.contains(Packet(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.1"), 47, 0, 8))
+
+
+def test_icmp_carries_type_and_code_in_the_port_fields() -> None:
     icmp = HeaderSet(SPACE, SPACE.protocol(1) & SPACE.new_flow)
-    assert icmp.pick() == Packet(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.1"), 1, 0, 0)
-    assert not icmp.contains(Packet(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.1"), 1, 0, 8))
+    # An echo request (type 8 code 0) is the readable pick.
+    assert icmp.pick() == Packet(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.1"), 1, 0, 8)
+    assert icmp.contains(Packet(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.1"), 1, 4, 3))
+    assert not icmp.contains(Packet(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.1"), 1, 0, 256))
+    unreachable = HeaderSet(SPACE, SPACE.service(ServiceTerm(1, dports=(PortRange(3, 3),))) & SPACE.new_flow)
+    assert unreachable.contains(Packet(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.2"), 1, 13, 3))
+    assert not unreachable.contains(Packet(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.2"), 1, 0, 8))
+    # "any protocol, dport 0-100" reads an ICMP packet's ports as 0, whatever its type.
+    low_ports = SPACE.service(ServiceTerm(None, dports=(PortRange(0, 100),)))
+    assert SPACE.contains(low_ports, Packet(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.2"), 1, 0, 200))
+    high_ports = SPACE.service(ServiceTerm(None, dports=(PortRange(1, 100),)))
+    assert not SPACE.contains(high_ports, Packet(IPv4Address("1.0.0.1"), IPv4Address("1.0.0.2"), 1, 0, 8))
+
+
+def test_wildcard_masks_and_exclusions_are_single_cubes() -> None:
+    w = Wildcard(int(IPv4Address("128.12.0.1")), int(IPv4Address("0.0.255.0")))
+    m = Match(src=(), src_wild=(w,), dst_except=(Wildcard(int(IPv4Address("10.0.0.0")), 255),))
+    headers = SPACE.match(m)
+    tcp = 6
+    assert SPACE.contains(headers, Packet(IPv4Address("128.12.77.1"), IPv4Address("10.0.1.1"), tcp, 1, 1))
+    assert not SPACE.contains(headers, Packet(IPv4Address("128.12.77.2"), IPv4Address("10.0.1.1"), tcp, 1, 1))
+    assert not SPACE.contains(headers, Packet(IPv4Address("128.12.77.1"), IPv4Address("10.0.0.9"), tcp, 1, 1))
+    assert SPACE.wildcard("src", w).dag_size == 25  # 24 cared bits and the true node: no expansion
 
 
 def test_everything_reads_as_any() -> None:

@@ -10,17 +10,22 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from ipaddress import (AddressValueError, IPv4Address, IPv4Interface, IPv4Network, NetmaskValueError,
-                       ip_address, ip_network)
+                       ip_address, ip_network, summarize_address_range)
 from typing import Any
 
 from .errors import InputError, Span
 from .reader import Document, Path_
 from .model import (PORTED_PROTOCOLS, PROTOCOLS, Acl, Action, DeclaredFlow, ExceptionDecl, Interface, Lan,
                     Match, NatRule, NatType, Node, NodeKind, PortRange, Profile, Role, Route, Rule, Sanitizer,
-                    SanitizerType, Segment, ServiceTerm, Topology, Zone)
+                    SanitizerType, Segment, ServiceTerm, Topology, Wildcard, Zone)
 
 RULE_IDS = frozenset(f"SEG{n:03d}" for n in range(1, 12))
-_TERM = re.compile(r"^(?P<proto>[a-z]+|\d{1,3})(?:/(?P<low>\d{1,5})(?:-(?P<high>\d{1,5}))?)?$")
+_TERM = re.compile(r"^(?P<proto>[a-z]+|\d{1,3})(?:/(?P<low>\d{1,5})(?:-(?P<high>\d{1,5}))?"
+                   r"(?:/(?P<clow>\d{1,3})(?:-(?P<chigh>\d{1,3}))?)?)?$")
+_QUAD = r"\d{1,3}(?:\.\d{1,3}){3}"
+_RANGE = re.compile(rf"^(?P<low>{_QUAD})\s*-\s*(?P<high>{_QUAD})$")
+_WILDCARD = re.compile(rf"^(?P<addr>{_QUAD})\s+(?P<mask>{_QUAD})$")
+ICMP = 1
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -78,9 +83,62 @@ class Builder:
             if not self.node_addresses[term]:
                 raise InputError(f"node {term!r} has no address to match", self.doc.span(path))
             return self.node_addresses[term]
+        if _RANGE.match(term):
+            return self.address_range(term, path)
+        if _WILDCARD.match(term):
+            raise InputError(f"{term!r}: a wildcard mask is allowed in the src/dst of rules and policies only",
+                             self.doc.span(path))
         if term and (term[0].isdigit() or ":" in term):
             return (self.parse_network(term, path),)
         raise InputError(f"unknown network or node {term!r}", self.doc.span(path))
+
+    def address_range(self, term: str, path: Path_) -> tuple[IPv4Network, ...]:
+        m = _RANGE.match(term)
+        assert m is not None
+        low, high = self.host_address(m["low"], path), self.host_address(m["high"], path)
+        if int(low) > int(high):
+            raise InputError(f"address range {term!r} runs backwards", self.doc.span(path))
+        return tuple(summarize_address_range(low, high))
+
+    def wildcard(self, term: str, path: Path_) -> Wildcard | IPv4Network:
+        """``address wildcard-mask`` (Cisco): contiguous masks become prefixes."""
+        m = _WILDCARD.match(term)
+        assert m is not None
+        value, mask = int(self.host_address(m["addr"], path)), int(self.host_address(m["mask"], path))
+        value &= ~mask & 0xFFFFFFFF
+        if (mask + 1) & mask == 0:  # 0...01...1: a prefix
+            return IPv4Network((value, 32 - mask.bit_length()))
+        return Wildcard(value, mask)
+
+    def match_addresses(self, value: Any, path: Path_) -> tuple[tuple[IPv4Network, ...] | None, tuple[Wildcard, ...],
+                                                                tuple[Wildcard, ...]]:
+        """A rule's address clause: (prefixes or None for any, wildcard terms, exclusions)."""
+        excluded: tuple[Wildcard, ...] = ()
+        if isinstance(value, dict):
+            if "except" in value:
+                nets, wild, inner = self.match_addresses(value["except"], path + ("except",))
+                if nets is None or inner:
+                    raise InputError("'except' needs the addresses to leave out, not 'any' or another 'except'",
+                                     self.doc.span(path + ("except",)))
+                excluded = tuple(sorted(set(wild) | {Wildcard(int(n.network_address), int(n.hostmask))
+                                                     for n in nets}))
+            if "addresses" not in value:
+                return None, (), excluded
+            path, value = path + ("addresses",), value["addresses"]
+        nets_out: list[IPv4Network] = []
+        wild_out: list[Wildcard] = []
+        for i, term in enumerate(_as_list(value)):
+            term_path = path + (i,) if isinstance(value, list) else path
+            text = str(term)
+            if _WILDCARD.match(text):
+                w = self.wildcard(text, term_path)
+                (nets_out if isinstance(w, IPv4Network) else wild_out).append(w)  # type: ignore[arg-type]
+                continue
+            resolved = self.address_term(text, term_path)
+            if resolved is None:
+                return None, (), excluded
+            nets_out.extend(resolved)
+        return tuple(sorted(set(nets_out))), tuple(sorted(set(wild_out))), excluded
 
     def network_object(self, name: str) -> tuple[IPv4Network, ...] | None:
         if name in self.networks:
@@ -129,11 +187,30 @@ class Builder:
             if m["low"] is None:
                 terms.append(ServiceTerm(protocol=proto))
                 continue
+            if proto == ICMP:
+                terms.append(self.icmp_term(m, item_path))
+                continue
+            if m["clow"] is not None:
+                raise InputError(f"{text!r}: only icmp/TYPE/CODE has a third part", self.doc.span(item_path))
             if proto not in PORTED_PROTOCOLS:
                 raise InputError(f"{m['proto']} has no ports", self.doc.span(item_path))
             ports = self.port_ranges(f"{m['low']}-{m['high'] or m['low']}", item_path)
             terms.append(ServiceTerm(protocol=proto, dports=ports))
         return tuple(terms)
+
+    def icmp_term(self, m: re.Match[str], path: Path_) -> ServiceTerm:
+        """``icmp/TYPE`` or ``icmp/TYPE/CODE`` (each a number or low-high, 0-255): the type rides in
+        the destination-port field and the code in the source-port field."""
+        def part(low: str | None, high: str | None, what: str) -> tuple[PortRange, ...] | None:
+            if low is None:
+                return None
+            lo, hi = int(low), int(high or low)
+            if not lo <= hi <= 255:
+                raise InputError(f"ICMP {what} {low}{'-' + high if high else ''} is not within 0-255 low-high",
+                                 self.doc.span(path))
+            return (PortRange(lo, hi),)
+        return ServiceTerm(protocol=ICMP, dports=part(m["low"], m["high"], "type"),
+                           sports=part(m["clow"], m["chigh"], "code"))
 
     def protocol(self, value: Any, path: Path_) -> int | None:
         if value == "any":
@@ -167,12 +244,12 @@ class Builder:
         established = raw.get("established")
         if established and services is not None and any(t.protocol not in (None, 6) for t in services):
             raise InputError("'established' applies to TCP only", self.doc.key_span(path + ("established",)))
-        return Match(
-            src=self.addresses(raw[src_key], path + (src_key,)) if src_key in raw else None,
-            dst=self.addresses(raw[dst_key], path + (dst_key,)) if dst_key in raw else None,
-            services=services,
-            established=True if established else None,
-        )
+        src, src_wild, src_except = (self.match_addresses(raw[src_key], path + (src_key,)) if src_key in raw
+                                     else (None, (), ()))
+        dst, dst_wild, dst_except = (self.match_addresses(raw[dst_key], path + (dst_key,)) if dst_key in raw
+                                     else (None, (), ()))
+        return Match(src=src, dst=dst, services=services, established=True if established else None,
+                     src_wild=src_wild, dst_wild=dst_wild, src_except=src_except, dst_except=dst_except)
 
     # -- the topology -----------------------------------------------------------------------------
 
@@ -194,7 +271,7 @@ class Builder:
         for name, raw in raw_nodes.items():
             interfaces[name] = self.interfaces(name, raw, zones, owners)
             self.node_addresses[name] = tuple(
-                IPv4Network(i.address.ip) for i in interfaces[name] if i.address is not None
+                IPv4Network(ip) for i in interfaces[name] for ip in i.ips
             )
         nodes = {name: self.node(name, raw, interfaces[name]) for name, raw in raw_nodes.items()}
         lans = self.lans(nodes)
@@ -238,16 +315,40 @@ class Builder:
                     raise InputError(f"address {address.ip} is already used by {other}", self.doc.span(path + ("address",)),
                                      related=self.doc.span(other_path))
                 owners[address.ip] = (f"{node}:{name}", path + ("address",))
+            secondary: list[IPv4Interface] = []
+            virtual: list[IPv4Address] = []
+            for key in ("secondary", "virtual"):
+                for k, text in enumerate(_as_list(spec.get(key, []))):
+                    where = path + (key, k) if isinstance(spec[key], list) else path + (key,)
+                    if address is None:
+                        raise InputError(f"'{key}' needs a primary 'address' on the interface",
+                                         self.doc.key_span(path + (key,)))
+                    if key == "secondary":
+                        extra = self.interface_address(str(text), where)
+                        secondary.append(extra)
+                        ip = extra.ip
+                    else:
+                        ip = self.host_address(text, where)
+                        if not any(ip in a.network for a in [address, *secondary]):
+                            raise InputError(f"virtual address {ip} is on none of this interface's subnets",
+                                             self.doc.span(where))
+                        virtual.append(ip)
+                    if ip in owners:
+                        other, other_path = owners[ip]
+                        raise InputError(f"address {ip} is already used by {other}", self.doc.span(where),
+                                         related=self.doc.span(other_path))
+                    owners[ip] = (f"{node}:{name}", where)
             gateway = None
             if "gateway" in spec:
                 gateway = self.host_address(spec["gateway"], path + ("gateway",))
-                if address is None or gateway not in address.network:
+                if address is None or not any(gateway in a.network for a in [address, *secondary]):
                     raise InputError(f"gateway {gateway} is not on this interface's subnet", self.doc.span(path + ("gateway",)))
             for key in ("acl_in", "acl_out"):
                 if key in spec and spec[key] not in acls:
                     raise InputError(f"node {node!r} has no ACL named {spec[key]!r}", self.doc.span(path + (key,)))
             result.append(Interface(node, name, spec["zone"], address, gateway, spec.get("acl_in"),
-                                    spec.get("acl_out"), self.doc.key_span(path), spec.get("description", "")))
+                                    spec.get("acl_out"), self.doc.key_span(path), spec.get("description", ""),
+                                    tuple(secondary), tuple(virtual)))
         return tuple(result)
 
     def interface_address(self, text: str, path: Path_) -> IPv4Interface:
@@ -406,7 +507,7 @@ class Builder:
     def check_next_hops(self, nodes: dict[str, Node], lans: tuple[Lan, ...]) -> None:
         """A static next hop must be an address on a subnet the node is attached to."""
         for node in nodes.values():
-            subnets = [i.address.network for i in node.interfaces if i.address is not None]
+            subnets = [a.network for i in node.interfaces for a in i.all_addresses]
             for route in node.routes:
                 if route.via is not None and not any(route.via in net for net in subnets):
                     raise InputError(f"next hop {route.via} of {node.name} is not on any of its subnets", route.span)
@@ -424,8 +525,12 @@ class Builder:
                                  self.doc.span(path + ("expires",))) from None
         scope_keys = ("src", "dst", "service", "proto", "sport", "dport")
         scope_text = ", ".join(f"{k}: {raw[k]}" for k in scope_keys if k in raw) or "everything"
+        scope = self.match(raw, path)
+        if not scope.plain:
+            raise InputError("an exception's scope takes addresses and prefixes, not wildcard masks or 'except'",
+                             self.doc.span(path))
         return ExceptionDecl(
-            id=str(raw["id"]), rule=raw["rule"], scope=self.match(raw, path), scope_text=scope_text,
+            id=str(raw["id"]), rule=raw["rule"], scope=scope, scope_text=scope_text,
             owner=raw.get("owner", ""), justification=raw.get("justification", ""), expires=expires,
             ticket=raw.get("ticket", ""), span=self.doc.span(path),
         )

@@ -1,7 +1,10 @@
 """Header spaces as BDDs (CUDD through ``dd.cudd``).
 
 A header is: destination and source IPv4 address, IP protocol, destination and source port, and
-the TCP "established" flag (ACK without SYN). Two groups of extra variables serve the engine:
+the TCP "established" flag (ACK without SYN). ICMP has no ports: its packets carry the ICMP type in
+the destination-port bits and the code in the source-port bits (both 0-255); every other protocol
+without ports carries zeros there. A service term with ports but no protocol reads the ports of a
+portless packet (ICMP included) as 0. Two groups of extra variables serve the engine:
 
 * the *origin id* — which source sent the packet. It is never rewritten, so one propagation can
   carry the flows of every source at once and still tell them apart, even through NAT or when two
@@ -22,7 +25,7 @@ from typing import Iterable, Iterator, Sequence
 
 from dd import cudd
 
-from .model import PORTED_PROTOCOLS, PROTOCOL_NAMES, Match, PortRange, ServiceTerm
+from .model import PORTED_PROTOCOLS, PROTOCOL_NAMES, Match, PortRange, ServiceTerm, Wildcard
 
 Bdd = cudd.Function
 
@@ -57,6 +60,8 @@ class Packet:
         if self.proto in PORTED_PROTOCOLS:
             flag = " established" if self.established else ""
             return f"{name} {self.src}:{self.sport} -> {self.dst}:{self.dport}{flag}"
+        if self.proto == ICMP:
+            return f"{name} {self.src} -> {self.dst} type {self.dport} code {self.sport}"
         return f"{name} {self.src} -> {self.dst}"
 
     def to_dict(self) -> dict[str, object]:
@@ -110,9 +115,13 @@ class HeaderSpace:
         self.true: Bdd = self.bdd.true
         self.false: Bdd = self.bdd.false
         self._ported = self.protocols(PORTED_PROTOCOLS)
-        # Non-port protocols carry zero ports, so a set never holds meaningless port variants.
+        self._icmp = self.protocol(ICMP)
+        # Non-port protocols carry zero ports, so a set never holds meaningless port variants;
+        # ICMP carries its type and code (0-255 each) there.
         self.well_formed: Bdd = self._ported | (
-            ~self._ported & self.port_range("sport", 0, 0) & self.port_range("dport", 0, 0)
+            self._icmp & self.port_range("sport", 0, 255) & self.port_range("dport", 0, 255)
+        ) | (
+            ~self._ported & ~self._icmp & self.port_range("sport", 0, 0) & self.port_range("dport", 0, 0)
         )
         self.new_flow: Bdd = self.well_formed & ~self.bdd.var("est")
         self._copy_equal = self._origin_equals_live() if track_origin else self.true
@@ -157,6 +166,23 @@ class HeaderSpace:
             self._sets[key] = cached
         return cached
 
+    def wildcard(self, field: str, w: Wildcard) -> Bdd:
+        """One cube over the bits the mask cares about (no expansion into prefixes)."""
+        names = FIELD_VARS[(field, False)]
+        width = WIDTH[field]
+        return self.bdd.cube({names[i]: bool((w.value >> (width - 1 - i)) & 1) for i in range(width)
+                              if not (w.mask >> (width - 1 - i)) & 1})
+
+    def address_field(self, field: str, nets: tuple[IPv4Network, ...] | None, wild: tuple[Wildcard, ...],
+                      excluded: tuple[Wildcard, ...]) -> Bdd:
+        """An address clause of a match: prefixes or wildcard terms, less the exclusions."""
+        result = self.networks(field, nets)
+        for w in wild:
+            result |= self.wildcard(field, w)
+        for w in excluded:
+            result &= ~self.wildcard(field, w)
+        return result
+
     def address(self, field: str, addr: IPv4Address, origin: bool = False) -> Bdd:
         return self.value_prefix(field, int(addr), 32, origin)
 
@@ -184,8 +210,14 @@ class HeaderSpace:
         return result
 
     def service(self, term: ServiceTerm) -> Bdd:
-        result = self.true if term.protocol is None else self.protocol(term.protocol)
-        return result & self.ports("sport", term.sports) & self.ports("dport", term.dports)
+        ports = self.ports("sport", term.sports) & self.ports("dport", term.dports)
+        if term.protocol is not None:
+            return self.protocol(term.protocol) & ports
+        if term.sports is None and term.dports is None:
+            return self.true
+        # Any protocol with ports: a portless packet (ICMP too) reads its ports as 0.
+        zero = all(r is None or any(p.low == 0 for p in r) for r in (term.sports, term.dports))
+        return (self._ported & ports) | (~self._ported if zero else self.false)
 
     def services(self, terms: Sequence[ServiceTerm] | None) -> Bdd:
         if terms is None:
@@ -201,7 +233,12 @@ class HeaderSpace:
 
     def match(self, m: Match) -> Bdd:
         """The headers a rule's match clause selects (rules repeat named objects: sets are cached)."""
-        result = self.networks("src", m.src) & self.networks("dst", m.dst) & self.services(m.services)
+        if m.plain:
+            result = self.networks("src", m.src) & self.networks("dst", m.dst)
+        else:
+            result = (self.address_field("src", m.src, m.src_wild, m.src_except)
+                      & self.address_field("dst", m.dst, m.dst_wild, m.dst_except))
+        result &= self.services(m.services)
         if m.established is True:
             result &= self.protocol(TCP) & self.bdd.var("est")
         elif m.established is False:
@@ -369,9 +406,10 @@ def pick_packet(space: HeaderSpace, headers: Bdd) -> Packet | None:
         headers = _prefer(space, headers, [space.port_range("sport", 49152, 65535), space.port_range("sport", 1024, 65535)])
         sport, headers = space.min_value(headers, "sport")
     else:
-        dport = sport = 0
-        _, headers = space.min_value(headers, "dport")
-        _, headers = space.min_value(headers, "sport")
+        if proto == ICMP:  # an echo request reads best (and is what a kernel tracks as new)
+            headers = _prefer(space, headers, [space.port_range("dport", 8, 8) & space.port_range("sport", 0, 0)])
+        dport, headers = space.min_value(headers, "dport")
+        sport, headers = space.min_value(headers, "sport")
     headers = _prefer(space, headers, [~space.bdd.var("est")])
     established = (headers & ~space.bdd.var("est")) == space.false
     src, headers = _readable_address(space, headers, "src")

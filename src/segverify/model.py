@@ -104,24 +104,57 @@ class PortRange:
 
 @dataclass(frozen=True)
 class ServiceTerm:
-    """One protocol with optional port ranges; ``None`` means any."""
+    """One protocol with optional port ranges; ``None`` means any.
+
+    For ICMP the two port fields carry the message: ``dports`` the ICMP type and ``sports`` the
+    code (the header space reuses the port bits the same way, see :mod:`segverify.headers`).
+    """
 
     protocol: int | None = None
     sports: tuple[PortRange, ...] | None = None
     dports: tuple[PortRange, ...] | None = None
 
 
+@dataclass(frozen=True, order=True)
+class Wildcard:
+    """A Cisco-style address with a wildcard mask: the bits set in ``mask`` are not compared.
+
+    ``128.12.0.1 0.0.255.0`` holds every address ``128.12.x.1``. A contiguous mask is a prefix;
+    the builder turns those into :class:`IPv4Network` so only the non-contiguous ones remain.
+    """
+
+    value: int  # the address with the don't-care bits cleared
+    mask: int  # wildcard bits: 1 = any value
+
+    def __contains__(self, addr: object) -> bool:
+        return isinstance(addr, IPv4Address) and (int(addr) & ~self.mask & 0xFFFFFFFF) == self.value
+
+    def __str__(self) -> str:
+        return f"{IPv4Address(self.value)} {IPv4Address(self.mask)}"
+
+
 @dataclass(frozen=True)
 class Match:
     """A header predicate as written in a rule, exception or sanitizer declaration.
 
-    ``None`` for a field means "any". ``services`` is a disjunction of terms.
+    ``None`` for a field means "any". ``services`` is a disjunction of terms. An address field is
+    the union of its prefixes (``src``) and its wildcard-mask terms (``src_wild``, only when
+    ``src`` is not None), less everything in ``src_except`` (applied also to "any").
     """
 
     src: tuple[IPv4Network, ...] | None = None
     dst: tuple[IPv4Network, ...] | None = None
     services: tuple[ServiceTerm, ...] | None = None
     established: bool | None = None
+    src_wild: tuple[Wildcard, ...] = ()
+    dst_wild: tuple[Wildcard, ...] = ()
+    src_except: tuple[Wildcard, ...] = ()
+    dst_except: tuple[Wildcard, ...] = ()
+
+    @property
+    def plain(self) -> bool:
+        """Only prefixes: no wildcard masks and no exclusions."""
+        return not (self.src_wild or self.dst_wild or self.src_except or self.dst_except)
 
 
 @dataclass(frozen=True)
@@ -157,10 +190,25 @@ class Interface:
     acl_out: str | None
     span: Span
     description: str = ""
+    secondary: tuple[IPv4Interface, ...] = ()  # further addresses, each with its connected subnet
+    virtual: tuple[IPv4Address, ...] = ()  # VRRP/HSRP addresses this (active) member holds
 
     @property
     def ref(self) -> str:
         return f"{self.node}:{self.name}"
+
+    @property
+    def all_addresses(self) -> tuple[IPv4Interface, ...]:
+        """The primary address first, then the secondary ones (each gives a connected route)."""
+        return ((self.address,) if self.address is not None else ()) + self.secondary
+
+    @property
+    def ips(self) -> tuple[IPv4Address, ...]:
+        """Every address the interface answers for: primary, secondary, virtual."""
+        return tuple(a.ip for a in self.all_addresses) + self.virtual
+
+    def on_subnet(self, addr: IPv4Address) -> bool:
+        return any(addr in a.network for a in self.all_addresses)
 
 
 @dataclass(frozen=True)
@@ -236,7 +284,7 @@ class Node:
 
     @property
     def addresses(self) -> tuple[IPv4Address, ...]:
-        return tuple(i.address.ip for i in self.interfaces if i.address is not None)
+        return tuple(ip for i in self.interfaces for ip in i.ips)
 
 
 @dataclass(frozen=True)

@@ -106,8 +106,8 @@ class Network:
             for member in members:
                 self.lan_of[member] = lan.name
         self.owner: dict[IPv4Address, tuple[str, str]] = {
-            iface.address.ip: (node.name, iface.name)
-            for node in topo.nodes.values() for iface in node.interfaces if iface.address is not None
+            ip: (node.name, iface.name)
+            for node in topo.nodes.values() for iface in node.interfaces for ip in iface.ips
         }
         self.external_space = {n.name: self._external_space(n) for n in topo.nodes.values()
                                if n.kind is NodeKind.EXTERNAL}
@@ -167,8 +167,8 @@ class Network:
         live = self._live_interfaces(node)
         candidates: list[tuple[int, int, IPv4Network, Route | None, str | None, IPv4Address | None]] = []
         for iface in live:
-            assert iface.address is not None
-            candidates.append((iface.address.network.prefixlen, 0, iface.address.network, None, iface.name, None))
+            for connected in dict.fromkeys(a.network for a in iface.all_addresses):
+                candidates.append((connected.prefixlen, 0, connected, None, iface.name, None))
         routes = list(node.routes)
         if node.kind is NodeKind.EXTERNAL and not routes:
             routes = self._implicit_external_routes(node)
@@ -177,8 +177,8 @@ class Network:
                 candidates.append((route.prefix.prefixlen, route.distance, route.prefix, route, None, None))
                 continue
             for iface in live:
-                assert iface.address is not None
-                if route.via in iface.address.network:
+                assert route.via is not None
+                if iface.on_subnet(route.via):
                     candidates.append((route.prefix.prefixlen, route.distance, route.prefix, route, iface.name,
                                        route.via))
                     break
@@ -258,8 +258,9 @@ class Network:
                 if node not in self.nodes:
                     continue
                 n = self.topology.nodes[node]
-                address = n.interface(iface).address
-                f = s.address("dst", address.ip) if address is not None else s.false
+                f = s.false
+                for ip in n.interface(iface).ips:
+                    f |= s.address("dst", ip)
                 if n.kind is NodeKind.EXTERNAL:
                     f |= self.external_space[node]
                 if f != s.false:

@@ -34,11 +34,20 @@ def _obj(properties: dict[str, Any], required: list[str] | None = None, **extra:
     return schema
 
 
+# In rules, policies and NAT matches an address clause may also be {addresses, except}, and a term
+# may be a range (a-b) or an address with a wildcard mask ("128.12.0.1 0.0.255.0").
+MATCH_ADDRESSES = {
+    "type": ["string", "array", "object"], "items": {"type": "string"}, "minItems": 1,
+    "properties": {"addresses": STRINGS, "except": STRINGS}, "additionalProperties": False,
+    "description": "address terms (addresses, prefixes, ranges a-b, 'address wildcard-mask', names), "
+                   "or {addresses: ..., except: ...}",
+}
+
 RULE = _obj(
     {
         "action": {"enum": ["permit", "deny"]},
-        "src": ADDRESSES,
-        "dst": ADDRESSES,
+        "src": MATCH_ADDRESSES,
+        "dst": MATCH_ADDRESSES,
         "service": SERVICES,
         "proto": PROTO,
         "sport": PORTS,
@@ -66,6 +75,8 @@ INTERFACE = _obj(
         "gateway": {"type": "string"},
         "acl_in": NAME,
         "acl_out": NAME,
+        "secondary": {**STRINGS, "description": "further addresses with prefix length (secondary addresses)"},
+        "virtual": {**STRINGS, "description": "VRRP/HSRP virtual addresses held by this (active) member"},
         "description": TEXT,
     },
     ["zone"],

@@ -18,10 +18,12 @@ look at conntrack. Chains are named plainly: nft reserves short words such as ``
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network, collapse_addresses
+from ipaddress import IPv4Address, IPv4Network, collapse_addresses
 from typing import Iterable, Mapping, Sequence
 
-from ..model import PORTED_PROTOCOLS, Acl, Action, Match, NatType, Node, PortRange, ServiceTerm
+from ..model import PORTED_PROTOCOLS, Acl, Action, Match, NatType, Node, PortRange, ServiceTerm, Wildcard
+
+ICMP = 1
 
 PROBE_MARK = 0x5E6
 TABLE = "segverify"
@@ -73,6 +75,9 @@ def _term_exprs(term: ServiceTerm, tcp_only: bool = False) -> list[str]:
     if protocol is not None:
         if protocol in PORTED_PROTOCOLS:
             return [f"ip protocol {protocol}{port_part}"]
+        if protocol == ICMP:  # the type rides in dports, the code in sports
+            parts = "".join(f" icmp {f} {v}" for f, v in (("type", dports), ("code", sports)) if v is not None)
+            return [f"ip protocol {ICMP}{parts}"]
         if _zero_in(term.sports) and _zero_in(term.dports):
             return [f"ip protocol {protocol}"]
         return []
@@ -84,24 +89,47 @@ def _term_exprs(term: ServiceTerm, tcp_only: bool = False) -> list[str]:
     return out
 
 
+def _wild_expr(field: str, w: Wildcard, op: str = "==") -> str:
+    care = IPv4Address(~w.mask & 0xFFFFFFFF)
+    return f"ip {field} & {care} {op} {IPv4Address(w.value)}"
+
+
+def _address_alternatives(field: str, nets: Sequence[IPv4Network] | None, wild: Sequence[Wildcard],
+                          excluded: Sequence[Wildcard]) -> list[str]:
+    """Alternatives for one address clause: the prefixes as a set, each wildcard term on its own;
+    every alternative carries the exclusions (a prefix as a set lookup, a wildcard as a masked compare)."""
+    tail = []
+    plain = [IPv4Network((w.value, 32 - w.mask.bit_length())) for w in excluded if (w.mask + 1) & w.mask == 0]
+    if plain:
+        tail.append(f"ip {field} != {_addr_set(plain) or '0.0.0.0/0'}")
+    tail += [_wild_expr(field, w, "!=") for w in excluded if (w.mask + 1) & w.mask != 0]
+    if nets is None:
+        alts = [""]
+    else:
+        alts = []
+        if nets:
+            expr = _addr_set(nets)
+            alts.append("" if expr is None else f"ip {field} {expr}")
+        alts += [_wild_expr(field, w) for w in wild]
+    return [" ".join(x for x in (a, *tail) if x) for a in alts]
+
+
 def match_exprs(m: Match) -> list[str]:
     """The alternatives (each a conjunction) that together select exactly what ``m`` selects."""
-    head: list[str] = []
-    for field, nets in (("saddr", m.src), ("daddr", m.dst)):
-        if nets is None:
-            continue
-        if not nets:
-            return []
-        expr = _addr_set(nets)
-        if expr is not None:
-            head.append(f"ip {field} {expr}")
+    heads = [""]
+    for field, nets, wild, excluded in (("saddr", m.src, m.src_wild, m.src_except),
+                                        ("daddr", m.dst, m.dst_wild, m.dst_except)):
+        alts = _address_alternatives(field, nets, wild, excluded)
+        heads = [" ".join(x for x in (h, a) if x) for h in heads for a in alts]
+    if not heads:
+        return []
     est = bool(m.established)
     terms = m.services if m.services is not None else (ServiceTerm(),)
     tails = [e for t in terms for e in _term_exprs(t, tcp_only=est)]
     if est:
         # TCP with ACK and without SYN: a segment of an existing connection.
         tails = [f"{t} tcp flags & (syn | ack) == ack" for t in tails]
-    return [" ".join(x for x in (*head, t) if x) for t in dict.fromkeys(tails)]
+    return list(dict.fromkeys(" ".join(x for x in (h, t) if x) for h in heads for t in dict.fromkeys(tails)))
 
 
 def _verdict(action: Action) -> str:

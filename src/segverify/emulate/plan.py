@@ -92,7 +92,7 @@ class Plan:
 
 
 def _owners(topo: Topology) -> dict[IPv4Address, tuple[str, str]]:
-    return {i.address.ip: (n.name, i.name) for n in topo.nodes.values() for i in n.interfaces if i.address}
+    return {ip: (n.name, i.name) for n in topo.nodes.values() for i in n.interfaces for ip in i.ips}
 
 
 def _lan_of(topo: Topology) -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
@@ -110,7 +110,7 @@ def egress_for(topo: Topology, node: Node, via: IPv4Address,
         if owner is not None and owner != (node.name, iface.name) and owner in peers:
             return iface.name
     for iface in node.interfaces:
-        if iface.address is not None and via in iface.address.network:
+        if iface.on_subnet(via):
             return iface.name
     return None
 
@@ -120,7 +120,7 @@ def route_lines(topo: Topology, node: Node, ifname: dict[str, str],
                 owners: dict[IPv4Address, tuple[str, str]]) -> tuple[list[str], list[tuple[str, list[str]]]]:
     """``ip route`` lines for the node's static routes, and the multipath ones with one line per
     single next hop (used to try each path of an equal-cost group in turn)."""
-    connected = {i.address.network for i in node.interfaces if i.address is not None}
+    connected = {a.network for i in node.interfaces for a in i.all_addresses}
     # Per prefix, only the live routes of the lowest administrative distance count, as in the engine
     # (a floating route with a higher distance waits until the primary's link is down).
     live: dict[IPv4Network, list[tuple[int, IPv4Address | None, bool, str | None]]] = {}
@@ -172,9 +172,7 @@ def _arp_silenced(topo: Topology, node: Node, lan_of: dict[tuple[str, str], tupl
         peers = [ep for ep in lan_of.get((node.name, iface.name), ()) if ep[0] != node.name]
         for pn, pi in peers:
             peer = topo.nodes[pn]
-            addr = peer.interface(pi).address
-            if addr is not None:
-                out.add(addr.ip)
+            out.update(peer.interface(pi).ips)
             for r in peer.routes:
                 if r.via is not None and r.via not in owners:
                     out.add(r.via)
@@ -236,13 +234,14 @@ def _copy_rules(topo: Topology, eps: list[tuple[str, str]], macs: dict[tuple[str
         for o in eps:
             if o[0] == x[0]:
                 continue
-            addr = topo.nodes[o[0]].interface(o[1]).address
-            if addr is None or not in_external_space(topo, xn, addr.ip):
+            ips = [ip for ip in topo.nodes[o[0]].interface(o[1]).ips if in_external_space(topo, xn, ip)]
+            if not ips:
                 continue
-            for src in eps:
-                if src[0] in (x[0], o[0]):
-                    continue
-                bridge.append(f'{port[src]}|ether daddr {macs[o]} ip daddr {addr.ip} dup to "{port[x]}"')
+            for ip in ips:
+                for src in eps:
+                    if src[0] in (x[0], o[0]):
+                        continue
+                    bridge.append(f'{port[src]}|ether daddr {macs[o]} ip daddr {ip} dup to "{port[x]}"')
             accept.setdefault(x, []).append(macs[o])
     return bridge, accept
 
@@ -338,8 +337,10 @@ def make_plan(topo: Topology, tag: str, endpoints: Iterable[str]) -> Plan:
         lines = ["link set lo up"]
         for iface in node.interfaces:
             kn = p.ifname[iface.name]
-            if iface.address is not None:
-                lines.append(f"addr add {iface.address.with_prefixlen} dev {kn}")
+            for extra in iface.all_addresses:
+                lines.append(f"addr add {extra.with_prefixlen} dev {kn}")
+            for vip in iface.virtual:  # a VRRP address: the active member holds it as one more address
+                lines.append(f"addr add {vip}/32 dev {kn}")
             lines.append(f"link set {kn} address {macs[(name, iface.name)]}")
             lines.append(f"link set {kn} up")
         routes, multipath = route_lines(topo, node, p.ifname, lan_of, owners)

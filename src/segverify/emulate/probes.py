@@ -30,6 +30,7 @@ from ..network import Network
 from ..reach import Reachability
 
 TCP, UDP, ICMP, SCTP = 6, 17, 1, 132
+ECHO_REQUEST = 8
 MAGIC = b"SGVP"
 DEFAULT_SPORT = 40000
 PLAIN = ((TCP, 80), (UDP, 53), (ICMP, 0))
@@ -112,6 +113,10 @@ class Addresses:
 
 
 def _ports(proto: int, sport: int, dport: int) -> tuple[int, int]:
+    """The port fields of a probe: ICMP probes are echo requests (type 8 in dport, code 0 in sport),
+    the one ICMP message a kernel tracks as a new flow (NAT sees nothing else)."""
+    if proto == ICMP:
+        return 0, ECHO_REQUEST
     return (sport, dport) if proto in PORTED_PROTOCOLS else (0, 0)
 
 
@@ -121,7 +126,7 @@ def _rule_packets(m: Match) -> tuple[list[tuple[int, int, int]], list[tuple[int,
     misses: list[tuple[int, int, int]] = []
     terms = m.services
     if terms is None:
-        hits = [(TCP, DEFAULT_SPORT, 80), (UDP, DEFAULT_SPORT, 53), (ICMP, 0, 0)]
+        hits = [(TCP, DEFAULT_SPORT, 80), (UDP, DEFAULT_SPORT, 53), (ICMP, 0, ECHO_REQUEST)]
         return hits, []
     for t in terms:
         proto = t.protocol if t.protocol is not None else TCP
@@ -171,7 +176,9 @@ class Chooser:
         return self._flows[key]
 
     def add(self, src_node: str, p: Packet, reason: str) -> None:
-        if p.proto not in PORTED_PROTOCOLS:
+        if p.proto == ICMP:  # an echo request (type 8) with the code asked for: see _ports
+            p = Packet(p.src, p.dst, p.proto, p.sport if p.dport == ECHO_REQUEST else 0, ECHO_REQUEST, False)
+        elif p.proto not in PORTED_PROTOCOLS:
             p = Packet(p.src, p.dst, p.proto, 0, 0, False)
         if not (self.addr.usable(p.src) and self.addr.usable(p.dst)) or p.established:
             return
@@ -325,7 +332,7 @@ def encode(probe: Probe, run: int) -> bytes:
     elif p.proto == UDP:
         pkt = ip / S_UDP(sport=p.sport, dport=p.dport) / Raw(tag)
     elif p.proto == ICMP:
-        pkt = ip / S_ICMP(type=8, code=0, id=probe.id & 0xFFFF, seq=1) / Raw(tag)
+        pkt = ip / S_ICMP(type=p.dport, code=p.sport, id=probe.id & 0xFFFF, seq=1) / Raw(tag)
     elif p.proto == SCTP:
         from scapy.layers.sctp import SCTP as S_SCTP, SCTPChunkInit
 
