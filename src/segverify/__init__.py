@@ -55,11 +55,13 @@ def loads(text: str, name: str = "<string>") -> Topology:
     return build(load_text(text, name))
 
 
-def verify(topology: Topology, profile: str | None = None, today: _dt.date | None = None) -> "Report":
-    """Check a topology against its profile's rules (or ``profile``); exceptions are judged as of ``today``."""
+def verify(topology: Topology, profile: str | None = None, today: _dt.date | None = None,
+           strict: bool = False) -> "Report":
+    """Check a topology against its profile's rules (or ``profile``); exceptions are judged as of ``today``.
+    ``strict`` makes model-completeness warnings (HYG002-HYG008) errors."""
     from .policy.check import verify as _verify
 
-    return _verify(topology, profile=profile, today=today)
+    return _verify(topology, profile=profile, today=today, strict=strict)
 
 
 def diff(old: Topology, new: Topology, profile: str | None = None, today: _dt.date | None = None) -> "DiffReport":

@@ -63,13 +63,15 @@ def cli(quiet: bool) -> None:
 @today_option
 @click.option("--fail-on", type=click.Choice(["warning", "error"]), default="error", show_default=True,
               help="Lowest severity that makes the exit code 1 (warnings alone exit 0 unless 'warning').")
-def check(path: str, profile: str | None, fmt: str, output: str | None, today: _dt.date | None, fail_on: str) -> None:
+@click.option("--strict", is_flag=True, help="Model-completeness warnings (HYG002-HYG008) are errors.")
+def check(path: str, profile: str | None, fmt: str, output: str | None, today: _dt.date | None, fail_on: str,
+          strict: bool) -> None:
     """Verify PATH against the rule catalogue. Exit 0 compliant, 1 findings, 2 bad input."""
     from .outputs import RENDERERS
     from .policy.check import verify
 
     _writable(output)
-    report = verify(_load(path), profile=profile, today=today)
+    report = verify(_load(path), profile=profile, today=today, strict=strict)
     _emit(RENDERERS[fmt](report), output)
     sys.exit(report.exit_code_for(fail_on))
 

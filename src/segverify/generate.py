@@ -307,6 +307,9 @@ class Municipality:
             terminals = max(0, terminals - dists)
             self.segment(seg, octet, terminals, servers, office_vlans, dists)
         self.boundary()
+        # A zone nothing sits in (β's LGWAN office at small sizes) would be a model gap (HYG005).
+        used = {i["zone"] for node in self.nodes.values() for i in node["interfaces"].values()}
+        self.zones = {name: zone for name, zone in self.zones.items() if name in used}
 
     def segment(self, seg: str, octet: int, terminals: int, servers: int, office_vlans: int, dists: int) -> None:
         label = {"mn": "マイナンバー系", "lg": "LGWAN系", "inet": "インターネット系"}[seg]

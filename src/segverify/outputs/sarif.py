@@ -38,7 +38,7 @@ def _rules(rule_ids: list[str]) -> list[dict[str, object]]:
             "shortDescription": {"text": info.summary},
             "fullDescription": {"text": f"{info.summary} ({info.clause})"},
             "help": {"text": f"{info.summary}\nPolicy: {info.clause}.\nSee docs/rules.md for how it is checked."},
-            "defaultConfiguration": {"level": "warning" if rid == "HYG001" else "error"},
+            "defaultConfiguration": {"level": "warning" if rid.startswith("HYG") else "error"},
             "properties": {"clause": info.clause},
         })
     return rules

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Report
 from ..policy.catalogue import CATALOGUE
+from ..policy.completeness import gap_summary
 
 
 def finding_lines(f: Finding) -> list[str]:
@@ -23,6 +24,24 @@ def finding_lines(f: Finding) -> list[str]:
     return lines
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def verdict(report: Report) -> str:
+    """The last line; it says plainly when gaps in the model could hide a path."""
+    gaps = gap_summary(report.active)
+    if report.compliant and gaps:
+        return f"COMPLIANT only for the modelled links: {gaps} ({plural(report.warnings, 'warning')})"
+    if report.compliant and not report.warnings:
+        return "COMPLIANT: no findings"
+    if report.compliant:
+        return f"COMPLIANT with {plural(report.warnings, 'warning')}"
+    rules = ", ".join(r for r in report.rule_ids() if r in CATALOGUE)
+    text = f"NOT COMPLIANT: {plural(report.errors, 'error')}, {plural(report.warnings, 'warning')} [{rules}]"
+    return text + (f"; the model has gaps that could hide more: {gaps}" if gaps else "")
+
+
 def render_text(report: Report) -> str:
     out = [f"segverify: {report.topology} (profile {report.profile}, {report.today})",
            f"rules checked: {' '.join(report.rules_checked)}", ""]
@@ -34,12 +53,5 @@ def render_text(report: Report) -> str:
         for f in report.suppressed:
             out.append(f"  {f.rule} {f.title} — {', '.join(f.suppressed_by)}")
         out.append("")
-    if report.compliant and not report.warnings:
-        verdict = "COMPLIANT: no findings"
-    elif report.compliant:
-        verdict = f"COMPLIANT with {report.warnings} warning(s)"
-    else:
-        rules = ", ".join(r for r in report.rule_ids() if r in CATALOGUE)
-        verdict = f"NOT COMPLIANT: {report.errors} error(s), {report.warnings} warning(s) [{rules}]"
-    out.append(verdict)
+    out.append(verdict(report))
     return "\n".join(out) + "\n"

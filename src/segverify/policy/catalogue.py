@@ -63,7 +63,31 @@ CATALOGUE: dict[str, RuleInfo] = {r.id: r for r in (
     RuleInfo("HYG001", "shadowed-acl-line",
              "An ACL line that can never match: lines above it take every packet it would match.",
              "基本方針 6(6) (技術的セキュリティ)", ALL),
+    # Model completeness (HYG002-HYG008): gaps that could hide a path; --strict makes them errors.
+    RuleInfo("HYG002", "interface-on-no-link",
+             "Every addressed interface sits on a link or LAN (otherwise it is down and paths through it are unchecked).",
+             "基本方針 7 (監査・自己点検): model completeness", ALL),
+    RuleInfo("HYG003", "next-hop-unowned",
+             "Every gateway and route next hop is an address some interface on the connected subnet owns.",
+             "基本方針 7 (監査・自己点検): model completeness", ALL),
+    RuleInfo("HYG004", "next-hop-unreachable",
+             "Every next hop is reachable on layer 2: the owner sits on the same link or LAN as the route's interface.",
+             "基本方針 7 (監査・自己点検): model completeness", ALL),
+    RuleInfo("HYG005", "zone-without-interface",
+             "Every zone has at least one interface.",
+             "基本方針 7 (監査・自己点検): model completeness", ALL),
+    RuleInfo("HYG006", "acl-unbound",
+             "Every ACL is bound to an interface (acl_in or acl_out).",
+             "基本方針 7 (監査・自己点検): model completeness", ALL),
+    RuleInfo("HYG007", "external-node-cut-off",
+             "Every external node is joined by links to a device of the network.",
+             "基本方針 7 (監査・自己点検): model completeness", ALL),
+    RuleInfo("HYG008", "node-without-live-interface",
+             "Every node has at least one interface on a link or LAN.",
+             "基本方針 7 (監査・自己点検): model completeness", ALL),
 )}
+
+COMPLETENESS = frozenset({"HYG002", "HYG003", "HYG004", "HYG005", "HYG006", "HYG007", "HYG008"})
 
 
 def rules_for(profile: Profile) -> tuple[str, ...]:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import replace
 
-from ..findings import ExceptionStatus, Report
+from ..findings import ExceptionStatus, Report, Severity
 from ..model import Profile, Topology
 from ..network import Network
 from ..progress import current
-from .catalogue import rules_for
+from .catalogue import COMPLETENESS, rules_for
+from .completeness import COMPLETENESS_CHECKS
 from .context import Context
 from .exceptions import Register
 from .rules import CHECKS
 
 
 def verify(topology: Topology, profile: str | Profile | None = None, today: _dt.date | None = None,
-           network: Network | None = None) -> Report:
-    """Run every rule of the profile (the topology's own unless given) and collect the findings."""
+           network: Network | None = None, strict: bool = False) -> Report:
+    """Run every rule of the profile (the topology's own unless given) and collect the findings.
+
+    ``strict``: model-completeness warnings (HYG002-HYG008) are errors, so a gap fails the check."""
     chosen = Profile(profile) if profile is not None else topology.profile
     day = today or _dt.date.today()
     progress = current()
@@ -27,11 +31,14 @@ def verify(topology: Topology, profile: str | Profile | None = None, today: _dt.
     ctx = Context(topology, net, Register(net.space, topology.exceptions, day), day)
     selected = rules_for(chosen)
     findings = []
+    checks = {**COMPLETENESS_CHECKS, **CHECKS}  # SEG008 last: it reads which exceptions were used
     with progress.stage("checking rules"):
-        for done, (rule_id, check) in enumerate(CHECKS.items(), 1):  # SEG008 last: it reads which exceptions were used
-            progress.tick(f"checking {rule_id}", done, len(CHECKS))
+        for done, (rule_id, check) in enumerate(checks.items(), 1):
+            progress.tick(f"checking {rule_id}", done, len(checks))
             if rule_id in selected:
                 findings.extend(check(ctx))
+    if strict:
+        findings = [replace(f, severity=Severity.ERROR) if f.rule in COMPLETENESS else f for f in findings]
     exceptions = [
         ExceptionStatus(e.id, e.rule, ctx.register.status(e), e.owner, e.justification,
                         e.expires.isoformat() if e.expires else "", e.ticket, e.scope_text, e.span)

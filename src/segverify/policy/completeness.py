@@ -1,0 +1,196 @@
+"""Model-completeness warnings (HYG002–HYG008): gaps in the topology that could hide a path.
+
+A verifier proves only what the model says. An interface on no link, a next hop nobody owns, an ACL
+bound to nothing: each is usually a line the author forgot, and the verdict would silently hold only
+for the modelled part. Like Batfish's initialisation issues these are reported, never dropped; with
+``--strict`` they are errors. The checks read the topology as written (not the failure scenario a
+``whatif`` plays), so they are the same in every scenario.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from typing import Callable
+
+import networkx as nx
+
+from ..errors import Span
+from ..findings import Finding, Severity
+from ..model import Interface, Node, NodeKind, Route, Topology
+from .context import Context
+
+# Rule id -> what the verdict says about one finding of it, singular and plural.
+GAP_WORDS: dict[str, tuple[str, str]] = {
+    "HYG002": ("interface is on no link", "interfaces are on no link"),
+    "HYG003": ("next hop is owned by no interface", "next hops are owned by no interface"),
+    "HYG004": ("next hop is unreachable", "next hops are unreachable"),
+    "HYG005": ("zone has no interface", "zones have no interface"),
+    "HYG006": ("ACL is bound to nothing", "ACLs are bound to nothing"),
+    "HYG007": ("external node is cut off", "external nodes are cut off"),
+    "HYG008": ("node has no interface up", "nodes have no interface up"),
+}
+
+
+def _linked(topology: Topology) -> dict[tuple[str, str], str]:
+    """(node, interface) -> the link or LAN it sits on."""
+    return {member: lan.name for lan in topology.lans for member in lan.endpoints}
+
+
+def _owners(topology: Topology) -> dict[IPv4Address, tuple[str, str]]:
+    return {i.address.ip: (node.name, i.name)
+            for node in topology.nodes.values() for i in node.interfaces if i.address is not None}
+
+
+def _dead(topology: Topology, linked: dict[tuple[str, str], str]) -> set[str]:
+    """Nodes none of whose interfaces is on a link (HYG008 reports them once, not per interface)."""
+    return {n.name for n in topology.nodes.values()
+            if not any((n.name, i.name) in linked for i in n.interfaces)}
+
+
+def _warning(rule: str, title: str, message: str, span: Span, subject: tuple[tuple[str, str], ...]) -> Finding:
+    return Finding(rule, Severity.WARNING, title, message, span, subject=subject)
+
+
+def hyg002(ctx: Context) -> list[Finding]:
+    topo = ctx.topology
+    linked = _linked(topo)
+    dead = _dead(topo, linked)
+    return [
+        _warning("HYG002", f"interface {i.ref} ({i.address}) is on no link or LAN",
+                 "An interface on no link is down in the model: no packet enters or leaves by it, so paths through "
+                 "it are not checked. Add the link or LAN it is cabled to, or remove the interface.",
+                 i.span, (("node", node.name), ("interface", i.name)))
+        for node in topo.nodes.values() if node.name not in dead
+        for i in node.interfaces if i.address is not None and (node.name, i.name) not in linked
+    ]
+
+
+def _next_hops(node: Node) -> list[tuple[Route, Interface]]:
+    """Each route with a next hop, with the node's interface on whose subnet the next hop lies."""
+    result = []
+    for route in node.routes:
+        if route.via is None:
+            continue
+        for iface in node.interfaces:
+            if iface.address is not None and route.via in iface.address.network:
+                result.append((route, iface))
+                break
+    return result
+
+
+def _route_subject(node: Node, route: Route) -> tuple[tuple[str, str], ...]:
+    return (("node", node.name), ("route", str(route.prefix)), ("via", str(route.via)))
+
+
+def hyg003(ctx: Context) -> list[Finding]:
+    topo = ctx.topology
+    owners = _owners(topo)
+    findings = []
+    for node in topo.nodes.values():
+        for route, iface in _next_hops(node):
+            if route.via not in owners:
+                findings.append(_warning(
+                    "HYG003", f"{node.name}: next hop {route.via} of {route.prefix} is owned by no interface",
+                    f"No interface on {iface.address.network} has the address {route.via}, so the route leads "  # type: ignore[union-attr]
+                    "nowhere in the model. Add the device that answers there (a router, the provider's gateway) or "
+                    "correct the address.", route.span, _route_subject(node, route)))
+    return findings
+
+
+def hyg004(ctx: Context) -> list[Finding]:
+    topo = ctx.topology
+    owners = _owners(topo)
+    linked = _linked(topo)
+    dead = _dead(topo, linked)
+    findings = []
+    for node in topo.nodes.values():
+        if node.name in dead:
+            continue  # HYG008 says it once for the whole node
+        for route, iface in _next_hops(node):
+            owner = owners.get(route.via)  # type: ignore[arg-type]
+            if owner is None or owner == (node.name, iface.name):
+                continue  # HYG003's case; a route via one's own address is the loader's business
+            mine, theirs = linked.get((node.name, iface.name)), linked.get(owner)
+            if mine is not None and mine == theirs:
+                continue
+            if mine is None:
+                why = f"{iface.ref} is on no link or LAN"
+            elif theirs is None:
+                why = f"{owner[0]}:{owner[1]}, which owns it, is on no link or LAN"
+            else:
+                why = f"{owner[0]}:{owner[1]}, which owns it, is on {theirs}, not on {mine}"
+            findings.append(_warning(
+                "HYG004", f"{node.name}: next hop {route.via} of {route.prefix} is unreachable",
+                f"The next hop cannot be reached on layer 2: {why}. The route is never used in the model, so "
+                "traffic it would carry is not checked.", route.span, _route_subject(node, route)))
+    return findings
+
+
+def hyg005(ctx: Context) -> list[Finding]:
+    topo = ctx.topology
+    used = {i.zone for n in topo.nodes.values() for i in n.interfaces}
+    return [_warning("HYG005", f"zone {z.name} has no interface",
+                     "No interface sits in this zone, so nothing in it is checked. Add its devices or remove it.",
+                     z.span, (("zone", z.name),))
+            for z in topo.zones.values() if z.name not in used]
+
+
+def hyg006(ctx: Context) -> list[Finding]:
+    findings = []
+    for node in ctx.topology.nodes.values():
+        bound = {a for i in node.interfaces for a in (i.acl_in, i.acl_out) if a is not None}
+        for name, acl in node.acls.items():
+            if name not in bound:
+                findings.append(_warning(
+                    "HYG006", f"{node.name} ACL {name} is bound to no interface",
+                    "The ACL filters nothing: no interface names it as acl_in or acl_out. If the device applies it, "
+                    "bind it; otherwise the model lets through what the ACL would block.",
+                    acl.span, (("node", node.name), ("acl", name))))
+    return findings
+
+
+def hyg007(ctx: Context) -> list[Finding]:
+    """External nodes cut off from every node of the network itself (through links and LANs)."""
+    topo = ctx.topology
+    graph: nx.Graph = nx.Graph()
+    graph.add_nodes_from(topo.nodes)
+    for lan in topo.lans:
+        names = sorted({n for n, _ in lan.endpoints})
+        graph.add_edges_from((names[0], other) for other in names[1:])
+    dead = _dead(topo, _linked(topo))
+    findings = []
+    for node in topo.nodes.values():
+        if node.kind is not NodeKind.EXTERNAL or node.name in dead:
+            continue
+        if any(topo.nodes[n].kind is not NodeKind.EXTERNAL for n in nx.node_connected_component(graph, node.name)):
+            continue
+        findings.append(_warning(
+            "HYG007", f"external node {node.name} is connected to nothing inside the network",
+            "No link or LAN joins it, directly or through other external nodes, to a device of the network, so "
+            "no flow to or from it is checked. Add the link to the device that connects to it.",
+            node.span, (("node", node.name),)))
+    return findings
+
+
+def hyg008(ctx: Context) -> list[Finding]:
+    topo = ctx.topology
+    linked = _linked(topo)
+    return [_warning("HYG008", f"node {name} has no interface up",
+                     "None of its interfaces is on a link or LAN, so the node takes no part in any path. Add its "
+                     "links, or remove the node.", topo.nodes[name].span, (("node", name),))
+            for name in sorted(_dead(topo, linked))]
+
+
+COMPLETENESS_CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
+    "HYG002": hyg002, "HYG003": hyg003, "HYG004": hyg004, "HYG005": hyg005,
+    "HYG006": hyg006, "HYG007": hyg007, "HYG008": hyg008,
+}
+
+
+def gap_summary(findings: list[Finding]) -> str:
+    """``2 interfaces are on no link, 1 next hop is unreachable`` for the completeness findings given."""
+    counts: dict[str, int] = {}
+    for f in findings:
+        if f.rule in GAP_WORDS:
+            counts[f.rule] = counts.get(f.rule, 0) + 1
+    return ", ".join(f"{n} {GAP_WORDS[rule][0 if n == 1 else 1]}" for rule, n in sorted(counts.items()))
