@@ -1,6 +1,14 @@
-"""Data-driven cases: reference networks are compliant; each broken network yields exactly its findings.
+"""Data-driven cases, black-style: every reference and broken network has its expected output.
 
-A broken file names what it must produce in its first lines:
+``tests/data/cases/<path under topologies/>.txt`` lists every finding the network produces (active
+and suppressed): rule, severity, zone pair or subject, primary location (file:line:column), the
+witness packet and the nodes of its path. The test compares the whole file exactly. When a change
+alters findings on purpose, regenerate and review the diff by hand before committing::
+
+    python3 -m pytest tests/test_cases.py --regen-cases      # or SEGVERIFY_REGEN_CASES=1
+
+A broken file also names the rules it demonstrates in its first lines, which regenerating cannot
+change:
 
     # expect: SEG003 SEG006
 """
@@ -14,9 +22,12 @@ from pathlib import Path
 import pytest
 
 import segverify
-from segverify.findings import Severity
+from segverify.errors import Span
+from segverify.findings import Finding, Report, Severity
 
-ROOT = Path(__file__).parent.parent / "topologies"
+REPO = Path(__file__).parent.parent
+ROOT = REPO / "topologies"
+CASES = Path(__file__).parent / "data" / "cases"
 REFERENCE = sorted(ROOT.glob("*.yaml"))
 BROKEN = sorted((ROOT / "broken").glob("*.yaml"))
 TODAY = dt.date(2026, 11, 26)  # fixed, so exception expiry does not make the suite rot
@@ -28,6 +39,59 @@ def expected_rules(path: Path) -> list[str]:
         if match:
             return sorted(match[1].split())
     raise AssertionError(f"{path.name} has no '# expect:' header")
+
+
+def _where(span: Span) -> str:
+    file = Path(span.file)
+    if file.is_absolute() and file.is_relative_to(REPO):
+        file = file.relative_to(REPO)
+    return f"{file.as_posix()}:{span.line}:{span.column}"
+
+
+def finding_case(f: Finding) -> list[str]:
+    subject = dict(f.subject)
+    pair = f"{subject.pop('from_zone')} → {subject.pop('to_zone')}" if "from_zone" in subject else ""
+    head = " ".join(x for x in (f.rule, f.severity.value, pair,
+                                " ".join(f"{k}={v}" for k, v in subject.items())) if x)
+    lines = [head, f"  at:      {_where(f.location)}"]
+    if f.witness is not None:
+        lines.append(f"  witness: {f.witness}")
+    if f.path is not None:
+        lines.append(f"  path:    {' > '.join(f.path.nodes)} ({f.path.outcome.value})")
+    if f.suppressed_by:
+        lines.append(f"  suppressed by {', '.join(f.suppressed_by)}")
+    if f.relaxed_by:
+        lines.append(f"  relaxed by {', '.join(f.relaxed_by)}")
+    return lines + [""]
+
+
+def render_case(path: Path, report: Report) -> str:
+    out = [f"# {path.relative_to(REPO).as_posix()}: profile {report.profile}, today {report.today}",
+           f"# {report.errors} error(s), {report.warnings} warning(s), {len(report.suppressed)} suppressed", ""]
+    for f in report.findings:
+        out.extend(finding_case(f))
+    return "\n".join(out) + "\n"
+
+
+def case_file(path: Path) -> Path:
+    return CASES / path.relative_to(ROOT).with_suffix(".txt")
+
+
+@pytest.mark.parametrize("path", REFERENCE + BROKEN, ids=lambda p: p.relative_to(ROOT).with_suffix("").as_posix())
+def test_expected_output(path: Path, regen_cases: bool) -> None:
+    actual = render_case(path, segverify.verify(segverify.load(path), today=TODAY))
+    expected_file = case_file(path)
+    if regen_cases:
+        expected_file.parent.mkdir(parents=True, exist_ok=True)
+        expected_file.write_text(actual, encoding="utf-8")
+    assert expected_file.exists(), f"no expected output {expected_file}: run with --regen-cases and review it"
+    assert actual == expected_file.read_text(encoding="utf-8")
+
+
+def test_every_case_file_has_its_network() -> None:
+    wanted = {case_file(p) for p in REFERENCE + BROKEN}
+    stale = sorted(str(p.relative_to(CASES)) for p in CASES.rglob("*.txt") if p not in wanted)
+    assert not stale, f"expected outputs without a topology: {stale}"
 
 
 @pytest.mark.parametrize("path", REFERENCE, ids=lambda p: p.stem)
@@ -47,15 +111,32 @@ def test_broken_network_yields_exactly_its_findings(path: Path) -> None:
     assert report.exit_code_for("warning") == 1
 
 
-@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
+def is_flow_finding(f: Finding) -> bool:
+    """Flow findings are about a zone pair; node, declaration and register findings are not."""
+    return "from_zone" in dict(f.subject)
+
+
+@pytest.mark.parametrize("path", REFERENCE + BROKEN, ids=lambda p: p.relative_to(ROOT).with_suffix("").as_posix())
 def test_every_flow_finding_has_witness_path_and_rule_location(path: Path) -> None:
     report = segverify.verify(segverify.load(path), today=TODAY)
-    for finding in report.active:
-        if finding.witness is None:
-            continue  # node and register findings point at the node or exception instead
+    for finding in report.findings:
+        if not is_flow_finding(finding):
+            assert finding.witness is None and finding.path is None, finding.title
+            continue
+        assert finding.witness is not None, f"flow finding without a witness: {finding.title}"
         assert finding.headers, finding.title
         assert finding.path is not None and finding.path.delivered, finding.title
+        assert finding.path.packet == finding.witness, finding.title
         assert finding.location.file == str(path) and finding.location.line > 0
+
+
+def test_flow_rules_are_demonstrated_with_witnesses() -> None:
+    """The witness test above is not vacuous: the broken networks have flow findings of every flow rule."""
+    flow_rules = set()
+    for path in BROKEN:
+        report = segverify.verify(segverify.load(path), today=TODAY)
+        flow_rules |= {f.rule for f in report.active if is_flow_finding(f) and f.witness is not None}
+    assert flow_rules >= {"SEG001", "SEG002", "SEG003", "SEG004", "SEG005", "SEG010", "SEG011"}
 
 
 def test_there_is_a_broken_case_for_every_rule() -> None:

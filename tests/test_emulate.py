@@ -1,7 +1,8 @@
 """``segverify emulate``: the model replayed in Linux network namespaces must agree with the engine.
 
 These tests need root, iproute2 and nftables. Without them they skip with the reason, except under
-``CI=true``, where a missing tool is a failure: CI must run them for real.
+``CI=true``, where a missing tool is a failure: CI must run them for real (``require_environment``
+in conftest.py decides).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+from conftest import require_environment
+import randomnet
 
 import segverify
 from segverify.emulate import EmulationResult, emulate, format_text
@@ -37,10 +41,14 @@ def _environment() -> str | None:
 
 
 PROBLEM = _environment()
-needs_kernel = pytest.mark.skipif(
-    PROBLEM is not None and os.environ.get("CI") != "true",
-    reason=f"emulation unavailable: {PROBLEM}",
-)
+
+
+@pytest.fixture
+def kernel() -> None:
+    require_environment("emulation (root, ip, nft)", PROBLEM is None, PROBLEM or "")
+
+
+needs_kernel = pytest.mark.usefixtures("kernel")
 
 
 SMALL = textwrap.dedent("""\
@@ -219,7 +227,6 @@ def test_reference_network_agrees(path: Path) -> None:
 @needs_kernel
 @pytest.mark.parametrize("seed", RANDOM_SEEDS)
 def test_random_network_agrees(seed: int) -> None:
-    randomnet = pytest.importorskip("randomnet")
     topo = segverify.loads(randomnet.generate(seed), name=f"random-{seed}.yaml")
     _assert_agrees(emulate(topo))
 
@@ -263,7 +270,6 @@ CHILD = textwrap.dedent("""\
 @needs_kernel
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupt_leaves_no_namespace(sig: signal.Signals) -> None:
-    pytest.importorskip("randomnet")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     child = subprocess.Popen([sys.executable, "-c", CHILD.format(tests=str(ROOT / "tests"))], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -35,9 +35,8 @@ import segverify
 sys.path.insert(0, str(Path(__file__).parent))
 import randomnet  # noqa: E402
 
-reach = pytest.importorskip("segverify.reach")
-network = pytest.importorskip("segverify.network")
-cudd = pytest.importorskip("dd.cudd")
+from dd import cudd  # noqa: E402
+from segverify import network, reach  # noqa: E402
 
 SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
 CHOICE = st.integers(min_value=0, max_value=2**31 - 1)

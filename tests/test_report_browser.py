@@ -2,20 +2,21 @@
 decode, the verdict, matrix, map and findings are there, and a screenshot is kept as an artifact
 (``test-artifacts/``).
 
-Without a Chromium the test skips, except under CI (``CI=true``), where a missing browser fails:
-the report is only tested if the browser is there.
+Without a Chromium the test skips, except under CI (``CI=true``), where a missing browser fails
+(``require_environment`` in conftest.py decides).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from conftest import require_environment
 
 import segverify
 from segverify.matrix import zone_matrix
@@ -42,9 +43,8 @@ def chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    if os.environ.get("CI") == "true":
-        pytest.fail("Chromium is required in CI for the report test (apt-get install chromium)")
-    pytest.skip("no Chromium on this machine (apt-get install chromium); set CI=true to make this a failure")
+    require_environment("Chromium", False, "apt-get install chromium")
+    raise AssertionError("unreachable: require_environment skips or fails")
 
 
 def run_chromium(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:

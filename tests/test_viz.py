@@ -21,6 +21,8 @@ import yaml
 import click
 from click.testing import CliRunner
 
+from conftest import require_environment
+
 import segverify
 from segverify.errors import QueryError
 from segverify.findings import Report, Severity
@@ -84,8 +86,7 @@ def grown_alpha(extra_per_lan: int) -> Topology:
 
 
 def test_a_cjk_font_is_found() -> None:
-    if fonts.cjk_font() is None:
-        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    require_environment("a CJK font", fonts.cjk_font() is not None, "apt-get install fonts-noto-cjk")
     assert fonts.rc_params()["font.family"][-1] == fonts.cjk_font()  # type: ignore[index]
 
 
@@ -103,8 +104,7 @@ def test_missing_cjk_font_warns_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_japanese_glyphs_render_without_missing_glyph_warnings() -> None:
-    if fonts.cjk_font() is None:
-        pytest.skip("no CJK font installed")
+    require_environment("a CJK font", fonts.cjk_font() is not None, "apt-get install fonts-noto-cjk")
     topology, network, report = verified(str(TOPOLOGIES / "alpha.yaml"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
