@@ -4,6 +4,7 @@ migration, two concurrent writers, and damaged or foreign databases (exit 2, lef
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.util
 import json
 import os
 import sqlite3
@@ -17,6 +18,7 @@ from typing import Iterator
 import pytest
 
 import pgserver
+from conftest import require_environment
 from segverify.errors import RecordError, Span
 from segverify.findings import ExceptionStatus, Finding, Report, Severity
 from segverify.record import SCHEMA_VERSION, load_runs, open_store, record_run, trends
@@ -229,18 +231,21 @@ def test_two_concurrent_writers_on_sqlite(tmp_path: Path) -> None:
 # -- a real PostgreSQL server --------------------------------------------------------------------
 
 
+def _has_sqlalchemy() -> bool:
+    return importlib.util.find_spec("sqlalchemy") is not None
+
+
 @pytest.fixture(scope="module")
 def postgres_server() -> Iterator[str]:
-    pytest.importorskip("sqlalchemy", reason="PostgreSQL record tests need segverify[postgres]")
+    require_environment("SQLAlchemy", _has_sqlalchemy(), "pip install 'segverify[postgres]'")
     url = os.environ.get("SEGVERIFY_TEST_POSTGRES")
     if url:
         yield url
         return
     bindir = pgserver.server_binaries()
     if bindir is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI needs a PostgreSQL server (apt-get install postgresql, or set SEGVERIFY_TEST_POSTGRES)")
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine: apt-get install postgresql")
+        require_environment("a PostgreSQL server", False,
+                            "apt-get install postgresql (initdb, pg_ctl), or set SEGVERIFY_TEST_POSTGRES")
     server = pgserver.start(bindir)
     try:
         yield server.url
@@ -284,6 +289,6 @@ def test_foreign_tables_on_postgres_are_refused(postgres: str) -> None:
 
 
 def test_unreachable_postgres_is_exit_2(tmp_path: Path) -> None:
-    pytest.importorskip("sqlalchemy", reason="PostgreSQL record tests need segverify[postgres]")
+    require_environment("SQLAlchemy", _has_sqlalchemy(), "pip install 'segverify[postgres]'")
     result = run("history", "--db", f"postgresql://nobody:secret@/none?host={tmp_path}&port=1")
     assert result.returncode == 2 and "cannot connect" in result.stderr and "secret" not in result.stderr
