@@ -125,6 +125,24 @@ def diff(old: Topology, new: Topology, profile: str | None = None, today: _dt.da
                       [f for f in old_report.active if f.fingerprint not in after_fp])
 
 
+def resolve_revision(top: str, revision: str) -> str:
+    """The commit id ``revision`` names, asked of git in a way it cannot read as an option.
+
+    A revision may come from a branch name someone else chose (``--output=FILE`` would make
+    ``git archive`` truncate a file); only the object id git prints is passed on."""
+    if not revision or "\0" in revision:
+        raise QueryError(f"{revision!r} is not a git revision")
+    try:
+        done = subprocess.run(["git", "-C", top, "rev-parse", "--verify", "--quiet", "--end-of-options",
+                               f"{revision}^{{commit}}"], capture_output=True, text=True)
+    except OSError as exc:
+        raise QueryError(f"cannot run git: {exc.strerror or exc}") from None
+    commit = done.stdout.strip()
+    if done.returncode != 0 or not commit or not all(c in "0123456789abcdef" for c in commit):
+        raise QueryError(f"{revision!r} does not name a commit in {top}")
+    return commit
+
+
 def checkout(revision: str, path: str, into: str) -> str:
     """Write ``path`` (and the directory around it, for includes) as of git ``revision`` below ``into``.
 
@@ -137,7 +155,8 @@ def checkout(revision: str, path: str, into: str) -> str:
     except (OSError, subprocess.CalledProcessError):
         raise QueryError(f"{path} is not inside a git work tree") from None
     rel_dir = os.path.relpath(where, top)
-    archive = subprocess.run(["git", "-C", top, "archive", "--format=tar", revision, "--", rel_dir],
+    commit = resolve_revision(top, revision)
+    archive = subprocess.run(["git", "-C", top, "archive", "--format=tar", commit, "--", rel_dir],
                              capture_output=True)
     if archive.returncode != 0:
         message = archive.stderr.decode(errors="replace").strip().splitlines()

@@ -22,6 +22,15 @@ def _writable(output: str | None) -> None:
         check_output(output)
 
 
+def _not_over_inputs(output: str | None, *topologies: object, also: Iterable[str] = (),
+                     option: str = "--output") -> None:
+    """Refuse an output that is one of the files the command read (the topologies' files, ``also``)."""
+    if output:
+        from .outputs.files import inputs_of, refuse_overwrite
+
+        refuse_overwrite(output, inputs_of(*topologies, also=also), option)
+
+
 def _emit(text: str, output: str | None) -> None:
     if output:
         from .outputs.files import write_text
@@ -71,7 +80,9 @@ def check(path: str, profile: str | None, fmt: str, output: str | None, today: _
     from .policy.check import verify
 
     _writable(output)
-    report = verify(_load(path), profile=profile, today=today, strict=strict)
+    topology = _load(path)
+    _not_over_inputs(output, topology, also=[path])
+    report = verify(topology, profile=profile, today=today, strict=strict)
     _emit(RENDERERS[fmt](report), output)
     sys.exit(report.exit_code_for(fail_on))
 
@@ -136,6 +147,7 @@ def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: _d
 
         check_heatmap_output(plot)
     topo = _load(path)
+    _not_over_inputs(plot, topo, also=[path], option="--plot")
     net = Network(topo)
     report = verify(topo, profile=profile, today=today, network=net)
     m = zone_matrix(topo, net, Reachability(net), report)
@@ -231,7 +243,9 @@ def diff(paths: tuple[str, ...], revision: str | None, profile: str | None, fmt:
             old_path, new_path = paths
         else:
             raise click.UsageError("give OLD and NEW, or --git REV PATH")
-        result = compare(_load(old_path), _load(new_path), profile=profile, today=today)
+        old_topology, new_topology = _load(old_path), _load(new_path)
+        _not_over_inputs(output, new_topology, *([] if revision else [old_topology]), also=paths)
+        result = compare(old_topology, new_topology, profile=profile, today=today)
     _emit(DIFF_RENDERERS[fmt](result), output)
     sys.exit(result.exit_code(fail_on_new_reachability))
 
@@ -254,7 +268,9 @@ def whatif(path: str, fail: tuple[str, ...], fail_open: tuple[str, ...], k_failu
     from .failures import whatif as play
 
     _writable(output)
-    result = play(_load(path), fail, fail_open, k_failures, jobs, profile, today)
+    topology = _load(path)
+    _not_over_inputs(output, topology, also=[path])
+    result = play(topology, fail, fail_open, k_failures, jobs, profile, today)
     _emit(WHATIF_RENDERERS[fmt](result), output)
     sys.exit(result.exit_code)
 

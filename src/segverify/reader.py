@@ -20,6 +20,7 @@ import jsonschema
 import yaml
 
 from .errors import InputError, Span
+from .inputs import read_regular
 from .model import SourceFile
 from .schema import SECTIONS, topology_schema
 
@@ -214,19 +215,13 @@ class _Composer:
         return path
 
 
-def read_yaml(path: Path, display: str) -> tuple[Any, str, bytes]:
-    """Parse one file into plain data with spans; return it with its text and raw bytes."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InputError(f"cannot read {display}: {exc.strerror}") from None
-    if size > MAX_FILE_BYTES:
-        raise InputError(f"{display} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (SEGVERIFY_MAX_FILE_BYTES)",
-                         Span(display, 1, 1))
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {display}: {exc.strerror}") from None
+def read_yaml(path: Path, display: str, where: Span | None = None) -> tuple[Any, str, bytes]:
+    """Parse one file into plain data with spans; return it with its text and raw bytes.
+
+    Only a regular file is read (a FIFO or a device would hang or never end), and the size limit
+    is enforced while reading, not from a size the file system reports."""
+    raw = read_regular(path, display, MAX_FILE_BYTES, what="topology file", where=where or Span(display, 1, 1),
+                       limit_hint="SEGVERIFY_MAX_FILE_BYTES")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -289,17 +284,22 @@ def _validate(doc: Document, data: Any, prefix: Path_, display: str) -> None:
 
 
 def load_document(path: str | os.PathLike[str]) -> Document:
-    """Read a file or a directory of files, with includes, into one validated Document."""
+    """Read a file or a directory of files, with includes, into one validated Document.
+
+    Includes are confined to the directory tree of the top-level topology (the directory itself
+    when ``path`` is one), with symbolic links resolved: a topology cannot make segverify read,
+    or quote in an error, a file outside its own tree."""
     root = Path(path)
     doc = Document(data={})
     if root.is_dir():
         files = sorted(p for p in root.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
         if not files:
             raise InputError(f"{_display_name(root)} holds no .yaml or .yml file")
+        confine = root.resolve()
         for f in files:
-            _merge_file(doc, f, seen=[], depth=0)
-    elif root.exists():
-        _merge_file(doc, root, seen=[], depth=0)
+            _merge_file(doc, f, seen=[], depth=0, confine=confine)
+    elif root.exists() or root.is_symlink():
+        _merge_file(doc, root, seen=[], depth=0, confine=root.resolve().parent)
     else:
         raise InputError(f"{_display_name(root)}: no such file or directory")
     return doc
@@ -307,28 +307,36 @@ def load_document(path: str | os.PathLike[str]) -> Document:
 
 def load_text(text: str, name: str = "<string>") -> Document:
     doc = Document(data={})
-    _merge_node(doc, parse_text(text, name), name, Path("."), seen=[], depth=0)
+    _merge_node(doc, parse_text(text, name), name, Path("."), seen=[], depth=0, confine=Path(".").resolve())
     doc.files.append(SourceFile(name, hashlib.sha256(text.encode()).hexdigest()))
     return doc
 
 
-def _merge_file(doc: Document, path: Path, seen: list[Path], depth: int) -> None:
+def _inside(path: Path, confine: Path) -> bool:
+    return path == confine or confine in path.parents
+
+
+def _merge_file(doc: Document, path: Path, seen: list[Path], depth: int, confine: Path,
+                where: Span | None = None) -> None:
     resolved = path.resolve()
     display = _display_name(path)
+    if where is not None and not _inside(resolved, confine):
+        raise InputError(f"include {display} is outside {confine.name or confine}/, the directory of the "
+                         f"top-level topology (includes may not leave it)", where)
     if resolved in seen:
         chain = " -> ".join(_display_name(p) for p in seen + [resolved])
-        raise InputError(f"include cycle: {chain}", Span(display, 1, 1))
+        raise InputError(f"include cycle: {chain}", where or Span(display, 1, 1))
     if depth > MAX_INCLUDE_DEPTH:
-        raise InputError(f"includes nested deeper than {MAX_INCLUDE_DEPTH}", Span(display, 1, 1))
+        raise InputError(f"includes nested deeper than {MAX_INCLUDE_DEPTH}", where or Span(display, 1, 1))
     if any(f.path == display for f in doc.files):
-        raise InputError(f"{display} is read twice (included from two places)", Span(display, 1, 1))
-    part, _text, raw = read_yaml(path, display)
+        raise InputError(f"{display} is read twice (included from two places)", where or Span(display, 1, 1))
+    part, _text, raw = read_yaml(path, display, where)
     doc.files.append(SourceFile(display, hashlib.sha256(raw).hexdigest()))
-    _merge_node(doc, part, display, path.parent, seen + [resolved], depth)
+    _merge_node(doc, part, display, path.parent, seen + [resolved], depth, confine)
 
 
 def _merge_node(doc: Document, part: Document | None, display: str, base: Path,
-                seen: list[Path], depth: int) -> None:
+                seen: list[Path], depth: int, confine: Path) -> None:
     if part is None:
         raise InputError("the file is empty", Span(display, 1, 1))
     data = part.data
@@ -351,14 +359,18 @@ def _merge_node(doc: Document, part: Document | None, display: str, base: Path,
             doc.spans[(key,)] = part.spans[(key,)]
             doc.key_spans[(key,)] = part.key_spans[(key,)]
     for i, inc in enumerate(data.get("include", [])):
+        where = part.span(("include", i))
         target = base / inc
+        if not _inside(target.resolve(), confine):
+            raise InputError(f"include {inc!r} is outside {confine.name or confine}/, the directory of the "
+                             f"top-level topology (includes may not leave it)", where)
         if not target.exists():
-            raise InputError(f"included file {inc!r} does not exist", part.span(("include", i)))
+            raise InputError(f"included file {inc!r} does not exist", where)
         if target.is_dir():
             for f in sorted(p for p in target.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()):
-                _merge_file(doc, f, seen, depth + 1)
+                _merge_file(doc, f, seen, depth + 1, confine, where)
         else:
-            _merge_file(doc, target, seen, depth + 1)
+            _merge_file(doc, target, seen, depth + 1, confine, where)
 
 
 def _merge_section(doc: Document, part: Document, key: str, value: Any, spans: list[tuple[Path_, Any]],

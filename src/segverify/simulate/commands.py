@@ -57,14 +57,14 @@ def pcap_audit(path: str, capture: str, at: str | None, violations_file: str | N
     """Classify every flow of CAPTURE (pcap or pcapng) against PATH: allowed, impossible in the
     model (model drift) or a policy violation. Exit 0 all allowed, 1 otherwise, 2 bad input."""
     from .. import load
+    from ..outputs.files import check_output, inputs_of, refuse_overwrite
     from ..outputs.json import dumps
     from .pcap import audit, format_text
 
     if violations_file is not None:
-        from ..outputs.files import check_output
-
         check_output(violations_file)
     topology = load(path)
+    refuse_overwrite(violations_file, inputs_of(topology, also=[path, capture]), "--write-violations")
     update, close = _progress_bar()
     try:
         result = audit(topology, capture, at=at, today=today, progress=update)

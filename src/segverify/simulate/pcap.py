@@ -29,6 +29,7 @@ from ipaddress import IPv4Address
 from typing import Any, Callable, Iterator, NamedTuple
 
 from ..errors import InputError, QueryError
+from ..inputs import open_regular
 from ..headers import Packet
 from ..model import PORTED_PROTOCOLS, NodeKind, Profile, Role, SanitizerType, Segment, Topology
 from ..network import Network, security_cloud_nodes
@@ -105,17 +106,43 @@ def _quiet_scapy() -> Iterator[None]:
         log.setLevel(level)
 
 
+MAX_BLOCK = 64 * 1024 * 1024  # bytes of one record; real ones are at most 256 KiB
+
+
+class _Bounded:
+    """A capture file as scapy's readers see it: a read never asks for more than the file still
+    holds, nor for more than MAX_BLOCK, so a length field of 4 GiB is an error, not an allocation."""
+
+    def __init__(self, f: Any, path: str, size: int | None) -> None:
+        self.f, self.path, self.size = f, path, size
+        self.name = path
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = MAX_BLOCK + 1 if self.size is None else max(self.size - self.f.tell(), 0)
+        if n > MAX_BLOCK:
+            raise InputError(f"{self.path}: damaged: a block claims {n:,} bytes (at most {MAX_BLOCK:,} are read)")
+        if self.size is not None:
+            n = min(n, max(self.size - self.f.tell(), 0))
+        return bytes(self.f.read(n))
+
+    def tell(self) -> int:
+        return int(self.f.tell())
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return int(self.f.seek(offset, whence))
+
+    def close(self) -> None:
+        self.f.close()
+
+
 class Capture:
     """A pcap or pcapng file, read record by record with scapy's raw readers."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        try:
-            self.size = os.path.getsize(path)
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read the capture: {exc.strerror or exc}") from None
-        if os.path.isdir(path):
-            raise InputError(f"{path}: is a directory, not a capture file")
+        with open_regular(path, path, "capture") as f:  # a FIFO or device would hang or never end
+            self.size = os.fstat(f.fileno()).st_size
         self.nano = False
         self.format = "pcap"
 
@@ -124,16 +151,24 @@ class Capture:
         from scapy.utils import RawPcapNgReader, RawPcapReader
 
         with _quiet_scapy():
+            raw = _Bounded(open_regular(self.path, self.path, "capture"), self.path, self.size)
             try:
-                reader = RawPcapReader(self.path)
+                reader = RawPcapReader(raw)
             except (Scapy_Exception, EOFError, struct.error) as exc:
+                raw.close()
                 raise InputError(f"{self.path}: not a pcap or pcapng capture ({exc})") from None
             except OSError as exc:
+                raw.close()
                 raise InputError(f"{self.path}: cannot read the capture: {exc.strerror or exc}") from None
+            except BaseException:
+                raw.close()
+                raise
             ng = isinstance(reader, RawPcapNgReader)
             self.format = "pcapng" if ng else "pcap"
             self.nano = bool(getattr(reader, "nano", False))
             plain = not hasattr(reader.f, "fileobj")  # a gzip stream has no useful position
+            if not plain:  # bound the decompressed reads too
+                reader.f = _Bounded(reader.f, self.path, None)
             index = 0
             tell = reader.f.tell if plain else (lambda: self.size)
             try:
@@ -166,11 +201,12 @@ class Capture:
                     progress(self.size, self.size)
             finally:
                 reader.close()
+                raw.close()
 
     def _blocks_end_cleanly(self, offset: int, endian: str) -> bool:
         """Whether the pcapng file from ``offset`` on is whole blocks (statistics and the like, which
         the reader consumes together with the end of the file)."""
-        with open(self.path, "rb") as f:
+        with open_regular(self.path, self.path, "capture") as f:
             while offset < self.size:
                 f.seek(offset)
                 head = f.read(8)

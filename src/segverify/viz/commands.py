@@ -15,6 +15,7 @@ import click
 
 from ..options import today_option
 
+
 if TYPE_CHECKING:
     from ..findings import Report
     from ..matrix import Matrix
@@ -67,9 +68,11 @@ profile_option = click.option("--profile", type=PROFILES,
 def draw(path: str, output: str, highlight: str | None, profile: str | None, today: _dt.date | None) -> None:
     """Draw the segment map of PATH: segments as regions, findings' witness paths in red."""
     _check_suffix(output, ("png", "svg", "pdf"))
+    from ..outputs.files import inputs_of, refuse_overwrite
     from .map import draw_map
 
     topology, network, report = _verified(path, profile, today)
+    refuse_overwrite(output, inputs_of(topology, also=[path]))
     draw_map(topology, network, report, output, highlight=highlight, warn=_warn)
     click.echo(f"wrote {output}", err=True)
 
@@ -84,11 +87,12 @@ def report(path: str, output: str, lang: str, profile: str | None, today: _dt.da
     """Write a self-contained HTML audit report of PATH (verdict, matrix, map, findings, exceptions)."""
     _check_suffix(output, ("html", "htm"))
     from ..matrix import zone_matrix
-    from ..outputs.files import write_text
+    from ..outputs.files import inputs_of, refuse_overwrite, write_text
     from ..reach import Reachability
     from .report import render_report
 
     topology, network, result = _verified(path, profile, today)
+    refuse_overwrite(output, inputs_of(topology, also=[path]))
     matrix = zone_matrix(topology, network, Reachability(network), result)
     html = render_report(topology, result, matrix, lang=lang, network=network, warn=_warn)
     write_text(output, html)
