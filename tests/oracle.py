@@ -7,10 +7,14 @@ standard ``ipaddress`` module, and every step of the per-node pipeline is writte
     originate:             dst is the node itself: it never leaves; else straight to routing
     enter by interface i:  static-NAT DNAT (i is the rule's outside interface, dst == outside)
                            -> acl_in of i (first match, else the ACL's default)
-                           -> dst is the node itself: delivered, stop
+                           -> dst is the node itself: the local policy (lines without 'to',
+                              then its default) decides; delivered, stop
                            -> an external node or a node that does not forward: dropped
     routing:               route lookup (longest prefix; connected beats static of equal length;
                            equal routes are ECMP and all are taken; drop routes drop)
+                           -> the node's policy: the first line whose 'from' holds the ingress
+                              interface and whose 'to' holds the egress one decides, else its
+                              default (sent by the node itself: the local lines without 'from')
                            -> acl_out of the egress interface
                            -> source NAT rules of the egress interface (first match in order)
                            -> layer 2: the next hop's owner on the same LAN, or on a connected
@@ -238,6 +242,30 @@ def acl_permits(topo: Topology, node: str, acl_name: str | None, p: Pkt) -> bool
     return acl.default is Action.PERMIT
 
 
+def policy_permits(topo: Topology, node: str, ingress: str | None, egress: str | None, p: Pkt) -> bool:
+    """The node's policy for a packet entering by ``ingress`` and leaving by ``egress``; ``None`` on
+    one side is the device itself (its local lines)."""
+    policy = topo.nodes[node].policy
+    if policy is None:
+        return True
+    if ingress is not None and egress is not None:
+        lines, default = policy.lines, policy.default
+    else:
+        if policy.local_default is None:
+            return True
+        lines, default = policy.local, policy.local_default
+        # Toward the device: lines that name no egress; from it: lines that name no ingress.
+        lines = tuple(ln for ln in lines if (ln.egress is None if egress is None else ln.ingress is None))
+    for line in lines:
+        if ingress is not None and line.ingress is not None and ingress not in line.ingress:
+            continue
+        if egress is not None and line.egress is not None and egress not in line.egress:
+            continue
+        if matches(line.rule.match, p):
+            return line.rule.action is Action.PERMIT
+    return default is Action.PERMIT
+
+
 # -- external nodes and sources --------------------------------------------------------------------
 
 
@@ -324,7 +352,7 @@ def delivered(topo: Topology, src_node: str, packet: Any) -> frozenset[str]:
             if entered is None:
                 continue
             p = entered
-        for nxt in _route_and_send(ctx, node, p):
+        for nxt in _route_and_send(ctx, node, p, ingress):
             work.append(nxt)
     return frozenset(received)
 
@@ -340,7 +368,8 @@ def _enter(topo: Topology, node: str, ingress: str, p: Pkt, received: set[str]) 
     if not acl_permits(topo, node, n.interface(ingress).acl_in, p):
         return None
     if is_own(topo, node, p.dst):
-        received.add(node)
+        if policy_permits(topo, node, ingress, None, p):
+            received.add(node)
         return None
     if n.kind is NodeKind.EXTERNAL or not n.forwarding:
         return None  # an external node never forwards
@@ -373,13 +402,15 @@ def _source_nat(ctx: _Context, node: str, egress: str, p: Pkt) -> list[Pkt]:
     return [p]
 
 
-def _route_and_send(ctx: _Context, node: str, p: Pkt) -> list[tuple[str, str, Pkt]]:
+def _route_and_send(ctx: _Context, node: str, p: Pkt, ingress: str | None) -> list[tuple[str, str, Pkt]]:
     topo = ctx.topo
     out: list[tuple[str, str, Pkt]] = []
     for route in _lookup(ctx, node, p.dst):
         if route.drop or route.egress is None:
             continue
         egress = route.egress
+        if not policy_permits(topo, node, ingress, egress, p):
+            continue
         if not acl_permits(topo, node, topo.nodes[node].interface(egress).acl_out, p):
             continue
         here = (node, egress)

@@ -407,10 +407,55 @@ class _Builder:
         types, drawn from a generator of their own so the rest of the network stays as it was."""
         rng = random.Random(seed * 7919 + 17)
         self.grow_addresses(rng, routers, hosts)
+        saved, self.rng = self.rng, rng  # rule() draws from self.rng: lend it this generator
+        try:
+            for name in routers + hosts:
+                if rng.random() < (0.45 if name in routers else 0.15):
+                    self.add_policy(rng, name)
+        finally:
+            self.rng = saved
         for node in self.nodes.values():
-            for acl in node.get("acls", {}).values():
-                for rule in acl["rules"]:
+            for rules in [acl["rules"] for acl in node.get("acls", {}).values()] + [
+                    node.get("policies", {}).get("rules", []), node.get("policies", {}).get("local", {}).get("rules", [])]:
+                for rule in rules:
                     self.grow_rule(rng, rule)
+
+    def policy_side(self, rng: random.Random, node: str) -> Any:
+        ifaces = sorted(self.nodes[node]["interfaces"])
+        zones = sorted({i["zone"] for i in self.nodes[node]["interfaces"].values()})
+        roll = rng.random()
+        if roll < 0.45:
+            return rng.choice(ifaces)
+        if roll < 0.7:
+            zone = rng.choice(zones)
+            return zone if rng.random() < 0.5 else f"zone:{zone}"
+        if roll < 0.85:
+            return sorted(set(rng.sample(ifaces, min(2, len(ifaces)))))
+        return "any"
+
+    def add_policy(self, rng: random.Random, node: str) -> None:
+        """A zone-pair / interface-pair policy: ordered lines on (from, to) and a match."""
+        lines = []
+        for _ in range(rng.randint(2, 6)):
+            line = self.rule()
+            for key in ("from", "to"):
+                if rng.random() < 0.75:
+                    line[key] = self.policy_side(rng, node)
+            lines.append(line)
+        policy: dict[str, Any] = {"default": rng.choice(("permit", "deny", "deny"))}
+        if rng.random() < 0.2:
+            policy["stateful"] = rng.random() < 0.5
+        policy["rules"] = lines
+        if rng.random() < 0.4:
+            local = []
+            for _ in range(rng.randint(1, 3)):
+                line = self.rule()
+                side = rng.choice(("from", "to", None))
+                if side is not None:
+                    line[side] = self.policy_side(rng, node)
+                local.append(line)
+            policy["local"] = {"default": rng.choice(("permit", "deny")), "rules": local}
+        self.nodes[node]["policies"] = policy
 
     def grow_addresses(self, rng: random.Random, routers: list[str], hosts: list[str]) -> None:
         lans = [(name, seg) for name, seg in self.segments.items() if not seg[3] and len(seg[1]) >= 2]

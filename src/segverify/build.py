@@ -16,7 +16,8 @@ from typing import Any
 from .errors import InputError, Span
 from .reader import Document, Path_
 from .model import (PORTED_PROTOCOLS, PROTOCOLS, Acl, Action, DeclaredFlow, ExceptionDecl, Interface, Lan,
-                    Match, NatRule, NatType, Node, NodeKind, PortRange, Profile, Role, Route, Rule, Sanitizer,
+                    Match, NatRule, NatType, Node, NodeKind, Policy, PolicyLine, PortRange, Profile, Role, Route,
+                    Rule, Sanitizer,
                     SanitizerType, Segment, ServiceTerm, Topology, Wildcard, Zone)
 
 RULE_IDS = frozenset(f"SEG{n:03d}" for n in range(1, 12))
@@ -395,6 +396,7 @@ class Builder:
                 routes += (Route(IPv4Network("0.0.0.0/0"), iface.gateway, False, self.doc.span(
                     ("nodes", name, "interfaces", iface.name, "gateway"))),)
         nat = tuple(self.nat(name, i, spec, path + ("nat", i), iface_names) for i, spec in enumerate(raw.get("nat", [])))
+        policy = self.policy(name, raw["policies"], path + ("policies",), interfaces) if "policies" in raw else None
         represents: tuple[IPv4Network, ...] = ()
         if "represents" in raw:
             resolved = self.addresses(raw["represents"], path + ("represents",))
@@ -408,6 +410,7 @@ class Builder:
             description=raw.get("description", ""), mfa=raw.get("mfa"),
             removable_media_blocked=None if media is None else media == "blocked",
             epp=raw.get("epp"), edr=raw.get("edr"), represents=represents, sanitizer=sanitizer, allow=allow,
+            policy=policy,
         )
 
     def acl(self, node: str, name: str, raw: dict[str, Any], path: Path_) -> Acl:
@@ -419,6 +422,64 @@ class Builder:
                                self.doc.span(rule_path), spec.get("description", ""), text))
         return Acl(node, name, Action(raw["default"]), bool(raw.get("stateful", True)), tuple(rules),
                    self.doc.key_span(path), self.doc.span(path + ("default",)))
+
+    # -- zone-pair / interface-pair policies --------------------------------------------------------
+
+    def policy(self, node: str, raw: dict[str, Any], path: Path_, interfaces: tuple[Interface, ...]) -> Policy:
+        lines = tuple(self.policy_line(node, "policy", i, spec, path + ("rules", i), interfaces, local=False)
+                      for i, spec in enumerate(raw["rules"]))
+        local: tuple[PolicyLine, ...] = ()
+        local_default = None
+        local_span = None
+        if "local" in raw:
+            lp = path + ("local",)
+            local = tuple(self.policy_line(node, "local", i, spec, lp + ("rules", i), interfaces, local=True)
+                          for i, spec in enumerate(raw["local"]["rules"]))
+            local_default = Action(raw["local"]["default"])
+            local_span = self.doc.span(lp + ("default",))
+        return Policy(node, Action(raw["default"]), bool(raw.get("stateful", True)), lines, self.doc.key_span(path),
+                      self.doc.span(path + ("default",)), local, local_default, local_span)
+
+    def policy_line(self, node: str, name: str, index: int, spec: dict[str, Any], path: Path_,
+                    interfaces: tuple[Interface, ...], local: bool) -> PolicyLine:
+        if local and "from" in spec and "to" in spec:
+            raise InputError("a local policy line takes 'from' (traffic to the device) or 'to' (traffic "
+                             "from it), not both", self.doc.key_span(path + ("to",)))
+        text = ", ".join(f"{k}: {v}" for k, v in spec.items() if k != "description")
+        rule = Rule(name, index + 1, Action(spec["action"]), self.match(spec, path), self.doc.span(path),
+                    spec.get("description", ""), text)
+        sides = [self.interface_set(node, spec[key], path + (key,), interfaces) if key in spec else None
+                 for key in ("from", "to")]
+        texts = [", ".join(str(x) for x in _as_list(spec[key])) if key in spec else "any" for key in ("from", "to")]
+        return PolicyLine(rule, sides[0], sides[1], texts[0], texts[1])
+
+    def interface_set(self, node: str, value: Any, path: Path_,
+                      interfaces: tuple[Interface, ...]) -> frozenset[str] | None:
+        """Interface and zone names of a policy side: the node's interfaces they stand for."""
+        names = {i.name for i in interfaces}
+        zones = {i.zone for i in interfaces}
+        result: set[str] = set()
+        for k, item in enumerate(_as_list(value)):
+            where = path + (k,) if isinstance(value, list) else path
+            text = str(item)
+            kind, _, bare = text.partition(":") if ":" in text else ("", "", text)
+            if text == "any":
+                return None
+            if kind not in ("", "zone", "interface"):
+                raise InputError(f"{text!r}: qualify a policy side with 'zone:' or 'interface:'", self.doc.span(where))
+            is_iface = bare in names and kind in ("", "interface")
+            is_zone = bare in zones and kind in ("", "zone")
+            if is_iface and is_zone:
+                raise InputError(f"{bare!r} is both an interface and a zone of {node}; write interface:{bare} "
+                                 f"or zone:{bare}", self.doc.span(where))
+            if is_iface:
+                result.add(bare)
+            elif is_zone:
+                result.update(i.name for i in interfaces if i.zone == bare)
+            else:
+                known = ", ".join(sorted(names | zones))
+                raise InputError(f"{node} has no interface or zone {bare!r} (it has {known})", self.doc.span(where))
+        return frozenset(result)
 
     def route(self, raw: dict[str, Any], path: Path_) -> Route:
         to = "0.0.0.0/0" if raw["to"] == "default" else str(raw["to"])

@@ -180,6 +180,63 @@ class Acl:
 
 
 @dataclass(frozen=True)
+class PolicyLine:
+    """One line of a node's zone-pair / interface-pair policy.
+
+    ``ingress`` and ``egress`` are the interfaces of the node the line applies to (resolved from the
+    interface and zone names written), ``None`` for any. ``rule`` is the line as an ACL line (its
+    match, action, span and text), numbered by its place in the policy.
+    """
+
+    rule: Rule
+    ingress: frozenset[str] | None
+    egress: frozenset[str] | None
+    ingress_text: str = "any"
+    egress_text: str = "any"
+
+    def applies(self, ingress: str | None, egress: str | None) -> bool:
+        """Does the line apply to a packet entering by ``ingress`` and leaving by ``egress``?
+        ``None`` stands for the device itself (a local line has no side there to test)."""
+        return ((ingress is None or self.ingress is None or ingress in self.ingress)
+                and (egress is None or self.egress is None or egress in self.egress))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A node's ordered policy (first match wins) with an explicit default.
+
+    ``lines`` decide forwarded traffic by (ingress, egress) interface pair, the egress being the one
+    the route chose. ``local`` lines decide traffic to the device (lines without ``to``) and from it
+    (lines without ``from``), with ``local_default`` after them; ``None`` when not given (no filter).
+    """
+
+    node: str
+    default: Action
+    stateful: bool
+    lines: tuple[PolicyLine, ...]
+    span: Span
+    default_span: Span
+    local: tuple[PolicyLine, ...] = ()
+    local_default: Action | None = None
+    local_span: Span | None = None
+
+    def acl_for(self, ingress: str, egress: str) -> Acl:
+        """The lines that apply to one interface pair, as an ACL (first match, then the default)."""
+        rules = tuple(line.rule for line in self.lines if line.applies(ingress, egress))
+        return Acl(self.node, "policy", self.default, self.stateful, rules, self.span, self.default_span)
+
+    def local_acl(self, ingress: str | None, egress: str | None) -> Acl | None:
+        """Traffic to the device (``egress`` None) or from it (``ingress`` None)."""
+        if self.local_default is None:
+            return None
+        rules = tuple(line.rule for line in self.local
+                      if (line.egress is None if egress is None else line.ingress is None)
+                      and line.applies(ingress, egress))
+        assert self.local_span is not None
+        return Acl(self.node, "local", self.local_default, self.stateful, rules, self.local_span, self.local_span)
+
+
+@dataclass(frozen=True)
 class Interface:
     node: str
     name: str
@@ -275,6 +332,7 @@ class Node:
     represents: tuple[IPv4Network, ...] = ()
     sanitizer: Sanitizer | None = None
     allow: tuple[DeclaredFlow, ...] = ()  # breakout proxy allow-list
+    policy: Policy | None = None  # zone-pair / interface-pair policy (forwarded and local traffic)
 
     def interface(self, name: str) -> Interface:
         for iface in self.interfaces:

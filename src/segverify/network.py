@@ -111,6 +111,7 @@ class Network:
         }
         self.external_space = {n.name: self._external_space(n) for n in topo.nodes.values()
                                if n.kind is NodeKind.EXTERNAL}
+        self._policy_cache: dict[tuple[str, str | None, str | None], CompiledAcl | None] = {}
         self.nodes = {name: self._compile_node(node) for name, node in topo.nodes.items() if name not in self.down}
         self.transfers = {}
         for name, compiled in self.nodes.items():
@@ -215,6 +216,32 @@ class Network:
             return self.space.true
         return self.nodes[node].acls[acl_name].permitted
 
+    def policy_acl(self, node: str, ingress: str | None, egress: str | None) -> CompiledAcl | None:
+        """The node's policy lines for one hop, compiled: forwarded traffic (both interfaces known),
+        traffic to the device (``egress`` None) or from it (``ingress`` None). None: no policy there."""
+        if node in self.fail_open:
+            return None
+        policy = self.topology.nodes[node].policy
+        if policy is None:
+            return None
+        key = (node, ingress, egress)
+        if key not in self._policy_cache:
+            if ingress is not None and egress is not None:
+                acl: Acl | None = policy.acl_for(ingress, egress)
+            else:
+                acl = policy.local_acl(ingress, egress)
+            self._policy_cache[key] = None if acl is None else self.compile_acl(acl)
+        return self._policy_cache[key]
+
+    def policy_permits(self, node: str, ingress: str | None, egress: str | None) -> Bdd:
+        compiled = self.policy_acl(node, ingress, egress)
+        return self.space.true if compiled is None else compiled.permitted
+
+    def delivery_filter(self, node: str, ingress: str) -> Bdd:
+        """What a node accepts for itself by ``ingress``: its acl_in, then its local policy."""
+        return (self.acl_permits(node, self.topology.nodes[node].interface(ingress).acl_in)
+                & self.policy_permits(node, ingress, None))
+
     def _add_transfers(self, compiled: CompiledNode) -> None:
         node = compiled.node
         s = self.space
@@ -233,7 +260,9 @@ class Network:
             for entry in compiled.fib:
                 if entry.egress is None:
                     continue
-                f = base & entry.match & self.acl_permits(node.name, node.interface(entry.egress).acl_out)
+                # Route, then the policy for the (ingress, egress) pair, then the egress ACL.
+                f = (base & entry.match & self.policy_permits(node.name, in_iface, entry.egress)
+                     & self.acl_permits(node.name, node.interface(entry.egress).acl_out))
                 if f == s.false:
                     continue
                 lan = self.lan_of[(node.name, entry.egress)]

@@ -64,7 +64,7 @@ class Reachability:
             if node != LAN and where != ORIGIN:
                 delta = net.apply_dnat(node, where, delta)
                 compiled = net.nodes[node]
-                local = delta & compiled.own & net.acl_permits(node, compiled.node.interface(where).acl_in)
+                local = delta & compiled.own & net.delivery_filter(node, where)
                 if local != false:
                     self.delivered[node] = self.delivered.get(node, false) | local
             for transfer in net.transfers.get(state, ()):

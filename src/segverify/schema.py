@@ -58,6 +58,22 @@ RULE = _obj(
     ["action"],
 )
 
+IFACE_TERMS = {**STRINGS, "description": "interface names or zone names of this node ('zone:NAME', "
+                                         "'interface:NAME' when a name is both), or any"}
+POLICY_LINE = _obj({**RULE["properties"], "from": IFACE_TERMS, "to": IFACE_TERMS}, ["action"])
+POLICY_LOCAL = _obj({"default": {"enum": ["permit", "deny"]}, "description": TEXT,
+                     "rules": {"type": "array", "items": POLICY_LINE}}, ["default", "rules"])
+POLICY = _obj(
+    {
+        "default": {"enum": ["permit", "deny"]},
+        "stateful": {"type": "boolean"},
+        "description": TEXT,
+        "rules": {"type": "array", "items": POLICY_LINE},
+        "local": POLICY_LOCAL,
+    },
+    ["default", "rules"],
+)
+
 ACL = _obj(
     {
         "default": {"enum": ["permit", "deny"]},
@@ -133,6 +149,7 @@ NODE = _obj(
         "routes": {"type": "array", "items": ROUTE},
         "acls": {"type": "object", "additionalProperties": ACL, "propertyNames": NAME},
         "nat": {"type": "array", "items": NAT},
+        "policies": POLICY,
         "sanitizer": SANITIZER,
         "allow": {"type": "array", "items": FLOW_OUT},
     },

@@ -15,7 +15,7 @@ from ipaddress import IPv4Address, IPv4Network
 from .errors import Span
 from .headers import EPHEMERAL, Packet
 from .model import Action, NatType
-from .network import LAN, Network, lookup_rule
+from .network import LAN, CompiledAcl, Network, lookup_rule
 
 MAX_HOPS = 64
 
@@ -24,6 +24,7 @@ class Outcome(str, enum.Enum):
     DELIVERED = "delivered"
     DENIED_IN = "denied in"
     DENIED_OUT = "denied out"
+    DENIED_POLICY = "denied by policy"
     NO_ROUTE = "no route"
     NULL_ROUTE = "null route"
     NO_NEIGHBOUR = "no neighbour"  # next hop or destination not on the LAN (no ARP answer)
@@ -70,9 +71,10 @@ class Hop:
     route_span: Span | None = None
     acl_out: AclDecision | None = None
     nat: tuple[str, ...] = ()
+    policy: AclDecision | None = None  # the policy line (or local line) that decided, if the node has one
 
     def decisions(self) -> list[AclDecision]:
-        return [d for d in (self.acl_in, self.acl_out) if d is not None]
+        return [d for d in (self.acl_in, self.policy, self.acl_out) if d is not None]
 
     def to_dict(self) -> dict[str, object]:
         result: dict[str, object] = {"node": self.node, "in": self.in_iface, "out": self.out_iface,
@@ -83,6 +85,8 @@ class Hop:
             result["route"] = {"prefix": str(self.route.prefix),
                                "next_hop": str(self.route.next_hop) if self.route.next_hop else None,
                                "location": str(self.route_span) if self.route_span else "connected"}
+        if self.policy:
+            result["policy"] = self.policy.to_dict()
         if self.acl_out:
             result["acl_out"] = self.acl_out.to_dict()
         if self.nat:
@@ -97,6 +101,8 @@ class Hop:
             via = f" via {self.route.next_hop}" if self.route.next_hop else " connected"
             where = f" ({self.route_span})" if self.route_span else ""
             parts.append(f"route {self.route.prefix}{via}{where}")
+        if self.policy:
+            parts.append(str(self.policy))
         if self.acl_out:
             parts.append(f"acl_out {self.acl_out}")
         if self.nat:
@@ -133,7 +139,15 @@ class Path:
 def _decide(net: Network, node: str, acl_name: str | None, packet: Packet) -> AclDecision | None:
     if acl_name is None or node in net.fail_open:
         return None
-    compiled = net.nodes[node].acls[acl_name]
+    return _decision(net, node, acl_name, net.nodes[node].acls[acl_name], packet)
+
+
+def _policy(net: Network, node: str, ingress: str | None, egress: str | None, packet: Packet) -> AclDecision | None:
+    compiled = net.policy_acl(node, ingress, egress)
+    return None if compiled is None else _decision(net, node, compiled.acl.name, compiled, packet)
+
+
+def _decision(net: Network, node: str, acl_name: str, compiled: CompiledAcl, packet: Packet) -> AclDecision:
     cube = net.space.packet(packet)
     rule = lookup_rule(compiled, cube, net.space)
     if rule is None:
@@ -168,13 +182,12 @@ def _owns(net: Network, node: str, packet: Packet) -> bool:
     return (net.nodes[node].own & net.space.packet(packet)) != net.space.false
 
 
-def _lan_receiver(net: Network, lan: str, packet: Packet, sender: tuple[str, str]) -> tuple[str, str] | None:
-    """Who on the LAN answers for the packet's destination (LAN filters test the destination only)."""
+def _lan_receivers(net: Network, lan: str, packet: Packet, sender: tuple[str, str]) -> list[tuple[str, str]]:
+    """Who on the LAN takes the packet: the owner of its destination and every external node there
+    that stands for it, as the engine's LAN transfers have it (they test the destination only)."""
     cube = net.space.packet(packet)
-    for transfer in net.transfers.get((LAN, lan), ()):
-        if transfer.target != sender and (transfer.filter & cube) != net.space.false:
-            return transfer.target
-    return None
+    return [t.target for t in net.transfers.get((LAN, lan), ())
+            if t.target != sender and (t.filter & cube) != net.space.false]
 
 
 def trace(net: Network, source: str, packet: Packet, blocked: frozenset[str] = frozenset(),
@@ -213,9 +226,15 @@ def _walk(net: Network, path: Path, node: str, in_iface: str | None, packet: Pac
         if acl_in is not None and acl_in.action is Action.DENY:
             return finish(Outcome.DENIED_IN, hop)
         if _owns(net, node, packet):
+            local = _policy(net, node, in_iface, None, packet)
+            hop = replace(hop, policy=local)
+            if local is not None and local.action is Action.DENY:
+                return finish(Outcome.DENIED_POLICY, hop)
             return finish(Outcome.DELIVERED, hop)
         if not compiled.node.forwarding:
             return finish(Outcome.NOT_FORWARDING, hop)
+    elif _owns(net, node, packet):  # sent to itself: it never leaves (as the engine has it)
+        return finish(Outcome.DELIVERED, Hop(node, None, None, packet))
     cube = net.space.packet(packet)
     entries = [e for e in compiled.fib if (e.match & cube) != net.space.false]
     if not entries:
@@ -226,6 +245,11 @@ def _walk(net: Network, path: Path, node: str, in_iface: str | None, packet: Pac
         hop = Hop(node, in_iface, entry.egress, packet, acl_in, choice, route_span, nat=nat)
         if entry.egress is None:
             finish(Outcome.NULL_ROUTE, hop)
+            continue
+        policy = _policy(net, node, in_iface, entry.egress, packet)
+        hop = replace(hop, policy=policy)
+        if policy is not None and policy.action is Action.DENY:
+            finish(Outcome.DENIED_POLICY, hop)
             continue
         acl_out = _decide(net, node, compiled.node.interface(entry.egress).acl_out, packet)
         hop = replace(hop, acl_out=acl_out)
@@ -240,10 +264,13 @@ def _walk(net: Network, path: Path, node: str, in_iface: str | None, packet: Pac
             if receiver is None or receiver not in net.lan_members[lan] or receiver[0] not in net.nodes:
                 finish(Outcome.NO_NEIGHBOUR, hop)
                 continue
+            receivers = [receiver]
         else:
-            receiver = _lan_receiver(net, lan, sent, (node, entry.egress))
-            if receiver is None:
+            receivers = _lan_receivers(net, lan, sent, (node, entry.egress))
+            if not receivers:
                 finish(Outcome.NO_NEIGHBOUR, hop)
                 continue
-        _walk(net, Path(path.source, path.packet, path.hops + [hop]), receiver[0], receiver[1], sent, seen, out, blocked)
+        for receiver in receivers:
+            _walk(net, Path(path.source, path.packet, path.hops + [hop]), receiver[0], receiver[1], sent, seen, out,
+                  blocked)
 

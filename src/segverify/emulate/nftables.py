@@ -8,6 +8,9 @@ The mapping, hook by hook (table ``ip segverify``)::
     forward     filter  acl_out of the egress interface        (forward_out, priority 10)
     output      filter  acl_out of the egress interface        (packets the node sends)
     output      guard   drop what the node generates itself except marked probes (priority 100)
+    forward     filter  the policy: iifname/oifname per line, then its default (forward_policy, 5)
+    input       filter  the local policy's lines without 'to' (input_policy, 5)
+    output      filter  the local policy's lines without 'from' (output_policy, 5)
     postrouting nat     static NAT snat (src == inside), source NAT snat, first match in order
 
 An ACL is a regular chain ending with its default. ``accept`` inside a jumped-to chain ends only
@@ -21,7 +24,8 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network, collapse_addresses
 from typing import Iterable, Mapping, Sequence
 
-from ..model import PORTED_PROTOCOLS, Acl, Action, Match, NatType, Node, PortRange, ServiceTerm, Wildcard
+from ..model import (PORTED_PROTOCOLS, Acl, Action, Match, NatType, Node, PolicyLine, PortRange, ServiceTerm,
+                     Wildcard)
 
 ICMP = 1
 
@@ -153,6 +157,28 @@ def render_acl(acl: Acl, chain: str) -> list[str]:
     return lines
 
 
+def _ifnames(key: str, names: frozenset[str] | None, ifname: Mapping[str, str]) -> str:
+    if names is None:
+        return ""
+    kernel = sorted(f'"{ifname[n]}"' for n in names)
+    return f"{key} {kernel[0]}" if len(kernel) == 1 else f"{key} {{ {', '.join(kernel)} }}"
+
+
+def render_policy(lines: Sequence[PolicyLine], default: Action, stateful: bool, ifname: Mapping[str, str],
+                  use_in: bool, use_out: bool, label: str) -> list[str]:
+    """A policy as the body of one base chain: its lines in order (iifname/oifname for the
+    interface pair, then the match), then its default as a last rule."""
+    body = ["ct state established,related accept"] if stateful else []
+    for line in lines:
+        sides = " ".join(x for x in (_ifnames("iifname", line.ingress, ifname) if use_in else "",
+                                     _ifnames("oifname", line.egress, ifname) if use_out else "") if x)
+        for expr in match_exprs(line.rule.match):
+            cond = " ".join(x for x in (sides, expr) if x)
+            body.append(f"{cond + ' ' if cond else ''}{_verdict(line.rule.action)}  # {label} line {line.rule.index}")
+    body.append(f"{_verdict(default)}  # {label} default")
+    return body
+
+
 def render(node: Node, ifname: Mapping[str, str], *, guard: bool = True,
            arp_ignore: Iterable[IPv4Network] = ()) -> str:
     """The ruleset (``nft -f`` input) for ``node``; ``ifname`` maps model to kernel names."""
@@ -192,6 +218,18 @@ def render(node: Node, ifname: Mapping[str, str], *, guard: bool = True,
     base("forward_in", "forward", "filter", "filter", ins)
     base("forward_out", "forward", "10", "filter", outs)
     base("output_filter", "output", "filter", "filter", outs)
+    policy = node.policy
+    if policy is not None:
+        # Forwarded traffic: one policy decides by (ingress, egress) pair, beside the ACLs' chains.
+        base("forward_policy", "forward", "5", "filter",
+             render_policy(policy.lines, policy.default, policy.stateful, ifname, True, True, "policy"))
+        if policy.local_default is not None:
+            inbound = [ln for ln in policy.local if ln.egress is None]
+            outbound = [ln for ln in policy.local if ln.ingress is None]
+            base("input_policy", "input", "5", "filter",
+                 render_policy(inbound, policy.local_default, policy.stateful, ifname, True, False, "local"))
+            base("output_policy", "output", "5", "filter",
+                 render_policy(outbound, policy.local_default, policy.stateful, ifname, False, True, "local"))
     if guard:
         base("output_guard", "output", "100", "filter", [f"meta mark != {PROBE_MARK:#x} drop"])
     base("postrouting_nat", "postrouting", "srcnat", "nat", snat)

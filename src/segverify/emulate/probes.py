@@ -243,31 +243,32 @@ class Chooser:
     def acl_lines(self) -> None:
         for node in sorted(self.topo.nodes.values(), key=lambda n: n.name):
             used = {i.acl_in for i in node.interfaces} | {i.acl_out for i in node.interfaces}
-            for acl_name, acl in sorted(node.acls.items()):
-                if acl_name not in used:
-                    continue
-                for rule in acl.rules:
-                    where = f"{node.name} acl {acl_name!r} line {rule.index} ({rule.action.value})"
-                    hits, misses = _rule_packets(rule.match)
-                    senders = self._senders(rule.match.src)
-                    targets = self._targets(rule.match.dst)
-                    for (s, sa) in senders:
-                        for da in targets:
-                            for proto, sp, dp in hits[:2]:
-                                sp, dp = _ports(proto, sp, dp)
-                                self.add(s, Packet(sa, da, proto, sp, dp), f"{where} hit")
-                            for proto, sp, dp in misses[:2]:
-                                sp, dp = _ports(proto, sp, dp)
-                                self.add(s, Packet(sa, da, proto, sp, dp), f"{where} miss")
-                    # Miss by address: a sender outside the rule's source.
-                    if rule.match.src is not None and hits:
-                        outside = [(e, a) for e in self.endpoints for a in self.addr.sources(e)[:1]
-                                   if not any(a in n for n in rule.match.src)]
-                        for (s, sa) in outside[:1]:
-                            for da in targets[:1]:
-                                proto, sp, dp = hits[0]
-                                sp, dp = _ports(proto, sp, dp)
-                                self.add(s, Packet(sa, da, proto, sp, dp), f"{where} miss (source)")
+            lines = [(f"acl {acl_name!r}", rule) for acl_name, acl in sorted(node.acls.items()) if acl_name in used
+                     for rule in acl.rules]
+            if node.policy is not None:
+                lines += [(line.rule.acl, line.rule) for line in (*node.policy.lines, *node.policy.local)]
+            for what, rule in lines:
+                where = f"{node.name} {what} line {rule.index} ({rule.action.value})"
+                hits, misses = _rule_packets(rule.match)
+                senders = self._senders(rule.match.src)
+                targets = self._targets(rule.match.dst)
+                for (s, sa) in senders:
+                    for da in targets:
+                        for proto, sp, dp in hits[:2]:
+                            sp, dp = _ports(proto, sp, dp)
+                            self.add(s, Packet(sa, da, proto, sp, dp), f"{where} hit")
+                        for proto, sp, dp in misses[:2]:
+                            sp, dp = _ports(proto, sp, dp)
+                            self.add(s, Packet(sa, da, proto, sp, dp), f"{where} miss")
+                # Miss by address: a sender outside the rule's source.
+                if rule.match.src is not None and hits:
+                    outside = [(e, a) for e in self.endpoints for a in self.addr.sources(e)[:1]
+                               if not any(a in n for n in rule.match.src)]
+                    for (s, sa) in outside[:1]:
+                        for da in targets[:1]:
+                            proto, sp, dp = hits[0]
+                            sp, dp = _ports(proto, sp, dp)
+                            self.add(s, Packet(sa, da, proto, sp, dp), f"{where} miss (source)")
 
     def nat(self) -> None:
         """Probes toward every static NAT outside address, from every endpoint."""

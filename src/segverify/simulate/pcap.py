@@ -536,7 +536,7 @@ class Judge:
         last = p.hops[-1] if p.hops else None
         decision = None
         if last is not None:
-            decision = last.acl_out if p.outcome.value == "denied out" else last.acl_in
+            decision = {"denied out": last.acl_out, "denied by policy": last.policy}.get(p.outcome.value, last.acl_in)
         if decision is not None:
             text += f" ({decision})"
         return False, text, ()

@@ -230,6 +230,8 @@ def _hop(h: Hop, w: dict[str, str]) -> str:
         via = f" via {h.route.next_hop}" if h.route.next_hop else f" {w['connected']}"
         where = f" ({h.route_span})" if h.route_span else ""
         bits.append(f"{esc(w['route'])} <code>{esc(str(h.route.prefix) + via)}</code>{esc(where)}")
+    if h.policy is not None:
+        bits.append(esc(h.policy))
     if h.acl_out is not None:
         bits.append(f"{esc(w['acl_out'])}: {esc(h.acl_out)}")
     if h.nat:
