@@ -143,3 +143,41 @@ def test_there_is_a_broken_case_for_every_rule() -> None:
     covered = {rule for path in BROKEN for rule in expected_rules(path)}
     missing = {f"SEG{n:03d}" for n in range(1, 12)} - covered
     assert not missing, f"no broken topology demonstrates {sorted(missing)}"
+
+
+# -- where a finding points: the line to change ------------------------------------------------------
+
+# Networks whose mistake is one line marked "# BROKEN" that a flow passes; the witness paths also pass
+# permits that are right (the security cloud's generic permit, the Internet firewall's DMZ rule).
+BROKEN_LINE_CASES = ["seg001-mynumber-to-internet-proxy", "seg003-lgwan-pop3-to-internet-mail",
+                     "seg005-direct-internet-line", "seg010-breakout-proxy-whole-block",
+                     "static-route-around-firewall", "beta-vdi-opens-sessions-to-terminals",
+                     "any-any-permit-above-deny"]
+
+
+@pytest.mark.parametrize("stem", BROKEN_LINE_CASES)
+def test_primary_location_is_the_line_that_opens_the_boundary(stem: str) -> None:
+    path = ROOT / "broken" / f"{stem}.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    flows = [f for f in segverify.verify(segverify.load(path), today=TODAY).active if is_flow_finding(f)]
+    assert flows
+    for f in flows:
+        assert "BROKEN" in lines[f.location.line - 1], f"{f.title}: {f.location} is not the broken line"
+        assert f.location not in f.related  # every other hop is related, the primary is not repeated
+
+
+def test_separation_firewall_not_the_security_cloud_is_the_place_to_change() -> None:
+    path = ROOT / "broken" / "seg010-breakout-proxy-whole-block.yaml"
+    [finding] = [f for f in segverify.verify(segverify.load(path), today=TODAY).active if f.rule == "SEG010"]
+    assert finding.path is not None
+    permits = finding.path.permits()
+    assert [d.node for d in permits][:1] == ["fw-lg"] and len(permits) >= 2  # later permits: cloud side
+    assert finding.location == permits[0].span and finding.cause == "fw-lg ACL lg-outbound line 4"
+    assert permits[-1].span in finding.related
+
+
+def test_a_dual_homed_server_is_the_place_to_change_for_all_its_findings() -> None:
+    path = ROOT / "broken" / "dual-homed-server-lgwan-internet.yaml"
+    topology = segverify.load(path)
+    report = segverify.verify(topology, today=TODAY)
+    assert {f.location for f in report.active} == {topology.nodes["lg-file"].span}

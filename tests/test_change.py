@@ -173,6 +173,9 @@ def test_junit_has_a_case_per_rule_and_zone_pair() -> None:
 def test_github_annotations() -> None:
     report = segverify.verify(segverify.load(DATA / "tiny.yaml"), today=TODAY)
     lines = render_github(report).splitlines()
-    assert lines[0].startswith("::error file=") and ",line=29,col=13,title=SEG003 " in lines[0]
-    assert "\n" not in lines[0] and "%0AWitness: tcp 10.1.0.10:49152 -> 10.2.0.10:443" in lines[0]
+    # lg → inet: the permit that opens the boundary; inet → lg passes no ACL: the firewall node forwards it
+    [permit] = [line for line in lines if ",line=29,col=13,title=SEG003 " in line]
+    assert permit.startswith("::error file=")
+    assert "\n" not in permit and "%0AWitness: tcp 10.1.0.10:49152 -> 10.2.0.10:443" in permit
+    assert any(",line=17,col=3,title=SEG003 LGWAN ↔ Internet IP path%3A inet → lg::" in line for line in lines)
     assert len([line for line in lines if line.startswith("::error")]) == 4

@@ -31,6 +31,7 @@ class Finding:
     related: tuple[Span, ...] = ()
     suppressed_by: tuple[str, ...] = ()  # exception ids that fully cover it
     relaxed_by: tuple[str, ...] = ()  # exception ids that cover part of it
+    cause: str = ""  # the culprit at ``location`` in words ("fw-lg ACL lg-outbound line 3", "node lg-file")
 
     @property
     def suppressed(self) -> bool:

@@ -13,7 +13,7 @@ from .catalogue import COMPLETENESS, rules_for
 from .completeness import COMPLETENESS_CHECKS
 from .context import Context
 from .exceptions import Register
-from .rules import CHECKS
+from .rules import CHECKS, exceptions_used, seg008
 
 
 def verify(topology: Topology, profile: str | Profile | None = None, today: _dt.date | None = None,
@@ -31,16 +31,20 @@ def verify(topology: Topology, profile: str | Profile | None = None, today: _dt.
     ctx = Context(topology, net, Register(net.space, topology.exceptions, day), day)
     selected = rules_for(chosen)
     findings = []
-    checks = {**COMPLETENESS_CHECKS, **CHECKS}  # SEG008 last: it reads which exceptions were used
+    checks = {**COMPLETENESS_CHECKS, **CHECKS}
     with progress.stage("checking rules"):
         for done, (rule_id, check) in enumerate(checks.items(), 1):
-            progress.tick(f"checking {rule_id}", done, len(checks))
+            progress.tick(f"checking {rule_id}", done, len(checks) + 1)
             if rule_id in selected:
                 findings.extend(check(ctx))
+        used = exceptions_used(findings)  # the register rule reads the other rules' findings
+        progress.tick("checking SEG008", len(checks) + 1, len(checks) + 1)
+        if "SEG008" in selected:
+            findings.extend(seg008(ctx, used))
     if strict:
         findings = [replace(f, severity=Severity.ERROR) if f.rule in COMPLETENESS else f for f in findings]
     exceptions = [
-        ExceptionStatus(e.id, e.rule, ctx.register.status(e), e.owner, e.justification,
+        ExceptionStatus(e.id, e.rule, ctx.register.status(e, used), e.owner, e.justification,
                         e.expires.isoformat() if e.expires else "", e.ticket, e.scope_text, e.span)
         for e in topology.exceptions
     ]

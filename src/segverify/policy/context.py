@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Iterable
 
-from ..errors import Span
-from ..findings import Finding, Severity
+from ..findings import Finding
 from ..headers import Bdd, HeaderSet
 from ..model import Segment, Topology
 from ..network import Network
 from ..reach import Reachability
 from ..query import find_witness
-from ..trace import Path
 from .catalogue import CATALOGUE
+from .culprit import culprit
 from .exceptions import Register
+from .flows import FlowCheck
 
 MYNUMBER = frozenset({Segment.MYNUMBER})
 LGWAN_SIDE = frozenset({Segment.LGWAN, Segment.LGWAN_BACKBONE})
@@ -52,33 +52,20 @@ class Context:
                 return iface.zone
         return ifaces[0].zone if ifaces else "-"
 
-    def flow_findings(
-        self,
-        rule: str,
-        sources: list[str],
-        destinations: list[str],
-        *,
-        source_segments: frozenset[Segment],
-        destination_segments: frozenset[Segment],
-        title: str,
-        message: str,
-        blocked: Iterable[str] = (),
-        allowed: Bdd | None = None,
-        exclude: Callable[[str, str], bool] | None = None,
-        subject: tuple[tuple[str, str], ...] = (),
-        propagate_from: list[str] | None = None,
-    ) -> list[Finding]:
-        """One finding per (source zone, destination zone) with flows from sources to destinations.
+    def flow_findings(self, check: FlowCheck) -> list[Finding]:
+        """One finding per (source zone, destination zone) with flows the check forbids.
 
-        ``allowed`` (headers as sent) is subtracted first — declared services, allow-lists — then
-        the valid exceptions of ``rule``. ``exclude(src, dst)`` drops pairs another rule owns."""
+        What the check declares allowed (headers as sent: services, allow-lists) is subtracted
+        first, then the valid exceptions of its rule; pairs the check excludes are dropped per
+        destination. :meth:`FlowCheck.violated_by` is the same question for one packet."""
         # Waypoint questions need a propagation of their own: only from the sources they ask about.
-        blocked = frozenset(blocked)
-        reach = self.reach(blocked, (propagate_from or sources) if blocked else None)
+        blocked = check.blocked
+        sources, destinations = list(check.sources), list(check.destinations)
+        reach = self.reach(blocked, (check.propagate_from or sources) if blocked else None)
         net, s = self.network, self.network.space
         by_zone: dict[str, list[str]] = {}
         for src in sources:
-            by_zone.setdefault(self.zone_in(src, source_segments), []).append(src)
+            by_zone.setdefault(self.zone_in(src, check.source_segments), []).append(src)
         zone_origins = {z: net.sources_in(members) for z, members in by_zone.items()}
         # One union per destination zone, then one conjunction per source zone: a source never
         # receives its own flows (its addresses are local), so no pair needs dropping except the
@@ -94,11 +81,10 @@ class Context:
             got = got & from_sources
             if got == s.false:
                 continue
-            if exclude is not None:
-                dropped = [m for m in sources if exclude(m, dst)]
-                if dropped:
-                    got = got & ~net.sources_in(dropped)
-            dzone = self.zone_in(dst, destination_segments)
+            dropped = [m for m in sources if check.exclude(m, dst)] if check.exclude is not None else []
+            if dropped:
+                got = got & ~net.sources_in(dropped)
+            dzone = self.zone_in(dst, check.destination_segments)
             received[dzone] = received.get(dzone, s.false) | got
         pairs: dict[tuple[str, str], Bdd] = {}
         for dzone, got in received.items():
@@ -107,38 +93,28 @@ class Context:
                 if part != s.false:
                     pairs[(zone, dzone)] = part
         findings = []
-        info = CATALOGUE[rule]
+        info = CATALOGUE[check.rule]
         for (szone, dzone), live in sorted(pairs.items()):
-            sent = s.flows_as_sent(live)
-            undeclared = sent if allowed is None else sent & ~allowed
+            undeclared = check.undeclared(s.flows_as_sent(live))
             if undeclared == s.false:
                 continue
-            remainder, relaxed = self.register.relax(rule, undeclared)
+            remainder, relaxed = self.register.relax(check.rule, undeclared)
             suppressed = remainder == s.false
             shown = undeclared if suppressed else remainder
-            zone_dsts = [d for d in destinations if self.zone_in(d, destination_segments) == dzone]
+            zone_dsts = [d for d in destinations if self.zone_in(d, check.destination_segments) == dzone]
             packet, path = find_witness(net, reach, by_zone[szone], zone_dsts, shown)
-            location, related = _locations(path, self.topology.nodes[zone_dsts[0]].span if zone_dsts else self.topology.span)
+            fallback = self.topology.nodes[zone_dsts[0]].span if zone_dsts else self.topology.span
+            cause = culprit(self.topology, path, szone, check.protected, fallback, waypoint=bool(blocked))
             findings.append(Finding(
-                rule=rule, severity=Severity.ERROR,
-                title=f"{title}: {szone} → {dzone}", message=message or info.summary,
-                location=location,
-                subject=subject + (("from_zone", szone), ("to_zone", dzone)),
-                headers=tuple(HeaderSet(s, shown).describe()), witness=packet, path=path, related=related,
+                rule=check.rule, severity=check.severity,
+                title=f"{check.title}: {szone} → {dzone}", message=check.message or info.summary,
+                location=cause.location,
+                subject=check.subject + (("from_zone", szone), ("to_zone", dzone)),
+                headers=tuple(HeaderSet(s, shown).describe()), witness=packet, path=path, related=cause.related,
                 suppressed_by=relaxed if suppressed else (), relaxed_by=() if suppressed else relaxed,
+                cause=cause.what,
             ))
         return findings
 
-
-def _locations(path: Path | None, fallback: Span) -> tuple[Span, tuple[Span, ...]]:
-    """The place to fix first (the last permit on the path, else the last static route) and the rest."""
-    if path is None:
-        return fallback, ()
-    permits = [d.span for d in path.permits()]
-    routes = [h.route_span for h in path.hops if h.route_span is not None]
-    related = tuple(dict.fromkeys(permits + routes))
-    if permits:
-        return permits[-1], related
-    if routes:
-        return routes[-1], related
-    return fallback, related
+    def all_flow_findings(self, checks: Iterable[FlowCheck]) -> list[Finding]:
+        return [f for check in checks for f in self.flow_findings(check)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..headers import Bdd, HeaderSpace
 from ..model import ExceptionDecl
@@ -14,7 +14,6 @@ class Register:
     space: HeaderSpace
     exceptions: tuple[ExceptionDecl, ...]
     today: _dt.date
-    used: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.scopes = {e.id: self.space.match(e.scope) for e in self.exceptions}
@@ -37,18 +36,19 @@ class Register:
         """``headers`` (as sent, no origin ids) less what valid exceptions of ``rule`` allow.
 
         Returns the remainder and the ids of the exceptions that covered some of it."""
-        relaxed = []
-        for e in self.for_rule(rule):
-            scope = self.scopes[e.id]
-            if (headers & scope) != self.space.false:
-                relaxed.append(e.id)
-                self.used.add(e.id)
-                headers = headers & ~scope
-        return headers, tuple(relaxed)
+        relaxed = self.covering(rule, headers)
+        for eid in relaxed:
+            headers = headers & ~self.scopes[eid]
+        return headers, relaxed
 
-    def status(self, e: ExceptionDecl) -> str:
+    def covering(self, rule: str, headers: Bdd) -> tuple[str, ...]:
+        """The valid exceptions of ``rule`` whose scope meets ``headers``."""
+        return tuple(e.id for e in self.for_rule(rule) if (headers & self.scopes[e.id]) != self.space.false)
+
+    def status(self, e: ExceptionDecl, used: frozenset[str]) -> str:
+        """``used``: the exceptions some finding names (rules.exceptions_used)."""
         if self.missing_fields(e):
             return "incomplete"
         if self.expired(e):
             return "expired"
-        return "active" if e.id in self.used else "unused"
+        return "active" if e.id in used else "unused"

@@ -10,6 +10,7 @@ from ..model import (DeclaredFlow, Node, NodeKind, PortRange, Profile, Role, San
                      ServiceTerm)
 from ..network import security_cloud_nodes
 from .context import INTERNET_SIDE, LGWAN_SIDE, MYNUMBER, Context
+from .flows import FlowCheck
 
 SMTP = (ServiceTerm(TCP, dports=(PortRange(25, 25), PortRange(587, 587))),)
 DISPLAY = (
@@ -19,28 +20,35 @@ DISPLAY = (
 
 
 def _both_ways(ctx: Context, rule: str, side_a: frozenset[Segment], side_b: frozenset[Segment], title: str,
-               message: str, exclude_nodes: set[str] = frozenset(), blocked: frozenset[str] = frozenset(),
-               exclude: Callable[[str, str], bool] | None = None) -> list[Finding]:
+               message: str, exclude_nodes: frozenset[str] = frozenset(), blocked: frozenset[str] = frozenset(),
+               exclude: Callable[[str, str], bool] | None = None) -> list[FlowCheck]:
     """Flows from side A to side B and back; ``exclude`` drops A→B pairs that another rule owns."""
-    a = ctx.endpoints_in(side_a, exclude_nodes | blocked)
-    b = ctx.endpoints_in(side_b, exclude_nodes | blocked)
-    both = sorted(set(a) | set(b))  # a waypoint question propagates once, from both sides
-    return (ctx.flow_findings(rule, a, b, source_segments=side_a, destination_segments=side_b, title=title,
-                              message=message, blocked=blocked, exclude=exclude, propagate_from=both)
-            + ctx.flow_findings(rule, b, a, source_segments=side_b, destination_segments=side_a, title=title,
-                                message=message, blocked=blocked, propagate_from=both))
+    a = tuple(ctx.endpoints_in(side_a, exclude_nodes | blocked))
+    b = tuple(ctx.endpoints_in(side_b, exclude_nodes | blocked))
+    both = tuple(sorted(set(a) | set(b)))  # a waypoint question propagates once, from both sides
+    return [FlowCheck(rule, a, b, side_a, side_b, title, message, blocked=blocked, exclude=exclude,
+                      propagate_from=both),
+            FlowCheck(rule, b, a, side_b, side_a, title, message, blocked=blocked, propagate_from=both)]
 
 
-def seg001(ctx: Context) -> list[Finding]:
+def seg001_flows(ctx: Context) -> list[FlowCheck]:
     return _both_ways(ctx, "SEG001", MYNUMBER, INTERNET_SIDE, "My Number ↔ Internet flow",
                       "The My Number segment must not communicate with the Internet side at all "
                       "(基本方針 6(3)①). These headers get through.")
 
 
+def seg001(ctx: Context) -> list[Finding]:
+    return ctx.all_flow_findings(seg001_flows(ctx))
+
+
+def seg002_flows(ctx: Context) -> list[FlowCheck]:
+    return _both_ways(ctx, "SEG002", MYNUMBER, LGWAN_SIDE, "My Number ↔ LGWAN flow not covered by an exception",
+                      "My Number may reach LGWAN only through declared exceptions naming single hosts and "
+                      "specific ports (基本方針 6(3)①). These headers get through without one.")
+
+
 def seg002(ctx: Context) -> list[Finding]:
-    findings = _both_ways(ctx, "SEG002", MYNUMBER, LGWAN_SIDE, "My Number ↔ LGWAN flow not covered by an exception",
-                          "My Number may reach LGWAN only through declared exceptions naming single hosts and "
-                          "specific ports (基本方針 6(3)①). These headers get through without one.")
+    findings = ctx.all_flow_findings(seg002_flows(ctx))
     for exc in ctx.topology.exceptions:
         if exc.rule != "SEG002":
             continue
@@ -63,8 +71,8 @@ def seg002(ctx: Context) -> list[Finding]:
     return findings
 
 
-def seg003(ctx: Context) -> list[Finding]:
-    sanitizers = {n.name for n in ctx.topology.nodes.values() if n.kind is NodeKind.SANITIZER}
+def seg003_flows(ctx: Context) -> list[FlowCheck]:
+    sanitizers = frozenset(n.name for n in ctx.topology.nodes.values() if n.kind is NodeKind.SANITIZER)
     exclude = None
     if ctx.topology.profile is Profile.ALPHA_PRIME:
         proxies = _proxies(ctx)
@@ -74,6 +82,10 @@ def seg003(ctx: Context) -> list[Finding]:
                       "LGWAN and the Internet side may be connected only by sanitizer relays (通信経路の分割, "
                       "基本方針 6(3)②). These headers cross without one.", exclude_nodes=sanitizers,
                       exclude=exclude)
+
+
+def seg003(ctx: Context) -> list[Finding]:
+    return ctx.all_flow_findings(seg003_flows(ctx))
 
 
 def declared_flows(ctx: Context, flows: tuple[DeclaredFlow, ...], peer_field: str, node: Node) -> Bdd:
@@ -116,102 +128,152 @@ def _misfits(ctx: Context, node: Node, flows: tuple[DeclaredFlow, ...], directio
     return findings
 
 
+MAIL_FILE_WHY = "A {type} sanitizer takes input from the Internet side and delivers to the LGWAN side{smtp}."
+SCREEN_WHY = ("A screen-transfer server accepts display protocols from the terminals' side only and never "
+              "opens sessions toward it.")
+
+
+def _relay_why(node: Node) -> str:
+    assert node.sanitizer is not None
+    return MAIL_FILE_WHY.format(type=node.sanitizer.type.value,
+                                smtp=", SMTP only" if node.sanitizer.type is SanitizerType.MAIL else "")
+
+
+def seg004_flows(ctx: Context) -> list[FlowCheck]:
+    """Flows into and out of each sanitizer beyond its declaration.
+
+    Errors are what lets traffic cross between LGWAN and the Internet side outside the declared
+    relay: input from the wrong side, output beyond the declared outbound, a screen-transfer server
+    opening sessions. An undeclared service reaching a mail or file sanitizer from its own (input)
+    side crosses nothing — the relay still delivers only what it declares — so it is a warning: the
+    relay's attack surface."""
+    checks: list[FlowCheck] = []
+    topo = ctx.topology
+    for node in sorted(topo.nodes.values(), key=lambda n: n.name):
+        san = node.sanitizer
+        if san is None:
+            continue
+        subject = (("sanitizer", node.name),)
+        own = frozenset(topo.segments_of(node.name))
+        inbound = declared_flows(ctx, san.inbound, "src", node)
+        if san.type in (SanitizerType.MAIL, SanitizerType.FILE):
+            why = _relay_why(node)
+            lgwan = ctx.endpoints_in(LGWAN_SIDE, {node.name})
+            internet = [n for n in ctx.endpoints_in(INTERNET_SIDE, {node.name}) if n not in set(lgwan)]
+            checks.append(FlowCheck(
+                "SEG004", tuple(internet), (node.name,), INTERNET_SIDE, own,
+                f"undeclared service reaches sanitizer {node.name} from its own side",
+                f"{why} These flows from the Internet side reach it on services it does not declare inbound. "
+                "They cross nothing while the relay delivers only what it declares, but each is attack surface "
+                "of the relay: close them on the firewall in front of it, or declare them.",
+                severity=Severity.WARNING, allowed=inbound, subject=subject + (("direction", "inbound"),)))
+            checks.append(FlowCheck(
+                "SEG004", tuple(lgwan), (node.name,), LGWAN_SIDE, own,
+                f"sanitizer {node.name} reached from the LGWAN side",
+                f"{why} These flows reach it from the LGWAN side, the relay's output side: the relay can carry "
+                "data from LGWAN toward the Internet side.",
+                allowed=inbound, subject=subject + (("direction", "inbound"),)))
+            checks.append(FlowCheck(
+                "SEG004", (node.name,), tuple(lgwan), own, LGWAN_SIDE,
+                f"undeclared flow out of sanitizer {node.name}",
+                f"{why} The sanitizer can start these flows toward the LGWAN side, beyond its declared outbound.",
+                allowed=declared_flows(ctx, san.outbound, "dst", node), subject=subject + (("direction", "outbound"),)))
+        else:
+            terminals_side = INTERNET_SIDE if own & LGWAN_SIDE else LGWAN_SIDE
+            terminals = tuple(ctx.endpoints_in(terminals_side, {node.name}))
+            checks.append(FlowCheck(
+                "SEG004", terminals, (node.name,), terminals_side, own,
+                f"undeclared flow into screen-transfer server {node.name}",
+                f"{SCREEN_WHY} These flows reach it but are not declared inbound display protocols.",
+                allowed=inbound, subject=subject + (("direction", "inbound"),)))
+            checks.append(FlowCheck(
+                "SEG004", (node.name,), terminals, own, terminals_side,
+                f"screen-transfer server {node.name} reaches the terminals' side",
+                f"{SCREEN_WHY} The server can open these sessions toward the terminals' side.",
+                subject=subject + (("direction", "outbound"),)))
+    return checks
+
+
 def seg004(ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     topo = ctx.topology
     for node in sorted(topo.nodes.values(), key=lambda n: n.name):
-        if node.sanitizer is None:
-            continue
         san = node.sanitizer
-        subject = (("sanitizer", node.name),)
+        if san is None:
+            continue
         if san.type in (SanitizerType.MAIL, SanitizerType.FILE):
             services = SMTP if san.type is SanitizerType.MAIL else None
-            why = (f"A {san.type.value} sanitizer takes input from the Internet side and delivers to the LGWAN side"
-                   + (", SMTP only." if services else "."))
+            why = _relay_why(node)
             findings += _misfits(ctx, node, san.inbound, "inbound", INTERNET_SIDE, services, why)
             findings += _misfits(ctx, node, san.outbound, "outbound", LGWAN_SIDE, services, why)
-            senders = ctx.endpoints_in(INTERNET_SIDE | LGWAN_SIDE, {node.name})
-            findings += ctx.flow_findings(
-                "SEG004", senders, [node.name], source_segments=INTERNET_SIDE | LGWAN_SIDE,
-                destination_segments=frozenset(topo.segments_of(node.name)),
-                title=f"undeclared flow into sanitizer {node.name}",
-                message=f"{why} These flows reach it but are not declared inbound.",
-                allowed=declared_flows(ctx, san.inbound, "src", node), subject=subject + (("direction", "inbound"),))
-            findings += ctx.flow_findings(
-                "SEG004", [node.name], ctx.endpoints_in(LGWAN_SIDE, {node.name}),
-                source_segments=frozenset(topo.segments_of(node.name)), destination_segments=LGWAN_SIDE,
-                title=f"undeclared flow out of sanitizer {node.name}",
-                message=f"{why} The sanitizer can start these flows toward the LGWAN side, beyond its declared outbound.",
-                allowed=declared_flows(ctx, san.outbound, "dst", node), subject=subject + (("direction", "outbound"),))
         else:
             own = topo.segments_of(node.name)
             terminals_side = INTERNET_SIDE if own & LGWAN_SIDE else LGWAN_SIDE
-            why = ("A screen-transfer server accepts display protocols from the terminals' side only and never "
-                   "opens sessions toward it.")
-            findings += _misfits(ctx, node, san.inbound, "inbound", terminals_side, DISPLAY, why)
+            findings += _misfits(ctx, node, san.inbound, "inbound", terminals_side, DISPLAY, SCREEN_WHY)
             for flow in san.outbound:
                 if any(topo.segments_of(n) & terminals_side for n in _nodes_in(ctx, flow)):
                     findings.append(Finding(
-                        "SEG004", Severity.ERROR, f"{node.name}: outbound flow toward the terminals' side", why,
-                        flow.span, subject=subject + (("declaration", f"outbound:{flow.peer_text}"),)))
-            findings += ctx.flow_findings(
-                "SEG004", ctx.endpoints_in(terminals_side, {node.name}), [node.name],
-                source_segments=terminals_side, destination_segments=frozenset(own),
-                title=f"undeclared flow into screen-transfer server {node.name}",
-                message=f"{why} These flows reach it but are not declared inbound display protocols.",
-                allowed=declared_flows(ctx, san.inbound, "src", node), subject=subject + (("direction", "inbound"),))
-            findings += ctx.flow_findings(
-                "SEG004", [node.name], ctx.endpoints_in(terminals_side, {node.name}),
-                source_segments=frozenset(own), destination_segments=terminals_side,
-                title=f"screen-transfer server {node.name} reaches the terminals' side",
-                message=f"{why} The server can open these sessions toward the terminals' side.",
-                subject=subject + (("direction", "outbound"),))
-    return findings
+                        "SEG004", Severity.ERROR, f"{node.name}: outbound flow toward the terminals' side",
+                        SCREEN_WHY, flow.span,
+                        subject=(("sanitizer", node.name), ("declaration", f"outbound:{flow.peer_text}"))))
+    return findings + ctx.all_flow_findings(seg004_flows(ctx))
 
 
-def seg005(ctx: Context) -> list[Finding]:
+def seg005_flows(ctx: Context) -> list[FlowCheck]:
     cloud = frozenset(security_cloud_nodes(ctx.topology))
-    sources = ctx.endpoints_in({Segment.INTERNET}, cloud)
-    outside = ctx.endpoints_in({Segment.EXTERNAL_INTERNET}, cloud)
-    return ctx.flow_findings(
-        "SEG005", sources, outside, source_segments=frozenset({Segment.INTERNET}),
-        destination_segments=frozenset({Segment.EXTERNAL_INTERNET}), blocked=cloud,
+    sources = tuple(ctx.endpoints_in({Segment.INTERNET}, cloud))
+    outside = tuple(ctx.endpoints_in({Segment.EXTERNAL_INTERNET}, cloud))
+    return [FlowCheck(
+        "SEG005", sources, outside, frozenset({Segment.INTERNET}), frozenset({Segment.EXTERNAL_INTERNET}),
+        blocked=cloud,
         title="Internet traffic bypasses the security cloud",
         message="All Internet traffic must be aggregated through the prefecture's security cloud "
                 "(自治体情報セキュリティクラウド, 基本方針 6(3)③). With every security-cloud node taken out, these "
-                "headers still reach the outside Internet.")
+                "headers still reach the outside Internet.")]
+
+
+def seg005(ctx: Context) -> list[Finding]:
+    return ctx.all_flow_findings(seg005_flows(ctx))
 
 
 def _proxies(ctx: Context) -> set[str]:
     return {n.name for n in ctx.topology.nodes.values() if Role.BREAKOUT_PROXY in n.roles}
 
 
-def seg010(ctx: Context) -> list[Finding]:
+def seg010_flows(ctx: Context) -> list[FlowCheck]:
     topo = ctx.topology
-    proxies = sorted(_proxies(ctx))
-    if not proxies:
-        return [Finding("SEG010", Severity.ERROR, "α′ network without a breakout proxy",
-                        "The α′ model allows LGWAN local breakout only through a breakout proxy; none is declared "
-                        "(a node with role breakout-proxy).", topo.span, subject=(("proxy", "none"),))]
-    findings = []
-    for name in proxies:
+    checks = []
+    outside = tuple(ctx.endpoints_in({Segment.EXTERNAL_INTERNET}))
+    for name in sorted(_proxies(ctx)):
         node = topo.nodes[name]
-        findings += ctx.flow_findings(
-            "SEG010", [name], ctx.endpoints_in({Segment.EXTERNAL_INTERNET}),
-            source_segments=frozenset(topo.segments_of(name)), destination_segments=frozenset({Segment.EXTERNAL_INTERNET}),
+        checks.append(FlowCheck(
+            "SEG010", (name,), outside, frozenset(topo.segments_of(name)), frozenset({Segment.EXTERNAL_INTERNET}),
             title=f"breakout proxy {name} reaches beyond its allow-list",
             message="In α′ the breakout proxy may reach only allow-listed cloud destinations and services.",
-            allowed=declared_flows(ctx, node.allow, "dst", node), subject=(("proxy", name),))
-    return findings
+            allowed=declared_flows(ctx, node.allow, "dst", node), subject=(("proxy", name),),
+            boundary=INTERNET_SIDE))  # the line to change lets the proxy out of LGWAN, not the cloud's
+    return checks
 
 
-def seg011(ctx: Context) -> list[Finding]:
+def seg010(ctx: Context) -> list[Finding]:
+    if not _proxies(ctx):
+        return [Finding("SEG010", Severity.ERROR, "α′ network without a breakout proxy",
+                        "The α′ model allows LGWAN local breakout only through a breakout proxy; none is declared "
+                        "(a node with role breakout-proxy).", ctx.topology.span, subject=(("proxy", "none"),))]
+    return ctx.all_flow_findings(seg010_flows(ctx))
+
+
+def seg011_flows(ctx: Context) -> list[FlowCheck]:
     aps = frozenset(n.name for n in ctx.topology.nodes.values() if Role.LGWAN_ACCESS_POINT in n.roles)
     inside = frozenset({Segment.LGWAN, Segment.MYNUMBER})
     return _both_ways(ctx, "SEG011", inside, frozenset({Segment.LGWAN_BACKBONE}),
                       "LGWAN backbone reached around the access point",
                       "The LGWAN backbone must be reached only through the LGWAN access point. With every "
                       "lgwan-access-point node taken out, these headers still cross.", blocked=aps)
+
+
+def seg011(ctx: Context) -> list[Finding]:
+    return ctx.all_flow_findings(seg011_flows(ctx))
 
 
 APPROVED_ROLES = frozenset({Role.BOUNDARY, Role.LGWAN_ACCESS_POINT, Role.SECURITY_CLOUD})
@@ -248,20 +310,20 @@ def _terminal_controls(ctx: Context, rule: str, segment: Segment, checks: tuple[
         if node.kind is not NodeKind.TERMINAL or segment not in ctx.topology.segments_of(node.name):
             continue
         missing = [label for attr, label in checks if getattr(node, attr) is not True]
-        if missing and not _node_excepted(ctx, rule, node):
+        if missing:
             findings.append(Finding(rule, Severity.ERROR, f"terminal {node.name}: {', '.join(missing)}",
-                                    why, node.span, subject=(("node", node.name),)))
+                                    why, node.span, subject=(("node", node.name),),
+                                    suppressed_by=_node_exceptions(ctx, rule, node)))
     return findings
 
 
-def _node_excepted(ctx: Context, rule: str, node: Node) -> bool:
+def _node_exceptions(ctx: Context, rule: str, node: Node) -> tuple[str, ...]:
     """A node rule is relaxed by an exception whose source covers all of the node's addresses."""
     for exc in ctx.register.for_rule(rule):
         nets = exc.scope.src
         if node.addresses and (nets is None or all(any(a in n for n in nets) for a in node.addresses)):
-            ctx.register.used.add(exc.id)
-            return True
-    return False
+            return (exc.id,)
+    return ()
 
 
 def seg007(ctx: Context) -> list[Finding]:
@@ -302,8 +364,13 @@ def hyg001(ctx: Context) -> list[Finding]:
     return findings
 
 
-def seg008(ctx: Context) -> list[Finding]:
-    """Run last: whether an exception was used is known only after the other rules ran."""
+def exceptions_used(findings: list[Finding]) -> frozenset[str]:
+    """The exceptions that suppress or relax some finding: what SEG008 calls used."""
+    return frozenset(e for f in findings for e in f.suppressed_by + f.relaxed_by)
+
+
+def seg008(ctx: Context, used: frozenset[str]) -> list[Finding]:
+    """The register itself; ``used`` comes from the other rules' findings (:func:`exceptions_used`)."""
     findings = []
     reg = ctx.register
     for exc in ctx.topology.exceptions:
@@ -317,15 +384,24 @@ def seg008(ctx: Context) -> list[Finding]:
             findings.append(Finding("SEG008", Severity.ERROR, f"exception {exc.id} expired on {exc.expires}",
                                     "An expired exception relaxes nothing; renew it with a new review or remove it.",
                                     exc.span, subject=subject + (("problem", "expired"),)))
-        elif exc.id not in reg.used:
+        elif exc.id not in used:
             findings.append(Finding("SEG008", Severity.WARNING, f"exception {exc.id} relaxes nothing",
                                     "No finding of its rule falls in its scope: the exception is unused and should be "
                                     "withdrawn, or its scope is wrong.", exc.span, subject=subject + (("problem", "unused"),)))
     return findings
 
 
+# The rules that judge the network. SEG008 judges the exception register and needs their findings:
+# check.verify passes it exceptions_used(findings) explicitly.
 CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
     "SEG001": seg001, "SEG002": seg002, "SEG003": seg003, "SEG004": seg004, "SEG005": seg005,
     "SEG006": seg006, "SEG007": seg007, "SEG009": seg009, "SEG010": seg010, "SEG011": seg011,
-    "HYG001": hyg001, "SEG008": seg008,
+    "HYG001": hyg001,
+}
+
+# The flow rules' questions (policy.flows.FlowCheck): the symbolic rules above report them for every
+# header, pcap-audit asks them of each captured packet.
+FLOW_CHECKS: dict[str, Callable[[Context], list[FlowCheck]]] = {
+    "SEG001": seg001_flows, "SEG002": seg002_flows, "SEG003": seg003_flows, "SEG004": seg004_flows,
+    "SEG005": seg005_flows, "SEG010": seg010_flows, "SEG011": seg011_flows,
 }

@@ -26,17 +26,17 @@ import struct
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 from ..errors import InputError, QueryError
 from ..inputs import open_regular
 from ..headers import Packet
-from ..model import PORTED_PROTOCOLS, NodeKind, Profile, Role, SanitizerType, Segment, Topology
-from ..network import Network, security_cloud_nodes
+from ..model import PORTED_PROTOCOLS, NodeKind, Profile, Topology
+from ..network import Network
 from ..policy.catalogue import rules_for
-from ..policy.context import INTERNET_SIDE, LGWAN_SIDE, MYNUMBER, Context
+from ..policy.context import Context
 from ..policy.exceptions import Register
-from ..policy.rules import DISPLAY, SMTP, declared_flows
+from ..policy.rules import FLOW_CHECKS
 from ..trace import Path, trace
 
 TCP, UDP, ICMP = 6, 17, 1
@@ -314,9 +314,10 @@ def _opening(h: Header) -> tuple[bool, Start]:
 class RuleHit:
     rule: str
     reason: str
+    severity: str = "error"  # a warning (a relay's attack surface) does not make a flow a violation
 
     def to_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "reason": self.reason}
+        return {"rule": self.rule, "reason": self.reason, "severity": self.severity}
 
 
 @dataclass(frozen=True)
@@ -446,8 +447,7 @@ class Judge:
         self.rules = frozenset(rules_for(profile or topology.profile))
         self.register = Register(net.space, topology.exceptions, today)
         self.ctx = Context(topology, net, self.register, today)
-        self.cloud = security_cloud_nodes(topology)
-        self.access_points = {n.name for n in topology.nodes.values() if Role.LGWAN_ACCESS_POINT in n.roles}
+        self.checks = [c for rule in sorted(self.rules & FLOW_CHECKS.keys()) for c in FLOW_CHECKS[rule](self.ctx)]
         self.static_nat = {rule.translated: rule.inside for node in topology.nodes.values() for rule in node.nat
                            if rule.inside is not None}
         self._externals = sorted((n for n in topology.nodes.values() if n.kind is NodeKind.EXTERNAL),
@@ -543,84 +543,18 @@ class Judge:
 
     # -- the rules -----------------------------------------------------------------------------------
 
-    def judge(self, packet: Packet, src: str | None, dst: str | None, path: Path | None) -> tuple[RuleHit, ...]:
-        """The rules this header breaks, going from ``src`` to ``dst`` (endpoints only, as in the rules)."""
-        if src is None or dst is None or src == dst:
+    def judge(self, packet: Packet, src: str | None, dst: str | None) -> tuple[RuleHit, ...]:
+        """The rules ``packet`` breaks going from ``src`` to ``dst``: the flow rules' own checks
+        (policy.flows.FlowCheck), asked of this one packet."""
+        if src is None or dst is None:
             return ()
-        endpoints = self.net.origin_ids
-        if src not in endpoints or dst not in endpoints:
-            return ()  # routers' own addresses are not flow ends of segment rules
-        topo, s = self.topology, self.space
-        S, D = topo.segments_of(src), topo.segments_of(dst)
-        nodes = topo.nodes
-        cube = s.packet(packet)
         hits: list[RuleHit] = []
-
-        def add(rule: str, reason: str) -> None:
-            if rule in self.rules:
-                hits.append(RuleHit(rule, reason))
-
-        def crosses(a: frozenset[Segment], b: frozenset[Segment]) -> bool:
-            return bool((S & a and D & b) or (S & b and D & a))
-
-        if crosses(MYNUMBER, INTERNET_SIDE):
-            add("SEG001", "My Number ↔ Internet side: no flow at all is allowed")
-        if crosses(MYNUMBER, LGWAN_SIDE):
-            covered = [e.id for e in self.register.for_rule("SEG002") if (self.register.scopes[e.id] & cube) != s.false]
-            if not covered:
-                add("SEG002", "My Number ↔ LGWAN side without an exception covering this flow")
-        sanitizers = {n for n in (src, dst) if nodes[n].kind is NodeKind.SANITIZER}
-        proxy_out = (topo.profile is Profile.ALPHA_PRIME and Role.BREAKOUT_PROXY in nodes[src].roles
-                     and Segment.EXTERNAL_INTERNET in D)
-        if not sanitizers and not proxy_out and crosses(LGWAN_SIDE, INTERNET_SIDE):
-            add("SEG003", "LGWAN side ↔ Internet side without a sanitizer relay")
-        for name in sorted(sanitizers):
-            hits.extend(h for h in self._sanitizer(name, src, dst, S, D, cube) if h.rule in self.rules)
-        if Segment.INTERNET in S and Segment.EXTERNAL_INTERNET in D and path is not None \
-                and not any(h.node in self.cloud for h in path.hops) and src not in self.cloud and dst not in self.cloud:
-            add("SEG005", "Internet segment → outside Internet not through the security cloud")
-        if proxy_out:
-            allowed = declared_flows(self.ctx, nodes[src].allow, "dst", nodes[src])
-            if (allowed & cube) == s.false:
-                add("SEG010", f"breakout proxy {src} to a destination or service not on its allow-list")
-        inside = frozenset({Segment.LGWAN, Segment.MYNUMBER})
-        backbone = frozenset({Segment.LGWAN_BACKBONE})
-        if crosses(inside, backbone) and path is not None and not any(h.node in self.access_points for h in path.hops) \
-                and src not in self.access_points and dst not in self.access_points:
-            add("SEG011", "LGWAN backbone reached around the LGWAN access point")
+        for check in self.checks:
+            if check.violated_by(self.net, self.register, packet, src, dst):
+                hit = RuleHit(check.rule, check.title, check.severity.value)
+                if hit not in hits:
+                    hits.append(hit)
         return tuple(hits)
-
-    def _sanitizer(self, name: str, src: str, dst: str, S: frozenset[Segment], D: frozenset[Segment],
-                   cube: Any) -> list[RuleHit]:
-        node = self.topology.nodes[name]
-        san = node.sanitizer
-        if san is None:
-            return []
-        s = self.space
-        own = self.topology.segments_of(name)
-        hits = []
-        if san.type in (SanitizerType.MAIL, SanitizerType.FILE):
-            if dst == name and S & (INTERNET_SIDE | LGWAN_SIDE):
-                ok = declared_flows(self.ctx, san.inbound, "src", node)
-                if san.type is SanitizerType.MAIL:
-                    ok &= s.services(SMTP)
-                if (ok & cube) == s.false or S & LGWAN_SIDE and not S & INTERNET_SIDE:
-                    hits.append(RuleHit("SEG004", f"into {san.type.value} sanitizer {name}: not a declared inbound flow"))
-            if src == name and D & LGWAN_SIDE:
-                ok = declared_flows(self.ctx, san.outbound, "dst", node)
-                if san.type is SanitizerType.MAIL:
-                    ok &= s.services(SMTP)
-                if (ok & cube) == s.false:
-                    hits.append(RuleHit("SEG004", f"out of {san.type.value} sanitizer {name}: not a declared outbound flow"))
-        else:
-            terminals = INTERNET_SIDE if own & LGWAN_SIDE else LGWAN_SIDE
-            if dst == name and S & terminals:
-                ok = declared_flows(self.ctx, san.inbound, "src", node) & s.services(DISPLAY)
-                if (ok & cube) == s.false:
-                    hits.append(RuleHit("SEG004", f"into screen-transfer server {name}: not a declared display protocol"))
-            if src == name and D & terminals:
-                hits.append(RuleHit("SEG004", f"screen-transfer server {name} opens a session toward the terminals' side"))
-        return hits
 
 
 # -- the audit ---------------------------------------------------------------------------------------
@@ -696,8 +630,7 @@ def audit(topology: Topology, capture: str, at: str | None = None, today: _dt.da
             targets = (owner,) if owner is not None else ()
         hits: list[RuleHit] = []
         for target in targets:
-            on_path = next((p for p in paths if p.delivered and p.final_node == target), None)
-            for hit in judge.judge(packet, source, target, on_path):
+            for hit in judge.judge(packet, source, target):
                 if hit not in hits:
                     hits.append(hit)
         from_zone = judge.locate(packet.src)[1]

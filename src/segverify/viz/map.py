@@ -126,7 +126,7 @@ def overlays(report: Report, positions: dict[str, tuple[float, float]], selector
         nodes = _dedupe(f.path.nodes) if f.path is not None else ()
         nodes = tuple(n for n in nodes if n in positions)
         if len(nodes) >= 2:
-            by_path.setdefault((nodes, "exception" if f.suppressed else "violation"), []).append(f)
+            by_path.setdefault((nodes, style), []).append(f)  # a warning's path (a relay's attack surface) is not red
         else:
             target = _subject_node(f) or (nodes[0] if nodes else None)
             if target in positions:
@@ -386,7 +386,7 @@ def _free_spot(placed: list[tuple[float, float]], x: float, y: float, step: floa
 
 def _draw_path(ax: Axes, layout: Layout, overlay: Overlay, index: int, count: int, scale: float,
                placed: list[tuple[float, float]]) -> None:
-    colour = {"violation": VIOLATION, "exception": EXCEPTION, "highlight": HIGHLIGHT}[overlay.style]
+    colour = {"violation": VIOLATION, "warning": WARNING, "exception": EXCEPTION, "highlight": HIGHLIGHT}[overlay.style]
     alpha = 0.25 if overlay.faded else 0.9
     # Parallel paths would hide each other: shift each one a little, perpendicular to its segments.
     shift = (index - (count - 1) / 2) * 0.07 if count > 1 else 0.0
@@ -399,8 +399,8 @@ def _draw_path(ax: Axes, layout: Layout, overlay: Overlay, index: int, count: in
     if len(pts) < 2:  # a flow that never left its source: ring the node, say why
         if pts:
             _draw_mark(ax, layout, NodeMark(overlay.nodes[0], overlay.label + (
-                f" ✕ {overlay.stopped}" if overlay.stopped else ""), "violation" if overlay.style != "exception"
-                else "exception", overlay.faded), scale, placed)
+                f" ✕ {overlay.stopped}" if overlay.stopped else ""), overlay.style if overlay.style in ("exception", "warning")
+                else "violation", overlay.faded), scale, placed)
         return
     xs = [p[0] + shift for p in pts]
     ys = [p[1] + shift * 0.6 for p in pts]
