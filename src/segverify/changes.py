@@ -14,12 +14,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 
+from .analysis import analyse
 from .errors import QueryError
 from .findings import Finding, Report
 from .headers import Bdd, HeaderSet, Packet
 from .model import Topology
 from .network import Network, space_for
-from .policy.check import verify
 from .query import find_witness
 from .reach import Reachability
 from .trace import Path
@@ -100,7 +100,9 @@ def _zone_flows(net: Network, reach: Reachability, members: dict[str, list[str]]
 def diff(old: Topology, new: Topology, profile: str | None = None, today: _dt.date | None = None) -> DiffReport:
     space = space_for(old, new)
     old_net, new_net = Network(old, shared_space=space), Network(new, shared_space=space)
-    old_reach, new_reach = Reachability(old_net), Reachability(new_net)
+    before_run = analyse(old, profile=profile, today=today, network=old_net)
+    after_run = analyse(new, profile=profile, today=today, network=new_net)
+    old_reach, new_reach = before_run.reach, after_run.reach
     old_members, new_members = _zone_members(old, old_reach), _zone_members(new, new_reach)
     old_flows = _zone_flows(old_net, old_reach, old_members)
     new_flows = _zone_flows(new_net, new_reach, new_members)
@@ -116,8 +118,7 @@ def diff(old: Topology, new: Topology, profile: str | None = None, today: _dt.da
             packet, path = find_witness(net, reach, members.get(pair[0], []), members.get(pair[1], []), gained)
             changes[change].append(FlowChange(change, pair[0], pair[1], segment[pair[0]], segment[pair[1]],
                                               tuple(HeaderSet(space, gained).describe()), packet, path))
-    old_report = verify(old, profile=profile, today=today, network=old_net)
-    new_report = verify(new, profile=profile, today=today, network=new_net)
+    old_report, new_report = before_run.report, after_run.report
     before_fp = {f.fingerprint for f in old_report.active}
     after_fp = {f.fingerprint for f in new_report.active}
     return DiffReport(old_report, new_report, changes["allowed"], changes["blocked"],

@@ -97,14 +97,14 @@ def check(path: str, profile: str | None, fmt: str, output: str | None, today: _
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def query(path: str, src: str, dst: str, proto: str | None, dport: int | None, limit: int, fmt: str) -> None:
     """What gets from --from to --to: flows, an example packet and its path for each pair."""
-    from .network import Network
+    from .analysis import compile_network
     from .outputs.json import dumps
     from .query import query as ask
     from .query import resolve_place
     from .reach import Reachability
 
     topo = _load(path)
-    net = Network(topo)
+    net = compile_network(topo)
     answers = ask(net, Reachability(net), resolve_place(topo, net, src), resolve_place(topo, net, dst), proto, dport)
     if fmt == "json":
         click.echo(dumps([{"from": a.source, "to": a.destination, "headers": a.headers.describe(),
@@ -135,12 +135,9 @@ def query(path: str, src: str, dst: str, proto: str | None, dport: int | None, l
 @today_option
 def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: _dt.date | None) -> None:
     """Zone × zone table of what crosses: none, allowed, sanitized only, exception, violation."""
-    from .matrix import zone_matrix
-    from .network import Network
+    from .analysis import analyse
     from .outputs.json import dumps
     from .outputs.matrix_text import render_matrix
-    from .policy.check import verify
-    from .reach import Reachability
 
     if plot:
         from .viz.commands import check_heatmap_output
@@ -148,9 +145,7 @@ def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: _d
         check_heatmap_output(plot)
     topo = _load(path)
     _not_over_inputs(plot, topo, also=[path], option="--plot")
-    net = Network(topo)
-    report = verify(topo, profile=profile, today=today, network=net)
-    m = zone_matrix(topo, net, Reachability(net), report)
+    m = analyse(topo, profile=profile, today=today).matrix
     if plot:
         from .viz.commands import write_heatmap
 

@@ -70,30 +70,46 @@ def zone_matrix(topology: Topology, network: Network, reach: Reachability, repor
         if "from_zone" in subject:
             by_pair.setdefault((subject["from_zone"], subject["to_zone"]), []).append(finding)
     sanitizers = {n for n, node in topology.nodes.items() if node.kind is NodeKind.SANITIZER}
+    space = network.space
+    false = space.false
+    # One union per receiving zone, then a cheap test on the origin ids alone: most of the
+    # zones² pairs carry nothing, and only the others need the full conjunction.
+    origin_vars = {f"o{i}" for i in range(space.origin_bits)}
+    not_origin = [v for v in space.bdd.vars if v not in origin_vars]
+    origins = {a: network.sources_in(members[a]) for a in zones}
+    plain_origins = {a: network.sources_in(n for n in members[a] if n not in sanitizers) for a in zones}
     cells = {}
-    for a in zones:
-        for b in zones:
-            received = reach.received(members[a], members[b])
+    for b in zones:
+        got = _union(reach, members[b], false)
+        senders = space.bdd.exist(not_origin, got)
+        plain_got: Bdd | None = None
+        for a in zones:
             found = by_pair.get((a, b), [])
-            if received == network.space.false:
+            received = got & origins[a] if senders & origins[a] != false else false
+            if received == false:
                 crossing = Crossing.NONE
             elif any(not f.suppressed for f in found):
                 crossing = Crossing.VIOLATION
             elif found:
                 crossing = Crossing.EXCEPTION
-            elif a != b and _only_sanitizers(reach, members[a], members[b], sanitizers, network):
-                crossing = Crossing.SANITIZED
+            elif a != b and bool(set(members[a]) & sanitizers or set(members[b]) & sanitizers):
+                # Sanitized only: all flows start or end at a sanitizer.
+                if plain_got is None:
+                    plain_got = _union(reach, [n for n in members[b] if n not in sanitizers], false)
+                crossing = Crossing.SANITIZED if plain_got & plain_origins[a] == false else Crossing.ALLOWED
             else:
                 crossing = Crossing.ALLOWED
-            services = services_text(network.space, received) if crossing is not Crossing.NONE else ()
+            services = services_text(space, received) if crossing is not Crossing.NONE else ()
             cells[(a, b)] = Cell(a, b, crossing, services, tuple(sorted({f.rule for f in found})))
-    return Matrix(zones, {z: topology.zones[z].segment.value for z in zones}, cells)
+    rows = {(a, b): cells[(a, b)] for a in zones for b in zones}  # row by row, as read
+    return Matrix(zones, {z: topology.zones[z].segment.value for z in zones}, rows)
 
 
-def _only_sanitizers(reach: Reachability, sources: list[str], destinations: list[str], sanitizers: set[str],
-                     network: Network) -> bool:
-    """Do all flows from sources to destinations start or end at a sanitizer?"""
-    plain_src = [n for n in sources if n not in sanitizers]
-    plain_dst = [n for n in destinations if n not in sanitizers]
-    return reach.received(plain_src, plain_dst) == network.space.false and bool(
-        set(sources) & sanitizers or set(destinations) & sanitizers)
+def _union(reach: Reachability, destinations: list[str], false: Bdd) -> Bdd:
+    """Everything (live, with origin ids) that ``destinations`` received."""
+    result = false
+    for dst in destinations:
+        got = reach.delivered.get(dst)
+        if got is not None:
+            result |= got
+    return result

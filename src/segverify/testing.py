@@ -5,11 +5,17 @@
     def test_mynumber_is_cut_off():
         assert_isolated(segverify.load("network/"), "mynumber", "internet")
 
+Each helper takes a topology or an :class:`segverify.analysis.Analysis` (``analyse(topology)``):
+with an analysis, many assertions share one compiled network and one propagation.
+
 Places are zone names, segment names (mynumber, lgwan, internet, ...), node names or addresses.
 """
 
 from __future__ import annotations
 
+from typing import Union
+
+from .analysis import Analysis
 from .model import Topology
 from .network import Network
 from .query import FlowAnswer, query, resolve_place
@@ -18,10 +24,21 @@ from .reach import Reachability
 __all__ = ["assert_compliant", "assert_isolated", "assert_reachable"]
 
 
-def _flows(topology: Topology, src: str, dst: str, proto: str | None, dport: int | None) -> list[FlowAnswer]:
-    net = Network(topology)
-    return query(net, Reachability(net), resolve_place(topology, net, src), resolve_place(topology, net, dst),
-                 proto, dport)
+Subject = Union[Topology, Analysis]
+
+
+def _engine(subject: Subject) -> tuple[Topology, Network, Reachability]:
+    """The compiled network and its propagation: an :class:`Analysis`'s own, else computed once here."""
+    if isinstance(subject, Analysis):
+        return subject.topology, subject.network, subject.reach
+    net = Network(subject)
+    return subject, net, Reachability(net)
+
+
+def _flows(engine: tuple[Topology, Network, Reachability], src: str, dst: str, proto: str | None,
+           dport: int | None) -> list[FlowAnswer]:
+    topology, net, reach = engine
+    return query(net, reach, resolve_place(topology, net, src), resolve_place(topology, net, dst), proto, dport)
 
 
 def _explain(answers: list[FlowAnswer], limit: int = 3) -> str:
@@ -36,34 +53,41 @@ def _explain(answers: list[FlowAnswer], limit: int = 3) -> str:
     return "\n".join(lines)
 
 
-def assert_isolated(topology: Topology, a: str, b: str, *, both_ways: bool = True,
+def assert_isolated(topology: Subject, a: str, b: str, *, both_ways: bool = True,
                     proto: str | None = None, dport: int | None = None) -> None:
     """Fail if any packet (of ``proto``/``dport`` if given) gets from ``a`` to ``b`` (and back)."""
     __tracebackhide__ = True
-    answers = _flows(topology, a, b, proto, dport)
+    engine = _engine(topology)
+    answers = _flows(engine, a, b, proto, dport)
     if both_ways:
-        answers += _flows(topology, b, a, proto, dport)
+        answers += _flows(engine, b, a, proto, dport)
     if answers:
         message = f"{a} and {b} are not isolated:\n{_explain(answers)}"
         del answers  # BDDs must not live on in the traceback's frames (CUDD dislikes unordered teardown)
         raise AssertionError(message)
 
 
-def assert_reachable(topology: Topology, a: str, b: str, *, proto: str | None = None,
+def assert_reachable(topology: Subject, a: str, b: str, *, proto: str | None = None,
                      dport: int | None = None) -> None:
     """Fail unless some packet (of ``proto``/``dport`` if given) gets from ``a`` to ``b``."""
     __tracebackhide__ = True
-    if not _flows(topology, a, b, proto, dport):
+    if not _flows(_engine(topology), a, b, proto, dport):
         what = f" by {proto or 'any protocol'}{f'/{dport}' if dport is not None else ''}"
         raise AssertionError(f"nothing gets from {a} to {b}{what}")
 
 
-def assert_compliant(topology: Topology, profile: str | None = None) -> None:
-    """Fail with the findings' titles and locations unless the topology passes its profile."""
-    __tracebackhide__ = True
-    from .policy.check import verify
+def assert_compliant(topology: Subject, profile: str | None = None) -> None:
+    """Fail with the findings' titles and locations unless the topology passes its profile.
 
-    report = verify(topology, profile=profile)
+    An :class:`Analysis` is used as it is when ``profile`` is not given or is the one it checked."""
+    __tracebackhide__ = True
+    from .analysis import analyse
+
+    if isinstance(topology, Analysis) and profile in (None, topology.report.profile):
+        report = topology.report
+    else:
+        subject = topology.topology if isinstance(topology, Analysis) else topology
+        report = analyse(subject, profile=profile).report
     if not report.compliant:
         lines = [f"  {f.rule} {f.title} ({f.location})" for f in report.active if f.severity.value == "error"]
-        raise AssertionError(f"{topology.name} is not compliant:\n" + "\n".join(lines))
+        raise AssertionError(f"{report.topology} is not compliant:\n" + "\n".join(lines))

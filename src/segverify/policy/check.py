@@ -21,12 +21,17 @@ def verify(topology: Topology, profile: str | Profile | None = None, today: _dt.
     """Run every rule of the profile (the topology's own unless given) and collect the findings.
 
     ``strict``: model-completeness warnings (HYG002-HYG008) are errors, so a gap fails the check."""
+    from ..analysis import analyse
+
+    return analyse(topology, profile, today, network, strict=strict).report
+
+
+def run_rules(topology: Topology, network: Network, profile: str | Profile | None,
+              today: _dt.date | None, strict: bool = False) -> tuple[Context, Report]:
+    """The rules over a compiled network: the context they filled (propagations, register) and the report."""
     chosen = Profile(profile) if profile is not None else topology.profile
     day = today or _dt.date.today()
     progress = current()
-    if network is None:
-        with progress.stage("compiling the network"):
-            network = Network(topology)
     net = network
     ctx = Context(topology, net, Register(net.space, topology.exceptions, day), day)
     selected = rules_for(chosen)
@@ -49,5 +54,5 @@ def verify(topology: Topology, profile: str | Profile | None = None, today: _dt.
         for e in topology.exceptions
     ]
     zones = tuple(sorted((z.name, z.segment.value) for z in topology.zones.values()))
-    return Report(topology.name, chosen.value, tuple((f.path, f.sha256) for f in topology.files), selected,
-                  findings, exceptions, day.isoformat(), zones)
+    return ctx, Report(topology.name, chosen.value, tuple((f.path, f.sha256) for f in topology.files), selected,
+                       findings, exceptions, day.isoformat(), zones)

@@ -17,10 +17,8 @@ from ..options import today_option
 
 
 if TYPE_CHECKING:
-    from ..findings import Report
+    from ..analysis import Analysis
     from ..matrix import Matrix
-    from ..model import Topology
-    from ..network import Network
 
 PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
 
@@ -31,14 +29,17 @@ def _warn(message: str) -> None:
 
 
 
-def _verified(path: str, profile: str | None, today: _dt.date | None) -> tuple[Topology, Network, Report]:
+def _analysed(path: str, profile: str | None, today: _dt.date | None, output: str) -> Analysis:
+    """Load PATH, refuse an ``output`` that would overwrite one of its files, then analyse it."""
     from .. import load
-    from ..network import Network
-    from ..policy.check import verify
+    from ..analysis import analyse
+    from ..outputs.files import inputs_of, refuse_overwrite
+    from ..progress import current
 
-    topology = load(path)
-    network = Network(topology)
-    return topology, network, verify(topology, profile=profile, today=today, network=network)
+    with current().stage(f"loading {path}"):
+        topology = load(path)
+    refuse_overwrite(output, inputs_of(topology, also=[path]))
+    return analyse(topology, profile=profile, today=today)
 
 
 def _check_suffix(output: str, allowed: tuple[str, ...]) -> None:
@@ -68,12 +69,11 @@ profile_option = click.option("--profile", type=PROFILES,
 def draw(path: str, output: str, highlight: str | None, profile: str | None, today: _dt.date | None) -> None:
     """Draw the segment map of PATH: segments as regions, findings' witness paths in red."""
     _check_suffix(output, ("png", "svg", "pdf"))
-    from ..outputs.files import inputs_of, refuse_overwrite
     from .map import draw_map
 
-    topology, network, report = _verified(path, profile, today)
-    refuse_overwrite(output, inputs_of(topology, also=[path]))
-    draw_map(topology, network, report, output, highlight=highlight, warn=_warn)
+    found = _analysed(path, profile, today, output)
+    draw_map(found.topology, found.network, found.report, output, highlight=highlight, warn=_warn,
+             reach=found.reach)
     click.echo(f"wrote {output}", err=True)
 
 
@@ -86,15 +86,11 @@ def draw(path: str, output: str, highlight: str | None, profile: str | None, tod
 def report(path: str, output: str, lang: str, profile: str | None, today: _dt.date | None) -> None:
     """Write a self-contained HTML audit report of PATH (verdict, matrix, map, findings, exceptions)."""
     _check_suffix(output, ("html", "htm"))
-    from ..matrix import zone_matrix
-    from ..outputs.files import inputs_of, refuse_overwrite, write_text
-    from ..reach import Reachability
+    from ..outputs.files import write_text
     from .report import render_report
 
-    topology, network, result = _verified(path, profile, today)
-    refuse_overwrite(output, inputs_of(topology, also=[path]))
-    matrix = zone_matrix(topology, network, Reachability(network), result)
-    html = render_report(topology, result, matrix, lang=lang, network=network, warn=_warn)
+    found = _analysed(path, profile, today, output)
+    html = render_report(found.topology, found.report, found.matrix, lang=lang, network=found.network, warn=_warn)
     write_text(output, html)
     click.echo(f"wrote {output}", err=True)
 

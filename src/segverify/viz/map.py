@@ -25,6 +25,8 @@ from .output import figure_bytes, format_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+
+    from ..reach import Reachability
     from matplotlib.figure import Figure
 
 # Band colours: region fill, node colour. Red and orange stay free for findings.
@@ -145,7 +147,7 @@ def overlays(report: Report, positions: dict[str, tuple[float, float]], selector
     return result, node_marks
 
 
-def resolve_highlight(topology: Topology, network: Network, spec: str) -> Path:
+def resolve_highlight(topology: Topology, network: Network, spec: str, reach: Reachability | None = None) -> Path:
     """``SRC:DST[:PROTO[/PORT]]`` → the path of one packet: a flow that gets through if there is one,
     else where a sample packet stops."""
     from ..headers import Packet
@@ -165,7 +167,8 @@ def resolve_highlight(topology: Topology, network: Network, spec: str) -> Path:
             if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
                 raise QueryError(f"--highlight {spec!r}: {port_text!r} is not a port")
             port = int(port_text)
-    answers = query(network, Reachability(network), resolve_place(topology, network, src),
+    answers = query(network, reach if reach is not None else Reachability(network),
+                    resolve_place(topology, network, src),
                     resolve_place(topology, network, dst), proto, port)
     for answer in answers:
         if answer.path is not None:
@@ -183,8 +186,9 @@ def resolve_highlight(topology: Topology, network: Network, spec: str) -> Path:
 
 
 def map_figure(topology: Topology, network: Network, report: Report, highlight: str | Path | None = None,
-               warn: Callable[[str], None] | None = None) -> Figure:
-    """Build the map as a matplotlib Figure (not saved). Needs matplotlib."""
+               warn: Callable[[str], None] | None = None, reach: Reachability | None = None) -> Figure:
+    """Build the map as a matplotlib Figure (not saved). Needs matplotlib. ``reach``: the run's
+    propagation, reused for a SRC:DST highlight."""
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
@@ -196,7 +200,7 @@ def map_figure(topology: Topology, network: Network, report: Report, highlight: 
         flow = highlight
     elif isinstance(highlight, str):
         if ":" in highlight:
-            flow = resolve_highlight(topology, network, highlight)
+            flow = resolve_highlight(topology, network, highlight, reach)
         else:
             selector = highlight
             if not any(_matches(f, selector) for f in report.findings):
@@ -238,12 +242,13 @@ def map_figure(topology: Topology, network: Network, report: Report, highlight: 
 
 
 def draw_map(topology: Topology, network: Network, report: Report, path: str | os.PathLike[str],
-             highlight: str | Path | None = None, warn: Callable[[str], None] | None = None) -> None:
+             highlight: str | Path | None = None, warn: Callable[[str], None] | None = None,
+             reach: Reachability | None = None) -> None:
     """Write the map to ``path``: .png, .svg or .pdf."""
     from ..outputs.files import write_bytes
 
     fmt = format_of(path)
-    fig = map_figure(topology, network, report, highlight, warn)
+    fig = map_figure(topology, network, report, highlight, warn, reach)
     write_bytes(path, render(fig, fmt))
 
 
