@@ -5,7 +5,9 @@ with it: only the validated model and the loader are imported, addresses are com
 standard ``ipaddress`` module, and every step of the per-node pipeline is written out literally:
 
     originate:             dst is the node itself: it never leaves; else straight to routing
-    enter by interface i:  static-NAT DNAT (i is the rule's outside interface, dst == outside)
+    enter by interface i:  destination NAT, the first rule of i in file order: static (i is its
+                           outside interface, dst == outside: dst := inside) or destination
+                           (its match holds the packet: dst := to, dport := port if given)
                            -> acl_in of i (first match, else the ACL's default)
                            -> dst is the node itself: the local policy (lines without 'to',
                               then its default) decides; delivered, stop
@@ -16,7 +18,12 @@ standard ``ipaddress`` module, and every step of the per-node pipeline is writte
                               interface and whose 'to' holds the egress one decides, else its
                               default (sent by the node itself: the local lines without 'from')
                            -> acl_out of the egress interface
-                           -> source NAT rules of the egress interface (first match in order)
+                           -> source NAT: the deciding policy line's snat if it has one, else the
+                              rules of the egress interface (first match in order): static
+                              (src == inside: src := outside) or source (src := each pool
+                              address; a ported packet's sport := each port class of the pool)
+                           -> layer 2 also hands a packet to a node answering ARP for a NAT
+                              address on that interface's subnet (its public addresses there)
                            -> layer 2: the next hop's owner on the same LAN, or on a connected
                               route the owner of dst plus every external node on the LAN that
                               claims dst; nobody there: dropped.
@@ -79,6 +86,24 @@ class _Route:
     distance: int = 0  # administrative distance: connected 0, static 1 unless given
 
 
+def _all_nat(node: Node) -> list[Any]:
+    """Interface NAT rules and the source NAT of policy lines."""
+    lines = node.policy.lines if node.policy is not None else ()
+    return list(node.nat) + [ln.snat for ln in lines if ln.snat is not None]
+
+
+def _pool(rule: Any) -> list[IPv4Address]:
+    last = rule.pool_last if rule.pool_last is not None else rule.translated
+    return [IPv4Address(a) for a in range(int(rule.translated), int(last) + 1)]
+
+
+def _public_addresses(rule: Any) -> list[IPv4Address]:
+    """Addresses a NAT rule answers for: a pool, a static outside address, a DNAT rule's dst."""
+    if rule.type is NatType.DESTINATION:
+        return []  # its dst may be a large prefix: _Context.inside_nets holds it
+    return _pool(rule)
+
+
 def _iface_ips(iface: Any) -> list[IPv4Address]:
     nets = ([iface.address] if iface.address is not None else []) + list(iface.secondary)
     return [a.ip for a in nets] + list(iface.virtual)
@@ -109,8 +134,10 @@ class _Context:
                     self.owner.setdefault(ip, []).append((node.name, iface.name))
         self.inside = frozenset(
             addr for node in topo.nodes.values() if node.kind is not NodeKind.EXTERNAL
-            for addr in (*node_ips(node), *(rule.translated for rule in node.nat))
+            for addr in (*node_ips(node), *(a for rule in _all_nat(node) for a in _public_addresses(rule)))
         )
+        self.inside_nets = [net for node in topo.nodes.values() if node.kind is not NodeKind.EXTERNAL
+                            for rule in node.nat if rule.type is NatType.DESTINATION for net in rule.match.dst or ()]
         self.routes = {name: self._routes(node) for name, node in topo.nodes.items()}
         self.sport_reps = self._sport_representatives()
 
@@ -163,19 +190,29 @@ class _Context:
             routes.append(_Route(prefix, via, drop, False, egress, distance))
         return routes
 
-    def _sport_representatives(self) -> tuple[int, ...]:
-        cuts = {EPHEMERAL_LOW, EPHEMERAL_HIGH + 1}
+    def _sport_representatives(self) -> dict[tuple[int, int], tuple[int, ...]]:
+        """Per source-port pool: one port per class no rule of the topology tells apart."""
+        cuts: set[int] = set()
         matches: list[Match] = []
+        pools = {(EPHEMERAL_LOW, EPHEMERAL_HIGH)}
         for node in self.topo.nodes.values():
             for acl in node.acls.values():
                 matches.extend(rule.match for rule in acl.rules)
-            matches.extend(rule.match for rule in node.nat)
+            if node.policy is not None:
+                matches.extend(ln.rule.match for ln in (*node.policy.lines, *node.policy.local))
+            for rule in _all_nat(node):
+                matches.append(rule.match)
+                if rule.type is NatType.SOURCE and rule.ports is not None:
+                    pools.add((rule.ports.low, rule.ports.high))
         for m in matches:
             for term in m.services or ():
                 for r in term.sports or ():
                     cuts.update((r.low, r.high + 1))
-        points = sorted(c for c in cuts if EPHEMERAL_LOW <= c <= EPHEMERAL_HIGH + 1)
-        return tuple(points[:-1])
+        reps = {}
+        for low, high in pools:
+            points = sorted({low, high + 1} | {c for c in cuts if low <= c <= high + 1})
+            reps[(low, high)] = tuple(points[:-1])
+        return reps
 
 
 _CONTEXTS: dict[int, tuple[Topology, _Context]] = {}
@@ -245,14 +282,20 @@ def acl_permits(topo: Topology, node: str, acl_name: str | None, p: Pkt) -> bool
 def policy_permits(topo: Topology, node: str, ingress: str | None, egress: str | None, p: Pkt) -> bool:
     """The node's policy for a packet entering by ``ingress`` and leaving by ``egress``; ``None`` on
     one side is the device itself (its local lines)."""
+    return policy_decision(topo, node, ingress, egress, p)[0]
+
+
+def policy_decision(topo: Topology, node: str, ingress: str | None, egress: str | None,
+                    p: Pkt) -> tuple[bool, Any]:
+    """(permitted, the deciding line or None for the default / no policy)."""
     policy = topo.nodes[node].policy
     if policy is None:
-        return True
+        return True, None
     if ingress is not None and egress is not None:
         lines, default = policy.lines, policy.default
     else:
         if policy.local_default is None:
-            return True
+            return True, None
         lines, default = policy.local, policy.local_default
         # Toward the device: lines that name no egress; from it: lines that name no ingress.
         lines = tuple(ln for ln in lines if (ln.egress is None if egress is None else ln.ingress is None))
@@ -262,8 +305,8 @@ def policy_permits(topo: Topology, node: str, ingress: str | None, egress: str |
         if egress is not None and line.egress is not None and egress not in line.egress:
             continue
         if matches(line.rule.match, p):
-            return line.rule.action is Action.PERMIT
-    return default is Action.PERMIT
+            return line.rule.action is Action.PERMIT, line
+    return default is Action.PERMIT, None
 
 
 # -- external nodes and sources --------------------------------------------------------------------
@@ -283,7 +326,7 @@ def claims(topo: Topology, node: str, addr: IPv4Address) -> bool:
     own = [net.prefixlen for net in n.represents if addr in net]
     if not own:
         return False
-    if addr in _inside_addresses(topo):
+    if addr in _inside_addresses(topo) or any(addr in net for net in _context(topo).inside_nets):
         return False
     best_other = max(
         (net.prefixlen for o in topo.nodes.values() if o.kind is NodeKind.EXTERNAL and o.name != node
@@ -360,10 +403,17 @@ def delivered(topo: Topology, src_node: str, packet: Any) -> frozenset[str]:
 def _enter(topo: Topology, node: str, ingress: str, p: Pkt, received: set[str]) -> Pkt | None:
     """Ingress half of the pipeline; returns the packet to route on, or None when it stops here."""
     n = topo.nodes[node]
-    for rule in n.nat:
-        if rule.type is NatType.STATIC and rule.interface == ingress and p.dst == rule.translated:
+    for rule in n.nat:  # destination NAT of the ingress interface, first match in file order
+        if rule.interface != ingress:
+            continue
+        if rule.type is NatType.STATIC and p.dst == rule.translated:
             assert rule.inside is not None
             p = replace(p, dst=rule.inside)
+            break
+        if rule.type is NatType.DESTINATION and matches(rule.match, p):
+            p = replace(p, dst=rule.translated)
+            if rule.ports is not None:
+                p = replace(p, dport=rule.ports.low)
             break
     if not acl_permits(topo, node, n.interface(ingress).acl_in, p):
         return None
@@ -386,20 +436,48 @@ def _lookup(ctx: _Context, node: str, dst: IPv4Address) -> list[_Route]:
     return [r for r in best if r.distance == lowest]
 
 
-def _source_nat(ctx: _Context, node: str, egress: str, p: Pkt) -> list[Pkt]:
+def _pool_translations(ctx: _Context, rule: Any, p: Pkt) -> list[Pkt]:
+    out = []
+    for addr in _pool(rule):
+        q = replace(p, src=addr)
+        if q.proto in PORTED_PROTOCOLS and rule.ports is not None:
+            out.extend(replace(q, sport=port) for port in ctx.sport_reps[(rule.ports.low, rule.ports.high)])
+        else:
+            out.append(q)
+    return out
+
+
+def _source_nat(ctx: _Context, node: str, egress: str, p: Pkt, line: Any) -> list[Pkt]:
+    if line is not None and line.snat is not None:  # the deciding policy line translates
+        return _pool_translations(ctx, line.snat, p)
     for rule in ctx.topo.nodes[node].nat:
-        if rule.interface != egress:
+        if rule.interface != egress or rule.type is NatType.DESTINATION:
             continue
         if rule.type is NatType.STATIC:
             if p.src == rule.inside:
                 return [replace(p, src=rule.translated)]
             continue
         if matches(rule.match, p):
-            p = replace(p, src=rule.translated)
-            if p.proto in PORTED_PROTOCOLS:
-                return [replace(p, sport=port) for port in ctx.sport_reps]
-            return [p]
+            return _pool_translations(ctx, rule, p)
     return [p]
+
+
+def _nat_arp(topo: Topology, ep: tuple[str, str], addr: IPv4Address) -> bool:
+    """Does the node answer ARP for ``addr`` on this interface as a NAT address? Public addresses of
+    its rules working on that interface (a policy line's pool: any interface), on its subnets."""
+    node = topo.nodes[ep[0]]
+    iface = node.interface(ep[1])
+    if not any(addr in net for net in _iface_subnets(iface)):
+        return False
+    for rule in _all_nat(node):
+        if rule.policy_line is None and rule.interface != iface.name:
+            continue
+        if rule.type is NatType.DESTINATION:
+            if any(addr in net for net in rule.match.dst or ()):
+                return True
+        elif addr in _pool(rule):
+            return True
+    return False
 
 
 def _route_and_send(ctx: _Context, node: str, p: Pkt, ingress: str | None) -> list[tuple[str, str, Pkt]]:
@@ -409,18 +487,19 @@ def _route_and_send(ctx: _Context, node: str, p: Pkt, ingress: str | None) -> li
         if route.drop or route.egress is None:
             continue
         egress = route.egress
-        if not policy_permits(topo, node, ingress, egress, p):
+        permitted, line = policy_decision(topo, node, ingress, egress, p)
+        if not permitted:
             continue
         if not acl_permits(topo, node, topo.nodes[node].interface(egress).acl_out, p):
             continue
         here = (node, egress)
         peers = [ep for ep in ctx.lan_of.get(here, ()) if ep != here]
-        for q in _source_nat(ctx, node, egress, p):
+        for q in _source_nat(ctx, node, egress, p, line if ingress is not None else None):
             receivers: list[tuple[str, str]] = []
             if route.via is not None:
                 receivers = [ep for ep in peers if ep in ctx.owner.get(route.via, [])]
             else:
-                receivers = [ep for ep in peers if ep in ctx.owner.get(q.dst, [])]
+                receivers = [ep for ep in peers if ep in ctx.owner.get(q.dst, []) or _nat_arp(topo, ep, q.dst)]
                 for ep in peers:
                     if claims(topo, ep[0], q.dst) and ep not in receivers:
                         receivers.append(ep)

@@ -79,6 +79,7 @@ class _Builder:
         self.networks: dict[str, list[str]] = {}
         self.nat_next = 1
         self.secondary_addresses: list[str] = []
+        self.vips: list[str] = []
 
     # -- structure ---------------------------------------------------------------------------------
 
@@ -414,11 +415,53 @@ class _Builder:
                     self.add_policy(rng, name)
         finally:
             self.rng = saved
+        for r in routers:
+            self.grow_nat(rng, r)
         for node in self.nodes.values():
             for rules in [acl["rules"] for acl in node.get("acls", {}).values()] + [
                     node.get("policies", {}).get("rules", []), node.get("policies", {}).get("local", {}).get("rules", [])]:
                 for rule in rules:
                     self.grow_rule(rng, rule)
+
+    GROWN_POOLS = ("203.0.113.200-203.0.113.202", "203.0.113.208/30", "203.0.113.216", "203.0.113.220-203.0.113.221")
+
+    def nat_pool(self, rng: random.Random) -> dict[str, Any]:
+        snat: dict[str, Any] = {"to": rng.choice(self.GROWN_POOLS)}
+        roll = rng.random()
+        if roll < 0.3:
+            # Port pools no generated rule cuts in two: which port a kernel picks then never matters.
+            snat["ports"] = rng.choice(["2000-2999", "40000-49999", 40000, "1024-1999"])
+        elif roll < 0.45:
+            snat["ports"] = "keep"
+        return snat
+
+    def grow_nat(self, rng: random.Random, router: str) -> None:
+        """Destination NAT with ports (port forwards), source NAT to pools with port pools."""
+        ifaces = sorted(self.nodes[router]["interfaces"])
+        rules = self.nodes[router].get("nat", [])
+        if rng.random() < 0.35:
+            rule: dict[str, Any] = {"type": "source", "out": rng.choice(ifaces)}
+            src = self.address_term()
+            rule["src"] = src if src is not None else "10.0.0.0/25"
+            if rng.random() < 0.3:
+                rule["service"] = rng.choice(["tcp/80", "web", ["udp/53", "icmp"], "tcp/1-1023"])
+            rule.update(self.nat_pool(rng))
+            rules.insert(rng.randrange(len(rules) + 1), rule)
+        if rng.random() < 0.4:
+            vip = f"203.0.113.{230 + len(self.vips)}"
+            self.vips.append(vip)
+            rule = {"type": "destination", "in": rng.choice(ifaces), "dst": vip,
+                    "to": rng.choice(self.all_addresses())}
+            roll = rng.random()
+            if roll < 0.6:
+                rule["service"] = rng.choice(["tcp/80", "tcp/443", ["tcp/22", "udp/53"], "tcp/20-30"])
+                if rng.random() < 0.7:
+                    rule["port"] = rng.choice((22, 80, 443, UNLISTED_PORT))
+            elif roll < 0.8:
+                rule["src"] = self.grown_address(rng) if rng.random() < 0.5 else rng.choice(self.all_addresses())
+            rules.insert(rng.randrange(len(rules) + 1), rule)
+        if rules:
+            self.nodes[router]["nat"] = rules
 
     def policy_side(self, rng: random.Random, node: str) -> Any:
         ifaces = sorted(self.nodes[node]["interfaces"])
@@ -441,6 +484,8 @@ class _Builder:
             for key in ("from", "to"):
                 if rng.random() < 0.75:
                     line[key] = self.policy_side(rng, node)
+            if line["action"] == "permit" and rng.random() < 0.3:
+                line["snat"] = self.nat_pool(rng)  # the line's own source NAT (FortiOS nat + ippool)
             lines.append(line)
         policy: dict[str, Any] = {"default": rng.choice(("permit", "deny", "deny"))}
         if rng.random() < 0.2:
@@ -505,6 +550,9 @@ class _Builder:
         for key in ("src", "dst"):
             if rng.random() < 0.2:
                 rule[key] = self.grown_address(rng)
+        if rng.random() < 0.12:  # tell pool addresses apart, so which one NAT picks matters
+            rule["src"] = rng.choice(["203.0.113.200-203.0.113.201", "203.0.113.208/31", "203.0.113.216",
+                                      "203.0.113.220"])
         if rule.get("proto") == "icmp" and rng.random() < 0.6:
             del rule["proto"]
             rule["service"] = rng.choice(["icmp/8", "icmp/8/0", "icmp/8/1-5", "icmp/0", "icmp/3", "icmp/0-10",
@@ -646,6 +694,12 @@ def destination_addresses(topo: Topology) -> list[IPv4Address]:
         out.update(n.addresses)
         for rule in n.nat:
             out.add(rule.translated)
+            for net in rule.public:
+                out.add(net.network_address)
+                out.add(net.broadcast_address)
+        for line in n.policy.lines if n.policy is not None else ():
+            if line.snat is not None:
+                out.add(line.snat.translated)
         for iface in n.interfaces:
             if iface.address is not None:
                 net = iface.address.network

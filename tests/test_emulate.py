@@ -219,6 +219,22 @@ def test_small_network_agrees() -> None:
 
 
 @needs_kernel
+def test_nat_as_devices_do_it_agrees() -> None:
+    """Port forwards, a whole-address VIP, a policy line's source NAT to a pool with a port pool,
+    interface NAT keeping ports, ARP for NAT addresses: the kernel delivers what the engine says."""
+    text = (Path(__file__).parent / "data" / "nat-devices.yaml").read_text(encoding="utf-8")
+    # Which pool address and port a kernel picks is its choice; the engine says "reached" when any
+    # of them is. Filters that tell pool members apart (the oracle's test) stay out of this one.
+    text = text.replace(", acl_in: pools}", "}")
+    topo = segverify.loads(text, name="nat-devices.yaml")
+    result = emulate(topo)
+    _assert_agrees(result)
+    to_vip = [o for o in result.outcomes if str(o.probe.packet.dst) == "198.51.100.5" and o.observed == {"srv"}]
+    assert to_vip, "a port forward delivered nothing"
+    assert any(o.probe.src_node == "pc" and o.observed == {"x"} for o in result.outcomes)
+
+
+@needs_kernel
 @pytest.mark.parametrize("path", REFERENCE, ids=[p.stem for p in REFERENCE])
 def test_reference_network_agrees(path: Path) -> None:
     _assert_agrees(emulate(segverify.load(path)))

@@ -92,3 +92,27 @@ def test_trace_agrees_with_engine_on_random_networks() -> None:
                         f"random {seed}: {packet} from {source} to {destination}: trace {sorted(delivered)}; "
                         + " | ".join(h.describe() for p in paths for h in p.hops))
     assert checked > 500
+
+
+def test_trace_agrees_with_engine_through_nat_as_devices_do_it() -> None:
+    """Port forwards, pools, a policy line's source NAT and ARP for NAT addresses, packet by packet."""
+    net = Network(segverify.load(Path(__file__).parent / "data" / "nat-devices.yaml"))
+    reach = Reachability(net)
+    dsts = [IPv4Address(a) for a in ("198.51.100.5", "198.51.100.6", "198.51.100.4", "198.51.100.3", "10.0.5.10",
+                                     "8.8.8.8", "192.0.2.50", "10.0.1.10")]
+    checked = 0
+    for source, src in (("x", "8.8.8.8"), ("x", "192.0.2.50"), ("pc", "10.0.1.10"), ("srv", "10.0.5.10")):
+        for dst in dsts:
+            for proto, dport in ((6, 443), (6, 80), (6, 22), (17, 53), (1, 8)):
+                packet = Packet(IPv4Address(src), dst, proto, 40000 if proto != 1 else 0, dport)
+                delivered = {p.final_node for p in trace(net, source, packet) if p.delivered}
+                for destination in net.endpoints:
+                    if destination != source:
+                        checked += 1
+                        assert reach.delivers(source, destination, packet) == (destination in delivered), (
+                            f"{packet} from {source} to {destination}: trace {sorted(delivered)}")
+    assert checked == 4 * 8 * 5 * 2  # every (source, packet) against both other endpoints
+    forward = trace(net, "x", Packet(IPv4Address("8.8.8.8"), IPv4Address("198.51.100.5"), 6, 40000, 443))
+    hop = next(h for p in forward for h in p.hops if h.node == "fw")
+    assert hop.packet.dst == IPv4Address("10.0.5.10") and hop.packet.dport == 8443
+    assert hop.policy is not None and hop.policy.rule_index == 1

@@ -445,13 +445,21 @@ class Builder:
         if local and "from" in spec and "to" in spec:
             raise InputError("a local policy line takes 'from' (traffic to the device) or 'to' (traffic "
                              "from it), not both", self.doc.key_span(path + ("to",)))
-        text = ", ".join(f"{k}: {v}" for k, v in spec.items() if k != "description")
+        text = ", ".join(f"{k}: {v}" for k, v in spec.items() if k not in ("description", "snat"))
         rule = Rule(name, index + 1, Action(spec["action"]), self.match(spec, path), self.doc.span(path),
                     spec.get("description", ""), text)
         sides = [self.interface_set(node, spec[key], path + (key,), interfaces) if key in spec else None
                  for key in ("from", "to")]
         texts = [", ".join(str(x) for x in _as_list(spec[key])) if key in spec else "any" for key in ("from", "to")]
-        return PolicyLine(rule, sides[0], sides[1], texts[0], texts[1])
+        snat = None
+        if "snat" in spec:
+            if local:
+                raise InputError("a local policy line translates nothing: 'snat' is for forwarded traffic",
+                                 self.doc.key_span(path + ("snat",)))
+            if rule.action is not Action.PERMIT:
+                raise InputError("'snat' belongs to a permit line", self.doc.key_span(path + ("snat",)))
+            snat = self.policy_snat(node, spec["snat"], path + ("snat",), index + 1)
+        return PolicyLine(rule, sides[0], sides[1], texts[0], texts[1], snat)
 
     def interface_set(self, node: str, value: Any, path: Path_,
                       interfaces: tuple[Interface, ...]) -> frozenset[str] | None:
@@ -491,22 +499,74 @@ class Builder:
         return Route(prefix, via, drop, self.doc.span(path), int(raw.get("distance", 1)))
 
     def nat(self, node: str, index: int, raw: dict[str, Any], path: Path_, iface_names: set[str]) -> NatRule:
-        if raw["out"] not in iface_names:
-            raise InputError(f"node {node!r} has no interface {raw['out']!r}", self.doc.span(path + ("out",)))
         kind = NatType(raw["type"])
-        need = ("to",) if kind is NatType.SOURCE else ("inside", "outside")
-        wrong = ("inside", "outside") if kind is NatType.SOURCE else ("to", "src", "dst")
+        side = "in" if kind is NatType.DESTINATION else "out"
+        if side not in raw:
+            raise InputError(f"{kind.value} NAT needs '{side}' (the {'ingress' if side == 'in' else 'outside'} "
+                             f"interface)", self.doc.span(path))
+        if raw[side] not in iface_names:
+            raise InputError(f"node {node!r} has no interface {raw[side]!r}", self.doc.span(path + (side,)))
+        need = {NatType.SOURCE: ("to",), NatType.STATIC: ("inside", "outside"), NatType.DESTINATION: ("to", "dst")}[kind]
+        allowed = {NatType.SOURCE: {"to", "ports", "src", "dst", "service", "proto", "sport", "dport"},
+                   NatType.STATIC: {"inside", "outside"},
+                   NatType.DESTINATION: {"to", "port", "src", "dst", "service", "proto", "sport", "dport"}}[kind]
         for key in need:
             if key not in raw:
                 raise InputError(f"{kind.value} NAT needs '{key}'", self.doc.span(path))
-        for key in wrong:
-            if key in raw:
+        for key in raw:
+            if key not in allowed | {"type", side, "description"}:
                 raise InputError(f"'{key}' does not belong to {kind.value} NAT", self.doc.key_span(path + (key,)))
+        if kind is NatType.STATIC:
+            return NatRule(node, index + 1, kind, raw["out"], Match(),
+                           self.host_address(raw["outside"], path + ("outside",)),
+                           self.host_address(raw["inside"], path + ("inside",)), self.doc.span(path))
+        match = self.match(raw, path)
         if kind is NatType.SOURCE:
-            return NatRule(node, index + 1, kind, raw["out"], self.match(raw, path),
-                           self.host_address(raw["to"], path + ("to",)), None, self.doc.span(path))
-        return NatRule(node, index + 1, kind, raw["out"], Match(), self.host_address(raw["outside"], path + ("outside",)),
-                       self.host_address(raw["inside"], path + ("inside",)), self.doc.span(path))
+            first, last = self.nat_pool(raw["to"], path + ("to",))
+            return NatRule(node, index + 1, kind, raw["out"], match, first, None, self.doc.span(path),
+                           pool_last=last, ports=self.nat_ports(raw.get("ports"), path + ("ports",)))
+        if match.dst is None or match.dst_wild or match.dst_except:
+            raise InputError("destination NAT needs 'dst': the addresses it answers for (the VIP)",
+                             self.doc.span(path + ("dst",)))
+        port = None
+        if "port" in raw:
+            if match.services is None or any(t.protocol not in PORTED_PROTOCOLS for t in match.services):
+                raise InputError("a translated 'port' needs a service of tcp, udp or sctp to match",
+                                 self.doc.key_span(path + ("port",)))
+            port = PortRange(int(raw["port"]), int(raw["port"]))
+        return NatRule(node, index + 1, kind, raw["in"], match, self.host_address(raw["to"], path + ("to",)), None,
+                       self.doc.span(path), ports=port)
+
+    def nat_pool(self, text: Any, path: Path_) -> tuple[IPv4Address, IPv4Address]:
+        """A source-NAT target: an address, a range a-b, or a prefix (all of its addresses)."""
+        text = str(text)
+        if _RANGE.match(text):
+            m = _RANGE.match(text)
+            assert m is not None
+            first, last = self.host_address(m["low"], path), self.host_address(m["high"], path)
+            if int(first) > int(last):
+                raise InputError(f"address range {text!r} runs backwards", self.doc.span(path))
+            return first, last
+        if "/" in text:
+            net = self.parse_network(text, path)
+            return net.network_address, net.broadcast_address
+        addr = self.host_address(text, path)
+        return addr, addr
+
+    def nat_ports(self, value: Any, path: Path_) -> PortRange | None:
+        if value is None:
+            return PortRange(1024, 65535)
+        if str(value) == "keep":
+            return None
+        (ports,) = self.port_ranges(value, path)
+        if ports.low == 0:
+            raise InputError("a source-port pool starts at 1 or above", self.doc.span(path))
+        return ports
+
+    def policy_snat(self, node: str, raw: dict[str, Any], path: Path_, line: int) -> NatRule:
+        first, last = self.nat_pool(raw["to"], path + ("to",))
+        return NatRule(node, line, NatType.SOURCE, "", Match(), first, None, self.doc.span(path), pool_last=last,
+                       ports=self.nat_ports(raw.get("ports"), path + ("ports",)), policy_line=line)
 
     def flow(self, raw: dict[str, Any], path: Path_, peer_key: str) -> DeclaredFlow:
         peer = self.addresses(raw[peer_key], path + (peer_key,))

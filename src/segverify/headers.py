@@ -9,7 +9,7 @@ portless packet (ICMP included) as 0. Two groups of extra variables serve the en
 * the *origin id* — which source sent the packet. It is never rewritten, so one propagation can
   carry the flows of every source at once and still tell them apart, even through NAT or when two
   sources could use the same address;
-* the *origin copies* of the fields NAT may rewrite (destination, source, source port): set equal
+* the *origin copies* of the fields NAT may rewrite (destination, source, both ports): set equal
   to the live fields when a packet is sent, left alone by NAT, so the packet as its sender sent it
   can be read back at the receiver.
 
@@ -34,8 +34,9 @@ EPHEMERAL = PortRange(1024, 65535)
 
 # Widths of the header fields, in bits.
 WIDTH = {"dst": 32, "src": 32, "proto": 8, "dport": 16, "sport": 16}
-# Fields whose sender's value is kept in an origin copy (NAT may rewrite them).
-TRACKED = ("dst", "src", "sport")
+# Fields whose sender's value is kept in an origin copy (NAT may rewrite them; destination NAT
+# with a port rewrites the destination port).
+TRACKED = ("dst", "src", "dport", "sport")
 _PREFIX = {"dst": "d", "src": "s", "proto": "p", "dport": "t", "sport": "u"}
 # Variable names per (field, origin copy), most significant bit first: built once, used everywhere.
 FIELD_VARS: dict[tuple[str, bool], tuple[str, ...]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, summarize_address_range
 from typing import Mapping
 
 from .errors import Span
@@ -193,6 +193,7 @@ class PolicyLine:
     egress: frozenset[str] | None
     ingress_text: str = "any"
     egress_text: str = "any"
+    snat: "NatRule | None" = None  # source NAT of the packets this line permits (FortiOS nat + ippool)
 
     def applies(self, ingress: str | None, egress: str | None) -> bool:
         """Does the line apply to a packet entering by ``ingress`` and leaving by ``egress``?
@@ -278,20 +279,43 @@ class Route:
 
 
 class NatType(str, enum.Enum):
-    SOURCE = "source"  # many-to-one source translation (overload / masquerade)
+    SOURCE = "source"  # source translation to an address or a pool (overload / masquerade / ippool)
     STATIC = "static"  # one-to-one, both directions
+    DESTINATION = "destination"  # destination translation on ingress, with a port (VIP / port forward)
 
 
 @dataclass(frozen=True)
 class NatRule:
+    """One translation. ``interface`` is where it works: the egress interface for SOURCE and the
+    outside interface for STATIC (both directions), the ingress interface for DESTINATION; a rule
+    of a policy line (``policy_line`` set) works on whatever egress that line's packets take."""
+
     node: str
     index: int
     type: NatType
-    interface: str  # the outside interface the rule works on
-    match: Match  # SOURCE: which packets; STATIC: unused (any)
-    translated: IPv4Address  # SOURCE: the new source; STATIC: the outside address
+    interface: str
+    match: Match  # SOURCE, DESTINATION: which packets; STATIC: unused (any)
+    translated: IPv4Address  # SOURCE: the (first) new source; STATIC: the outside address; DESTINATION: the new destination
     inside: IPv4Address | None  # STATIC only
     span: Span
+    pool_last: IPv4Address | None = None  # SOURCE: last address of the pool translated..pool_last
+    # SOURCE: the source-port pool of ported protocols (None: ports kept);
+    # DESTINATION: the new destination port (low == high; None: kept).
+    ports: PortRange | None = PortRange(1024, 65535)
+    policy_line: int | None = None  # the policy line this rule belongs to
+
+    @property
+    def pool(self) -> tuple[IPv4Address, IPv4Address]:
+        return self.translated, self.pool_last or self.translated
+
+    @property
+    def public(self) -> tuple[IPv4Network, ...]:
+        """The addresses this rule makes the node answer for from outside (never an external
+        node's): a source pool, a static outside address, the destinations a DNAT rule takes."""
+        if self.type is NatType.DESTINATION:
+            return self.match.dst or ()
+        first, last = self.pool
+        return tuple(summarize_address_range(first, last))
 
 
 @dataclass(frozen=True)

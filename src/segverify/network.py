@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, summarize_address_range
 from typing import Iterable
 
 import networkx as nx
 
-from .headers import EPHEMERAL, Bdd, HeaderSpace
+from .headers import Bdd, HeaderSpace
 from .model import (Acl, Action, Interface, NatRule, NatType, Node, NodeKind, Role, Route, Rule, Segment,
                     Topology)
 
@@ -152,6 +152,8 @@ class Network:
                 assert rule.inside is not None
                 dnat.setdefault(rule.interface, []).append((rule, s.address("dst", rule.translated)))
                 snat.setdefault(rule.interface, []).append((rule, s.address("src", rule.inside)))
+            elif rule.type is NatType.DESTINATION:
+                dnat.setdefault(rule.interface, []).append((rule, s.match(rule.match)))
             else:
                 snat.setdefault(rule.interface, []).append((rule, s.match(rule.match)))
         return CompiledNode(node, own, acls, self._fib(node),
@@ -237,6 +239,24 @@ class Network:
         compiled = self.policy_acl(node, ingress, egress)
         return self.space.true if compiled is None else compiled.permitted
 
+    def policy_snat(self, node: str, ingress: str | None, egress: str) -> tuple[tuple[NatRule, Bdd], ...]:
+        """Source NAT of policy lines, as (rule, what that line decides): it comes before the
+        egress interface's own NAT rules, which translate what no such line took."""
+        compiled = self.policy_acl(node, ingress, egress) if ingress is not None else None
+        policy = self.topology.nodes[node].policy
+        if compiled is None or policy is None or not any(line.snat for line in policy.lines):
+            return ()
+        by_rule = {id(line.rule): line.snat for line in policy.lines}
+        s = self.space
+        out: list[tuple[NatRule, Bdd]] = []
+        above = s.false
+        for rule, m in zip(compiled.acl.rules, compiled.line_matches):
+            snat = by_rule.get(id(rule))
+            if snat is not None:
+                out.append((snat, m & ~above))
+            above |= m
+        return tuple(out)
+
     def delivery_filter(self, node: str, ingress: str) -> Bdd:
         """What a node accepts for itself by ``ingress``: its acl_in, then its local policy."""
         return (self.acl_permits(node, self.topology.nodes[node].interface(ingress).acl_in)
@@ -267,6 +287,9 @@ class Network:
                     continue
                 lan = self.lan_of[(node.name, entry.egress)]
                 if entry.next_hop is None:
+                    f &= ~self._nat_arp(node, entry.egress)  # its own ARP answer never comes back to it
+                    if f == s.false:
+                        continue
                     target: State = (LAN, lan)
                 else:
                     owner = self.owner.get(entry.next_hop)
@@ -276,7 +299,8 @@ class Network:
                 key = (target, entry.egress)
                 by_target[key] = by_target.get(key, s.false) | f
             for (target, egress), f in sorted(by_target.items()):
-                out.append(Transfer(target, f, egress, compiled.snat.get(egress, ())))
+                snat = self.policy_snat(node.name, in_iface, egress) + compiled.snat.get(egress, ())
+                out.append(Transfer(target, f, egress, snat))
             self.transfers[state] = out
 
     def _add_lan_transfers(self) -> None:
@@ -290,11 +314,24 @@ class Network:
                 f = s.false
                 for ip in n.interface(iface).ips:
                     f |= s.address("dst", ip)
+                f |= self._nat_arp(n, iface)
                 if n.kind is NodeKind.EXTERNAL:
                     f |= self.external_space[node]
                 if f != s.false:
                     out.append(Transfer((node, iface), f))
             self.transfers[(LAN, lan)] = out
+
+    def _nat_arp(self, node: Node, iface: str) -> Bdd:
+        """The NAT addresses a node answers ARP for on ``iface`` (FortiOS VIP arp-reply, IOS NAT
+        alias): the public addresses of the rules working there that lie on its subnets; a policy
+        line's pool wherever it lies on a subnet of the node."""
+        s = self.space
+        subnets = s.networks("dst", tuple(a.network for a in node.interface(iface).all_addresses))
+        public = s.false
+        for rule in nat_rules(node):
+            if rule.policy_line is not None or rule.interface == iface:
+                public |= s.networks("dst", rule.public)
+        return public & subnets
 
     def _device_graph(self) -> nx.MultiGraph:
         g = nx.MultiGraph()
@@ -312,6 +349,7 @@ class Network:
     # -- header-space helpers the engine and traces share ----------------------------------------------
 
     def apply_dnat(self, node: str, in_iface: str | None, headers: Bdd) -> Bdd:
+        """Destination NAT of the ingress interface: rules in order, the first that matches wins."""
         if in_iface is None:
             return headers
         rules = self.nodes[node].dnat.get(in_iface, ())
@@ -323,10 +361,35 @@ class Network:
         for rule, match in rules:
             hit = rest & match
             if hit != s.false:
-                assert rule.inside is not None
-                result |= s.set_field(hit, "dst", s.address("dst", rule.inside))
+                result |= self.translate_destination(rule, hit)
             rest &= ~match
         return result | rest
+
+    def translate_destination(self, rule: NatRule, hit: Bdd) -> Bdd:
+        """What one destination-NAT step makes of the headers it matched."""
+        s = self.space
+        to = rule.inside if rule.type is NatType.STATIC else rule.translated
+        assert to is not None
+        moved = s.set_field(hit, "dst", s.address("dst", to))
+        if rule.type is NatType.DESTINATION and rule.ports is not None:
+            moved = s.set_field(moved, "dport", s.port_range("dport", rule.ports.low, rule.ports.high))
+        return moved
+
+    def translate_source(self, rule: NatRule, hit: Bdd) -> Bdd:
+        """What one source-NAT step makes of the headers it matched: a static rule's outside
+        address; a pool's addresses, and for ported protocols any port of its port pool."""
+        s = self.space
+        if rule.type is NatType.STATIC:
+            return s.set_field(hit, "src", s.address("src", rule.translated))
+        first, last = rule.pool
+        pool = s.false
+        for net in summarize_address_range(first, last):
+            pool |= s.prefix("src", net)
+        moved = s.set_field(hit, "src", pool)
+        if rule.ports is None:
+            return moved
+        ported = moved & s._ported
+        return (moved & ~s._ported) | s.set_field(ported, "sport", s.port_range("sport", rule.ports.low, rule.ports.high))
 
     def apply_snat(self, rules: tuple[tuple[NatRule, Bdd], ...], headers: Bdd) -> Bdd:
         if not rules:
@@ -341,13 +404,7 @@ class Network:
             if hit == s.false:
                 continue
             rest &= ~match
-            if rule.type is NatType.STATIC:
-                result |= s.set_field(hit, "src", s.address("src", rule.translated))
-            else:
-                moved = s.set_field(hit, "src", s.address("src", rule.translated))
-                ported = moved & s._ported
-                result |= (moved & ~s._ported) | s.set_field(
-                    ported, "sport", s.port_range("sport", EPHEMERAL.low, EPHEMERAL.high))
+            result |= self.translate_source(rule, hit)
         return result | rest
 
     def origin_headers(self, name: str) -> Bdd:
@@ -371,8 +428,8 @@ class Network:
                 result &= ~s.address("dst", addr)
         for other in self.topology.nodes.values():  # translated addresses belong to the inside too
             if other.kind is not NodeKind.EXTERNAL:
-                for rule in other.nat:
-                    result &= ~s.address("dst", rule.translated)
+                for rule in nat_rules(other):
+                    result &= ~s.networks("dst", rule.public)
         for other in self.topology.nodes.values():
             if other.kind is NodeKind.EXTERNAL and other.name != node.name:
                 for net in other.represents:
@@ -399,13 +456,19 @@ class Network:
         return cached
 
 
+def nat_rules(node: Node) -> tuple[NatRule, ...]:
+    """The node's NAT rules and those of its policy lines."""
+    lines = node.policy.lines if node.policy is not None else ()
+    return node.nat + tuple(line.snat for line in lines if line.snat is not None)
+
+
 def origin_bits_for(topology: Topology) -> int:
     count = sum(1 for n in topology.nodes.values() if is_endpoint(n))
     return max(1, math.ceil(math.log2(count + 1)))
 
 
 def needs_origin_copies(topology: Topology) -> bool:
-    return any(n.nat for n in topology.nodes.values())
+    return any(nat_rules(n) for n in topology.nodes.values())
 
 
 def space_for(*topologies: Topology) -> HeaderSpace:

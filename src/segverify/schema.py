@@ -58,9 +58,33 @@ RULE = _obj(
     ["action"],
 )
 
+NAT_PORTS = {"type": ["string", "integer"], "pattern": r"^(\d+(-\d+)?|keep)$", "minimum": 0, "maximum": 65535,
+             "description": "source NAT: the source-port pool low-high, or keep; destination NAT: the new port"}
+NAT = _obj(
+    {
+        "type": {"enum": ["source", "static", "destination"]},
+        "out": NAME,
+        "in": NAME,
+        "src": MATCH_ADDRESSES,
+        "dst": MATCH_ADDRESSES,
+        "service": SERVICES,
+        "proto": PROTO,
+        "sport": PORTS,
+        "dport": PORTS,
+        "to": {"type": "string", "description": "an address, or for source NAT a pool: a range a-b or a prefix"},
+        "ports": NAT_PORTS,
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "inside": {"type": "string"},
+        "outside": {"type": "string"},
+        "description": TEXT,
+    },
+    ["type"],
+)
+POLICY_SNAT = _obj({"to": {"type": "string"}, "ports": NAT_PORTS, "description": TEXT}, ["to"])
+
 IFACE_TERMS = {**STRINGS, "description": "interface names or zone names of this node ('zone:NAME', "
                                          "'interface:NAME' when a name is both), or any"}
-POLICY_LINE = _obj({**RULE["properties"], "from": IFACE_TERMS, "to": IFACE_TERMS}, ["action"])
+POLICY_LINE = _obj({**RULE["properties"], "from": IFACE_TERMS, "to": IFACE_TERMS, "snat": POLICY_SNAT}, ["action"])
 POLICY_LOCAL = _obj({"default": {"enum": ["permit", "deny"]}, "description": TEXT,
                      "rules": {"type": "array", "items": POLICY_LINE}}, ["default", "rules"])
 POLICY = _obj(
@@ -104,19 +128,6 @@ ROUTE = _obj(
     ["to"],
 )
 
-NAT = _obj(
-    {
-        "type": {"enum": ["source", "static"]},
-        "out": NAME,
-        "src": ADDRESSES,
-        "dst": ADDRESSES,
-        "to": {"type": "string"},
-        "inside": {"type": "string"},
-        "outside": {"type": "string"},
-        "description": TEXT,
-    },
-    ["type", "out"],
-)
 
 FLOW_IN = _obj({"from": ADDRESSES, "service": SERVICES, "description": TEXT}, ["from", "service"])
 FLOW_OUT = _obj({"to": ADDRESSES, "service": SERVICES, "description": TEXT}, ["to", "service"])

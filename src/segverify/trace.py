@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network
 
 from .errors import Span
-from .headers import EPHEMERAL, Packet
+from .headers import Bdd, Packet
 from .model import Action, NatType
-from .network import LAN, CompiledAcl, Network, lookup_rule
+from .network import LAN, CompiledAcl, FibEntry, Network, lookup_rule
 
 MAX_HOPS = 64
 
@@ -157,25 +157,57 @@ def _decision(net: Network, node: str, acl_name: str, compiled: CompiledAcl, pac
 
 
 def _dnat(net: Network, node: str, iface: str, packet: Packet) -> tuple[Packet, tuple[str, ...]]:
-    for rule, _ in net.nodes[node].dnat.get(iface, ()):
-        if packet.dst == rule.translated and rule.inside is not None:
-            return replace(packet, dst=rule.inside), (f"static dst {rule.translated} -> {rule.inside} ({rule.span})",)
-    return packet, ()
-
-
-def _snat(net: Network, node: str, iface: str, packet: Packet) -> tuple[Packet, tuple[str, ...]]:
+    """The engine's destination NAT step on one packet (first matching rule of the interface)."""
     cube = net.space.packet(packet)
-    for rule, match in net.nodes[node].snat.get(iface, ()):
+    for rule, match in net.nodes[node].dnat.get(iface, ()):
         if (match & cube) == net.space.false:
             continue
-        if rule.type is NatType.STATIC:
-            return replace(packet, src=rule.translated), (f"static src {packet.src} -> {rule.translated} ({rule.span})",)
-        sport = packet.sport
-        if packet.proto in (6, 17, 132) and not EPHEMERAL.low <= sport <= EPHEMERAL.high:
-            sport = EPHEMERAL.low
-        return (replace(packet, src=rule.translated, sport=sport),
-                (f"source {packet.src} -> {rule.translated} ({rule.span})",))
+        after = _concrete(net, net.translate_destination(rule, cube), packet)
+        kind = "static" if rule.type is NatType.STATIC else "destination"
+        port = f":{after.dport}" if after.dport != packet.dport else ""
+        return after, (f"{kind} dst {packet.dst} -> {after.dst}{port} ({rule.span})",)
     return packet, ()
+
+
+POOL_BRANCHES = 16  # a trace follows each address of a source pool up to this many
+
+
+def _snat(net: Network, node: str, in_iface: str | None, egress: str,
+          packet: Packet) -> list[tuple[Packet, tuple[str, ...]]]:
+    """The engine's source NAT step on one packet: a policy line's, else the egress interface's.
+    A pool branches, one packet per address (a device may pick any); the port is one of the pool's."""
+    s = net.space
+    cube = s.packet(packet)
+    for rule, match in net.policy_snat(node, in_iface, egress) + net.nodes[node].snat.get(egress, ()):
+        if (match & cube) == s.false:
+            continue
+        translated = net.translate_source(rule, cube)
+        first, last = rule.pool if rule.type is NatType.SOURCE else (rule.translated, rule.translated)
+        out = []
+        for value in range(int(first), min(int(last), int(first) + POOL_BRANCHES - 1) + 1):
+            after = _concrete(net, translated & s.address("src", IPv4Address(value)), packet)
+            kind = "static" if rule.type is NatType.STATIC else "source"
+            where = f"policy line {rule.policy_line}, " if rule.policy_line is not None else ""
+            port = f":{after.sport}" if after.sport != packet.sport else ""
+            out.append((after, (f"{kind} src {packet.src} -> {after.src}{port} ({where}{rule.span})",)))
+        return out
+    return [(packet, ())]
+
+
+def _concrete(net: Network, headers: Bdd, like: Packet) -> Packet:
+    """One packet of a translated set: each field as it was where the set allows it, else its lowest
+    value (the first pool address, the first port of a port pool)."""
+    s = net.space
+    values = {}
+    for name in ("src", "dst", "sport", "dport"):
+        current = getattr(like, name)
+        same = headers & (s.address(name, current) if name in ("src", "dst") else s.port_range(name, current, current))
+        if same != s.false:
+            headers, values[name] = same, current
+        else:
+            low, headers = s.min_value(headers, name)
+            values[name] = IPv4Address(low) if name in ("src", "dst") else low
+    return replace(like, **values)
 
 
 def _owns(net: Network, node: str, packet: Packet) -> bool:
@@ -256,21 +288,29 @@ def _walk(net: Network, path: Path, node: str, in_iface: str | None, packet: Pac
         if acl_out is not None and acl_out.action is Action.DENY:
             finish(Outcome.DENIED_OUT, hop)
             continue
-        sent, snat = _snat(net, node, entry.egress, packet)
-        hop = replace(hop, nat=nat + snat)
-        lan = net.lan_of[(node, entry.egress)]
-        if entry.next_hop is not None:
-            receiver = net.owner.get(entry.next_hop)
-            if receiver is None or receiver not in net.lan_members[lan] or receiver[0] not in net.nodes:
-                finish(Outcome.NO_NEIGHBOUR, hop)
-                continue
-            receivers = [receiver]
-        else:
-            receivers = _lan_receivers(net, lan, sent, (node, entry.egress))
-            if not receivers:
-                finish(Outcome.NO_NEIGHBOUR, hop)
-                continue
-        for receiver in receivers:
-            _walk(net, Path(path.source, path.packet, path.hops + [hop]), receiver[0], receiver[1], sent, seen, out,
-                  blocked)
+        for sent, snat in _snat(net, node, in_iface, entry.egress, packet):
+            _leave(net, path, replace(hop, nat=nat + snat), node, entry, sent, seen, out, blocked)
+
+
+def _leave(net: Network, path: Path, hop: Hop, node: str, entry: FibEntry, sent: Packet,
+           seen: set[tuple[str, str | None, Packet]], out: list[Path], blocked: frozenset[str]) -> None:
+    """Layer 2 after the last step of a hop: to the next hop's owner, or on a connected LAN to
+    everyone who takes the destination."""
+    def finish(outcome: Outcome) -> None:
+        out.append(Path(path.source, path.packet, path.hops + [hop], outcome, node))
+
+    assert entry.egress is not None
+    lan = net.lan_of[(node, entry.egress)]
+    if entry.next_hop is not None:
+        receiver = net.owner.get(entry.next_hop)
+        if receiver is None or receiver not in net.lan_members[lan] or receiver[0] not in net.nodes:
+            return finish(Outcome.NO_NEIGHBOUR)
+        receivers = [receiver]
+    else:
+        receivers = _lan_receivers(net, lan, sent, (node, entry.egress))
+        if not receivers:
+            return finish(Outcome.NO_NEIGHBOUR)
+    for receiver in receivers:
+        _walk(net, Path(path.source, path.packet, path.hops + [hop]), receiver[0], receiver[1], sent, seen, out,
+              blocked)
 

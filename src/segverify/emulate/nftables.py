@@ -2,7 +2,8 @@
 
 The mapping, hook by hook (table ``ip segverify``)::
 
-    prerouting  nat     static NAT: iifname <out> ip daddr <outside> dnat to <inside>
+    prerouting  nat     static NAT: iifname <out> ip daddr <outside> dnat to <inside>;
+                        destination NAT: iifname <in> <match> dnat to <to>[:<port>] (file order)
     input       filter  acl_in of the ingress interface        (packets for the node itself)
     forward     filter  acl_in of the ingress interface        (forward_in,  priority 0)
     forward     filter  acl_out of the egress interface        (forward_out, priority 10)
@@ -11,7 +12,9 @@ The mapping, hook by hook (table ``ip segverify``)::
     forward     filter  the policy: iifname/oifname per line, then its default (forward_policy, 5)
     input       filter  the local policy's lines without 'to' (input_policy, 5)
     output      filter  the local policy's lines without 'from' (output_policy, 5)
-    postrouting nat     static NAT snat (src == inside), source NAT snat, first match in order
+    postrouting nat     policy-line source NAT first (meta mark set by the accepting line),
+                        then static NAT snat (src == inside), source NAT snat to a pool[:ports],
+                        first match in order
 
 An ACL is a regular chain ending with its default. ``accept`` inside a jumped-to chain ends only
 that base chain, so acl_in and acl_out sit in two base chains of the forward hook and a packet
@@ -24,8 +27,8 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network, collapse_addresses
 from typing import Iterable, Mapping, Sequence
 
-from ..model import (PORTED_PROTOCOLS, Acl, Action, Match, NatType, Node, PolicyLine, PortRange, ServiceTerm,
-                     Wildcard)
+from ..model import (PORTED_PROTOCOLS, Acl, Action, Match, NatRule, NatType, Node, PolicyLine, PortRange,
+                     ServiceTerm, Wildcard)
 
 ICMP = 1
 
@@ -172,11 +175,32 @@ def render_policy(lines: Sequence[PolicyLine], default: Action, stateful: bool, 
     for line in lines:
         sides = " ".join(x for x in (_ifnames("iifname", line.ingress, ifname) if use_in else "",
                                      _ifnames("oifname", line.egress, ifname) if use_out else "") if x)
+        verdict = _verdict(line.rule.action)
+        if line.snat is not None:
+            verdict = f"meta mark set {policy_mark(line)} {verdict}"
         for expr in match_exprs(line.rule.match):
             cond = " ".join(x for x in (sides, expr) if x)
-            body.append(f"{cond + ' ' if cond else ''}{_verdict(line.rule.action)}  # {label} line {line.rule.index}")
+            body.append(f"{cond + ' ' if cond else ''}{verdict}  # {label} line {line.rule.index}")
     body.append(f"{_verdict(default)}  # {label} default")
     return body
+
+
+POLICY_MARK = 0x7000  # + line number: what a policy line with its own source NAT accepted
+
+
+def policy_mark(line: PolicyLine) -> str:
+    return f"{POLICY_MARK + line.rule.index:#x}"
+
+
+def _snat_rules(cond: str, rule: NatRule) -> list[str]:
+    """Source NAT to a pool: port protocols take a port of the port pool unless ports are kept."""
+    first, last = rule.pool
+    pool = str(first) if first == last else f"{first}-{last}"
+    out = []
+    if rule.ports is not None:
+        out.append(f"{cond} ip protocol {_PORTED} snat to {pool}:{rule.ports.low}-{rule.ports.high}")
+    out.append(f"{cond} snat to {pool}")
+    return out
 
 
 def render(node: Node, ifname: Mapping[str, str], *, guard: bool = True,
@@ -201,18 +225,24 @@ def render(node: Node, ifname: Mapping[str, str], *, guard: bool = True,
     outs = [f'oifname "{ifname[i.name]}" jump {acl_chain[i.acl_out]}' for i in node.interfaces if i.acl_out]
     dnat: list[str] = []
     snat: list[str] = []
+    policy = node.policy
+    for line in policy.lines if policy is not None else ():
+        if line.snat is not None:  # the line marked what it accepted (forward_policy)
+            snat += _snat_rules(f"meta mark {policy_mark(line)}", line.snat)
     for rule in node.nat:
-        out = ifname[rule.interface]
+        where = ifname[rule.interface]
         if rule.type is NatType.STATIC:
             assert rule.inside is not None
-            dnat.append(f'iifname "{out}" ip daddr {rule.translated} dnat to {rule.inside}')
-            snat.append(f'oifname "{out}" ip saddr {rule.inside} snat to {rule.translated}')
+            dnat.append(f'iifname "{where}" ip daddr {rule.translated} dnat to {rule.inside}')
+            snat.append(f'oifname "{where}" ip saddr {rule.inside} snat to {rule.translated}')
+            continue
+        if rule.type is NatType.DESTINATION:
+            port = f":{rule.ports.low}" if rule.ports is not None else ""
+            for expr in match_exprs(rule.match):
+                dnat.append(f'iifname "{where}" {expr} dnat to {rule.translated}{port}'.replace("  ", " "))
             continue
         for expr in match_exprs(rule.match):
-            cond = f'oifname "{out}" {expr}'.strip()
-            # Overload: port protocols get a source port from 1024-65535, as the model says.
-            snat.append(f"{cond} ip protocol {_PORTED} snat to {rule.translated}:1024-65535")
-            snat.append(f"{cond} snat to {rule.translated}")
+            snat += _snat_rules(f'oifname "{where}" {expr}'.strip(), rule)
     base("prerouting_nat", "prerouting", "dstnat", "nat", dnat)
     base("input_filter", "input", "filter", "filter", ins)
     base("forward_in", "forward", "filter", "filter", ins)

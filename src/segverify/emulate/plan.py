@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Iterable
 
+from ..errors import EnvironmentProblem
 from ..model import Node, NodeKind, Topology
+from ..network import nat_rules
 from . import nftables
 
 LOCAL_TABLE = 100
@@ -187,7 +189,7 @@ def excluded_from(topo: Topology, node: Node) -> list[IPv4Network]:
     for other in topo.nodes.values():
         if other.kind is not NodeKind.EXTERNAL:
             out.update(IPv4Network(a) for a in other.addresses)
-            out.update(IPv4Network(r.translated) for r in other.nat)
+            out.update(net for r in nat_rules(other) for net in r.public)
         elif other.name != node.name:
             for net in other.represents:
                 if any(net != mine and net.subnet_of(mine) for mine in node.represents):
@@ -367,4 +369,34 @@ def make_plan(topo: Topology, tag: str, endpoints: Iterable[str]) -> Plan:
         take = {p.ifname[i]: [f"ether daddr {{ {', '.join(sorted(set(m)))} }} meta pkttype set host"]
                 for (n, i), m in accept_copies.items() if n == name}
         p.ruleset += _netdev_table(take)
+    for name, node in sorted(topo.nodes.items()):
+        for j, iface in enumerate(node.interfaces):
+            peers = [ep for ep in lan_of.get((name, iface.name), ()) if ep[0] != name]
+            for addr in nat_arp_addresses(node, iface.name):
+                for pn, pi in peers:
+                    nodes[pn].ip_lines.append(f"neigh replace {addr} lladdr {macs[(name, iface.name)]} "
+                                              f"dev {nodes[pn].ifname[pi]} nud permanent")
     return Plan(tag, nodes, lans, root, names, lan_rulesets)
+
+
+NAT_ARP_LIMIT = 1024
+
+
+def nat_arp_addresses(node: Node, iface: str) -> list[IPv4Address]:
+    """NAT addresses the node answers ARP for on ``iface`` (as the engine has it): its neighbours
+    get permanent entries, since a Linux kernel does not answer for addresses it does not hold."""
+    subnets = [a.network for a in node.interface(iface).all_addresses]
+    out: set[IPv4Address] = set()
+    for rule in nat_rules(node):
+        if rule.policy_line is None and rule.interface != iface:
+            continue
+        for net in rule.public:
+            for sub in subnets:
+                if net.overlaps(sub):
+                    inner = net if net.subnet_of(sub) else sub
+                    if inner.num_addresses > NAT_ARP_LIMIT:
+                        raise EnvironmentProblem(f"{node.name}: the NAT addresses {inner} are too many to emulate "
+                                                 f"(at most {NAT_ARP_LIMIT} per interface)")
+                    out.update(a for a in inner if a not in (sub.network_address, sub.broadcast_address)
+                               or sub.prefixlen >= 31)
+    return sorted(out)

@@ -25,7 +25,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Iterable, Iterator, Sequence
 
 from ..headers import Bdd, HeaderSet, Packet
-from ..model import PORTED_PROTOCOLS, Match, NodeKind, Topology
+from ..model import PORTED_PROTOCOLS, Match, NatType, NodeKind, Topology
 from ..network import Network
 from ..reach import Reachability
 
@@ -271,9 +271,22 @@ class Chooser:
                             self.add(s, Packet(sa, da, proto, sp, dp), f"{where} miss (source)")
 
     def nat(self) -> None:
-        """Probes toward every static NAT outside address, from every endpoint."""
+        """Probes toward every static NAT outside address and destination NAT address (with the
+        services the rule translates), from every endpoint."""
         for node in sorted(self.topo.nodes.values(), key=lambda n: n.name):
             for rule in node.nat:
+                if rule.type is NatType.DESTINATION:
+                    hits, _misses = _rule_packets(rule.match)
+                    vips = [next(iter(self.addr.candidates((net,)))) for net in rule.public]
+                    for s in self.endpoints:
+                        srcs = self.addr.sources(s, rule.match.src)
+                        for vip in vips:
+                            for proto, sp, dp in hits[:2]:
+                                sp, dp = _ports(proto, sp, dp)
+                                if srcs:
+                                    self.add(s, Packet(srcs[0], vip, proto, sp, dp),
+                                             f"{node.name} destination NAT {vip} -> {rule.translated}")
+                    continue
                 if rule.inside is None:
                     continue
                 for s in self.endpoints:
