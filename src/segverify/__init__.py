@@ -39,11 +39,22 @@ __all__ = [
 ]
 
 
-def load(path: str | os.PathLike[str]) -> Topology:
-    """Read a topology file or directory; raise :class:`InputError` with file:line when it is wrong."""
-    from .build import build
-    from .reader import load_document
+def load(path: str | os.PathLike[str], overlay: str | os.PathLike[str] | None = None) -> Topology:
+    """Read a topology file or directory, or a snapshot of device configurations (a directory with
+    configs/ or hosts/, see docs/import.md) with its overlay; raise :class:`InputError` with file:line
+    when it is wrong."""
+    from pathlib import Path
 
+    from .build import build
+    from .importers import is_snapshot, load_snapshot
+    from .reader import load_document, validate_document
+
+    if is_snapshot(Path(path)):
+        imported = load_snapshot(Path(path), Path(overlay) if overlay is not None else None)
+        validate_document(imported.doc)
+        return build(imported.doc)
+    if overlay is not None:
+        raise InputError(f"{path} is not a snapshot (no configs/ or hosts/): an overlay applies only to snapshots")
     return build(load_document(path))
 
 

@@ -283,6 +283,11 @@ def _validate(doc: Document, data: Any, prefix: Path_, display: str) -> None:
     raise InputError(f"{message} (at {where or 'top level'})", doc.span(prefix + path))
 
 
+def validate_document(doc: Document) -> None:
+    """Check a Document assembled elsewhere (an importer's) against the schema, with its spans."""
+    _validate(doc, doc.data, (), doc.files[0].path if doc.files else "<input>")
+
+
 def load_document(path: str | os.PathLike[str]) -> Document:
     """Read a file or a directory of files, with includes, into one validated Document.
 

@@ -1,0 +1,237 @@
+"""Linux hosts: Batfish's ``hosts/NAME.json`` (with its ``iptablesFile``), or state dumped on the host
+itself into ``hosts/NAME/``: ``addr.json`` (``ip -j addr``), ``route.json`` (``ip -j route``),
+``iptables.txt`` (``iptables-save``) or ``nft.json`` (``nft -j list ruleset``), ``ip_forward``
+(the content of ``/proc/sys/net/ipv4/ip_forward``)."""
+
+from __future__ import annotations
+
+import json
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, Span
+from .device import AclData, Device, L3Interface, NatData, RouteData
+from .files import json_spans, read_text
+from .netfilter import RuleSet, interface_acls, parse_iptables_save
+from .notes import Notes
+
+
+def _span_of(spans: dict[tuple[Any, ...], int], path: tuple[Any, ...], file: str) -> Span:
+    while path not in spans and path:
+        path = path[:-1]
+    return Span(file, spans.get(path, 1), 1)
+
+
+def load_json(path: Path, display: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    text = read_text(path, display)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", Span(display, exc.lineno, exc.colno)) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply", Span(display, 1, 1)) from None
+    return data, json_spans(text)
+
+
+def batfish_host(path: Path, display: str, root: Path, notes: Notes) -> Device:
+    data, spans = load_json(path, display)
+    if not isinstance(data, dict) or not isinstance(data.get("hostname"), str):
+        raise InputError("a Batfish host file is an object with 'hostname' and 'hostInterfaces'", Span(display, 1, 1))
+    name = data["hostname"]
+    device = Device(name, "linux", display, _span_of(spans, ("hostname",), display), kind="host", forwarding=False)
+    interfaces = data.get("hostInterfaces", {})
+    if not isinstance(interfaces, dict):
+        raise InputError("'hostInterfaces' must be an object", _span_of(spans, ("hostInterfaces",), display))
+    for key, spec in interfaces.items():
+        where = _span_of(spans, ("hostInterfaces", key), display)
+        if not isinstance(spec, dict):
+            raise InputError(f"interface {key!r} must be an object", where)
+        iname = str(spec.get("name", key))
+        iface = L3Interface(iname, where)
+        if "prefix" in spec:
+            aspan = _span_of(spans, ("hostInterfaces", key, "prefix"), display)
+            try:
+                iface.address = IPv4Interface(str(spec["prefix"]))
+            except ValueError:
+                raise InputError(f"{spec['prefix']!r} is not an IPv4 address with prefix length", aspan) from None
+            iface.address_span = aspan
+        if "gateway" in spec:
+            gspan = _span_of(spans, ("hostInterfaces", key, "gateway"), display)
+            try:
+                iface.gateway = IPv4Address(str(spec["gateway"]))
+            except ValueError:
+                raise InputError(f"{spec['gateway']!r} is not an IPv4 address", gspan) from None
+            iface.gateway_span = gspan
+        for extra in spec:
+            if extra not in ("name", "prefix", "gateway", "shutdown"):
+                notes.unverified(where, f"host interface key {extra!r} is not modelled")
+        device.interfaces[iname] = iface
+    for extra in data:
+        if extra not in ("hostname", "hostInterfaces", "iptablesFile", "hostType"):
+            notes.unverified(_span_of(spans, (extra,), display), f"host key {extra!r} is not modelled")
+    if "iptablesFile" in data:
+        rel = str(data["iptablesFile"])
+        target = (root / rel)
+        if not target.is_file():
+            raise InputError(f"iptables file {rel!r} does not exist in the snapshot",
+                             _span_of(spans, ("iptablesFile",), display))
+        ipt_display = str(root / rel)
+        ruleset = parse_iptables_save(read_text(target, ipt_display), ipt_display, notes)
+        apply_ruleset(device, ruleset, notes)
+    return device
+
+
+def dumped_host(folder: Path, display: str, notes: Notes) -> Device:
+    """A host directory of ``ip -j`` / ``iptables-save`` / ``nft -j`` dumps."""
+    name = folder.name
+    addr_file = folder / "addr.json"
+    if not addr_file.is_file():
+        raise InputError(f"host directory {display} has no addr.json (the output of 'ip -j addr')", Span(display, 1, 1))
+    addr_display = f"{display}/addr.json"
+    data, spans = load_json(addr_file, addr_display)
+    device = Device(name, "linux", addr_display, Span(addr_display, 1, 1), kind="host", forwarding=False)
+    if not isinstance(data, list):
+        raise InputError("'ip -j addr' output is a list of interfaces", Span(addr_display, 1, 1))
+    for i, link in enumerate(data):
+        where = _span_of(spans, (i,), addr_display)
+        if not isinstance(link, dict) or "ifname" not in link:
+            raise InputError("each entry of 'ip -j addr' needs 'ifname'", where)
+        ifname = str(link["ifname"])
+        if ifname == "lo":
+            continue
+        iface = L3Interface(ifname, where)
+        down = "UP" not in link.get("flags", ["UP"]) if isinstance(link.get("flags"), list) else False
+        for j, info in enumerate(link.get("addr_info", []) or []):
+            aspan = _span_of(spans, (i, "addr_info", j), addr_display)
+            if not isinstance(info, dict):
+                raise InputError("addr_info entries are objects", aspan)
+            if info.get("family") != "inet":
+                notes.unverified(aspan, f"{info.get('family')} address of {ifname} is not modelled (IPv4 only)")
+                continue
+            try:
+                address = IPv4Interface(f"{info['local']}/{info['prefixlen']}")
+            except (KeyError, ValueError):
+                raise InputError("an inet address needs 'local' and 'prefixlen'", aspan) from None
+            if iface.address is None:
+                iface.address, iface.address_span = address, aspan
+            else:
+                iface.secondary.append((address, aspan))
+        if down:
+            device.omitted[ifname] = where
+            continue
+        device.interfaces[ifname] = iface
+    forward_file = folder / "ip_forward"
+    if forward_file.is_file():
+        fdisplay = f"{display}/ip_forward"
+        value = read_text(forward_file, fdisplay).strip()
+        if value not in ("0", "1"):
+            raise InputError(f"ip_forward holds {value!r}; expected 0 or 1", Span(fdisplay, 1, 1))
+        device.forwarding = value == "1"
+        device.forwarding_span = Span(fdisplay, 1, 1)
+        if device.forwarding:
+            device.kind = "router"
+    route_file = folder / "route.json"
+    if route_file.is_file():
+        ip_routes(device, route_file, f"{display}/route.json", notes)
+    for fname, parser in (("iptables.txt", "iptables"), ("nft.json", "nft")):
+        rule_file = folder / fname
+        if rule_file.is_file():
+            rdisplay = f"{display}/{fname}"
+            if parser == "iptables":
+                ruleset = parse_iptables_save(read_text(rule_file, rdisplay), rdisplay, notes)
+            else:
+                from .nftables import parse_nft_json
+                ruleset = parse_nft_json(rule_file, rdisplay, notes)
+            apply_ruleset(device, ruleset, notes)
+    return device
+
+
+def ip_routes(device: Device, path: Path, display: str, notes: Notes) -> None:
+    data, spans = load_json(path, display)
+    if not isinstance(data, list):
+        raise InputError("'ip -j route' output is a list of routes", Span(display, 1, 1))
+    for i, route in enumerate(data):
+        where = _span_of(spans, (i,), display)
+        if not isinstance(route, dict) or "dst" not in route:
+            raise InputError("each route needs 'dst'", where)
+        dst = str(route["dst"])
+        kind = route.get("type", "unicast")
+        if route.get("protocol") == "kernel" and route.get("scope") == "link" and "gateway" not in route:
+            continue  # the connected route of an address: derived from the address itself
+        prefix = "0.0.0.0/0" if dst == "default" else dst if "/" in dst else f"{dst}/32"
+        try:
+            IPv4Network(prefix)
+        except ValueError:
+            raise InputError(f"route destination {dst!r} is not an IPv4 prefix", where) from None
+        data_out: dict[str, Any] = {"to": prefix}
+        if kind in ("blackhole", "unreachable", "prohibit"):
+            data_out["drop"] = True
+        elif "gateway" in route:
+            data_out["via"] = str(route["gateway"])
+        elif "dev" in route:
+            device.routes.append(RouteData(data_out, where, None, str(route["dev"])))
+            continue
+        else:
+            notes.unverified(where, f"route of type {kind} is not modelled")
+            continue
+        metric = route.get("metric")
+        if isinstance(metric, int) and metric > 0:
+            data_out["distance"] = max(1, min(255, metric))
+        device.routes.append(RouteData(data_out, where))
+
+
+def apply_ruleset(device: Device, ruleset: RuleSet, notes: Notes) -> None:
+    own = [IPv4Network(i.address.ip) for i in device.interfaces.values() if i.address is not None]
+    own += [IPv4Network(a.ip) for i in device.interfaces.values() for a, _ in i.secondary]
+    for iface in device.interfaces.values():
+        for direction, (rules, spans, default, default_span) in interface_acls(
+                ruleset, iface.name, own, device.forwarding, notes).items():
+            name = f"{iface.name}-{direction}"
+            acl = AclData(name, default_span, default=default, stateful=True, rules=rules, rule_spans=spans,
+                          default_span=default_span)
+            device.acls[name] = acl
+            if direction == "in":
+                iface.acl_in = (name, default_span)
+            else:
+                iface.acl_out = (name, default_span)
+    for table in ruleset.tables:
+        for chain in table.chains.values():
+            for rule in chain.rules:
+                if rule.nat is not None:
+                    nat_rule(device, chain.hook, rule, notes)
+
+
+def nat_rule(device: Device, hook: str | None, rule: Any, notes: Notes) -> None:
+    kind = rule.nat["kind"]
+    m = rule.match
+    if m.unmodelled or m.sport is not None or m.dport is not None or m.proto is not None:
+        notes.unverified(rule.span, "NAT conditioned on protocol, ports or unmodelled matches is not modelled",
+                         rule.text)
+        return
+    if kind in ("masquerade", "snat") and hook == "postrouting":
+        outs = sorted(m.oif) if m.oif is not None else sorted(device.interfaces)
+        for out in outs:
+            iface = device.interfaces.get(out)
+            if iface is None or iface.address is None:
+                continue
+            to = rule.nat.get("to", "").split(":")[0].split("-")[0] if kind == "snat" else str(iface.address.ip)
+            if not to:
+                raise InputError("SNAT needs --to-source", rule.span)
+            data: dict[str, Any] = {"type": "source", "out": out, "to": to}
+            if m.src is not None:
+                data["src"] = [str(p) for p in m.src]
+            if m.dst is not None:
+                data["dst"] = [str(p) for p in m.dst]
+            device.nat.append(NatData(data, rule.span))
+        return
+    if kind == "dnat" and hook == "prerouting" and m.dst is not None and len(m.dst) == 1 \
+            and m.dst[0].prefixlen == 32 and m.iif is not None:
+        to = rule.nat.get("to", "").split(":")[0]
+        notes.over(rule.span, "DNAT modelled as static one-to-one NAT on the input interface (it also "
+                   "translates the inside address's own new flows leaving there)", rule.text)
+        for out in sorted(m.iif):
+            device.nat.append(NatData({"type": "static", "out": out, "inside": to,
+                                       "outside": str(m.dst[0].network_address)}, rule.span))
+        return
+    notes.unverified(rule.span, f"{kind} in {hook} with these matches is not modelled", rule.text)

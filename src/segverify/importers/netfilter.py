@@ -1,0 +1,494 @@
+"""Linux netfilter rule sets (iptables-save text, nftables JSON) turned into per-interface ACLs.
+
+Both front ends produce the same small shape — tables of chains of rules, each rule a match and a
+verdict — and one translation turns it into the topology format. The verifier follows new flows,
+so conntrack conditions are read for what they say about a NEW packet: ``ESTABLISHED,RELATED``
+matches none (and makes the ACL stateful), ``NEW`` matches all. A condition the model cannot
+express is dropped from an accept and makes a drop match nothing, with a note.
+
+The model has one ACL per interface and direction; the kernel has INPUT, FORWARD and OUTPUT. An
+interface's ``acl_in`` is INPUT restricted to the host's own addresses, then FORWARD; its
+``acl_out`` is OUTPUT restricted to the host's own source addresses, then everything else passes
+(forwarded packets were judged by FORWARD already).
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Network
+from typing import Any
+
+from ..errors import InputError, Span
+from .notes import Notes
+
+PROTOCOL_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1, "gre": 47, "esp": 50, "ah": 51, "sctp": 132, "all": None}
+PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 47: "gre", 50: "esp", 132: "sctp"}
+EVERYTHING = IPv4Network("0.0.0.0/0")
+MAX_CHAIN_DEPTH = 32
+
+
+def complement(prefixes: list[IPv4Network]) -> list[IPv4Network]:
+    """Every address not in ``prefixes``, as prefixes."""
+    remaining = [EVERYTHING]
+    for p in prefixes:
+        nxt: list[IPv4Network] = []
+        for r in remaining:
+            if r.subnet_of(p):
+                continue
+            if p.subnet_of(r):
+                nxt.extend(r.address_exclude(p))
+            else:
+                nxt.append(r)
+        remaining = nxt
+    return sorted(remaining)
+
+
+def intersect(a: list[IPv4Network] | None, b: list[IPv4Network] | None) -> list[IPv4Network] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    result = set()
+    for x in a:
+        for y in b:
+            if x.subnet_of(y):
+                result.add(x)
+            elif y.subnet_of(x):
+                result.add(y)
+    return sorted(result)
+
+
+def port_complement(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    result, low = [], 0
+    for a, b in sorted(ranges):
+        if a > low:
+            result.append((low, a - 1))
+        low = max(low, b + 1)
+    if low <= 65535:
+        result.append((low, 65535))
+    return result
+
+
+def port_intersect(a: list[tuple[int, int]] | None, b: list[tuple[int, int]] | None) -> list[tuple[int, int]] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return [(max(x[0], y[0]), min(x[1], y[1])) for x in a for y in b if max(x[0], y[0]) <= min(x[1], y[1])]
+
+
+@dataclass(frozen=True)
+class NfMatch:
+    """A conjunction of conditions; None means any. Interfaces are sets of names (None: any)."""
+
+    src: list[IPv4Network] | None = None
+    dst: list[IPv4Network] | None = None
+    proto: int | None = None
+    sport: list[tuple[int, int]] | None = None
+    dport: list[tuple[int, int]] | None = None
+    iif: frozenset[str] | None = None
+    iif_not: frozenset[str] = frozenset()
+    oif: frozenset[str] | None = None
+    oif_not: frozenset[str] = frozenset()
+    new: bool = True  # False: matches no NEW packet (e.g. ctstate ESTABLISHED)
+    unmodelled: tuple[str, ...] = ()  # conditions the model cannot express
+
+    def empty(self) -> bool:
+        return (self.src == [] or self.dst == [] or self.sport == [] or self.dport == []
+                or self.iif == frozenset() or self.oif == frozenset() or not self.new)
+
+    def conjoin(self, other: "NfMatch") -> "NfMatch | None":
+        proto = self.proto
+        if other.proto is not None:
+            if proto is not None and proto != other.proto:
+                return None
+            proto = other.proto
+        iif = self.iif if other.iif is None else (other.iif if self.iif is None else self.iif & other.iif)
+        oif = self.oif if other.oif is None else (other.oif if self.oif is None else self.oif & other.oif)
+        return NfMatch(intersect(self.src, other.src), intersect(self.dst, other.dst), proto,
+                       port_intersect(self.sport, other.sport), port_intersect(self.dport, other.dport),
+                       iif, self.iif_not | other.iif_not, oif, self.oif_not | other.oif_not,
+                       self.new and other.new, self.unmodelled + other.unmodelled)
+
+
+@dataclass
+class NfRule:
+    match: NfMatch
+    verdict: str | None  # accept drop reject jump goto return; None: no verdict (counter, log)
+    span: Span
+    text: str
+    target: str | None = None  # chain of jump/goto
+    nat: dict[str, Any] | None = None  # masquerade / snat / dnat: {"kind", "to"}
+
+
+@dataclass
+class NfChain:
+    name: str
+    span: Span
+    policy: str | None = None  # base chains: accept / drop
+    hook: str | None = None  # input forward output prerouting postrouting
+    rules: list[NfRule] = field(default_factory=list)
+
+
+@dataclass
+class NfTable:
+    name: str  # filter / nat (iptables); for nftables the hook decides
+    chains: dict[str, NfChain] = field(default_factory=dict)
+
+
+@dataclass
+class RuleSet:
+    file: str
+    tables: list[NfTable] = field(default_factory=list)
+    stateful: bool = False  # some rule lets established/related packets through
+
+    def base_chains(self, hook: str, kind: str = "filter") -> list[NfChain]:
+        return [c for t in self.tables if (t.name == kind or kind == "filter" and t.name not in ("nat", "mangle",
+                "raw", "security")) for c in t.chains.values() if c.hook == hook]
+
+
+# -- iptables-save ---------------------------------------------------------------------------------
+
+HOOKS = {"INPUT": "input", "FORWARD": "forward", "OUTPUT": "output", "PREROUTING": "prerouting",
+         "POSTROUTING": "postrouting"}
+
+
+def _ports(text: str, span: Span) -> list[tuple[int, int]]:
+    ranges = []
+    for part in text.split(","):
+        low, _, high = part.partition(":")
+        if not low.isdigit() and low != "" or high and not high.isdigit():
+            raise InputError(f"cannot read port {text!r}", span)
+        a, b = int(low or 0), int(high or low) if high or low else 65535
+        if high == "" and ":" in part:
+            b = 65535
+        if not 0 <= a <= b <= 65535:
+            raise InputError(f"port range {part!r} is not within 0-65535", span)
+        ranges.append((a, b))
+    return ranges
+
+
+def _prefixes(text: str, span: Span) -> list[IPv4Network]:
+    result = []
+    for part in text.split(","):
+        try:
+            result.append(IPv4Network(part, strict=False))
+        except ValueError:
+            raise InputError(f"{part!r} is not an IPv4 address or prefix (IPv6 rules belong in ip6tables)",
+                             span) from None
+    return result
+
+
+def _iface_set(text: str) -> frozenset[str] | tuple[str, ...]:
+    if text.endswith("+"):
+        return ("wildcard", text[:-1])
+    return frozenset([text])
+
+
+def parse_iptables_save(text: str, display: str, notes: Notes) -> RuleSet:
+    rules = RuleSet(display)
+    table: NfTable | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        span = Span(display, number, 1)
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("*"):
+            table = NfTable(line[1:])
+            rules.tables.append(table)
+            continue
+        if line == "COMMIT":
+            table = None
+            continue
+        if table is None:
+            raise InputError("a rule outside a table (no '*filter' line before it)", span)
+        if line.startswith(":"):
+            parts = line[1:].split()
+            if len(parts) < 2:
+                raise InputError(f"cannot read chain line {line!r}", span)
+            name, policy = parts[0], parts[1].lower()
+            table.chains[name] = NfChain(name, span, None if policy == "-" else policy, HOOKS.get(name)
+                                         if policy != "-" else None)
+            continue
+        if table.name in ("mangle", "raw", "security"):
+            notes.unverified(span, f"{table.name} table rules do not filter and are not modelled", line)
+            continue
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise InputError(f"cannot read rule: {exc}", span) from None
+        if words[:1] not in (["-A"], ["-I"]) or len(words) < 2:
+            raise InputError(f"cannot read {line!r} (iptables-save rules start with -A CHAIN)", span)
+        chain = table.chains.get(words[1])
+        if chain is None:
+            raise InputError(f"rule for chain {words[1]!r}, which is not declared", span)
+        chain.rules.append(_iptables_rule(words[2:], span, line, rules, notes))
+    return rules
+
+
+def _iptables_rule(words: list[str], span: Span, line: str, ruleset: RuleSet, notes: Notes) -> NfRule:
+    m: dict[str, Any] = {}
+    unmodelled: list[str] = []
+    verdict: str | None = None
+    target: str | None = None
+    nat: dict[str, Any] | None = None
+    new = True
+    i = 0
+    negate = False
+
+    def take() -> str:
+        nonlocal i
+        if i >= len(words):
+            raise InputError(f"option {words[i - 1]!r} needs a value", span)
+        i += 1
+        return words[i - 1]
+
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if word == "!":
+            negate = True
+            continue
+        neg, negate = negate, False
+        if word in ("-s", "--source", "-d", "--destination"):
+            value = _prefixes(take(), span)
+            key = "src" if word in ("-s", "--source") else "dst"
+            m[key] = complement(value) if neg else value
+        elif word in ("-p", "--protocol"):
+            proto_text = take()
+            proto = PROTOCOL_NUMBERS.get(proto_text, int(proto_text) if proto_text.isdigit() else -1)
+            if proto == -1:
+                raise InputError(f"unknown protocol {proto_text!r}", span)
+            if neg:
+                unmodelled.append(f"! -p {proto_text}")
+            else:
+                m["proto"] = proto
+        elif word in ("-i", "--in-interface", "-o", "--out-interface"):
+            value = take()
+            key = "iif" if word in ("-i", "--in-interface") else "oif"
+            if value.endswith("+"):
+                m[key + "_prefix"] = (value[:-1], neg)
+            elif neg:
+                m[key + "_not"] = frozenset([value])
+            else:
+                m[key] = frozenset([value])
+        elif word in ("--dport", "--destination-port", "--sport", "--source-port", "--dports", "--sports"):
+            ports = _ports(take(), span)
+            key = "dport" if "d" in word[2:4] else "sport"
+            m[key] = port_complement(ports) if neg else ports
+        elif word in ("-m", "--match"):
+            module = take()
+            if module in ("tcp", "udp", "multiport", "state", "conntrack", "comment", "icmp", "limit", "sctp"):
+                if module == "limit":
+                    unmodelled.append("-m limit")
+                continue
+            unmodelled.append(f"-m {module}")
+        elif word in ("--state", "--ctstate"):
+            states = set(take().split(","))
+            matches_new = "NEW" in states
+            if neg:
+                matches_new = not matches_new
+            if ({"ESTABLISHED", "RELATED"} & states) and not neg:
+                ruleset.stateful = True
+            new = new and matches_new
+        elif word == "--comment":
+            take()
+        elif word in ("--icmp-type", "--tcp-flags", "--syn", "--limit", "--limit-burst", "--tcp-option"):
+            if word in ("--icmp-type", "--limit", "--limit-burst"):
+                unmodelled.append(f"{word} {take()}")
+            elif word == "--tcp-flags":
+                unmodelled.append(f"--tcp-flags {take()} {take()}")
+            else:
+                unmodelled.append(word)
+        elif word in ("-j", "--jump", "-g", "--goto"):
+            name = take()
+            if name in ("ACCEPT", "DROP", "REJECT", "RETURN"):
+                verdict = name.lower()
+                if verdict == "reject":
+                    verdict = "drop"
+            elif name in ("MASQUERADE", "SNAT", "DNAT"):
+                nat = {"kind": name.lower()}
+                verdict = "nat"
+            elif name in ("LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "TOS", "DSCP", "TCPMSS", "CT", "NOTRACK"):
+                verdict = None
+            else:
+                verdict = "goto" if word in ("-g", "--goto") else "jump"
+                target = name
+        elif word in ("--to-source", "--to-destination", "--to", "--to-ports"):
+            value = take()
+            if nat is None:
+                raise InputError(f"{word} without a NAT target", span)
+            nat["to"] = value
+        elif word in ("--reject-with", "--log-prefix", "--log-level", "--set-mark", "--set-xmark", "--random",
+                      "--persistent", "--log-tcp-options", "--log-ip-options", "--set-mss", "--clamp-mss-to-pmtu"):
+            if word not in ("--random", "--persistent", "--log-tcp-options", "--log-ip-options",
+                            "--clamp-mss-to-pmtu"):
+                take()
+        elif word.startswith("-c") or word == "--set-counters":
+            take()
+            take()
+        else:
+            raise InputError(f"cannot read option {word!r} of this rule", span)
+    for key in ("iif_prefix", "oif_prefix"):
+        if key in m:
+            prefix, neg = m.pop(key)
+            unmodelled.append(f"{'! ' if neg else ''}{key[:3]} {prefix}+")
+    match = NfMatch(src=m.get("src"), dst=m.get("dst"), proto=m.get("proto"), sport=m.get("sport"),
+                    dport=m.get("dport"), iif=m.get("iif"), iif_not=m.get("iif_not", frozenset()),
+                    oif=m.get("oif"), oif_not=m.get("oif_not", frozenset()), new=new,
+                    unmodelled=tuple(unmodelled))
+    if (match.sport is not None or match.dport is not None) and match.proto not in (6, 17, 132):
+        raise InputError("ports need -p tcp, udp or sctp", span)
+    return NfRule(match, verdict, span, line, target, nat)
+
+
+# -- flattening chains into ordered (match, accept/drop) lists ---------------------------------------
+
+
+@dataclass
+class FlatRule:
+    match: NfMatch
+    action: str  # accept | drop
+    span: Span
+    text: str
+
+
+def flatten(ruleset: RuleSet, chain: NfChain, notes: Notes) -> tuple[list[FlatRule], str, Span]:
+    """A base chain as first-match accept/drop rules and its policy (jumps inlined)."""
+    tables = {c.name: c for t in ruleset.tables for c in t.chains.values() if c.hook is None}
+    result: list[FlatRule] = []
+    _inline(chain, NfMatch(), tables, result, notes, (chain.name,), widened=False)
+    return result, chain.policy or "accept", chain.span
+
+
+def _inline(chain: NfChain, context: NfMatch, chains: dict[str, NfChain], out: list[FlatRule], notes: Notes,
+            stack: tuple[str, ...], widened: bool) -> bool:
+    """Append ``chain``'s rules under ``context``; return True when an unconditional verdict ended it."""
+    for rule in chain.rules:
+        match = context.conjoin(rule.match)
+        if match is None or match.empty():
+            continue
+        if rule.verdict in (None, "nat"):
+            continue
+        conditional = rule.match != NfMatch()
+        if rule.verdict == "return":
+            if not conditional:
+                return False
+            widened = True
+            notes.over(rule.span, "rules after a conditional RETURN are widened: their drops are left out "
+                       "and their accepts apply to the returned packets too", rule.text)
+            continue
+        if rule.verdict in ("jump", "goto"):
+            target = chains.get(rule.target or "")
+            if target is None:
+                raise InputError(f"jump to chain {rule.target!r}, which is not declared", rule.span)
+            if target.name in stack:
+                raise InputError(f"chains jump to each other in a loop: {' -> '.join(stack + (target.name,))}",
+                                 rule.span)
+            if len(stack) > MAX_CHAIN_DEPTH:
+                raise InputError(f"chains nested deeper than {MAX_CHAIN_DEPTH}", rule.span)
+            ended = _inline(target, match, chains, out, notes, stack + (target.name,), widened)
+            if rule.verdict == "goto" and not conditional:
+                return True
+            if rule.verdict == "goto":
+                notes.over(rule.span, "packets returning from a goto'd chain are widened", rule.text)
+                widened = True
+            if ended and not conditional:
+                return True
+            continue
+        action = rule.verdict
+        if action == "drop" and widened:
+            continue
+        if match.unmodelled:
+            if action == "drop":
+                notes.over(rule.span, f"drop left out (it then matches nothing): {', '.join(match.unmodelled)} "
+                           "not modelled", rule.text)
+                continue
+            notes.over(rule.span, f"accept widened: {', '.join(match.unmodelled)} not modelled", rule.text)
+            match = replace(match, unmodelled=())
+        out.append(FlatRule(match, action or "accept", rule.span, rule.text))
+        if not conditional and not widened:
+            return True
+    return False
+
+
+# -- into topology-format ACLs ---------------------------------------------------------------------
+
+
+def _applies(match: NfMatch, key: str, iface: str) -> NfMatch | None:
+    """The rule restricted to packets of interface ``iface`` (in or out); None if it never applies."""
+    names = match.iif if key == "iif" else match.oif
+    nots = match.iif_not if key == "iif" else match.oif_not
+    if names is not None and iface not in names or iface in nots:
+        return None
+    if key == "iif":
+        return replace(match, iif=None, iif_not=frozenset())
+    return replace(match, oif=None, oif_not=frozenset())
+
+
+def _rule_dict(match: NfMatch, action: str) -> dict[str, Any]:
+    rule: dict[str, Any] = {"action": "permit" if action == "accept" else "deny"}
+    if match.src is not None:
+        rule["src"] = [str(p) for p in match.src] if len(match.src) != 1 else str(match.src[0])
+    if match.dst is not None:
+        rule["dst"] = [str(p) for p in match.dst] if len(match.dst) != 1 else str(match.dst[0])
+    if match.proto is not None:
+        rule["proto"] = PROTO_NAMES.get(match.proto, match.proto)
+    for key in ("sport", "dport"):
+        ports = getattr(match, key)
+        if ports is not None:
+            texts = [str(a) if a == b else f"{a}-{b}" for a, b in ports]
+            rule[key] = texts if len(texts) != 1 else texts[0]
+    return rule
+
+
+def interface_acls(ruleset: RuleSet, iface: str, own: list[IPv4Network], forwards: bool, notes: Notes
+                   ) -> dict[str, tuple[list[dict[str, Any]], list[Span], str, Span]]:
+    """acl_in / acl_out of one interface: {direction: (rules, spans, default, default span)}.
+
+    A host that does not forward sees only its own traffic, so INPUT is its ``acl_in`` and OUTPUT its
+    ``acl_out``. A forwarding host's ``acl_in`` is INPUT for its own addresses, then FORWARD; its
+    ``acl_out`` is OUTPUT for its own source addresses, then everything passes."""
+    result: dict[str, tuple[list[dict[str, Any]], list[Span], str, Span]] = {}
+    own_text = [str(p) for p in own] or ["0.0.0.0/32"]
+    for direction, local_hook in (("in", "input"), ("out", "output")):
+        rules: list[dict[str, Any]] = []
+        spans: list[Span] = []
+        key = "iif" if direction == "in" else "oif"
+        own_key = "dst" if direction == "in" else "src"
+        default, default_span = "permit", Span(ruleset.file, 1, 1)
+        hooks = [local_hook] + (["forward"] if forwards and direction == "in" else [])
+        for hook in hooks:
+            chains = ruleset.base_chains(hook)
+            policy, policy_span = "accept", Span(ruleset.file, 1, 1)
+            for chain in chains:
+                flat, policy, policy_span = flatten(ruleset, chain, notes)
+                for rule in flat:
+                    match = _applies(rule.match, key, iface)
+                    if match is None:
+                        continue
+                    if direction == "in" and (match.oif is not None or match.oif_not):
+                        if rule.action == "drop":
+                            notes.over(rule.span, "drop that depends on the output interface is left out at "
+                                       "input", rule.text)
+                            continue
+                        notes.over(rule.span, "accept that depends on the output interface, judged at input: "
+                                   "taken for every output interface", rule.text)
+                        match = replace(match, oif=None, oif_not=frozenset())
+                    if forwards and hook == local_hook:
+                        restricted = match.conjoin(NfMatch(dst=own) if direction == "in" else NfMatch(src=own))
+                        if restricted is None or restricted.empty():
+                            continue
+                        match = restricted
+                    rules.append(_rule_dict(match, rule.action))
+                    spans.append(rule.span)
+            if forwards and hook == local_hook:
+                rules.append({"action": "permit" if policy == "accept" else "deny", own_key: own_text})
+                spans.append(policy_span)
+            else:
+                default = "permit" if policy == "accept" else "deny"
+                default_span = policy_span
+        if rules or default != "permit":
+            result[direction] = (rules, spans, default, default_span)
+    return result
