@@ -42,9 +42,17 @@ def _emit(text: str, output: str | None) -> None:
 
 def _load(path: str):  # type: ignore[no-untyped-def]
     from . import load
+    from .importers import is_snapshot
     from .progress import current
 
     with current().stage(f"loading {path}"):
+        if is_snapshot(Path(path)):
+            from .importers.commands import summary
+            from .importers.snapshot import load_snapshot_topology
+
+            topology, notes = load_snapshot_topology(Path(path))
+            click.echo(summary(path, notes), err=True)
+            return topology
         return load(path)
 
 
@@ -306,6 +314,7 @@ def schema() -> None:
 from .viz.commands import draw, report  # noqa: E402 - imports only click; matplotlib loads inside the commands
 
 from .generate import generate_command  # noqa: E402
+from .importers.commands import import_command  # noqa: E402
 from .simulate.commands import pcap_audit  # noqa: E402 - imports only click; scapy loads inside the command
 from .record.commands import history_command, record_command  # noqa: E402 - imports only click
 
@@ -315,6 +324,7 @@ cli.add_command(pcap_audit)
 cli.add_command(generate_command)
 cli.add_command(record_command)
 cli.add_command(history_command)
+cli.add_command(import_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -236,8 +236,8 @@ def port_condition(words: list[str], span: Span) -> tuple[list[str], list[str]]:
     if len(words) < 2:
         raise InputError(f"'{op}' needs a port", span)
     if op == "eq":
-        ports = []
-        rest = words[1:]
+        ports = [str(port_number(words[1], span))]
+        rest = words[2:]
         while rest and (rest[0].isdigit() or rest[0] in PORTS) and not (ports and rest[0] in ICMP_WORDS | {"log"}):
             ports.append(str(port_number(rest[0], span)))
             rest = rest[1:]
@@ -389,11 +389,12 @@ def parse_entry(words: list[str], standard: bool, ctx: AclContext, span: Span, t
     if services is not None:
         terms = _service_terms(services)
         if terms is None:
-            notes.over(span, "source ports of an object-group are not modelled; taken as any", text) \
-                if action == "permit" else None
             if action == "deny":
                 notes.over(span, "deny line left out: source ports of an object-group are not modelled", text)
                 return None
+            notes.over(span, "source ports of an object-group are not modelled; taken as any", text)
+        elif not terms:
+            return None  # an empty service group matches nothing
         else:
             rule["service"] = terms if len(terms) > 1 else terms[0]
     elif proto is not None:

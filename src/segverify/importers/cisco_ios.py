@@ -71,7 +71,8 @@ SHORT_NAMES = {"ethernet": "Ethernet", "fastethernet": "FastEthernet", "gigabite
 
 def looks_like_ios(text: str) -> bool:
     head = text[:20000]
-    return bool(re.search(r"^hostname \S+", head, re.M)) and bool(re.search(r"^interface \S+", text, re.M))
+    return bool(re.search(r"^hostname \S+", head, re.M)) and bool(
+        re.search(r"^(interface|ip |access-list|router|version|object-group) ?", text, re.M))
 
 
 @dataclass

@@ -588,3 +588,13 @@ def _assign_zones(doc: Document, overlay: Overlay, devices: dict[str, Device], e
         spec["zone"] = choice[0]
         doc.spans[path] = _where(choice[1])
         doc.key_spans[path] = _where(choice[1])
+
+
+def load_snapshot_topology(root: Path, overlay_path: Path | None = None) -> tuple[Any, Notes]:
+    """The built Topology of a snapshot and the notes of its import."""
+    from ..build import build
+    from ..reader import validate_document
+
+    imported = load_snapshot(root, overlay_path)
+    validate_document(imported.doc)
+    return build(imported.doc), imported.notes

@@ -1,0 +1,290 @@
+"""Cisco IOS import: each construct, the notes for what is not modelled, errors with file:line, the overlay."""
+
+from __future__ import annotations
+
+import textwrap
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+import pytest
+
+import segverify
+from segverify.headers import Packet
+from segverify.importers import NoteKind, load_snapshot
+from segverify.importers.cisco_acl import wildcard_prefixes
+from segverify.network import Network
+from segverify.trace import Outcome, trace
+
+OVERLAY = """\
+segverify: 1
+name: test
+profile: alpha
+zones:
+  inside: {segment: lgwan, subnets: [10.1.0.0/16]}
+  outside: {segment: internet}
+default_zone: outside
+"""
+
+R1 = """\
+hostname r1
+!
+object-group network WEB
+ host 10.2.0.80
+ 10.2.1.0 255.255.255.0
+ group-object MORE
+object-group network MORE
+ range 10.2.2.1 10.2.2.2
+object-group service WEBPORTS
+ tcp eq www 443
+ udp range 5000 5001
+!
+interface GigabitEthernet0/0
+ description to the LAN
+ ip address 10.1.0.1 255.255.255.0
+ ip address 10.1.9.1 255.255.255.0 secondary
+ ip access-group FROM_LAN in
+ standby 1 ip 10.1.0.254
+ standby 1 priority 110
+!
+interface GigabitEthernet0/1
+ ip address 10.2.0.1 255.255.0.0
+ ip access-group 110 out
+ ip nat outside
+!
+interface GigabitEthernet0/2
+ no ip address
+ shutdown
+!
+interface GigabitEthernet0/3
+ ip address 192.0.2.1 255.255.255.252
+ ip policy route-map DIVERT
+ frobnicate 12
+!
+ip access-list extended FROM_LAN
+ remark web only
+ permit tcp 10.1.0.0 0.0.0.255 object-group WEB eq 443
+ permit object-group WEBPORTS any object-group WEB
+ deny   icmp any any echo
+ permit tcp any any established
+ 10 deny ip any any log
+!
+access-list 110 permit ip 10.1.0.0 0.0.255.0 any
+access-list 110 deny ip any any
+ip route 0.0.0.0 0.0.0.0 10.2.0.2
+ip route 10.99.0.0 255.255.0.0 Null0
+ip route 10.98.0.0 255.255.0.0 10.2.0.3 200
+zone security INSIDE
+some-unknown-command here
+"""
+
+R2 = """\
+hostname r2
+interface GigabitEthernet0/0
+ ip address 10.1.0.2 255.255.255.0
+ standby 1 ip 10.1.0.254
+interface GigabitEthernet0/1
+ ip address 10.2.0.2 255.255.0.0
+"""
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based number of the line of ``text`` that contains ``needle``."""
+    return next(i for i, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+def snapshot(tmp_path: Path, configs: dict[str, str], overlay: str | None = OVERLAY, **files: str) -> Path:
+    root = tmp_path / "snap"
+    (root / "configs").mkdir(parents=True)
+    for name, text in configs.items():
+        (root / "configs" / f"{name}.cfg").write_text(textwrap.dedent(text))
+    if overlay is not None:
+        (root / "segverify.yaml").write_text(overlay)
+    for rel, text in files.items():
+        path = root / rel.replace("__", "/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_wildcards_expand_to_prefixes() -> None:
+    assert wildcard_prefixes(IPv4Address("10.1.0.0"), IPv4Address("0.0.0.255")) == [IPv4Network("10.1.0.0/24")]
+    assert wildcard_prefixes(IPv4Address("10.1.0.0"), IPv4Address("0.0.255.0")) is not None
+    odd = wildcard_prefixes(IPv4Address("10.1.0.5"), IPv4Address("0.0.1.0"))
+    assert odd == [IPv4Network("10.1.0.5/32"), IPv4Network("10.1.1.5/32")]
+    assert wildcard_prefixes(IPv4Address("0.0.0.0"), IPv4Address("255.255.0.255")) is None  # too many: widened
+
+
+def test_ios_constructs(tmp_path: Path) -> None:
+    root = snapshot(tmp_path, {"r1": R1, "r2": R2})
+    imported = load_snapshot(root)
+    r1 = imported.doc.data["nodes"]["r1"]
+    assert set(r1["interfaces"]) == {"GigabitEthernet0/0", "GigabitEthernet0/0~1", "GigabitEthernet0/0~vip1",
+                                     "GigabitEthernet0/1", "GigabitEthernet0/3"}  # Gi0/2 is shut down
+    assert r1["interfaces"]["GigabitEthernet0/0~1"]["address"] == "10.1.9.1/24"
+    assert r1["interfaces"]["GigabitEthernet0/0~vip1"]["address"] == "10.1.0.254/24"  # r1 has priority 110
+    assert r1["interfaces"]["GigabitEthernet0/0~1"]["acl_in"] == "FROM_LAN"
+    assert r1["interfaces"]["GigabitEthernet0/0"]["zone"] == "inside"
+    assert r1["interfaces"]["GigabitEthernet0/3"]["zone"] == "outside"
+    rules = r1["acls"]["FROM_LAN"]["rules"]
+    assert rules[0] == {"action": "permit", "proto": "tcp", "src": "10.1.0.0/24",
+                        "dst": ["10.2.0.80/32", "10.2.1.0/24", "10.2.2.1/32", "10.2.2.2/32"], "dport": "443",
+                        "description": "web only"}
+    assert rules[1]["service"] == ["tcp/80", "tcp/443", "udp/5000-5001"]
+    assert rules[2] == {"action": "permit", "proto": "tcp", "established": True}  # the ICMP-type deny is left out
+    assert rules[3] == {"action": "deny"}
+    assert r1["acls"]["110"]["rules"][0]["src"] == [f"10.1.{n}.0/32" for n in range(256)]  # 0.0.255.0
+    assert r1["routes"] == [{"to": "0.0.0.0/0", "via": "10.2.0.2"}, {"to": "10.99.0.0/16", "drop": True},
+                            {"to": "10.98.0.0/16", "via": "10.2.0.3", "distance": 200}]
+    kinds = {(n.span.line, n.kind) for n in imported.notes.items}
+    assert (line_of(R1, "ip policy route-map"), NoteKind.NOT_VERIFIED) in kinds
+    assert (line_of(R1, "frobnicate"), NoteKind.NOT_VERIFIED) in kinds
+    assert (line_of(R1, "echo"), NoteKind.OVER_APPROXIMATED) in kinds  # the deny is left out
+    assert (line_of(R1, "zone security"), NoteKind.OVER_APPROXIMATED) in kinds
+    assert (line_of(R1, "some-unknown-command"), NoteKind.NOT_VERIFIED) in kinds
+    assert any("virtual address 10.1.0.254 modelled on the active router r1" in n.message for n in imported.notes.items)
+    topo = segverify.load(root)
+    lan = [lan for lan in topo.lans if ("r1", "GigabitEthernet0/0") in lan.endpoints]
+    assert len(lan) == 1 and set(lan[0].endpoints) == {("r1", "GigabitEthernet0/0"), ("r1", "GigabitEthernet0/0~1"),
+                                                      ("r1", "GigabitEthernet0/0~vip1"), ("r2", "GigabitEthernet0/0")}
+    assert topo.nodes["r1"].acls["FROM_LAN"].rules[0].span.line == line_of(R1, "eq 443")
+
+
+def test_trace_decisions_cite_vendor_lines(tmp_path: Path) -> None:
+    net = Network(segverify.load(snapshot(tmp_path, {"r1": R1, "r2": R2})))
+    paths = trace(net, "r1", Packet(IPv4Address("10.1.0.5"), IPv4Address("10.2.0.80"), 6, 40000, 443),
+                  entering="GigabitEthernet0/0")
+    assert [p.outcome for p in paths] == [Outcome.DENIED_OUT]
+    hop = paths[0].hops[0]
+    assert hop.acl_in is not None and hop.acl_in.span.line == line_of(R1, "eq 443")
+    # 110 permits 10.1.X.0 only (wildcard 0.0.255.0): 10.1.0.5 meets its explicit deny
+    assert hop.acl_out is not None and hop.acl_out.span.line == line_of(R1, "access-list 110 deny")
+    assert hop.acl_out.span.file.endswith("configs/r1.cfg")
+
+
+def test_nat_static_and_overload(tmp_path: Path) -> None:
+    config = """\
+    hostname nat1
+    interface Gi0/0
+     ip address 10.1.0.1 255.255.255.0
+     ip nat inside
+    interface Gi0/1
+     ip address 203.0.113.1 255.255.255.0
+     ip nat outside
+    access-list 1 permit 10.1.0.0 0.0.0.255
+    ip nat inside source list 1 interface Gi0/1 overload
+    ip nat inside source static 10.1.0.10 203.0.113.10
+    ip nat inside source static tcp 10.1.0.11 80 203.0.113.11 8080
+    """
+    imported = load_snapshot(snapshot(tmp_path, {"nat1": config}))
+    nat = imported.doc.data["nodes"]["nat1"]["nat"]
+    assert nat == [{"type": "source", "out": "Gi0/1", "to": "203.0.113.1", "src": "10.1.0.0/24"},
+                   {"type": "static", "out": "Gi0/1", "inside": "10.1.0.10", "outside": "203.0.113.10"},
+                   {"type": "static", "out": "Gi0/1", "inside": "10.1.0.11", "outside": "203.0.113.11"}]
+    assert any(n.kind is NoteKind.OVER_APPROXIMATED and n.span.line == 11 and "with ports" in n.message
+               for n in imported.notes.items)
+
+
+def test_switchports_and_cabling(tmp_path: Path) -> None:
+    sw = """\
+    hostname sw1
+    interface Vlan10
+     ip address 10.1.0.1 255.255.255.0
+    interface GigabitEthernet1/0/1
+     switchport mode access
+     switchport access vlan 10
+    interface GigabitEthernet1/0/2
+     switchport mode trunk
+     switchport trunk allowed vlan 10,20
+    """
+    r = """\
+    hostname r9
+    interface GigabitEthernet0/0.10
+     encapsulation dot1Q 10
+     ip address 10.1.0.2 255.255.255.0
+    interface GigabitEthernet0/0
+     no ip address
+    interface GigabitEthernet0/1
+     ip address 10.1.0.3 255.255.255.0
+    """
+    layer1 = """{"edges": [
+      {"node1": {"hostname": "sw1", "interfaceName": "GigabitEthernet1/0/2"},
+       "node2": {"hostname": "r9", "interfaceName": "GigabitEthernet0/0"}}]}"""
+    root = snapshot(tmp_path, {"sw1": sw, "r9": r}, batfish__layer1_topology_json=layer1)
+    (root / "batfish" / "layer1_topology_json").rename(root / "batfish" / "layer1_topology.json")
+    topo = segverify.load(root)
+    lans = {lan.name: set(lan.endpoints) for lan in topo.lans}
+    joined = [e for e in lans.values() if ("sw1", "Vlan10") in e][0]
+    # the trunk carries VLAN 10 to r9's subinterface; r9's Gi0/1 has the same subnet but no cable: a stub
+    assert joined == {("sw1", "Vlan10"), ("r9", "GigabitEthernet0/0.10")}
+
+
+def test_reused_subnet_without_cabling_is_refused(tmp_path: Path) -> None:
+    a = "hostname a\ninterface e0\n ip address 10.1.0.1 255.255.255.0\n"
+    b = "hostname b\ninterface e0\n ip address 10.1.0.1 255.255.255.0\n"
+    c = "hostname c\ninterface e0\n ip address 10.1.0.2 255.255.255.0\n"
+    with pytest.raises(segverify.InputError) as info:
+        segverify.load(snapshot(tmp_path, {"a": a, "b": b, "c": c}))
+    assert "give the cabling" in str(info.value) and "b.cfg:3" in str(info.value)
+
+
+@pytest.mark.parametrize("overlay, message, line", [
+    (OVERLAY + "nodes:\n  r3: {kind: router}\n", None, None),
+    (OVERLAY + "nodes:\n  rX: {role: boundary}\n", "no configuration defines", 9),
+    (OVERLAY + "nodes:\n  r3:\n    interfaces:\n      Gi9/9: {zone: inside}\n", "has no interface 'Gi9/9'", 11),
+    (OVERLAY + "nodes:\n  r3:\n    interfaces:\n      Gi0/0: {address: 10.9.9.9/24}\n", "comes from its configuration", 11),
+    (OVERLAY.replace("default_zone: outside\n", ""), "r3:Gi0/1 (10.3.0.1/24) has no zone", 4),
+])
+def test_overlay_errors_name_the_line(tmp_path: Path, overlay: str, message: str | None, line: int | None) -> None:
+    r3 = "hostname r3\ninterface Gi0/0\n ip address 10.1.0.1 255.255.255.0\ninterface Gi0/1\n ip address 10.3.0.1 255.255.255.0\n"
+    root = snapshot(tmp_path, {"r3": r3}, overlay)
+    if message is None:
+        assert segverify.load(root).nodes["r3"].kind.value == "router"
+        return
+    with pytest.raises(segverify.InputError) as info:
+        segverify.load(root)
+    assert message in str(info.value)
+    assert info.value.span is not None and info.value.span.line == line
+
+
+@pytest.mark.parametrize("bad, message, line", [
+    ("interface Gi0/0\n ip address 10.1.0.300 255.255.255.0\n", "is not an IPv4 address", 3),
+    ("interface Gi0/0\n ip address 10.1.0.1 255.0.255.0\n", "not a contiguous netmask", 3),
+    ("ip access-list extended X\n permit tcp any any eq nonsense\n", "unknown port", 3),
+    ("ip access-list extended X\n permit ip 10.0.0.0 any\n", "needs a wildcard mask", 3),
+    ("object-group network A\n group-object B\nobject-group network B\n group-object A\n"
+     "ip access-list extended X\n permit ip object-group A any\n", "cycle", 5),
+    ("ip route 10.0.0.0 255.0.0.0\n", "cannot read", 2),
+])
+def test_config_errors_name_the_line(tmp_path: Path, bad: str, message: str, line: int) -> None:
+    root = snapshot(tmp_path, {"r": "hostname r\n" + bad})
+    with pytest.raises(segverify.InputError) as info:
+        segverify.load(root)
+    assert message in str(info.value)
+    assert info.value.span is not None and info.value.span.file.endswith("r.cfg") and info.value.span.line == line
+
+
+def test_import_writes_a_topology_that_loads_to_the_same_model(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from segverify.cli import cli
+
+    root = snapshot(tmp_path, {"r1": R1, "r2": R2})
+    out = tmp_path / "model.yaml"
+    result = CliRunner().invoke(cli, ["import", str(root), "-o", str(out), "--report-unsupported"])
+    assert result.exit_code == 0, result.output
+    assert "frobnicate" in result.output and "not verified" in result.output
+    text = out.read_text()
+    assert f"# {root}/configs/r1.cfg:{line_of(R1, 'eq 443')}" in text
+    direct, written = segverify.load(root), segverify.load(out)
+    assert direct.nodes.keys() == written.nodes.keys()
+    for name in direct.nodes:
+        assert direct.nodes[name].acls.keys() == written.nodes[name].acls.keys()
+        for acl in direct.nodes[name].acls:
+            assert [r.match for r in direct.nodes[name].acls[acl].rules] == \
+                [r.match for r in written.nodes[name].acls[acl].rules]
+        assert [i.address for i in direct.nodes[name].interfaces] == [i.address for i in written.nodes[name].interfaces]
+        assert [(r.prefix, r.via) for r in direct.nodes[name].routes] == \
+            [(r.prefix, r.via) for r in written.nodes[name].routes]
+    assert {frozenset(lan.endpoints) for lan in direct.lans} == {frozenset(lan.endpoints) for lan in written.lans}
+    again = CliRunner().invoke(cli, ["import", str(root), "-o", str(root / "configs" / "r1.cfg")])
+    assert again.exit_code != 0 and "never overwritten" in str(again.exception or again.output)
