@@ -41,6 +41,8 @@ def _emit(text: str, output: str | None) -> None:
 
 
 def _load(path: str):  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
     from . import load
     from .importers import is_snapshot
     from .progress import current
