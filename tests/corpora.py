@@ -1,12 +1,13 @@
 """Where the external corpora are (see the corpora README): $SEGVERIFY_CORPORA, else ../shared/corpora
-from the repository root. Absent outside CI: the test skips with the reason; absent under CI=true: fails."""
+from the repository root. Absent outside CI the test skips with the reason; under CI=true it fails
+(conftest.require_environment decides)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import pytest
+from conftest import require_environment
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -14,11 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 def corpus(name: str) -> Path:
     root = Path(os.environ.get("SEGVERIFY_CORPORA") or REPO.parent / "shared" / "corpora")
     path = root / name
-    if not path.is_dir():
-        message = f"corpus {name} not found under {root} (set SEGVERIFY_CORPORA)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_environment(f"corpus {name}", path.is_dir(), f"not found under {root} (set SEGVERIFY_CORPORA)")
     return path
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
@@ -316,7 +316,7 @@ class Emitter:
             endpoints = []
             for dev, iface in seg.members:
                 for name in [iface, *self.aliases.get((dev, iface), [])]:
-                    endpoints.append(f"{self.node_of[(dev, name)]}:{name}")
+                    endpoints.append(f"{self.node_of.get((dev, name), dev)}:{name}")
                 self.lan_of[(dev, iface)] = seg
             name = seg.name
             n = 2
@@ -420,7 +420,7 @@ def load_snapshot(root: Path, overlay_path: Path | None = None, fib_paths: tuple
     overlay = read_overlay(overlay_path) if overlay_path is not None else None
     cables = read_cabling(root)
     cabled_l3 = overlay_cabled(overlay, devices) if overlay else set()
-    segments = derive(devices, cables, cabled_l3)
+    segments = derive({**devices, **overlay_devices(overlay, devices)}, cables, cabled_l3)
     emitter = Emitter(devices, overlay, notes)
     emitter.emit(segments)
     doc = emitter.doc
@@ -429,8 +429,33 @@ def load_snapshot(root: Path, overlay_path: Path | None = None, fib_paths: tuple
     return Imported(doc, notes, devices, segments, lines)
 
 
-def overlay_cabled(overlay: Overlay, devices: dict[str, Device]) -> set[tuple[str, str]]:
-    """Interfaces of configured devices that the overlay's own links and LANs attach."""
+def overlay_devices(overlay: Overlay | None, devices: dict[str, Device]) -> dict[str, Device]:
+    """The overlay's own nodes (external networks, appliances) as devices, so their addresses take
+    part in matching subnets; the overlay's links and LANs attach them otherwise."""
+    found: dict[str, Device] = {}
+    if overlay is None:
+        return found
+    cabled = overlay_cabled(overlay, set(overlay.doc.data.get("nodes") or {}))
+    for name, spec in (overlay.doc.data.get("nodes") or {}).items():
+        if name in devices or not isinstance(spec, dict) or "kind" not in spec:
+            continue
+        device = Device(name, "overlay", overlay.display, overlay.key_span("nodes", name))
+        for iname, ispec in (spec.get("interfaces") or {}).items():
+            if (name, iname) in cabled or not isinstance(ispec, dict) or "address" not in ispec:
+                continue
+            try:
+                address = IPv4Interface(str(ispec["address"]))
+            except ValueError:
+                continue  # the builder reports it, with the overlay's line
+            where = overlay.span("nodes", name, "interfaces", iname, "address")
+            device.interfaces[iname] = L3Interface(iname, where, address=address, address_span=where)
+        if device.interfaces:
+            found[name] = device
+    return found
+
+
+def overlay_cabled(overlay: Overlay, devices: Any) -> set[tuple[str, str]]:
+    """Interfaces of the named devices that the overlay's own links and LANs attach."""
     found = set()
     data = overlay.doc.data
     entries: list[Any] = list(data.get("links") or [])
