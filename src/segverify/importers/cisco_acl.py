@@ -1,7 +1,7 @@
 """Cisco IOS access-list entries and object-groups, turned into topology-format rules.
 
-Addresses with wildcard masks become lists of prefixes (a non-contiguous wildcard expands to the
-prefixes it stands for, up to a bound). A condition the model cannot express is dropped from a
+A contiguous wildcard mask becomes a prefix; a non-contiguous one is kept as the topology format's
+``"ADDRESS WILDCARD"`` term. A condition the model cannot express is dropped from a
 permit (it then matches more) and makes a deny match nothing (the rule is left out): either way the
 model permits at least what the device does, and a note says so.
 """
@@ -15,7 +15,6 @@ from typing import Any
 from ..errors import InputError, Span
 from .notes import Notes
 
-MAX_WILDCARD_EXPANSION_BITS = 8  # at most 256 prefixes for one non-contiguous wildcard
 MAX_GROUP_DEPTH = 32
 
 PROTOCOLS = {"ip": None, "tcp": 6, "udp": 17, "icmp": 1, "igmp": 2, "ipinip": 4, "gre": 47, "esp": 50,
@@ -32,6 +31,15 @@ PORTS = {
     "ctiqbe": 2748, "cifs": 3020, "sqlnet": 1521, "pptp": 1723, "radius": 1645, "radius-acct": 1646,
     "rtsp": 554, "kerberos": 750, "imap4": 143, "aol": 5190, "h323": 1720, "msrpc": 135, "onep-plain": 15001,
 }
+ICMP_TYPES = {"echo-reply": "0", "unreachable": "3", "net-unreachable": "3/0", "host-unreachable": "3/1",
+              "protocol-unreachable": "3/2", "port-unreachable": "3/3", "packet-too-big": "3/4",
+              "source-route-failed": "3/5", "administratively-prohibited": "3/13", "source-quench": "4",
+              "redirect": "5", "alternate-address": "6", "echo": "8", "router-advertisement": "9",
+              "router-solicitation": "10", "time-exceeded": "11", "ttl-exceeded": "11/0",
+              "reassembly-timeout": "11/1", "parameter-problem": "12", "timestamp-request": "13",
+              "timestamp-reply": "14", "information-request": "15", "information-reply": "16",
+              "mask-request": "17", "mask-reply": "18", "traceroute": "30", "conversion-error": "31",
+              "mobile-redirect": "32"}
 # Options that do not change which packets match, for isolation purposes.
 NEUTRAL_OPTIONS = {"log", "log-input"}
 ICMP_WORDS = {"echo", "echo-reply", "unreachable", "time-exceeded", "packet-too-big", "redirect",
@@ -49,33 +57,6 @@ ICMP_WORDS = {"echo", "echo-reply", "unreachable", "time-exceeded", "packet-too-
 
 class Unsupported(Exception):
     """A condition the model cannot express (the caller decides: widen a permit, drop a deny)."""
-
-
-def wildcard_prefixes(base: IPv4Address, wildcard: IPv4Address) -> list[IPv4Network] | None:
-    """The prefixes ``base`` with ``wildcard`` (1 bits: don't care) matches, or None when too many."""
-    wc = int(wildcard)
-    addr = int(base) & ~wc & 0xFFFFFFFF
-    trailing = 0
-    while trailing < 32 and wc >> trailing & 1:
-        trailing += 1
-    free = [b for b in range(trailing, 32) if wc >> b & 1]
-    if len(free) > MAX_WILDCARD_EXPANSION_BITS:
-        return None
-    result = []
-    for combo in range(1 << len(free)):
-        value = addr
-        for i, bit in enumerate(free):
-            if combo >> i & 1:
-                value |= 1 << bit
-        result.append(IPv4Network((value, 32 - trailing)))
-    return result
-
-
-def wildcard_cover(base: IPv4Address, wildcard: IPv4Address) -> IPv4Network:
-    """The shortest prefix containing everything ``base``/``wildcard`` matches."""
-    wc = int(wildcard)
-    top = wc.bit_length()
-    return IPv4Network((int(base) & ~((1 << top) - 1) & 0xFFFFFFFF, 32 - top))
 
 
 def parse_ip(text: str, span: Span) -> IPv4Address:
@@ -108,6 +89,7 @@ class AddressSet:
     prefixes: list[IPv4Network] | None
     widened: bool = False
     narrowed: bool = False
+    wildcards: list[str] = field(default_factory=list)  # non-contiguous "ADDRESS WILDCARD" terms
 
 
 class AclContext:
@@ -283,17 +265,19 @@ def address_condition(words: list[str], ctx: AclContext, span: Span, standard: b
     base = parse_ip(head, span)
     if len(words) >= 2 and words[1][:1].isdigit() and words[1].count(".") == 3:
         wildcard = parse_ip(words[1], span)
-        prefixes = wildcard_prefixes(base, wildcard)
-        if prefixes is None:
-            return AddressSet([wildcard_cover(base, wildcard)], widened=True), words[2:]
-        return AddressSet(prefixes), words[2:]
+        wc = int(wildcard)
+        if wc & (wc + 1) == 0:  # contiguous: a prefix
+            return AddressSet([IPv4Network((int(base) & ~wc & 0xFFFFFFFF, 32 - wc.bit_length()))]), words[2:]
+        value = IPv4Address(int(base) & ~wc & 0xFFFFFFFF)
+        return AddressSet([], wildcards=[f"{value} {wildcard}"]), words[2:]
     if standard:
         return AddressSet([IPv4Network(base)]), words[1:]
     raise InputError(f"address {head} needs a wildcard mask (or write 'host {head}')", span)
 
 
-def _address_value(prefixes: list[IPv4Network]) -> str | list[str]:
-    texts = sorted({str(p) for p in prefixes}, key=lambda t: (IPv4Network(t).network_address, t))
+def _address_value(cond: AddressSet) -> str | list[str]:
+    texts = sorted({str(p) for p in cond.prefixes or []}, key=lambda t: (IPv4Network(t).network_address, t))
+    texts += sorted(set(cond.wildcards))
     return texts[0] if len(texts) == 1 else texts
 
 
@@ -305,6 +289,7 @@ def parse_entry(words: list[str], standard: bool, ctx: AclContext, span: Span, t
         raise InputError(f"an ACL entry starts with permit or deny, not {action!r}", span)
     rest = words[1:]
     rule: dict[str, Any] = {"action": action}
+    icmp: str | None = None  # an ICMP type (and code) as a service term
     widened: list[str] = []
     narrowed: list[str] = []
     services: list[dict[str, Any]] | None = None
@@ -343,8 +328,6 @@ def parse_entry(words: list[str], standard: bool, ctx: AclContext, span: Span, t
             ports, rest = port_condition(rest, span)
             rule["dport"] = ports if len(ports) > 1 else ports[0]
     for cond in (src, dst):
-        if cond.widened:
-            widened.append("a non-contiguous wildcard too wide to expand")
         if cond.narrowed:
             narrowed.append("an address group entry")
     i = 0
@@ -356,6 +339,17 @@ def parse_entry(words: list[str], standard: bool, ctx: AclContext, span: Span, t
         if word == "established" and proto == 6:
             rule["established"] = True
             i += 1
+            continue
+        if proto == 1 and (word in ICMP_TYPES or word.isdigit()) and icmp is None:
+            if word.isdigit():
+                code = rest[i + 1] if i + 1 < len(rest) and rest[i + 1].isdigit() else None
+                if int(word) > 255 or code is not None and int(code) > 255:
+                    raise InputError("ICMP type and code are 0-255", span)
+                icmp = f"icmp/{word}" + (f"/{code}" if code is not None else "")
+                i += 2 if code is not None else 1
+            else:
+                icmp = "icmp/" + ICMP_TYPES[word]
+                i += 1
             continue
         if proto == 1 and (word in ICMP_WORDS or word.isdigit()):
             widened.append(f"ICMP type {word}") if action == "permit" else narrowed.append(f"ICMP type {word}")
@@ -378,14 +372,11 @@ def parse_entry(words: list[str], standard: bool, ctx: AclContext, span: Span, t
         return None
     if widened:
         notes.over(span, f"permit widened: {', '.join(widened)} not modelled, taken as matching", text)
-    if src.prefixes is not None:
-        if not src.prefixes:
-            return None
-        rule["src"] = _address_value(src.prefixes)
-    if dst.prefixes is not None:
-        if not dst.prefixes:
-            return None
-        rule["dst"] = _address_value(dst.prefixes)
+    for key, cond in (("src", src), ("dst", dst)):
+        if cond.prefixes is not None:
+            if not cond.prefixes and not cond.wildcards:
+                return None
+            rule[key] = _address_value(cond)
     if services is not None:
         terms = _service_terms(services)
         if terms is None:
@@ -397,6 +388,8 @@ def parse_entry(words: list[str], standard: bool, ctx: AclContext, span: Span, t
             return None  # an empty service group matches nothing
         else:
             rule["service"] = terms if len(terms) > 1 else terms[0]
+    elif icmp is not None:
+        rule["service"] = icmp
     elif proto is not None:
         rule["proto"] = _proto_name(proto)
     return rule

@@ -59,7 +59,7 @@ NEUTRAL_INTERFACE_IP = {
     "ospf", "redirects", "unreachables", "proxy-arp", "route-cache", "mtu", "tcp", "directed-broadcast",
     "mroute-cache", "igmp", "flow", "accounting", "local-proxy-arp", "cef", "load-sharing", "verify",
     "dhcp", "rip", "eigrp", "hello-interval", "hold-time", "authentication", "summary-address", "split-horizon",
-    "bandwidth-percent", "router", "ips", "inspect", "nbar", "sap", "wccp", "mask-reply", "information-reply",
+    "bandwidth-percent", "router", "ips", "cgmp", "inspect", "nbar", "sap", "wccp", "mask-reply", "information-reply",
     "irdp", "pim", "multicast", "sdr", "dvmrp", "rsvp", "sticky-arp", "arp", "vrf-sitemap", "address-list",
 }
 
@@ -70,9 +70,10 @@ SHORT_NAMES = {"ethernet": "Ethernet", "fastethernet": "FastEthernet", "gigabite
 
 
 def looks_like_ios(text: str) -> bool:
-    head = text[:20000]
-    return bool(re.search(r"^hostname \S+", head, re.M)) and bool(
-        re.search(r"^(interface|ip |access-list|router|version|object-group) ?", text, re.M))
+    """IOS-like: top-level commands IOS has, and none of another vendor's (``config system`` ...)."""
+    if re.search(r"^(config system|set system|set security|configure terminal$)", text[:20000], re.M):
+        return False
+    return bool(re.search(r"^(hostname \S+|interface \S+|access-list \d+ |ip access-list )", text, re.M))
 
 
 @dataclass
@@ -120,7 +121,8 @@ def _vlans(text: str, span: Span) -> frozenset[int]:
 
 
 class IosParser:
-    def __init__(self, text: str, display: str, notes: Notes) -> None:
+    def __init__(self, text: str, display: str, notes: Notes, fallback_name: str | None = None) -> None:
+        self.fallback_name = fallback_name
         self.text = text
         self.file = display
         self.notes = notes
@@ -171,7 +173,12 @@ class IosParser:
                 self.groups[name] = ObjectGroup(name, kind, self.span(line),
                                                 [(c.words, self.span(c)) for c in children])
         if self.hostname is None:
-            raise InputError("no 'hostname' line: every device configuration needs one", Span(self.file, 1, 1))
+            if not self.fallback_name:
+                raise InputError("no 'hostname' line: every device configuration needs one", Span(self.file, 1, 1))
+            # As Batfish does: a configuration without hostname is named after its file.
+            self.hostname = (self.fallback_name, Span(self.file, 1, 1))
+            self.notes.warn(Span(self.file, 1, 1), f"no 'hostname' line: the device is named {self.fallback_name} "
+                            "after its file")
         device = Device(self.hostname[0], "cisco-ios", self.file, self.hostname[1])
         self.ctx = AclContext(self.groups, self.notes)
         for line, children in self.blocks:
@@ -548,5 +555,5 @@ class IosParser:
             device.nat.append(NatData(data, where))
 
 
-def parse_ios(text: str, display: str, notes: Notes) -> Device:
-    return IosParser(text, display, notes).parse()
+def parse_ios(text: str, display: str, notes: Notes, fallback_name: str | None = None) -> Device:
+    return IosParser(text, display, notes, fallback_name).parse()

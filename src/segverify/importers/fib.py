@@ -121,19 +121,28 @@ def ios_show_ip_route(text: str, display: str, notes: Notes) -> list[RouteData]:
 
 def stanford_table(text: str, display: str, notes: Notes) -> list[RouteData]:
     routes: list[RouteData] = []
+    last_prefix: str | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
         words = raw.split()
         span = Span(display, number, 1)
-        if not words or number == 1 and words[0] == "Prefix":
-            continue
+        if not words or words[0] == "Prefix":
+            continue  # the header (some tables repeat it)
+        if raw[:1].isspace():  # another equal-cost next hop of the prefix above
+            if last_prefix is None:
+                raise InputError("a continuation line before any prefix", span)
+            words = [last_prefix, *words]
         try:
             prefix = str(IPv4Network(words[0]))
         except ValueError:
             raise InputError(f"{words[0]!r} is not a prefix", span) from None
+        last_prefix = prefix
         hop = words[1] if len(words) > 1 else ""
         iface = words[2] if len(words) > 2 else None
         if hop == "receive":
             continue  # an address of the device itself
+        if hop in ("multicast", "glean", "punt"):
+            notes.unverified(span, f"'{hop}' entry: multicast and punted traffic are not modelled", raw)
+            continue
         if hop == "drop":
             route = _route(prefix, "drop", None, 1, span)
         elif hop == "attached":

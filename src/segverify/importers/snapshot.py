@@ -78,7 +78,10 @@ def read_devices(root: Path, notes: Notes) -> tuple[dict[str, Device], list[Sour
             files.append(SourceFile(display, hashlib.sha256(text.encode()).hexdigest()))
             lines += text.count("\n") + 1
             if looks_like_ios(text):
-                add(parse_ios(text, display, notes))
+                stem = path.name.split(".")[0]
+                for suffix in ("_config", "-config", "_running", "-confg"):
+                    stem = stem[: -len(suffix)] if stem.endswith(suffix) else stem
+                add(parse_ios(text, display, notes, stem))
             else:
                 raise InputError("vendor not recognised (segverify reads Cisco IOS / IOS-XE configurations; a "
                                  "Linux host belongs in hosts/)", Span(display, 1, 1))
@@ -146,7 +149,6 @@ class Emitter:
         self.notes = notes
         self.doc = Document(data={})
         self.node_of: dict[tuple[str, str], str] = {}  # (device, interface) -> model node
-        self.aliases: dict[tuple[str, str], list[str]] = {}  # (device, interface) -> alias interfaces
         self.pending: list[tuple[str, Device, RouteData]] = []  # interface routes, resolved after the LANs
         self.lan_of: dict[tuple[str, str], Segment] = {}
         self.virtual_winner: dict[tuple[str, str, IPv4Address], bool] = {}
@@ -224,46 +226,57 @@ class Emitter:
 
     def interface(self, device: Device, node: str, iface: L3Interface, owners: dict[IPv4Address, tuple[str, str, Span]],
                   used_acls: set[str]) -> None:
-        base: Path_ = ("nodes", node, "interfaces")
-        entries: list[tuple[str, Any, Span | None]] = [(iface.name, iface.address, iface.address_span)]
-        for n, (address, span) in enumerate(iface.secondary, start=1):
-            entries.append((f"{iface.name}~{n}", address, span))
-        for n, (address, _prio, span) in enumerate(iface.virtual, start=1):
-            if self.virtual_winner.get((device.name, iface.name, address)):
-                if iface.address is None:
-                    raise InputError("a virtual address on an interface without an address of its own", span)
-                entries.append((f"{iface.name}~vip{n}", type(iface.address)((int(address), iface.address.network.prefixlen)),
-                                span))
-        for index, (name, address, aspan) in enumerate(entries):
-            path = base + (name,)
-            self.put(path, {}, iface.span)
-            self.node_of[(device.name, name)] = node
-            if index > 0:
-                self.aliases.setdefault((device.name, iface.name), []).append(name)
-            if address is not None and aspan is not None:
-                other = owners.get(address.ip)
-                if other is not None:
-                    self.notes.warn(aspan, f"address {address.ip} is also configured on {other[0]}:{other[1]} "
-                                    f"({other[2]}): {device.name}:{name} is modelled without it, so packets to "
-                                    f"{address.ip} are delivered to {other[0]} only")
-                    self.notes.unverified(aspan, f"duplicate address {address.ip}: its second owner is not modelled")
-                else:
-                    owners[address.ip] = (device.name, name, aspan)
-                    self.put(path + ("address",), str(address), aspan)
-            if iface.gateway is not None and index == 0:
-                self.put(path + ("gateway",), str(iface.gateway), iface.gateway_span or iface.span)
-            for key, ref in (("acl_in", iface.acl_in), ("acl_out", iface.acl_out)):
-                if ref is None:
-                    continue
-                acl_name, ref_span = ref
-                if acl_name not in device.acls:
-                    if index == 0:
-                        self.notes.warn(ref_span, f"ACL {acl_name} is not defined: IOS lets every packet through")
-                    continue
-                used_acls.add(acl_name)
-                self.put(path + (key,), acl_name, ref_span)
-            if iface.description:
-                self.put(path + ("description",), iface.description, iface.span)
+        path: Path_ = ("nodes", node, "interfaces", iface.name)
+        self.put(path, {}, iface.span)
+        self.node_of[(device.name, iface.name)] = node
+        if iface.address is not None and iface.address_span is not None:
+            if self._claim(owners, iface.address.ip, device, iface.name, iface.address_span):
+                self.put(path + ("address",), str(iface.address), iface.address_span)
+        secondary = [(a, s) for a, s in iface.secondary if self._claim(owners, a.ip, device, iface.name, s)]
+        if secondary:
+            self.put(path + ("secondary",), [str(a) for a, _ in secondary], secondary[0][1])
+            for i, (_a, span) in enumerate(secondary):
+                self.doc.spans[path + ("secondary", i)] = _where(span)
+        subnets = [x.network for x in ([iface.address] if iface.address else []) + [a for a, _ in iface.secondary]]
+        virtual = []
+        for address, _prio, span in iface.virtual:
+            if not any(address in net for net in subnets):
+                self.notes.warn(span, f"virtual address {address} is on none of {iface.name}'s subnets: the "
+                                "router cannot answer for it, so it is not modelled")
+                continue
+            if self.virtual_winner.get((device.name, iface.name, address)) and \
+                    self._claim(owners, address, device, iface.name, span):
+                virtual.append((address, span))
+        if virtual:
+            self.put(path + ("virtual",), [str(a) for a, _ in virtual], virtual[0][1])
+            for i, (_a, span) in enumerate(virtual):
+                self.doc.spans[path + ("virtual", i)] = _where(span)
+        if iface.gateway is not None:
+            self.put(path + ("gateway",), str(iface.gateway), iface.gateway_span or iface.span)
+        for key, ref in (("acl_in", iface.acl_in), ("acl_out", iface.acl_out)):
+            if ref is None:
+                continue
+            acl_name, ref_span = ref
+            if acl_name not in device.acls:
+                self.notes.warn(ref_span, f"ACL {acl_name} is not defined: IOS lets every packet through")
+                continue
+            used_acls.add(acl_name)
+            self.put(path + (key,), acl_name, ref_span)
+        if iface.description:
+            self.put(path + ("description",), iface.description, iface.span)
+
+    def _claim(self, owners: dict[IPv4Address, tuple[str, str, Span]], address: IPv4Address, device: Device,
+               iface: str, span: Span) -> bool:
+        """Take ``address`` for device:iface unless another interface has it (then a warning)."""
+        other = owners.get(address)
+        if other is None:
+            owners[address] = (device.name, iface, span)
+            return True
+        self.notes.warn(span, f"address {address} is also configured on {other[0]}:{other[1]} ({other[2]}): "
+                        f"{device.name}:{iface} is modelled without it, so packets to {address} are delivered "
+                        f"to {other[0]} only")
+        self.notes.unverified(span, f"duplicate address {address}: its second owner is not modelled")
+        return False
 
     def acls(self, device: Device, node: str, used: set[str]) -> None:
         if not used:
@@ -315,8 +328,7 @@ class Emitter:
         for seg in segments:
             endpoints = []
             for dev, iface in seg.members:
-                for name in [iface, *self.aliases.get((dev, iface), [])]:
-                    endpoints.append(f"{self.node_of.get((dev, name), dev)}:{name}")
+                endpoints.append(f"{self.node_of.get((dev, iface), dev)}:{iface}")
                 self.lan_of[(dev, iface)] = seg
             name = seg.name
             n = 2
@@ -585,7 +597,7 @@ def emitter_ifaces(emitter: Emitter, device: str) -> list[str]:
 def _first_unzoned(data: dict[str, Any], devices: dict[str, Device], emitter: Emitter) -> tuple[str, Span] | None:
     for (dev, iname), node in sorted(emitter.node_of.items()):
         if "zone" not in data["nodes"][node]["interfaces"][iname]:
-            iface = devices[dev].interfaces.get(iname.split("~")[0])
+            iface = devices[dev].interfaces.get(iname)
             return f"{dev}:{iname}", iface.span if iface else devices[dev].span
     return None
 
@@ -599,14 +611,12 @@ def _assign_zones(doc: Document, overlay: Overlay, devices: dict[str, Device], e
         choice = None
         if "address" in spec:
             choice = overlay.zone_for(IPv4Address(spec["address"].split("/")[0]))
-        if choice is None and "~" in iname:
-            primary = doc.data["nodes"][node]["interfaces"].get(iname.split("~")[0], {})
-            if "zone" in primary:
-                choice = (primary["zone"], Span(*doc.spans[("nodes", node, "interfaces", iname.split("~")[0], "zone")]))
+        if choice is None and "secondary" in spec:
+            choice = overlay.zone_for(IPv4Address(spec["secondary"][0].split("/")[0]))
         if choice is None:
             choice = overlay.default_zone
         if choice is None:
-            iface = devices[dev].interfaces.get(iname.split("~")[0])
+            iface = devices[dev].interfaces.get(iname)
             raise InputError(f"{dev}:{iname} ({spec.get('address', 'no address')}) has no zone: list its subnet "
                              f"under a zone's 'subnets', name it under nodes in {overlay.display}, or set "
                              "default_zone", iface.span if iface else devices[dev].span)
