@@ -130,10 +130,10 @@ def test_traceroute_as1core1_to_host1(network: Network) -> None:
                                                   33434), entering=entry)
     assert _our_paths(ours) == paths
     assert len(paths) == 8 and dispositions == {"DENIED_IN"}
-    assert {p.outcome for p in ours} == {Outcome.DENIED_IN}
-    # host1's INPUT chain drops it: the deciding line is the chain policy in the iptables file
-    deciding = {(p.hops[-1].acl_in.span.file.rsplit("/", 1)[-1], p.hops[-1].acl_in.span.line)
-                for p in ours if p.hops[-1].acl_in}
+    # Batfish's DENIED_IN at host1 is its INPUT chain, which segverify models as host1's local policy
+    assert {p.outcome for p in ours} == {Outcome.DENIED_POLICY}
+    deciding = {(p.hops[-1].policy.span.file.rsplit("/", 1)[-1], p.hops[-1].policy.span.line)
+                for p in ours if p.hops[-1].policy}
     assert deciding == {("host1.iptables", 12)}  # ":INPUT DROP"
 
 

@@ -80,7 +80,7 @@ def _mutate(rng: random.Random, data: bytes) -> bytes:
 
 def test_the_clean_snapshot_loads(tmp_path: Path) -> None:
     topo = segverify.load(_snapshot(tmp_path / "s", R1.encode()))
-    assert "h1" in topo.nodes and topo.nodes["h1"].interfaces[0].acl_in == "eth0-in"
+    assert "h1" in topo.nodes and topo.nodes["h1"].policy is not None
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -129,3 +129,40 @@ def test_a_huge_configuration_loads(tmp_path: Path) -> None:
                     for i in range(20000))
     topo = segverify.load(_snapshot(tmp_path / "s", (R1 + lines).encode()))
     assert len(topo.nodes["r1"].acls["150"].rules) == 20000
+
+
+def test_mutated_nft_json_gives_a_model_or_one_error(tmp_path: Path) -> None:
+    """Valid JSON with hostile values in random places (sets that are numbers, ranges backwards,
+    unknown set references, prefixes of 40 bits...), and plain mutated bytes."""
+    import json
+
+    sample = (Path(__file__).parent / "data" / "import" / "nft-ruleset.json").read_text()
+    rng = random.Random(11)
+    hostile = ["@nope", {"set": 5}, [[[]]], -1, None, "x*", {"range": [9, 1]}, {"prefix": 3}, {"payload": None},
+               70000, "10.0.0.0/40", {"range": ["a", 1]}]
+
+    def mutate(value: object) -> None:
+        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value)) \
+            if isinstance(value, list) else []
+        for key, item in items:
+            if rng.random() < 0.08:
+                value[key] = rng.choice(hostile)  # type: ignore[index]
+            else:
+                mutate(item)
+
+    for n in range(ROUNDS):
+        root = tmp_path / f"n{n}" / "snap"
+        host = root / "hosts" / "fw"
+        host.mkdir(parents=True)
+        addr = [{"ifname": "eth0", "flags": ["UP"], "addr_info": [{"family": "inet", "local": "10.1.0.1",
+                                                                    "prefixlen": 24}]}]
+        (host / "addr.json").write_text(json.dumps(addr))
+        (host / "ip_forward").write_text("1\n")
+        if n % 3:
+            data = json.loads(sample)
+            mutate(data)
+            (host / "nft.json").write_text(json.dumps(data))
+        else:
+            (host / "nft.json").write_bytes(_mutate(rng, sample.encode()))
+        (root / "segverify.yaml").write_text(OVERLAY)
+        _load_or_error(root)

@@ -90,6 +90,10 @@ def test_a_dumped_linux_router(tmp_path: Path) -> None:
     imported = load_snapshot(root)
     gw = imported.doc.data["nodes"]["gw"]
     assert gw["kind"] == "router" and set(gw["interfaces"]) == {"eth0", "eth1"}  # eth2 is down, lo left out
+    # FORWARD -i eth0 -j FROM_LAN, inlined: the interface pair is kept exactly
+    assert gw["policies"]["rules"][0] == {"action": "permit", "dst": "10.2.0.0/24", "proto": "tcp",
+                                          "dport": ["80", "443"], "from": ["eth0"]}
+    assert gw["policies"]["default"] == "deny"
     assert gw["interfaces"]["eth0"]["secondary"] == ["10.1.9.1/24"]
     assert gw["routes"] == [{"to": "0.0.0.0/0", "via": "10.2.0.254"}, {"to": "10.66.0.0/16", "drop": True}]
     assert gw["nat"] == [{"type": "source", "out": "eth1", "to": "10.2.0.1", "src": ["10.1.0.0/24"]}]
@@ -100,13 +104,13 @@ def test_a_dumped_linux_router(tmp_path: Path) -> None:
     ok = trace(net, "pc", Packet(IPv4Address("10.1.0.10"), web, 6, 40000, 443))
     assert [p.outcome for p in ok] == [Outcome.DELIVERED] and ok[0].hops[-1].packet.src == IPv4Address("10.2.0.1")
     denied = trace(net, "pc", Packet(IPv4Address("10.1.0.10"), web, 6, 40000, 22))
-    assert [p.outcome for p in denied] == [Outcome.DENIED_IN]
-    assert denied[0].hops[1].acl_in is not None and denied[0].hops[1].acl_in.span.line == 4  # :FORWARD DROP
+    assert [p.outcome for p in denied] == [Outcome.DENIED_POLICY]
+    assert denied[0].hops[1].policy is not None and denied[0].hops[1].policy.span.line == 4  # :FORWARD DROP
     # INPUT: ssh from the LAN side only
     assert [p.outcome for p in trace(net, "pc", Packet(IPv4Address("10.1.0.10"), IPv4Address("10.1.0.1"), 6,
                                                        40000, 22))] == [Outcome.DELIVERED]
     assert [p.outcome for p in trace(net, "web", Packet(web, IPv4Address("10.2.0.1"), 6, 40000, 22))] == \
-        [Outcome.DENIED_IN]
+        [Outcome.DENIED_POLICY]
 
 
 def test_bad_dumps_name_the_file(tmp_path: Path) -> None:
@@ -179,3 +183,69 @@ def test_the_stanford_backbone_imports(tmp_path: Path) -> None:
     assert len(topo.nodes) == 12
     assert sum(len(n.routes) for n in topo.nodes.values()) > 10000
     assert any(i.virtual for n in topo.nodes.values() for i in n.interfaces)  # HSRP
+
+
+NFT_SAMPLE = Path(__file__).parent / "data" / "import" / "nft-ruleset.json"  # 'nft -j list ruleset', nft 1.0.6
+
+
+def _nft_host(tmp_path: Path, ruleset: str) -> Path:
+    root = tmp_path / "snap"
+    host = root / "hosts" / "fw"
+    host.mkdir(parents=True)
+    addr = [{"ifname": n, "flags": ["UP"], "addr_info": [{"family": "inet", "local": a, "prefixlen": 24}]}
+            for n, a in (("eth0", "10.1.0.1"), ("eth1", "10.2.0.1"))]
+    (host / "addr.json").write_text(json.dumps(addr))
+    (host / "nft.json").write_text(ruleset)
+    (host / "ip_forward").write_text("1\n")
+    (root / "segverify.yaml").write_text(OVERLAY)
+    return root
+
+
+def test_nftables_json(tmp_path: Path) -> None:
+    root = _nft_host(tmp_path, NFT_SAMPLE.read_text())
+    imported = load_snapshot(root)
+    policies = imported.doc.data["nodes"]["fw"]["policies"]
+    assert policies["default"] == "permit" and policies["stateful"] is True
+    assert policies["rules"] == [
+        {"action": "permit", "dst": "10.2.0.0/24", "proto": "tcp", "dport": "80-90", "from": ["eth0"], "to": ["eth1"]},
+        {"action": "deny", "from": ["eth0"]}]
+    local = policies["local"]["rules"]
+    assert local[0] == {"action": "permit", "proto": "tcp", "dport": ["22", "443"], "from": ["eth0"]}
+    assert local[1] == {"action": "deny", "src": ["10.9.0.0/16", "192.0.2.7/32"], "from": ["eth0", "eth1"]}  # @blocked
+    assert local[-2:] == [{"action": "deny", "from": ["eth0", "eth1"]}, {"action": "permit", "to": ["eth0", "eth1"]}]
+    assert imported.doc.data["nodes"]["fw"]["nat"] == [
+        {"type": "source", "out": "eth1", "to": "10.2.0.1", "src": ["10.1.0.0/24"]},
+        {"type": "static", "out": "eth1", "inside": "10.1.0.5", "outside": "10.2.0.5"}]
+    assert any(n.kind is NoteKind.OVER_APPROXIMATED and "icmp type" in n.message for n in imported.notes.items)
+    net = Network(segverify.load(root))
+    assert [p.outcome for p in trace(net, "pc", Packet(IPv4Address("10.1.0.10"), IPv4Address("10.2.0.80"), 6,
+                                                       40000, 85))] == [Outcome.DELIVERED]
+    assert [p.outcome for p in trace(net, "pc", Packet(IPv4Address("10.1.0.10"), IPv4Address("10.2.0.80"), 6,
+                                                       40000, 79))] == [Outcome.DENIED_POLICY]
+
+
+def test_nftables_base_chains_of_one_hook_compose(tmp_path: Path) -> None:
+    def chain(name: str, prio: int, policy: str) -> dict[str, object]:
+        return {"chain": {"family": "ip", "table": "t", "name": name, "type": "filter", "hook": "forward",
+                          "prio": prio, "policy": policy}}
+
+    def rule(chain_name: str, *expr: dict[str, object]) -> dict[str, object]:
+        return {"rule": {"family": "ip", "table": "t", "chain": chain_name, "expr": list(expr)}}
+
+    def daddr(prefix: str, length: int) -> dict[str, object]:
+        return {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "daddr"}},
+                          "right": {"prefix": {"addr": prefix, "len": length}}}}
+
+    ruleset = {"nftables": [
+        {"table": {"family": "ip", "name": "t"}},
+        {"table": {"family": "ip6", "name": "six"}},
+        chain("first", 0, "accept"), chain("second", 10, "drop"),
+        rule("first", daddr("10.2.0.128", 25), {"drop": None}),
+        rule("second", daddr("10.2.0.0", 24), {"accept": None})]}
+    root = _nft_host(tmp_path, json.dumps(ruleset))
+    imported = load_snapshot(root)
+    # a packet must pass both chains: 10.2.0.128/25 is dropped by the first, the rest of /24 passes
+    assert imported.doc.data["nodes"]["fw"]["policies"]["rules"] == [
+        {"action": "deny", "dst": "10.2.0.128/25"}, {"action": "permit", "dst": "10.2.0.0/24"}]
+    assert imported.doc.data["nodes"]["fw"]["policies"]["default"] == "deny"
+    assert any("ip6 six" in n.message for n in imported.notes.items)

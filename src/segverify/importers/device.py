@@ -80,6 +80,20 @@ class NatData:
 
 
 @dataclass
+class PolicyData:
+    """A node's ``policies`` (interface-pair filtering, and ``local`` for the device itself)."""
+
+    span: Span
+    default: str
+    stateful: bool = True
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    rule_spans: list[Span] = field(default_factory=list)
+    local_default: str = "permit"
+    local_rules: list[dict[str, Any]] = field(default_factory=list)
+    local_spans: list[Span] = field(default_factory=list)
+
+
+@dataclass
 class Device:
     name: str
     vendor: str
@@ -96,3 +110,4 @@ class Device:
     nat: list[NatData] = field(default_factory=list)
     dynamic_routing: tuple[str, Span] | None = None  # e.g. ("router ospf 1", span): needs a FIB
     vrfs: dict[str, Span] = field(default_factory=dict)
+    policies: PolicyData | None = None

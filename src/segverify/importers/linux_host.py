@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Span
-from .device import AclData, Device, L3Interface, NatData, RouteData
+from .device import Device, L3Interface, NatData, RouteData
 from .files import json_spans, read_text
-from .netfilter import RuleSet, interface_acls, parse_iptables_save
+from .netfilter import RuleSet, parse_iptables_save, policy_lines
 from .notes import Notes
 
 
@@ -182,19 +182,8 @@ def ip_routes(device: Device, path: Path, display: str, notes: Notes) -> None:
 
 
 def apply_ruleset(device: Device, ruleset: RuleSet, notes: Notes) -> None:
-    own = [IPv4Network(i.address.ip) for i in device.interfaces.values() if i.address is not None]
-    own += [IPv4Network(a.ip) for i in device.interfaces.values() for a, _ in i.secondary]
-    for iface in device.interfaces.values():
-        for direction, (rules, spans, default, default_span) in interface_acls(
-                ruleset, iface.name, own, device.forwarding, notes).items():
-            name = f"{iface.name}-{direction}"
-            acl = AclData(name, default_span, default=default, stateful=True, rules=rules, rule_spans=spans,
-                          default_span=default_span)
-            device.acls[name] = acl
-            if direction == "in":
-                iface.acl_in = (name, default_span)
-            else:
-                iface.acl_out = (name, default_span)
+    """Filtering as the node's policy (exact for interface pairs), NAT as NAT rules."""
+    device.policies = policy_lines(ruleset, sorted(device.interfaces), device.forwarding, notes)
     for table in ruleset.tables:
         for chain in table.chains.values():
             for rule in chain.rules:

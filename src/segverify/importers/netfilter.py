@@ -6,10 +6,9 @@ so conntrack conditions are read for what they say about a NEW packet: ``ESTABLI
 matches none (and makes the ACL stateful), ``NEW`` matches all. A condition the model cannot
 express is dropped from an accept and makes a drop match nothing, with a note.
 
-The model has one ACL per interface and direction; the kernel has INPUT, FORWARD and OUTPUT. An
-interface's ``acl_in`` is INPUT restricted to the host's own addresses, then FORWARD; its
-``acl_out`` is OUTPUT restricted to the host's own source addresses, then everything else passes
-(forwarded packets were judged by FORWARD already).
+The kernel's INPUT, FORWARD and OUTPUT become the node's ``policies``: FORWARD's lines with the
+input and output interfaces they match as ``from``/``to``, INPUT and OUTPUT as ``local`` lines.
+Several base chains on one hook (nftables) are composed: a packet must pass each.
 """
 
 from __future__ import annotations
@@ -129,6 +128,8 @@ class NfChain:
     policy: str | None = None  # base chains: accept / drop
     hook: str | None = None  # input forward output prerouting postrouting
     rules: list[NfRule] = field(default_factory=list)
+    kind: str = "filter"  # filter / nat (the iptables table, or the nft chain type)
+    priority: int = 0
 
 
 @dataclass
@@ -144,8 +145,12 @@ class RuleSet:
     stateful: bool = False  # some rule lets established/related packets through
 
     def base_chains(self, hook: str, kind: str = "filter") -> list[NfChain]:
-        return [c for t in self.tables if (t.name == kind or kind == "filter" and t.name not in ("nat", "mangle",
-                "raw", "security")) for c in t.chains.values() if c.hook == hook]
+        """Base chains of a hook in the order the kernel runs them (by priority)."""
+        found = [c for t in self.tables for c in t.chains.values() if c.hook == hook and c.kind == kind]
+        return sorted(found, key=lambda c: c.priority)
+
+    def table_of(self, chain: NfChain) -> NfTable:
+        return next(t for t in self.tables if any(c is chain for c in t.chains.values()))
 
 
 # -- iptables-save ---------------------------------------------------------------------------------
@@ -209,7 +214,7 @@ def parse_iptables_save(text: str, display: str, notes: Notes) -> RuleSet:
                 raise InputError(f"cannot read chain line {line!r}", span)
             name, policy = parts[0], parts[1].lower()
             table.chains[name] = NfChain(name, span, None if policy == "-" else policy, HOOKS.get(name)
-                                         if policy != "-" else None)
+                                         if policy != "-" else None, kind=table.name)
             continue
         if table.name in ("mangle", "raw", "security"):
             notes.unverified(span, f"{table.name} table rules do not filter and are not modelled", line)
@@ -356,7 +361,7 @@ class FlatRule:
 
 def flatten(ruleset: RuleSet, chain: NfChain, notes: Notes) -> tuple[list[FlatRule], str, Span]:
     """A base chain as first-match accept/drop rules and its policy (jumps inlined)."""
-    tables = {c.name: c for t in ruleset.tables for c in t.chains.values() if c.hook is None}
+    tables = {c.name: c for c in ruleset.table_of(chain).chains.values() if c.hook is None}
     result: list[FlatRule] = []
     _inline(chain, NfMatch(), tables, result, notes, (chain.name,), widened=False)
     return result, chain.policy or "accept", chain.span
@@ -416,6 +421,38 @@ def _inline(chain: NfChain, context: NfMatch, chains: dict[str, NfChain], out: l
 # -- into topology-format ACLs ---------------------------------------------------------------------
 
 
+MAX_COMPOSED_RULES = 50_000
+
+
+def compose(chains: list[tuple[list[FlatRule], str, Span]]) -> tuple[list[FlatRule], str, Span]:
+    """Several base chains on one hook: a packet must be accepted by each. First match over the
+    product of their lines (each chain's policy as a last line matching everything) gives exactly
+    that: the first line of chain 1 it meets, within it the first of chain 2, and so on."""
+    if len(chains) == 1:
+        return chains[0]
+    lists = [flat + [FlatRule(NfMatch(), policy, span, f"policy {policy}")] for flat, policy, span in chains]
+    product = lists[0]
+    for nxt in lists[1:]:
+        combined = []
+        for a in product:
+            if a.action == "drop":  # the first chain drops it: the later ones are not asked
+                combined.append(a)
+                continue
+            for b in nxt:
+                match = a.match.conjoin(b.match)
+                if match is None or match.empty():
+                    continue
+                drop = a if a.action == "drop" else b if b.action == "drop" else None
+                decider = drop or b
+                combined.append(FlatRule(match, "drop" if drop else "accept", decider.span, decider.text))
+                if len(combined) > MAX_COMPOSED_RULES:
+                    raise InputError(f"the base chains of one hook compose to more than {MAX_COMPOSED_RULES:,} "
+                                     "rules", chains[0][2])
+        product = combined
+    last = product.pop() if product and product[-1].match == NfMatch() else None
+    return product, last.action if last else "accept", last.span if last else chains[0][2]
+
+
 def _applies(match: NfMatch, key: str, iface: str) -> NfMatch | None:
     """The rule restricted to packets of interface ``iface`` (in or out); None if it never applies."""
     names = match.iif if key == "iif" else match.oif
@@ -443,52 +480,58 @@ def _rule_dict(match: NfMatch, action: str) -> dict[str, Any]:
     return rule
 
 
-def interface_acls(ruleset: RuleSet, iface: str, own: list[IPv4Network], forwards: bool, notes: Notes
-                   ) -> dict[str, tuple[list[dict[str, Any]], list[Span], str, Span]]:
-    """acl_in / acl_out of one interface: {direction: (rules, spans, default, default span)}.
+def _sides(match: NfMatch, interfaces: list[str]) -> tuple[list[str] | None, list[str] | None, NfMatch]:
+    """The rule's input and output interfaces as name lists (None: any) and the rest of its match."""
+    sides: list[list[str] | None] = []
+    for names, nots in ((match.iif, match.iif_not), (match.oif, match.oif_not)):
+        if names is None and not nots:
+            sides.append(None)
+            continue
+        chosen = [n for n in interfaces if (names is None or n in names) and n not in nots]
+        sides.append(chosen)
+    return sides[0], sides[1], replace(match, iif=None, iif_not=frozenset(), oif=None, oif_not=frozenset())
 
-    A host that does not forward sees only its own traffic, so INPUT is its ``acl_in`` and OUTPUT its
-    ``acl_out``. A forwarding host's ``acl_in`` is INPUT for its own addresses, then FORWARD; its
-    ``acl_out`` is OUTPUT for its own source addresses, then everything passes."""
-    result: dict[str, tuple[list[dict[str, Any]], list[Span], str, Span]] = {}
-    own_text = [str(p) for p in own] or ["0.0.0.0/32"]
-    for direction, local_hook in (("in", "input"), ("out", "output")):
-        rules: list[dict[str, Any]] = []
-        spans: list[Span] = []
-        key = "iif" if direction == "in" else "oif"
-        own_key = "dst" if direction == "in" else "src"
-        default, default_span = "permit", Span(ruleset.file, 1, 1)
-        hooks = [local_hook] + (["forward"] if forwards and direction == "in" else [])
-        for hook in hooks:
-            chains = ruleset.base_chains(hook)
-            policy, policy_span = "accept", Span(ruleset.file, 1, 1)
-            for chain in chains:
-                flat, policy, policy_span = flatten(ruleset, chain, notes)
-                for rule in flat:
-                    match = _applies(rule.match, key, iface)
-                    if match is None:
-                        continue
-                    if direction == "in" and (match.oif is not None or match.oif_not):
-                        if rule.action == "drop":
-                            notes.over(rule.span, "drop that depends on the output interface is left out at "
-                                       "input", rule.text)
-                            continue
-                        notes.over(rule.span, "accept that depends on the output interface, judged at input: "
-                                   "taken for every output interface", rule.text)
-                        match = replace(match, oif=None, oif_not=frozenset())
-                    if forwards and hook == local_hook:
-                        restricted = match.conjoin(NfMatch(dst=own) if direction == "in" else NfMatch(src=own))
-                        if restricted is None or restricted.empty():
-                            continue
-                        match = restricted
-                    rules.append(_rule_dict(match, rule.action))
-                    spans.append(rule.span)
-            if forwards and hook == local_hook:
-                rules.append({"action": "permit" if policy == "accept" else "deny", own_key: own_text})
-                spans.append(policy_span)
-            else:
-                default = "permit" if policy == "accept" else "deny"
-                default_span = policy_span
-        if rules or default != "permit":
-            result[direction] = (rules, spans, default, default_span)
-    return result
+
+def policy_lines(ruleset: RuleSet, interfaces: list[str], forwards: bool, notes: Notes) -> Any:
+    """INPUT, FORWARD and OUTPUT as the model's node policy: FORWARD's lines with ``from``/``to`` the
+    interfaces the kernel matches, INPUT and OUTPUT as ``local`` lines (every line names its side)."""
+    from .device import PolicyData
+
+    def lines(hook: str) -> tuple[list[tuple[dict[str, Any], Span]], str, Span]:
+        chains = ruleset.base_chains(hook)
+        if not chains:
+            return [], "accept", Span(ruleset.file, 1, 1)
+        flat, policy, policy_span = compose([flatten(ruleset, c, notes) for c in chains])
+        out = []
+        for rule in flat:
+            ingress, egress, rest = _sides(rule.match, interfaces)
+            if ingress == [] or egress == []:
+                continue  # names no interface of this host
+            if hook == "input":
+                ingress = ingress if ingress is not None else list(interfaces)
+                egress = None
+            elif hook == "output":
+                egress = egress if egress is not None else list(interfaces)
+                ingress = None
+            line = _rule_dict(rest, rule.action)
+            if ingress is not None:
+                line["from"] = ingress
+            if egress is not None:
+                line["to"] = egress
+            out.append((line, rule.span))
+        return out, policy, policy_span
+
+    forward, forward_policy, forward_span = lines("forward") if forwards else ([], "accept", Span(ruleset.file, 1, 1))
+    data = PolicyData(forward_span, "permit" if forward_policy == "accept" else "deny", stateful=ruleset.stateful)
+    for line, span in forward:
+        data.rules.append(line)
+        data.rule_spans.append(span)
+    for hook, side in (("input", "from"), ("output", "to")):
+        local, policy, policy_span = lines(hook)
+        for line, span in local:
+            data.local_rules.append(line)
+            data.local_spans.append(span)
+        if interfaces:
+            data.local_rules.append({"action": "permit" if policy == "accept" else "deny", side: list(interfaces)})
+            data.local_spans.append(policy_span)
+    return data

@@ -221,6 +221,8 @@ class Emitter:
             # Every ACL of the device goes into its global node, used or not: HYG001 then judges all
             # of them (as Batfish's filterLineReachability does); a VRF node gets the ones it uses.
             self.acls(device, name, used_acls | (set(device.acls) if vrf is None else set()))
+            if vrf is None and device.policies is not None:
+                self.policies(device, name)
             self.routes(device, name, vrf)
             self.nat(device, name, set(members))
 
@@ -293,6 +295,22 @@ class Emitter:
                 self.put(path + ("rules", i), dict(rule), span)
                 for key in rule:
                     self.doc.spans[path + ("rules", i, key)] = _where(span)
+
+    def policies(self, device: Device, node: str) -> None:
+        policy = device.policies
+        assert policy is not None
+        path: Path_ = ("nodes", node, "policies")
+        self.put(path, {}, policy.span)
+        self.put(path + ("default",), policy.default, policy.span)
+        self.put(path + ("stateful",), policy.stateful, policy.span)
+        self.put(path + ("rules",), [], policy.span)
+        for i, (rule, span) in enumerate(zip(policy.rules, policy.rule_spans)):
+            self.put(path + ("rules", i), dict(rule), span)
+        self.put(path + ("local",), {}, policy.span)
+        self.put(path + ("local", "default"), policy.local_default, policy.span)
+        self.put(path + ("local", "rules"), [], policy.span)
+        for i, (rule, span) in enumerate(zip(policy.local_rules, policy.local_spans)):
+            self.put(path + ("local", "rules", i), dict(rule), span)
 
     def routes(self, device: Device, node: str, vrf: str | None) -> None:
         mine = [r for r in device.routes if r.vrf == vrf]

@@ -69,6 +69,14 @@ class _Writer:
             if key == "interfaces" and isinstance(value, dict):
                 self.out.append("    interfaces:")
                 self.mapping(value, sub, "      ")
+            elif key == "policies" and isinstance(value, dict):
+                self.out.append(f"    policies:{self.where(sub)}")
+                for pkey, pvalue in value.items():
+                    if pkey == "local" and isinstance(pvalue, dict):
+                        self.out.append(f"      local:{self.where(sub + ('local',))}")
+                        self.mapping(pvalue, sub + ("local",), "        ")
+                    else:
+                        self.line("      ", pkey, pvalue, sub + (pkey,))
             elif key == "acls" and isinstance(value, dict):
                 self.out.append("    acls:")
                 for acl, body in value.items():

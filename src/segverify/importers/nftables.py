@@ -1,0 +1,257 @@
+"""nftables rule sets as ``nft -j list ruleset`` prints them, read into the netfilter shape.
+
+Tables of family ``ip`` and ``inet`` are read (``ip6``, ``arp``, ``bridge``, ``netdev`` are not
+verified); base chains keep their hook, type and priority, so several filter chains on one hook
+are composed (a packet must pass each). Matches the model cannot express (masks, marks, ICMP
+types, meta keys other than interface names and l4proto) widen an accept or leave a drop out, with
+a note, as for iptables.
+"""
+
+from __future__ import annotations
+
+import json
+from ipaddress import IPv4Address, IPv4Network, summarize_address_range
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, Span
+from .linux_host import load_json
+from .netfilter import PROTOCOL_NUMBERS, NfChain, NfMatch, NfRule, NfTable, RuleSet, complement, port_complement
+from .notes import Notes
+
+HOOK_TYPES = {"filter", "nat", "route"}
+
+
+class _Unmodelled(Exception):
+    pass
+
+
+def _span(spans: dict[tuple[Any, ...], int], path: tuple[Any, ...], file: str) -> Span:
+    while path not in spans and path:
+        path = path[:-1]
+    return Span(file, spans.get(path, 1), 1)
+
+
+def _addresses(value: Any, sets: dict[str, list[Any]]) -> list[IPv4Network]:
+    if isinstance(value, str) and value.startswith("@"):
+        if value[1:] not in sets:
+            raise _Unmodelled(f"set {value}")
+        return [n for item in sets[value[1:]] for n in _addresses(item, sets)]
+    if isinstance(value, str):
+        try:
+            return [IPv4Network(value, strict=False)]
+        except ValueError:
+            raise _Unmodelled(f"address {value!r}") from None
+    if isinstance(value, dict) and "prefix" in value:
+        return [IPv4Network(f"{value['prefix']['addr']}/{value['prefix']['len']}", strict=False)]
+    if isinstance(value, dict) and "range" in value:
+        low, high = (IPv4Address(str(v)) for v in value["range"])
+        return list(summarize_address_range(low, high))
+    if isinstance(value, dict) and "set" in value:
+        return [n for item in value["set"] for n in _addresses(item, sets)]
+    if isinstance(value, list):
+        return [n for item in value for n in _addresses(item, sets)]
+    raise _Unmodelled(f"address {value!r}")
+
+
+def _ports(value: Any, sets: dict[str, list[Any]]) -> list[tuple[int, int]]:
+    if isinstance(value, str) and value.startswith("@"):
+        if value[1:] not in sets:
+            raise _Unmodelled(f"set {value}")
+        return [p for item in sets[value[1:]] for p in _ports(item, sets)]
+    if isinstance(value, int) and 0 <= value <= 65535:
+        return [(value, value)]
+    if isinstance(value, dict) and "range" in value:
+        low, high = value["range"]
+        if isinstance(low, int) and isinstance(high, int) and 0 <= low <= high <= 65535:
+            return [(low, high)]
+    if isinstance(value, dict) and "set" in value:
+        return [p for item in value["set"] for p in _ports(item, sets)]
+    if isinstance(value, list):
+        return [p for item in value for p in _ports(item, sets)]
+    raise _Unmodelled(f"port {value!r}")
+
+
+def _names(value: Any, sets: dict[str, list[Any]]) -> frozenset[str]:
+    if isinstance(value, str) and value.startswith("@"):
+        return frozenset(str(v) for v in sets.get(value[1:], []))
+    if isinstance(value, str):
+        if value.endswith("*"):
+            raise _Unmodelled(f"interface wildcard {value}")
+        return frozenset([value])
+    if isinstance(value, dict) and "set" in value:
+        return frozenset(n for item in value["set"] for n in _names(item, sets))
+    raise _Unmodelled(f"interface name {value!r}")
+
+
+def _protocol(value: Any) -> int | None:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value in PROTOCOL_NUMBERS:
+        return PROTOCOL_NUMBERS[value]
+    raise _Unmodelled(f"protocol {value!r}")
+
+
+def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) -> None:
+    """Add one ``match`` expression to the conditions ``m``; raise _Unmodelled when it cannot."""
+    op, left, right = expr.get("op", "=="), expr.get("left"), expr.get("right")
+    negate = op == "!="
+    if op not in ("==", "!=", "in"):
+        raise _Unmodelled(f"operator {op}")
+    if isinstance(left, dict) and "payload" in left:
+        proto, field = left["payload"].get("protocol"), left["payload"].get("field")
+        if proto == "ip" and field in ("saddr", "daddr"):
+            nets = _addresses(right, sets)
+            m["src" if field == "saddr" else "dst"] = complement(nets) if negate else nets
+            return
+        if proto == "ip" and field == "protocol" and not negate:
+            m["proto"] = _protocol(right)
+            return
+        if proto in ("tcp", "udp", "sctp", "th") and field in ("sport", "dport"):
+            if proto != "th":
+                if m.get("proto") not in (None, PROTOCOL_NUMBERS[proto]):
+                    m["never"] = True
+                m["proto"] = PROTOCOL_NUMBERS[proto]
+            elif m.get("proto") not in (6, 17, 132):
+                raise _Unmodelled("th ports without a ported protocol")
+            ports = _ports(right, sets)
+            m[field] = port_complement(ports) if negate else ports
+            return
+        raise _Unmodelled(f"{proto} {field}")
+    if isinstance(left, dict) and "meta" in left:
+        key = left["meta"].get("key")
+        if key in ("iifname", "oifname"):
+            names = _names(right, sets)
+            short = key[:3]
+            if negate:
+                m[short + "_not"] = names
+            else:
+                m[short] = names
+            return
+        if key == "l4proto" and not negate:
+            m["proto"] = _protocol(right)
+            return
+        if key == "nfproto" and right in ("ipv4",) and not negate:
+            return
+        raise _Unmodelled(f"meta {key}")
+    if isinstance(left, dict) and "ct" in left and left["ct"].get("key") == "state":
+        states = set(right if isinstance(right, list) else [right])
+        new = "new" in states
+        if negate:
+            new = not new
+        m["new"] = m.get("new", True) and new
+        if {"established", "related"} & states and not negate:
+            m["stateful"] = True
+        return
+    raise _Unmodelled("this match")
+
+
+def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset: RuleSet) -> NfRule:
+    m: dict[str, Any] = {}
+    unmodelled: list[str] = []
+    verdict: str | None = None
+    target: str | None = None
+    nat: dict[str, Any] | None = None
+    for expr in rule.get("expr", []):
+        if not isinstance(expr, dict) or len(expr) != 1:
+            raise InputError("a rule expression is an object with one key", span)
+        (kind, body), = expr.items()
+        if kind == "match":
+            try:
+                if not isinstance(body, dict):
+                    raise _Unmodelled("a match that is not an object")
+                _match(body, m, sets)
+            except _Unmodelled as exc:
+                unmodelled.append(str(exc))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                unmodelled.append("an unreadable match")  # hostile or newer JSON: widened, never a crash
+        elif kind in ("accept", "drop", "reject", "return"):
+            verdict = "drop" if kind == "reject" else kind
+        elif kind in ("jump", "goto"):
+            verdict, target = kind, str((body or {}).get("target", ""))
+        elif kind in ("masquerade", "snat", "dnat"):
+            verdict = "nat"
+            nat = {"kind": kind}
+            if isinstance(body, dict) and "addr" in body:
+                nat["to"] = str(body["addr"])
+        elif kind in ("counter", "log", "limit", "comment", "continue", "notrack", "mangle", "quota"):
+            if kind in ("limit", "quota"):
+                unmodelled.append(kind)
+        else:
+            unmodelled.append(kind)
+    if m.pop("stateful", False):
+        ruleset.stateful = True
+    if m.pop("never", False):
+        m["new"] = False
+    match = NfMatch(src=m.get("src"), dst=m.get("dst"), proto=m.get("proto"), sport=m.get("sport"),
+                    dport=m.get("dport"), iif=m.get("iif"), iif_not=m.get("iif_not", frozenset()),
+                    oif=m.get("oif"), oif_not=m.get("oif_not", frozenset()), new=m.get("new", True),
+                    unmodelled=tuple(unmodelled))
+    text = json.dumps(rule.get("expr", []), separators=(",", ":"))
+    text = text if len(text) <= 300 else text[:297] + "..."
+    return NfRule(match, verdict, span, f"chain {rule.get('chain')} rule handle {rule.get('handle', '?')}: {text}",
+                  target, nat)
+
+
+def parse_nft_json(path: Path, display: str, notes: Notes) -> RuleSet:
+    data, spans = load_json(path, display)
+    items = data.get("nftables") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise InputError("'nft -j list ruleset' output is {\"nftables\": [...]}", Span(display, 1, 1))
+    ruleset = RuleSet(display)
+    tables: dict[tuple[str, str], NfTable] = {}
+    sets: dict[tuple[str, str], dict[str, list[Any]]] = {}
+    for i, item in enumerate(items):
+        span = _span(spans, ("nftables", i), display)
+        if not isinstance(item, dict) or len(item) != 1:
+            raise InputError("each entry of 'nftables' is an object with one key", span)
+        (kind, body), = item.items()
+        if kind == "metainfo":
+            continue
+        try:
+            _item(kind, body, span, ruleset, tables, sets, notes)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"cannot read this {kind} of the rule set ({type(exc).__name__}: {exc})", span) from None
+    return ruleset
+
+
+def _item(kind: str, body: Any, span: Span, ruleset: RuleSet, tables: dict[tuple[str, str], NfTable],
+          sets: dict[tuple[str, str], dict[str, list[Any]]], notes: Notes) -> None:
+    if not isinstance(body, dict):
+        raise InputError(f"{kind} must be an object", span)
+    family = str(body.get("family", ""))
+    table_name = str(body.get("name" if kind == "table" else "table", ""))
+    if family not in ("ip", "inet"):
+        if kind in ("table",):
+            notes.unverified(span, f"table {family} {table_name} is not modelled (IPv4 only)")
+        return
+    key = (family, table_name)
+    if kind == "table":
+        tables[key] = NfTable(table_name)
+        ruleset.tables.append(tables[key])
+        sets[key] = {}
+    elif kind in ("set", "map"):
+        if kind == "map":
+            notes.unverified(span, f"map {body.get('name')} (verdict maps) is not modelled: rules using it "
+                             "are widened or left out")
+            return
+        sets.setdefault(key, {})[str(body.get("name"))] = list(body.get("elem", []))
+    elif kind == "chain":
+        table = tables.get(key)
+        if table is None:
+            raise InputError(f"chain of table {table_name!r}, which is not declared", span)
+        name = str(body.get("name"))
+        hook = body.get("hook")
+        chain = NfChain(name, span, str(body.get("policy", "accept")) if hook else None,
+                        str(hook) if hook else None)
+        chain.kind = str(body.get("type", "filter"))
+        chain.priority = int(body.get("prio", 0)) if isinstance(body.get("prio", 0), int) else 0
+        table.chains[name] = chain
+    elif kind == "rule":
+        table = tables.get(key)
+        chain_name = str(body.get("chain"))
+        if table is None or chain_name not in table.chains:
+            raise InputError(f"rule of chain {chain_name!r}, which is not declared", span)
+        table.chains[chain_name].rules.append(_rule(body, span, sets.get(key, {}), ruleset))
+    else:
+        notes.unverified(span, f"nftables object {kind} is not modelled")
