@@ -277,3 +277,16 @@ def test_import_writes_a_topology_that_loads_to_the_same_model(tmp_path: Path) -
     assert {frozenset(lan.endpoints) for lan in direct.lans} == {frozenset(lan.endpoints) for lan in written.lans}
     again = CliRunner().invoke(cli, ["import", str(root), "-o", str(root / "configs" / "r1.cfg")])
     assert again.exit_code != 0 and "never overwritten" in str(again.exception or again.output)
+
+
+def test_containerlab_links_settle_a_reused_subnet(tmp_path: Path) -> None:
+    configs = {name: f"hostname {name}\ninterface e0\n ip address 10.1.0.{1 if name in 'ac' else 2} "
+               "255.255.255.0\n" for name in "abcd"}
+    with pytest.raises(segverify.InputError):
+        segverify.load(snapshot(tmp_path / "without", configs))
+    clab = "name: lab\ntopology:\n  nodes: {}\n  links:\n    - endpoints: [a:e0, b:e0]\n    - endpoints: [c:e0, d:e0]\n"
+    root = snapshot(tmp_path / "with", configs, lab__clab_yml=clab)
+    (root / "lab" / "clab_yml").rename(root / "lab.clab.yml")
+    topo = segverify.load(root)
+    pairs = {frozenset(lan.endpoints) for lan in topo.lans}
+    assert frozenset({("a", "e0"), ("b", "e0")}) in pairs and frozenset({("c", "e0"), ("d", "e0")}) in pairs

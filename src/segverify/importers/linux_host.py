@@ -165,6 +165,16 @@ def ip_routes(device: Device, path: Path, display: str, notes: Notes) -> None:
         except ValueError:
             raise InputError(f"route destination {dst!r} is not an IPv4 prefix", where) from None
         data_out: dict[str, Any] = {"to": prefix}
+        metric = route.get("metric")
+        if isinstance(metric, int) and metric > 0:
+            data_out["distance"] = max(1, min(255, metric))
+        if isinstance(route.get("nexthops"), list):  # a multipath route: one route per next hop
+            for hop in route["nexthops"]:
+                if not isinstance(hop, dict) or "gateway" not in hop:
+                    notes.unverified(where, "a multipath next hop without a gateway is not modelled")
+                    continue
+                device.routes.append(RouteData({**data_out, "via": str(hop["gateway"])}, where))
+            continue
         if kind in ("blackhole", "unreachable", "prohibit"):
             data_out["drop"] = True
         elif "gateway" in route:
@@ -175,9 +185,6 @@ def ip_routes(device: Device, path: Path, display: str, notes: Notes) -> None:
         else:
             notes.unverified(where, f"route of type {kind} is not modelled")
             continue
-        metric = route.get("metric")
-        if isinstance(metric, int) and metric > 0:
-            data_out["distance"] = max(1, min(255, metric))
         device.routes.append(RouteData(data_out, where))
 
 

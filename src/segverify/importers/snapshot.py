@@ -98,16 +98,40 @@ def read_devices(root: Path, notes: Notes) -> tuple[dict[str, Device], list[Sour
     return devices, files, lines
 
 
+def read_clab(path: Path) -> list[Cable]:
+    """containerlab's ``topology: links: [{endpoints: [r1:eth1, r2:eth1]}]``."""
+    from ..reader import read_yaml
+
+    display = str(path)
+    part, _text, _raw = read_yaml(path, display)
+    data = part.data if part is not None else None
+    links = data.get("topology", {}).get("links", []) if isinstance(data, dict) and \
+        isinstance(data.get("topology"), dict) else None
+    if not isinstance(links, list):
+        raise InputError("a containerlab file has topology: links: [...]", Span(display, 1, 1))
+    cables = []
+    for i, link in enumerate(links):
+        span = part.span(("topology", "links", i)) if part is not None else Span(display, 1, 1)
+        ends = link.get("endpoints") if isinstance(link, dict) else None
+        if not isinstance(ends, list) or len(ends) != 2 or not all(isinstance(e, str) and ":" in e for e in ends):
+            raise InputError("a containerlab link has endpoints: [node:interface, node:interface]", span)
+        a, b = (tuple(e.split(":", 1)) for e in ends)
+        cables.append(Cable((a[0], a[1]), (b[0], b[1]), span))
+    return cables
+
+
 def read_cabling(root: Path) -> list[Cable]:
+    cables: list[Cable] = []
+    for clab in sorted(root.glob("*.clab.yml")) + sorted(root.glob("*.clab.yaml")):
+        cables.extend(read_clab(clab))
     path = root / "batfish" / "layer1_topology.json"
     if not path.is_file():
-        return []
+        return cables
     display = str(path)
     data, spans = load_json(path, display)
     edges = data.get("edges") if isinstance(data, dict) else None
     if not isinstance(edges, list):
         raise InputError("layer1_topology.json holds {\"edges\": [...]}", Span(display, 1, 1))
-    cables = []
     for i, edge in enumerate(edges):
         span = Span(display, spans.get(("edges", i), 1), 1)
         try:
