@@ -83,16 +83,39 @@ def cli(quiet: bool) -> None:
 @click.option("--fail-on", type=click.Choice(["warning", "error"]), default="error", show_default=True,
               help="Lowest severity that makes the exit code 1 (warnings alone exit 0 unless 'warning').")
 @click.option("--strict", is_flag=True, help="Model-completeness warnings (HYG002-HYG008) are errors.")
+@click.option("--select", metavar="IDS", help="Report only these rules: ids or prefixes, comma-separated (SEG001,HYG).")
+@click.option("--ignore", metavar="IDS", help="Leave these rules out: ids or prefixes, comma-separated.")
+@click.option("--baseline", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Leave out the findings whose fingerprints this file accepts (see --write-baseline).")
+@click.option("--write-baseline", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Accept every current finding: write their fingerprints to FILE, then report without them.")
 def check(path: str, profile: str | None, fmt: str, output: str | None, today: _dt.date | None, fail_on: str,
-          strict: bool) -> None:
-    """Verify PATH against the rule catalogue. Exit 0 compliant, 1 findings, 2 bad input."""
+          strict: bool, select: str | None, ignore: str | None, baseline: str | None,
+          write_baseline: str | None) -> None:
+    """Verify PATH against the rule catalogue. Exit 0 compliant (warnings alone pass), 1 errors, 2 bad input."""
     from .outputs import RENDERERS
     from .policy.check import verify
+    from .words import plural
+    from .policy.selection import apply_baseline, baseline_text, parse_rule_terms, read_baseline, select_rules
 
+    chosen, left_out = parse_rule_terms(select, "--select"), parse_rule_terms(ignore, "--ignore")
     _writable(output)
+    _writable(write_baseline)
+    accepted = read_baseline(baseline) if baseline else frozenset()
     topology = _load(path)
     _not_over_inputs(output, topology, also=[path])
-    report = verify(topology, profile=profile, today=today, strict=strict)
+    _not_over_inputs(write_baseline, topology, also=[path], option="--write-baseline")
+    report = select_rules(verify(topology, profile=profile, today=today, strict=strict), chosen, left_out)
+    if write_baseline:
+        _emit(baseline_text(report), write_baseline)
+        click.echo(f"wrote {plural(len(report.active), 'fingerprint')} to {write_baseline}", err=True)
+        accepted |= {f.fingerprint for f in report.active}
+    if accepted:
+        result = apply_baseline(report, accepted)
+        report = result.report
+        if result.stale and baseline:
+            click.echo(f"segverify: note: {plural(result.stale, 'baseline fingerprint')} of {baseline} match no "
+                       "finding any more (fixed since; --write-baseline refreshes the file)", err=True)
     _emit(RENDERERS[fmt](report), output)
     sys.exit(report.exit_code_for(fail_on))
 
@@ -112,13 +135,16 @@ def query(path: str, src: str, dst: str, proto: str | None, dport: int | None, l
     from .query import query as ask
     from .query import resolve_place
     from .reach import Reachability
+    from .words import plural
 
     topo = _load(path)
     net = compile_network(topo)
     answers = ask(net, Reachability(net), resolve_place(topo, net, src), resolve_place(topo, net, dst), proto, dport)
     if fmt == "json":
         click.echo(dumps([{"from": a.source, "to": a.destination, "headers": a.headers.describe(),
-                           "witness": a.witness.to_dict(), "path": a.path.to_dict() if a.path else None}
+                           "flows": a.headers.groups(), "witness": a.witness.to_dict(),
+                           "path": a.path.to_dict() if a.path else None,
+                           "rule_locations": [str(d.span) for d in a.path.permits()] if a.path else []}
                           for a in answers]), nl=False)
         return
     if not answers:
@@ -133,7 +159,7 @@ def query(path: str, src: str, dst: str, proto: str | None, dport: int | None, l
             for i, hop in enumerate(a.path.hops, 1):
                 click.echo(f"    {i}. {hop.describe()}")
     more = len(answers) - limit
-    click.echo(f"{len(answers)} pair(s) with flows" + (f"; {more} not shown (--limit)" if more > 0 else ""))
+    click.echo(f"{plural(len(answers), 'pair')} with flows" + (f"; {more} not shown (--limit)" if more > 0 else ""))
 
 
 @cli.command()
@@ -292,11 +318,12 @@ def emulate(path: str | None, probes: int | None, keep: bool, clean: bool, seed:
     """Build PATH in Linux network namespaces, send probes, compare with the engine (needs root, ip, nft)."""
     from .emulate import check_environment, cleanup, emulate as run, format_text
     from .outputs.json import dumps
+    from .words import plural
 
     check_environment()
     if clean:
         removed = cleanup()
-        click.echo("\n".join(removed) + ("\n" if removed else "") + f"removed {len(removed)} leftover namespace(s)")
+        click.echo("\n".join(removed) + ("\n" if removed else "") + f"removed {plural(len(removed), 'leftover namespace')}")
         return
     if path is None:
         raise click.UsageError("give a PATH to emulate (or --cleanup)")

@@ -8,6 +8,7 @@ as the sender sent them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, collapse_addresses
 from typing import Iterator
 
@@ -90,19 +91,59 @@ def _ranges_text(ranges: list[tuple[int, int]]) -> str:
     return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in _merged(ranges))
 
 
+def _net_text(net: IPv4Network) -> str:
+    return str(net.network_address) if net.prefixlen == 32 else str(net)
+
+
 def _union_text(addresses: list[str]) -> str:
-    """A union of address texts; a large union reads better as "any except" its complement."""
+    """A union of address texts; a large union reads better as its covering prefix "except" the
+    complement (``any except 10.0.0.0/8``, ``10.20.1.0/24 except 10.20.1.5``)."""
     if len(addresses) <= 3 or any("&" in a for a in addresses) or "any" in addresses:
         return ", ".join(addresses) if "any" not in addresses else "any"
     nets = list(collapse_addresses(IPv4Network(a) for a in addresses))
-    missing = [IPv4Network("0.0.0.0/0")]
+    cover = nets[0]
+    while not all(n.subnet_of(cover) for n in nets):
+        cover = cover.supernet()
+    missing = [cover]
     for net in nets:
         missing = [rest for m in missing for rest in ([m] if not m.overlaps(net) else
                                                       (m.address_exclude(net) if net.subnet_of(m) else []))]
     missing = list(collapse_addresses(missing))
     if len(missing) < len(nets):
-        return "any except " + ", ".join(str(m.network_address) if m.prefixlen == 32 else str(m) for m in missing)
-    return ", ".join(str(n.network_address) if n.prefixlen == 32 else str(n) for n in nets)
+        whole = "any" if cover.prefixlen == 0 else _net_text(cover)
+        return f"{whole} except " + ", ".join(_net_text(m) for m in missing)
+    return ", ".join(_net_text(n) for n in nets)
+
+
+def _prefixes(addresses: list[str]) -> list[str]:
+    """Address texts as a sorted list of prefixes, for scripts (``any`` is 0.0.0.0/0)."""
+    if "any" in addresses:
+        return ["0.0.0.0/0"]
+    if any("&" in a for a in addresses):
+        return sorted(addresses)
+    return [str(n) for n in collapse_addresses(IPv4Network(a) for a in addresses)]
+
+
+@dataclass(frozen=True)
+class HeaderGroup:
+    """One line of a description, as data: what ``query --format json`` gives scripts."""
+
+    text: str
+    protocols: tuple[tuple[int, int], ...]  # protocol number ranges; ((0, 255),) is any
+    src: tuple[str, ...]  # prefixes (a wildcard pattern as value&mask)
+    dst: tuple[str, ...]
+    src_ports: tuple[tuple[int, int], ...] | None  # None: any (or a protocol without ports)
+    dst_ports: tuple[tuple[int, int], ...] | None
+
+    def to_dict(self) -> dict[str, object]:
+        def ranges(r: tuple[tuple[int, int], ...] | None) -> list[dict[str, int]] | None:
+            return None if r is None else [{"low": lo, "high": hi} for lo, hi in r]
+
+        return {"text": self.text,
+                "protocols": [{"low": lo, "high": hi, "name": PROTOCOL_NAMES.get(lo) if lo == hi else None}
+                              for lo, hi in self.protocols],
+                "src": list(self.src), "dst": list(self.dst),
+                "src_ports": ranges(self.src_ports), "dst_ports": ranges(self.dst_ports)}
 
 
 def _protocols_text(ranges: list[tuple[int, int]]) -> str:
@@ -121,6 +162,17 @@ def _protocols_text(ranges: list[tuple[int, int]]) -> str:
 
 def describe_headers(space: HeaderSpace, u: Bdd, limit: int = 8) -> list[str]:
     """At most ``limit`` lines describing ``u``; a last line says how much was left out."""
+    groups, truncated = header_groups(space, u)
+    lines = [g.text for g in groups]
+    if len(lines) > limit or truncated:
+        rest = len(lines) - limit
+        lines = lines[:limit]
+        lines.append("... and more header groups" if truncated else f"... and {rest} more header groups")
+    return lines
+
+
+def header_groups(space: HeaderSpace, u: Bdd) -> tuple[list[HeaderGroup], bool]:
+    """``u`` as groups (the lines of :func:`describe_headers`), and whether the walk was cut short."""
     u = space.bdd.exist(["est"], space.without_origin_copies(space.without_origin_id(u)))
     # Non-port protocols carry zero ports; forget them so they read as plain protocols.
     ported = space.protocols(PORTED_PROTOCOLS)
@@ -144,18 +196,30 @@ def describe_headers(space: HeaderSpace, u: Bdd, limit: int = 8) -> list[str]:
         dport_text = "" if (0, 65535) in dports else _ranges_text(dports)
         by_proto.setdefault((src, dst, sport_text, dport_text), []).append(proto)
     by_destination: dict[tuple[str, str, str], list[str]] = {}
+    services: dict[str, tuple[tuple[tuple[int, int], ...], str]] = {}
     for (src, dst, sport_text, dport_text), protos in by_proto.items():
         service = _protocols_text(protos) + (f"/{dport_text}" if dport_text else "")
+        services[service] = (tuple((lo, hi) for lo, hi in _merged(protos)), dport_text)
         by_destination.setdefault((service, src, sport_text), []).append(dst)
     by_source: dict[tuple[str, str, str], list[str]] = {}
+    dst_sets: dict[tuple[str, str, str], list[str]] = {}
     for (service, src, sport_text), dsts in by_destination.items():
-        by_source.setdefault((service, _union_text(dsts), sport_text), []).append(src)
-    lines = []
-    for (service, dst, sport_text), srcs in by_source.items():
+        key = (service, _union_text(dsts), sport_text)
+        by_source.setdefault(key, []).append(src)
+        dst_sets[key] = dsts
+    groups = []
+    for key, srcs in by_source.items():
+        service, dst, sport_text = key
         source = _union_text(srcs) + (f" port {sport_text}" if sport_text else "")
-        lines.append(f"{service} from {source} to {dst}")
-    if len(lines) > limit or truncated:
-        rest = len(lines) - limit
-        lines = lines[:limit]
-        lines.append("... and more header groups" if truncated else f"... and {rest} more header groups")
-    return lines
+        protos, dport_text = services[service]
+        ported = all(lo in PORTED_PROTOCOLS and hi in PORTED_PROTOCOLS for lo, hi in protos)
+        groups.append(HeaderGroup(
+            f"{service} from {source} to {dst}", protos, tuple(_prefixes(srcs)), tuple(_prefixes(dst_sets[key])),
+            _parse_ranges(sport_text) if ported else None, _parse_ranges(dport_text) if ported else None))
+    return groups, truncated
+
+
+def _parse_ranges(text: str) -> tuple[tuple[int, int], ...] | None:
+    if not text:
+        return None
+    return tuple((int(a), int(b or a)) for a, _, b in (part.partition("-") for part in text.split(",")))

@@ -95,6 +95,7 @@ class Report:
     exceptions: list[ExceptionStatus] = field(default_factory=list)
     today: str = ""
     zones: tuple[tuple[str, str], ...] = ()  # (zone, segment), for outputs that list every zone pair
+    baselined: int = 0  # findings left out because a baseline file accepted them (--baseline)
 
     def __post_init__(self) -> None:
         self.findings.sort(key=Finding.sort_key)
@@ -142,7 +143,8 @@ class Report:
             "files": [{"path": p, "sha256": h} for p, h in self.files],
             "rules_checked": list(self.rules_checked),
             "compliant": self.compliant,
-            "summary": {"errors": self.errors, "warnings": self.warnings, "suppressed": len(self.suppressed)},
+            "summary": {"errors": self.errors, "warnings": self.warnings, "suppressed": len(self.suppressed),
+                        "baselined": self.baselined},
             "findings": [f.to_dict() for f in self.active],
             "suppressed": [f.to_dict() for f in self.suppressed],
             "exceptions": [

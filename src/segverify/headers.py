@@ -373,6 +373,12 @@ class HeaderSet:
 
         return describe_headers(self.space, self.bdd, limit)
 
+    def groups(self) -> list[dict[str, object]]:
+        """The description as data: per group protocols, src/dst prefixes and port ranges, and its text."""
+        from .describe import header_groups
+
+        return [g.to_dict() for g in header_groups(self.space, self.bdd)[0]]
+
     def __repr__(self) -> str:
         return f"HeaderSet({'; '.join(self.describe(3)) or 'empty'})"
 

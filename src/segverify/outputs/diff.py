@@ -8,6 +8,7 @@ from typing import Callable, TypeVar
 
 from ..changes import DiffReport, FlowChange
 from ..findings import Report
+from ..words import plural
 from .github import render_github
 from .json import dumps
 from .junit import render_junit
@@ -41,8 +42,8 @@ def render_diff_text(d: DiffReport) -> str:
     out.append(f"findings resolved: {len(d.resolved) or 'none'}")
     out += [f"  {f.rule} {f.title}" for f in d.resolved]
     cross = sum(1 for c in d.allowed if c.cross_segment)
-    out += ["", f"{len(d.introduced)} finding(s) introduced, {len(d.resolved)} resolved; "
-                f"{len(d.allowed)} zone pair(s) newly allowed ({cross} across segments), {len(d.blocked)} newly blocked"]
+    out += ["", f"{plural(len(d.introduced), 'finding')} introduced, {len(d.resolved)} resolved; "
+                f"{plural(len(d.allowed), 'zone pair')} newly allowed ({cross} across segments), {len(d.blocked)} newly blocked"]
     return "\n".join(out) + "\n"
 
 

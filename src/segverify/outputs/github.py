@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Report, Severity
+from ..words import plural
 
 
 def _data(text: str) -> str:
@@ -26,6 +27,6 @@ def annotation(f: Finding) -> str:
 
 def render_github(report: Report) -> str:
     lines = [annotation(f) for f in report.active]
-    lines.append(f"segverify: {report.topology}: {report.errors} error(s), {report.warnings} warning(s), "
+    lines.append(f"segverify: {report.topology}: {plural(report.errors, 'error')}, {plural(report.warnings, 'warning')}, "
                  f"{len(report.suppressed)} suppressed by exceptions")
     return "\n".join(lines) + "\n"

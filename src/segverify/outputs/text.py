@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ..findings import Finding, Report
+from ..findings import Finding, Report, Severity
 from ..policy.catalogue import CATALOGUE
 from ..policy.completeness import gap_summary
+from ..words import plural
 
 
 def finding_lines(f: Finding) -> list[str]:
@@ -24,17 +25,13 @@ def finding_lines(f: Finding) -> list[str]:
     return lines
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def verdict(report: Report) -> str:
     """The last line; it says plainly when gaps in the model could hide a path."""
     gaps = gap_summary(report.active)
     if report.compliant and gaps:
         return f"COMPLIANT only for the modelled links: {gaps} ({plural(report.warnings, 'warning')})"
     if report.compliant and not report.warnings:
-        return "COMPLIANT: no findings"
+        return "COMPLIANT: no findings" + (f" beyond the baseline ({report.baselined} accepted)" if report.baselined else "")
     if report.compliant:
         return f"COMPLIANT with {plural(report.warnings, 'warning')}"
     rules = ", ".join(r for r in report.rule_ids() if r in CATALOGUE)
@@ -42,11 +39,30 @@ def verdict(report: Report) -> str:
     return text + (f"; the model has gaps that could hide more: {gaps}" if gaps else "")
 
 
+def rule_counts(report: Report) -> list[str]:
+    """One line per rule with findings, errors before warnings, most first: what to look at first."""
+    counts: dict[tuple[str, str], int] = {}
+    for f in report.active:
+        counts[(f.severity.value, f.rule)] = counts.get((f.severity.value, f.rule), 0) + 1
+    order = sorted(counts, key=lambda k: (k[0] != Severity.ERROR.value, -counts[k], k[1]))
+    width = max((len(str(n)) for n in counts.values()), default=1)
+    return [f"  {counts[k]:>{width}}  {k[1]}  {k[0]:<7}  {CATALOGUE[k[1]].name if k[1] in CATALOGUE else ''}".rstrip()
+            for k in order]
+
+
 def render_text(report: Report) -> str:
     out = [f"segverify: {report.topology} (profile {report.profile}, {report.today})",
-           f"rules checked: {' '.join(report.rules_checked)}", ""]
+           f"rules checked: {' '.join(report.rules_checked)}"]
+    counts = rule_counts(report)
+    if counts:
+        out.append("findings by rule:")
+        out.extend(counts)
+    out.append("")
     for f in report.active:
         out.extend(finding_lines(f))
+        out.append("")
+    if report.baselined:
+        out.append(f"{plural(report.baselined, 'finding')} accepted by the baseline (not shown)")
         out.append("")
     if report.suppressed:
         out.append("suppressed by exceptions:")

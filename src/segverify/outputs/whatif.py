@@ -7,11 +7,12 @@ from typing import Callable
 
 from ..findings import Report
 from ..failures import WhatIfReport
+from ..words import plural
 from .diff import derived_renderers
 
 
 def render_whatif_text(w: WhatIfReport) -> str:
-    out = [f"segverify whatif: {w.baseline.topology}: {len(w.results)} scenario(s)", ""]
+    out = [f"segverify whatif: {w.baseline.topology}: {plural(len(w.results), 'scenario')}", ""]
     for r in w.dangerous:
         out.append(f"DANGEROUS  {r.scenario}")
         for f in r.opened:
@@ -23,10 +24,10 @@ def render_whatif_text(w: WhatIfReport) -> str:
                 out.append("      path: " + " -> ".join(f.path.nodes))
     safe = [r for r in w.results if not r.opened]
     if safe:
-        out.append(f"safe: {len(safe)} scenario(s) leave the segments intact")
+        out.append(f"safe: {plural(len(safe), 'scenario')} {'leaves' if len(safe) == 1 else 'leave'} the segments intact")
         if len(safe) <= 20:
             out += [f"    {r.scenario}" for r in safe]
-    out += ["", f"{len(w.dangerous)} of {len(w.results)} scenario(s) open a forbidden path"]
+    out += ["", f"{len(w.dangerous)} of {plural(len(w.results), 'scenario')} {'opens' if len(w.dangerous) == 1 else 'open'} a forbidden path"]
     return "\n".join(out) + "\n"
 
 

@@ -107,7 +107,7 @@ class Context:
             cause = culprit(self.topology, path, szone, check.protected, fallback, waypoint=bool(blocked))
             findings.append(Finding(
                 rule=check.rule, severity=check.severity,
-                title=f"{check.title}: {szone} → {dzone}", message=check.message or info.summary,
+                title=f"{check.title}{'' if suppressed else check.uncovered}: {szone} → {dzone}", message=check.message or info.summary,
                 location=cause.location,
                 subject=check.subject + (("from_zone", szone), ("to_zone", dzone)),
                 headers=tuple(HeaderSet(s, shown).describe()), witness=packet, path=path, related=cause.related,

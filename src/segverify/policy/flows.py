@@ -40,6 +40,7 @@ class FlowCheck:
     subject: tuple[tuple[str, str], ...] = ()
     propagate_from: tuple[str, ...] | None = None  # waypoint questions: one propagation from these
     boundary: frozenset[Segment] | None = None  # the side whose entry the rule protects (default: destinations')
+    uncovered: str = ""  # added to the title when no exception suppresses the finding fully
     _members: tuple[frozenset[str], frozenset[str]] = field(init=False, repr=False, compare=False)
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from ..findings import Finding, Severity
@@ -42,9 +43,10 @@ def seg001(ctx: Context) -> list[Finding]:
 
 
 def seg002_flows(ctx: Context) -> list[FlowCheck]:
-    return _both_ways(ctx, "SEG002", MYNUMBER, LGWAN_SIDE, "My Number ↔ LGWAN flow not covered by an exception",
-                      "My Number may reach LGWAN only through declared exceptions naming single hosts and "
-                      "specific ports (基本方針 6(3)①). These headers get through without one.")
+    checks = _both_ways(ctx, "SEG002", MYNUMBER, LGWAN_SIDE, "My Number ↔ LGWAN flow",
+                        "My Number may reach LGWAN only through declared exceptions naming single hosts and "
+                        "specific ports (基本方針 6(3)①). These headers get through without one.")
+    return [replace(c, uncovered=" not covered by an exception") for c in checks]
 
 
 def seg002(ctx: Context) -> list[Finding]:

@@ -59,6 +59,7 @@ def pcap_audit(path: str, capture: str, at: str | None, violations_file: str | N
     from .. import load
     from ..outputs.files import check_output, inputs_of, refuse_overwrite
     from ..outputs.json import dumps
+    from ..words import plural
     from .pcap import audit, format_text
 
     if violations_file is not None:
@@ -81,6 +82,7 @@ def pcap_audit(path: str, capture: str, at: str | None, violations_file: str | N
     else:
         text = format_text(result)
         if violations_file is not None:
-            text += f"\nwrote {written} packet(s) of {len(result.violations)} violating flow(s) to {violations_file}\n"
+            text += (f"\nwrote {plural(written, 'packet')} of {plural(len(result.violations), 'violating flow')} "
+                     f"to {violations_file}\n")
         click.echo(text, nl=False)
     sys.exit(result.exit_code)
