@@ -187,7 +187,7 @@ def test_cli_text_json_and_violations_file(capsys: pytest.CaptureFixture[str], c
     code, out, err = run_cli(capsys, ALPHA, str(capture), "--today", "2026-11-26", "--write-violations", str(out_file))
     assert code == 1 and err == ""
     assert "SEG003: LGWAN ↔ Internet IP path" in out
-    assert f"wrote {len(VIOLATION)} packet(s) of 1 violating flow(s)" in out
+    assert f"wrote {len(VIOLATION)} packets of 1 violating flow" in out
     code, out, _ = run_cli(capsys, ALPHA, str(capture), "--format", "json", "--today", "2026-11-26")
     data = json.loads(out)
     assert code == 1 and data["counts"] == {"allowed": 4, "blocked": 0, "impossible": 1, "violation": 1}

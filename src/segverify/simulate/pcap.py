@@ -551,7 +551,7 @@ class Judge:
         hits: list[RuleHit] = []
         for check in self.checks:
             if check.violated_by(self.net, self.register, packet, src, dst):
-                hit = RuleHit(check.rule, check.title, check.severity.value)
+                hit = RuleHit(check.rule, check.title + check.uncovered, check.severity.value)
                 if hit not in hits:
                     hits.append(hit)
         return tuple(hits)
