@@ -5,8 +5,8 @@ firewall, the security cloud's generic permit toward the Internet). The one to c
 packet first crosses from the source's segment into a zone of the side the rule forbids:
 
 * at a device in the middle of the path (its outgoing interface, or the far end of the link it sends
-  on, is on the forbidden side): its explicit permit there (the outgoing ACL before the
-  incoming one, an ACL line before a default action), else its static route, else the device itself
+  on, is on the forbidden side): its explicit permit there (the policy line, then the outgoing ACL,
+  then the incoming one; a line before a default action), else its static route, else the device itself
   (it forwards between the two sides: ``ip_forward``, a stray VLAN);
 * at the source itself: the source sends straight into the forbidden side, so it is dual-homed —
   the node's declaration is the place, unless its own ACL permits it;
@@ -43,7 +43,8 @@ def _node_cause(topology: Topology, name: str) -> Cause:
 
 
 def _at_hop(topology: Topology, hop: Hop, transit: bool, waypoint: bool) -> Cause:
-    permits = [d for d in (hop.acl_out, hop.acl_in) if d is not None and d.action.value == "permit"]
+    # The interface-pair policy decides on the crossing itself, so its line comes first.
+    permits = [d for d in (hop.policy, hop.acl_out, hop.acl_in) if d is not None and d.action.value == "permit"]
     permits.sort(key=lambda d: d.rule_index is None)  # an explicit line before a default action
     route = (Cause(hop.route_span, f"{hop.node} route {hop.route.prefix}")
              if transit and hop.route_span is not None and hop.route is not None else None)
