@@ -27,6 +27,9 @@ from ..errors import InputError, Span
 from ..model import SourceFile
 from ..reader import Document, Path_
 from .cisco_ios import looks_like_ios, parse_ios
+from .fortios import parse_fortios
+from .fortios_config import looks_like_fortios
+from .panos import looks_like_panos, parse_panos
 from .device import AclData, Device, L3Interface, RouteData
 from .fib import Fib, read_fib
 from .files import json_spans, read_text
@@ -77,14 +80,20 @@ def read_devices(root: Path, notes: Notes) -> tuple[dict[str, Device], list[Sour
             text = read_text(path, display)
             files.append(SourceFile(display, hashlib.sha256(text.encode()).hexdigest()))
             lines += text.count("\n") + 1
-            if looks_like_ios(text):
+            if looks_like_fortios(text):
+                for device in parse_fortios(text, display, notes):
+                    add(device)
+            elif looks_like_panos(text):
+                for device in parse_panos(text, display, notes):
+                    add(device)
+            elif looks_like_ios(text):
                 stem = path.name.split(".")[0]
                 for suffix in ("_config", "-config", "_running", "-confg"):
                     stem = stem[: -len(suffix)] if stem.endswith(suffix) else stem
                 add(parse_ios(text, display, notes, stem))
             else:
-                raise InputError("vendor not recognised (segverify reads Cisco IOS / IOS-XE configurations; a "
-                                 "Linux host belongs in hosts/)", Span(display, 1, 1))
+                raise InputError("vendor not recognised (segverify reads Cisco IOS / IOS-XE, FortiOS and PAN-OS "
+                                 "configurations; a Linux host belongs in hosts/)", Span(display, 1, 1))
     hosts = root / "hosts"
     if hosts.is_dir():
         for path in sorted(hosts.iterdir()):
@@ -353,7 +362,7 @@ class Emitter:
             self.put(("nodes", node, "routes", len(items)), dict(route.data), route.span)
 
     def nat(self, device: Device, node: str, members: set[str]) -> None:
-        rules = [n for n in device.nat if n.data["out"] in members]
+        rules = [n for n in device.nat if n.data.get("out", n.data.get("in")) in members]
         if not rules:
             return
         self.put(("nodes", node, "nat"), [], device.span)
