@@ -8,6 +8,7 @@ Every error names the file, line and column of the value at fault.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import re
 from ipaddress import (AddressValueError, IPv4Address, IPv4Interface, IPv4Network, NetmaskValueError,
                        ip_address, ip_network, summarize_address_range)
@@ -182,8 +183,15 @@ class Builder:
                 terms.extend(self.service_terms(services[text], ("services", text), stack + (text,)))
                 continue
             m = _TERM.match(text)
-            if not m:
-                raise InputError(f"unknown service {text!r} (a name, or a term like tcp/443)", self.doc.span(item_path))
+            bare_name = m is not None and m["low"] is None and not str(m["proto"]).isdigit() \
+                and m["proto"] not in PROTOCOLS and m["proto"] != "any"
+            if not m or bare_name:
+                known = sorted(services) + sorted(PROTOCOLS)
+                close = difflib.get_close_matches(text.split("/")[0], known, n=3, cutoff=0.6)
+                hint = f"; did you mean {' or '.join(close)}?" if close else ""
+                defined = f"services: defines {', '.join(sorted(services))}" if services else "no services: are defined"
+                raise InputError(f"unknown service {text!r}: not a name under services: and not a term like "
+                                 f"tcp/443 ({defined}){hint}", self.doc.span(item_path))
             proto = self.protocol(m["proto"], item_path)
             if m["low"] is None:
                 terms.append(ServiceTerm(protocol=proto))
@@ -222,7 +230,9 @@ class Builder:
                 raise InputError(f"protocol number {number} is over 255", self.doc.span(path))
             return number
         if value not in PROTOCOLS:
-            raise InputError(f"unknown protocol {value!r} (one of {', '.join(PROTOCOLS)} or a number)",
+            close = difflib.get_close_matches(str(value), list(PROTOCOLS), n=1)
+            raise InputError(f"unknown protocol {value!r} (one of {', '.join(PROTOCOLS)} or a number)"
+                             + (f"; did you mean {close[0]}?" if close else ""),
                              self.doc.span(path))
         return PROTOCOLS[value]
 

@@ -40,6 +40,13 @@ def _emit(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+def _one_spelling(value: str | None, alias: str | None, name: str, old: str) -> str | None:
+    """An option that also has its old spelling (kept so scripts keep working): at most one of the two."""
+    if value is not None and alias is not None:
+        raise click.UsageError(f"give {name} once ({old} is its old spelling)")
+    return value if value is not None else alias
+
+
 def _load(path: str):  # type: ignore[no-untyped-def]
     from pathlib import Path
 
@@ -191,17 +198,20 @@ def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: _d
 
 @cli.command()
 @path_argument
-@click.option("--src", help="Sending node, or a source address (owned or represented by a node).")
-@click.option("--dst", help="Destination node or address.")
+@click.option("--from", "src", help="Sending node, or a source address (owned or represented by a node).")
+@click.option("--to", "dst", help="Destination node or address.")
+@click.option("--src", "src_alias", hidden=True, help="Old spelling of --from.")
+@click.option("--dst", "dst_alias", hidden=True, help="Old spelling of --to.")
 @click.option("--packet", "packet_text", metavar="SCAPY|PCAP[:N]",
               help="The packet as a scapy expression, e.g. 'IP(src=\"10.1.0.10\",dst=\"10.2.0.10\")/TCP(dport=445)', "
-                   "or packet N of a capture; --src may still name the sending node.")
+                   "or packet N of a capture; --from may name the sending node (and gives the source address "
+                   "when the expression has none).")
 @click.option("--proto", default="tcp", show_default=True, help="tcp, udp, icmp, ... or a number.")
 @click.option("--dport", type=click.IntRange(0, 65535), default=None, help="Destination port (default 443 for tcp/udp).")
 @click.option("--sport", type=click.IntRange(0, 65535), default=49152, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def trace(path: str, src: str | None, dst: str | None, packet_text: str | None, proto: str, dport: int | None,
-          sport: int, fmt: str) -> None:
+def trace(path: str, src: str | None, dst: str | None, src_alias: str | None, dst_alias: str | None,
+          packet_text: str | None, proto: str, dport: int | None, sport: int, fmt: str) -> None:
     """Follow one packet hop by hop: interfaces, routes, ACL lines (file:line), NAT and the outcome."""
     from .headers import Packet
     from .model import PORTED_PROTOCOLS, PROTOCOLS
@@ -210,18 +220,19 @@ def trace(path: str, src: str | None, dst: str | None, packet_text: str | None, 
     from .query import concrete_destination, concrete_source
     from .trace import trace as follow
 
+    src, dst = _one_spelling(src, src_alias, "--from", "--src"), _one_spelling(dst, dst_alias, "--to", "--dst")
     topo = _load(path)
     net = Network(topo)
     if packet_text is not None:
         from .packets import parse_packet
 
-        packet = parse_packet(packet_text)
-        node = src if src is not None else concrete_source(topo, net, str(packet.src))[0]
-        if node not in topo.nodes:
-            raise click.BadParameter(f"{node!r} is not a node", param_hint="--src")
+        sender = concrete_source(topo, net, src) if src is not None else None
+        # Without IP(src=...) scapy would fill in this machine's own address: take --from's instead.
+        packet = parse_packet(packet_text, default_src=sender[1] if sender else None)
+        node = sender[0] if sender else concrete_source(topo, net, str(packet.src))[0]
     else:
         if src is None or dst is None:
-            raise click.UsageError("give --src and --dst, or --packet")
+            raise click.UsageError("give --from and --to, or --packet")
         number = int(proto) if proto.isdigit() else PROTOCOLS.get(proto)
         if number is None:
             raise click.BadParameter(f"unknown protocol {proto!r}", param_hint="--proto")

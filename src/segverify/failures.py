@@ -4,13 +4,15 @@ report which failures would open a forbidden path."""
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import itertools
 import multiprocessing
+import re
 from dataclasses import dataclass
 
 from .errors import QueryError
 from .findings import Finding, Report
-from .model import NodeKind, Topology
+from .model import Lan, NodeKind, Topology
 from .network import Network
 from .policy.check import verify
 
@@ -57,17 +59,60 @@ class WhatIfReport:
         }
 
 
+def link_label(lan: Lan) -> str:
+    """How a link is named to the user: an unnamed point-to-point link by its ends (``fw:eth1--rt:ge0``)."""
+    if len(lan.endpoints) == 2 and re.fullmatch(r"link-\d+", lan.name):
+        return "--".join(f"{n}:{i}" for n, i in lan.endpoints)
+    return lan.name
+
+
+def _link_names(topology: Topology) -> dict[str, str | None]:
+    """Every spelling of a link -> its name in the model (None: the spelling is ambiguous).
+    A link is its label, its name, its ends in either order, or its two nodes (``fw--rt``) if only one
+    link joins them."""
+    names: dict[str, str | None] = {}
+    pairs: dict[str, list[str]] = {}
+    for lan in topology.lans:
+        names[lan.name] = names[link_label(lan)] = lan.name
+        if len(lan.endpoints) == 2:
+            (a, ai), (b, bi) = lan.endpoints
+            names[f"{b}:{bi}--{a}:{ai}"] = lan.name
+            for pair in (f"{a}--{b}", f"{b}--{a}"):
+                pairs.setdefault(pair, []).append(lan.name)
+    for pair, lans in pairs.items():
+        names.setdefault(pair, lans[0] if len(set(lans)) == 1 else None)
+    return names
+
+
 def failure_candidates(topology: Topology) -> list[str]:
     """What can fail: every link and LAN, and every forwarding device (endpoints failing open nothing)."""
-    lans = [lan.name for lan in topology.lans]
+    lans = [link_label(lan) for lan in topology.lans]
     devices = [n.name for n in topology.nodes.values() if n.forwarding and n.kind is not NodeKind.EXTERNAL]
     return sorted(lans) + sorted(devices)
 
 
-def _check_names(topology: Topology, names: tuple[str, ...], what: str, allowed: set[str]) -> None:
+def _check_names(topology: Topology, names: tuple[str, ...], what: str, allowed: list[str],
+                 aliases: dict[str, str | None] | None = None) -> tuple[str, ...]:
+    """The names as the user should read them; a wrong one is an error listing the valid ones."""
+    aliases = aliases or {}
+    labels = {lan.name: link_label(lan) for lan in topology.lans}
+    result = []
     for name in names:
-        if name not in allowed:
-            raise QueryError(f"{name!r} is not {what} of {topology.name}")
+        if name in allowed:
+            result.append(name)
+            continue
+        if name in aliases:
+            real = aliases[name]
+            if real is None:
+                raise QueryError(f"{name!r}: more than one link joins these nodes; name one by its ends "
+                                 f"(node:interface--node:interface)")
+            result.append(labels[real])
+            continue
+        close = difflib.get_close_matches(name, allowed + list(aliases), n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        shown = ", ".join(allowed[:40]) + (f", ... ({len(allowed) - 40} more)" if len(allowed) > 40 else "")
+        raise QueryError(f"{name!r} is not {what} of {topology.name}{hint}\nvalid: {shown}")
+    return tuple(result)
 
 
 _TOPOLOGY: Topology | None = None
@@ -83,7 +128,9 @@ def _init(topology: Topology, profile: str | None, today: _dt.date | None, basel
 
 def _run(scenario: Scenario) -> ScenarioResult:
     assert _TOPOLOGY is not None
-    net = Network(_TOPOLOGY, down=frozenset(scenario.down), fail_open=frozenset(scenario.fail_open))
+    model_names = {link_label(lan): lan.name for lan in _TOPOLOGY.lans}
+    down = frozenset(model_names.get(name, name) for name in scenario.down)
+    net = Network(_TOPOLOGY, down=down, fail_open=frozenset(scenario.fail_open))
     report = verify(_TOPOLOGY, profile=_PROFILE, today=_TODAY, network=net)
     opened = tuple(f for f in report.active if f.witness is not None and f.fingerprint not in _BASELINE)
     return ScenarioResult(scenario, opened)
@@ -92,10 +139,10 @@ def _run(scenario: Scenario) -> ScenarioResult:
 def whatif(topology: Topology, fail: tuple[str, ...] = (), fail_open: tuple[str, ...] = (), k_failures: int = 0,
            jobs: int = 1, profile: str | None = None, today: _dt.date | None = None) -> WhatIfReport:
     """Play out the given failures, or every combination of ``k_failures`` failures."""
-    lans = {lan.name for lan in topology.lans}
-    _check_names(topology, fail, "a node, link or LAN", lans | set(topology.nodes))
-    firewalls = {n.name for n in topology.nodes.values() if n.acls}
-    _check_names(topology, fail_open, "a node with ACLs", firewalls)
+    links = sorted(link_label(lan) for lan in topology.lans)
+    fail = _check_names(topology, fail, "a node, link or LAN", links + sorted(topology.nodes), _link_names(topology))
+    firewalls = sorted(n.name for n in topology.nodes.values() if n.acls)
+    fail_open = _check_names(topology, fail_open, "a node with ACLs", firewalls)
     baseline = verify(topology, profile=profile, today=today)
     base = frozenset(f.fingerprint for f in baseline.active)
     scenarios: list[Scenario] = []

@@ -55,7 +55,7 @@ def _literal(node: ast.expr, text: str) -> Any:
                      f"(got {ast.unparse(node)!r})")
 
 
-def _layer(node: ast.expr, text: str, layers: dict[str, Any]) -> Any:
+def _layer(node: ast.expr, text: str, layers: dict[str, Any], default_src: IPv4Address | None = None) -> Any:
     """One ``Layer(field=literal, ...)`` (or a bare ``Layer``) of the allow-list."""
     call = node if isinstance(node, ast.Call) else None
     name_node = call.func if call is not None else node
@@ -78,10 +78,15 @@ def _layer(node: ast.expr, text: str, layers: dict[str, Any]) -> Any:
             except (ValueError, TypeError):
                 raise QueryError(f"cannot build a packet from {text!r}: IP {key} must be an IPv4 address "
                                  f"like \"10.0.0.1\" (got {fields[key]!r})") from None
+    if name_node.id == "IP" and "src" not in fields:
+        # scapy would fill in this machine's own address, which means nothing in the model.
+        if default_src is None:
+            raise QueryError(f"{text!r} names no source address: write IP(src=\"...\", ...) or give --from")
+        fields["src"] = str(default_src)
     return layers[name_node.id](**fields)
 
 
-def build_expression(text: str) -> Any:
+def build_expression(text: str, default_src: IPv4Address | None = None) -> Any:
     """A scapy packet from ``IP(...)/TCP(...)``, parsed by an allow-list over Python's ``ast``:
     layer names, keyword arguments with literal values, and ``/``. Nothing is evaluated."""
     import scapy.all as scapy  # noqa: F401 - registers every layer
@@ -103,7 +108,7 @@ def build_expression(text: str) -> Any:
     pkt: Any = None
     for part in reversed(parts):
         try:
-            layer = _layer(part, text, layers)
+            layer = _layer(part, text, layers, default_src)
             pkt = layer if pkt is None else pkt / layer
         except QueryError:
             raise
@@ -112,8 +117,9 @@ def build_expression(text: str) -> Any:
     return pkt
 
 
-def parse_packet(text: str) -> Packet:
-    """``IP(src=..., dst=...)/TCP(dport=445)``, or ``capture.pcap`` / ``capture.pcap:N`` (N from 1)."""
+def parse_packet(text: str, default_src: IPv4Address | None = None) -> Packet:
+    """``IP(src=..., dst=...)/TCP(dport=445)``, or ``capture.pcap`` / ``capture.pcap:N`` (N from 1).
+    An expression without ``IP(src=...)`` takes ``default_src``, or is refused: never this machine's address."""
     path, sep, index = text.rpartition(":")
     if not (sep and index.isascii() and index.isdigit()):
         path, index = text, ""
@@ -122,7 +128,7 @@ def parse_packet(text: str) -> Packet:
             raise QueryError(f"{text}: packets are numbered from 1 (write {path}:1 for the first)")
         pkt = _packet_of_capture(path, int(index or 1))
     else:
-        pkt = build_expression(text)
+        pkt = build_expression(text, default_src)
     try:
         packet = from_scapy(pkt)
     except Exception as exc:  # a field scapy accepted but cannot turn into a number

@@ -279,6 +279,9 @@ def _validate(doc: Document, data: Any, prefix: Path_, display: str) -> None:
         message = f"{message.split(' is a required')[0]} is required here"
     if error.validator == "oneOf":
         message = f"{error.instance!r} is not valid here"
+    if error.validator == "pattern":  # a regular expression means nothing to the reader of the message
+        expected = error.schema.get("x-expected") or error.schema.get("description") or "a different value"
+        message = f"{error.instance!r} is not valid here: expected {expected}"
     where = "/".join(str(p) for p in path)
     raise InputError(f"{message} (at {where or 'top level'})", doc.span(prefix + path))
 

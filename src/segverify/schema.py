@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-NAME = {"type": "string", "pattern": r"^[^\s:,]+$", "minLength": 1, "maxLength": 128}
+NAME = {"type": "string", "pattern": r"^[^\s:,]+$", "minLength": 1, "maxLength": 128,
+        "x-expected": "a name without spaces, ':' or ','"}
 TEXT = {"type": "string", "maxLength": 4096}
 # Unions are written with type lists rather than oneOf: each keyword applies only to its own type,
 # and a validator need not try alternatives one after another (much faster on large networks).
@@ -167,7 +168,8 @@ NODE = _obj(
     ["kind", "interfaces"],
 )
 
-ENDPOINT = {"type": "string", "pattern": r"^[^\s:]+:[^\s:]+$", "description": "node:interface"}
+ENDPOINT = {"type": "string", "pattern": r"^[^\s:]+:[^\s:]+$", "description": "node:interface",
+            "x-expected": "NODE:INTERFACE"}
 
 ENDPOINTS = {"type": "array", "items": ENDPOINT, "minItems": 2}
 

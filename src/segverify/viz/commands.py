@@ -64,10 +64,24 @@ profile_option = click.option("--profile", type=PROFILES,
 @click.option("--highlight", metavar="SRC:DST[:PROTO[/PORT]] | RULE | FINGERPRINT",
               help="Draw one flow (e.g. lg-pc01:inet-vb:tcp/443) in blue over the map, or keep only the findings "
                    "of one rule id or fingerprint bold.")
+@click.option("--from", "src", metavar="NODE|ADDRESS", help="Draw the flow from here (with --to), as query and trace.")
+@click.option("--to", "dst", metavar="NODE|ADDRESS", help="... to here.")
+@click.option("--proto", help="The highlighted flow's protocol (with --from/--to; default tcp).")
+@click.option("--dport", type=click.IntRange(0, 65535), help="The highlighted flow's destination port.")
 @profile_option
 @today_option
-def draw(path: str, output: str, highlight: str | None, profile: str | None, today: _dt.date | None) -> None:
+def draw(path: str, output: str, highlight: str | None, src: str | None, dst: str | None, proto: str | None,
+         dport: int | None, profile: str | None, today: _dt.date | None) -> None:
     """Draw the segment map of PATH: segments as regions, findings' witness paths in red."""
+    if (src is None) != (dst is None):
+        raise click.UsageError("give --from and --to together")
+    if src is not None:
+        if highlight is not None:
+            raise click.UsageError("give --highlight or --from/--to, not both")
+        highlight = f"{src}:{dst}" + (f":{proto or 'tcp'}" if proto or dport is not None else "") + \
+            (f"/{dport}" if dport is not None else "")
+    elif proto is not None or dport is not None:
+        raise click.UsageError("--proto and --dport go with --from and --to")
     _check_suffix(output, ("png", "svg", "pdf"))
     from .map import draw_map
 
