@@ -121,8 +121,8 @@ def check(path: str, profile: str | None, fmt: str, output: str | None, today: _
         result = apply_baseline(report, accepted)
         report = result.report
         if result.stale and baseline:
-            click.echo(f"segverify: note: {plural(result.stale, 'baseline fingerprint')} of {baseline} match no "
-                       "finding any more (fixed since; --write-baseline refreshes the file)", err=True)
+            click.echo(f"segverify: note: {plural(result.stale, 'baseline fingerprint')} of {baseline} "
+                       f"{'matches' if result.stale == 1 else 'match'} no finding any more (fixed since; --write-baseline refreshes the file)", err=True)
     _emit(RENDERERS[fmt](report), output)
     sys.exit(report.exit_code_for(fail_on))
 

@@ -24,6 +24,8 @@ from typing import Any
 
 import click
 
+from .words import plural
+
 MODELS = ("alpha", "alpha-prime", "beta", "beta-prime")
 MAX_MUNICIPALITIES = 60  # four /16s of 10.0.0.0/8 and one /30 of 192.0.2.0/24 each
 CHECK_DATE = "2026-04-01"  # the manifest's judging date: exceptions are valid then, the expired one is not
@@ -1019,6 +1021,6 @@ def generate_command(municipalities: int, devices: int, rules: int, model: str, 
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     totals = net.manifest["totals"]
-    click.echo(f"wrote {net.main} and {municipalities} municipality files: {totals['nodes']} nodes, "
+    click.echo(f"wrote {net.main} and {plural(municipalities, 'municipality file')}: {totals['nodes']} nodes, "
                f"{totals['acl_rules']} ACL lines, {len(net.violations)} planted violations, "
                f"{len(net.shadowed)} shadowed lines (HYG001); manifest {net.directory / 'manifest.json'}")
