@@ -129,7 +129,6 @@ def test_ios_constructs(tmp_path: Path) -> None:
     kinds = {(n.span.line, n.kind) for n in imported.notes.items}
     assert (line_of(R1, "ip policy route-map"), NoteKind.NOT_VERIFIED) in kinds
     assert (line_of(R1, "frobnicate"), NoteKind.NOT_VERIFIED) in kinds
-    assert (line_of(R1, "zone security"), NoteKind.OVER_APPROXIMATED) in kinds
     assert (line_of(R1, "some-unknown-command"), NoteKind.NOT_VERIFIED) in kinds
     assert any("virtual address 10.1.0.254 modelled on the active router r1" in n.message for n in imported.notes.items)
     topo = segverify.load(root)
@@ -290,3 +289,26 @@ def test_containerlab_links_settle_a_reused_subnet(tmp_path: Path) -> None:
     topo = segverify.load(root)
     pairs = {frozenset(lan.endpoints) for lan in topo.lans}
     assert frozenset({("a", "e0"), ("b", "e0")}) in pairs and frozenset({("c", "e0"), ("d", "e0")}) in pairs
+
+
+def test_zone_based_firewall_becomes_the_node_policy(tmp_path: Path) -> None:
+    config = (Path(__file__).parent / "data" / "import" / "zbf.cfg").read_text()
+    hosts = ("nodes:\n  pc: {kind: terminal, interfaces: {eth0: {zone: inside, address: 10.20.0.11/24, "
+             "gateway: 10.20.0.1}}}\n  vb: {kind: server, interfaces: {eth0: {zone: outside, address: "
+             "10.30.0.100/24, gateway: 10.30.0.1}}}\n")
+    root = snapshot(tmp_path, {"zfw": config}, OVERLAY + hosts)
+    policy = load_snapshot(root).doc.data["nodes"]["zfw"]["policies"]
+    assert policy["rules"] == [
+        {"action": "permit", "proto": "tcp", "src": "10.20.0.0/24", "dst": "10.30.0.100/32", "dport": "443",
+         "from": ["Gi0/0"], "to": ["Gi0/1"]},                          # class SCREEN: inspect
+        {"action": "deny", "from": ["Gi0/0"], "to": ["Gi0/1"]},         # class-default: drop
+        {"action": "deny", "from": ["Gi0/1"], "to": ["Gi0/0"]},         # no zone pair INET -> LGWAN
+        {"action": "deny", "from": ["Gi0/0", "Gi0/1"], "to": ["Gi0/2"]},  # zone member <-> no zone
+        {"action": "deny", "from": ["Gi0/2"], "to": ["Gi0/0", "Gi0/1"]}]
+    net = Network(segverify.load(root))
+    pc, vb = IPv4Address("10.20.0.11"), IPv4Address("10.30.0.100")
+    assert [p.outcome for p in trace(net, "pc", Packet(pc, vb, 6, 40000, 443))] == [Outcome.DELIVERED]
+    denied = trace(net, "pc", Packet(pc, vb, 6, 40000, 22))
+    assert [p.outcome for p in denied] == [Outcome.DENIED_POLICY]
+    assert denied[0].hops[1].policy is not None and denied[0].hops[1].policy.span.line == line_of(config, "drop log")
+    assert [p.outcome for p in trace(net, "vb", Packet(vb, pc, 6, 40000, 22))] == [Outcome.DENIED_POLICY]

@@ -14,6 +14,7 @@ from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
 
 from ..errors import InputError, Span
+from .cisco_zbf import Zbf, build_policy, read_block
 from .cisco_acl import AclContext, ObjectGroup, mask_length, parse_entry, parse_ip
 from .device import ALL_VLANS, AclData, Device, L3Interface, NatData, Port, RouteData
 from .notes import Notes
@@ -181,9 +182,11 @@ class IosParser:
                             "after its file")
         device = Device(self.hostname[0], "cisco-ios", self.file, self.hostname[1])
         self.ctx = AclContext(self.groups, self.notes)
+        self.zbf = Zbf()
         for line, children in self.blocks:
             self.top(device, line, children)
         self.nat(device)
+        build_policy(device, self.zbf, self.notes)
         return device
 
     def top(self, device: Device, line: Line, children: list[Line]) -> None:
@@ -219,8 +222,7 @@ class IosParser:
             return
         if w[:2] in (["zone", "security"], ["zone-pair", "security"]) or (
                 head in ("class-map", "policy-map") and w[1:3] == ["type", "inspect"]):
-            self.notes.over(self.span(line), "zone-based firewall not modelled yet: its policies only ever "
-                            "drop, so without them the model permits more", line.text)
+            read_block(self.zbf, w, self.span(line), [(c.words, self.span(c)) for c in children])
             return
         if head == "route-map":
             return  # used by routing protocols (effect in the FIB) or policy routing (reported there)
@@ -300,9 +302,8 @@ class IosParser:
                 channel = f"Port-channel{w[1]}"
             elif w[:2] == ["ip", "nat"] and len(w) == 3 and w[2] in ("inside", "outside"):
                 iface.nat_side = w[2]
-            elif w[:2] == ["zone-member", "security"]:
-                self.notes.over(where, "zone-based firewall not modelled yet: zone membership only ever drops, "
-                                "so the model permits more", child.text)
+            elif w[:2] == ["zone-member", "security"] and len(w) == 3:
+                self.zbf.members[name] = (w[2], where)
             elif w[:2] == ["vrf", "forwarding"] or w[:3] == ["ip", "vrf", "forwarding"]:
                 iface.vrf = w[-1]
             elif w[0] in ("standby", "vrrp"):
