@@ -312,3 +312,30 @@ def test_zone_based_firewall_becomes_the_node_policy(tmp_path: Path) -> None:
     assert [p.outcome for p in denied] == [Outcome.DENIED_POLICY]
     assert denied[0].hops[1].policy is not None and denied[0].hops[1].policy.span.line == line_of(config, "drop log")
     assert [p.outcome for p in trace(net, "vb", Packet(vb, pc, 6, 40000, 22))] == [Outcome.DENIED_POLICY]
+
+
+def test_diff_against_a_git_revision_of_a_configuration_repository(tmp_path: Path) -> None:
+    """The RANCID/Oxidized setup: configurations in git; diff --git REV SNAPSHOT shows what a change opens."""
+    import json
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from segverify.cli import cli
+
+    repo = tmp_path / "repo"
+    hosts = ("nodes:\n  pc: {kind: terminal, interfaces: {eth0: {zone: inside, address: 10.1.0.10/24, "
+             "gateway: 10.1.0.1}}}\n  web: {kind: server, interfaces: {eth0: {zone: outside, address: "
+             "10.2.0.80/16, gateway: 10.2.0.1}}}\n")
+    root = snapshot(repo, {"r1": R1, "r2": R2}, OVERLAY + hosts)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(git[:3] + ["init", "-q"], check=True)
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-qm", "as running"], check=True)
+    config = root / "configs" / "r1.cfg"
+    config.write_text(config.read_text().replace("access-list 110 deny ip any any", "access-list 110 permit ip any any")
+                      .replace("10 deny ip any any log", "10 permit ip any any"))
+    result = CliRunner().invoke(cli, ["diff", "--git", "HEAD", str(root), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(result.stdout)
+    assert data["newly_allowed"] and not data["newly_blocked"]
