@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest

@@ -185,12 +185,6 @@ def _prefixes(text: str, span: Span) -> list[IPv4Network]:
     return result
 
 
-def _iface_set(text: str) -> frozenset[str] | tuple[str, ...]:
-    if text.endswith("+"):
-        return ("wildcard", text[:-1])
-    return frozenset([text])
-
-
 def parse_iptables_save(text: str, display: str, notes: Notes) -> RuleSet:
     rules = RuleSet(display)
     table: NfTable | None = None
@@ -451,17 +445,6 @@ def compose(chains: list[tuple[list[FlatRule], str, Span]]) -> tuple[list[FlatRu
         product = combined
     last = product.pop() if product and product[-1].match == NfMatch() else None
     return product, last.action if last else "accept", last.span if last else chains[0][2]
-
-
-def _applies(match: NfMatch, key: str, iface: str) -> NfMatch | None:
-    """The rule restricted to packets of interface ``iface`` (in or out); None if it never applies."""
-    names = match.iif if key == "iif" else match.oif
-    nots = match.iif_not if key == "iif" else match.oif_not
-    if names is not None and iface not in names or iface in nots:
-        return None
-    if key == "iif":
-        return replace(match, iif=None, iif_not=frozenset())
-    return replace(match, oif=None, oif_not=frozenset())
 
 
 def _rule_dict(match: NfMatch, action: str) -> dict[str, Any]:

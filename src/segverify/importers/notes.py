@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from ..errors import InputError, Span
+from ..errors import Span
 
 
 class NoteKind(str, enum.Enum):
@@ -47,10 +47,6 @@ class Notes:
 
     def warn(self, span: Span, message: str, text: str = "") -> None:
         self.items.append(Note(span, NoteKind.WARNING, message, text.strip()))
-
-    @staticmethod
-    def error(span: Span, message: str) -> InputError:
-        return InputError(message, span)
 
     def sorted(self) -> list[Note]:
         return sorted(set(self.items))

@@ -32,7 +32,7 @@ from .fortios_config import looks_like_fortios
 from .panos import looks_like_panos, parse_panos
 from .device import AclData, Device, L3Interface, RouteData
 from .fib import Fib, read_fib
-from .files import json_spans, read_text
+from .files import read_text
 from .linux_host import batfish_host, dumped_host, load_json
 from .notes import Notes
 from .overlay import OVERLAY_INTERFACE_KEYS, OVERLAY_NODE_KEYS, Overlay, read_overlay
@@ -52,7 +52,6 @@ class Imported:
     devices: dict[str, Device]
     segments: list[Segment]
     vendor_lines: int = 0
-    sources: dict[tuple[Any, ...], Span] = field(default_factory=dict)
 
 
 def _where(span: Span) -> tuple[str, int, int]:
