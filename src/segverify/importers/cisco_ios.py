@@ -534,9 +534,7 @@ class IosParser:
             pool = self.pools.get(rest[3])
             if pool is None:
                 raise InputError(f"unknown NAT pool {rest[3]!r}", where)
-            to = str(pool[0])
-            if pool[0] != pool[1]:
-                self.notes.unverified(where, f"NAT pool {rest[3]} modelled as its first address {to}", line.text)
+            to = str(pool[0]) if pool[0] == pool[1] else f"{pool[0]}-{pool[1]}"
         else:
             return self.unverified(line, "this form of NAT is not modelled")
         sources: list[str] = []

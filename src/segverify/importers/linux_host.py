@@ -211,10 +211,13 @@ def nat_rule(device: Device, hook: str | None, rule: Any, notes: Notes) -> None:
             iface = device.interfaces.get(out)
             if iface is None or iface.address is None:
                 continue
-            to = rule.nat.get("to", "").split(":")[0].split("-")[0] if kind == "snat" else str(iface.address.ip)
+            target = rule.nat.get("to", "")
+            to, _, ports = target.partition(":") if kind == "snat" else (str(iface.address.ip), "", "")
             if not to:
                 raise InputError("SNAT needs --to-source", rule.span)
-            data: dict[str, Any] = {"type": "source", "out": out, "to": to}
+            data: dict[str, Any] = {"type": "source", "out": out, "to": to}  # an address, a-b or a prefix
+            if ports or rule.nat.get("ports"):
+                data["ports"] = (ports or rule.nat["ports"]).replace(":", "-")
             if m.src is not None:
                 data["src"] = [str(p) for p in m.src]
             if m.dst is not None:
@@ -224,6 +227,9 @@ def nat_rule(device: Device, hook: str | None, rule: Any, notes: Notes) -> None:
     if kind == "dnat" and hook == "prerouting" and m.dst is not None and len(m.dst) == 1 \
             and m.dst[0].prefixlen == 32 and m.iif is not None:
         to = rule.nat.get("to", "").split(":")[0]
+        if "-" in to or "/" in to:
+            notes.unverified(rule.span, "DNAT to a range of addresses is not modelled", rule.text)
+            return
         notes.over(rule.span, "DNAT modelled as static one-to-one NAT on the input interface (it also "
                    "translates the inside address's own new flows leaving there)", rule.text)
         for out in sorted(m.iif):

@@ -173,7 +173,19 @@ def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset:
             verdict = "nat"
             nat = {"kind": kind}
             if isinstance(body, dict) and "addr" in body:
-                nat["to"] = str(body["addr"])
+                addr = body["addr"]
+                if isinstance(addr, dict) and "prefix" in addr:
+                    nat["to"] = f"{addr['prefix']['addr']}/{addr['prefix']['len']}"
+                elif isinstance(addr, dict) and "range" in addr:
+                    nat["to"] = "-".join(str(a) for a in addr["range"])
+                elif isinstance(addr, str):
+                    nat["to"] = addr
+                else:
+                    unmodelled.append("a NAT address that is not an address, range or prefix")
+            if isinstance(body, dict) and "port" in body:
+                port = body["port"]
+                nat["ports"] = "-".join(str(p) for p in port["range"]) if isinstance(port, dict) and \
+                    "range" in port else str(port)
         elif kind in ("counter", "log", "limit", "comment", "continue", "notrack", "mangle", "quota"):
             if kind in ("limit", "quota"):
                 unmodelled.append(kind)

@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import InputError, Span
 from ..reader import Document, read_yaml
 
-OVERLAY_NODE_KEYS = {"kind", "role", "description", "ip_forward", "mfa", "removable_media", "epp", "edr",
+OVERLAY_NODE_KEYS = {"kind", "role", "description", "ip_forward", "mfa", "removable_media", "epp", "edr", "represents",
                      "interfaces", "routes", "sanitizer", "allow", "acls", "nat"}
 OVERLAY_INTERFACE_KEYS = {"zone", "description", "acl_in", "acl_out"}
 
