@@ -242,7 +242,9 @@ class Emitter:
             self.put(("nodes", name), {}, device.span)
             self.put(("nodes", name, "kind"), device.kind, device.span)
             default_forward = device.kind in ("router", "l3switch", "firewall", "gateway")
-            if device.forwarding != default_forward:
+            # Said explicitly when the snapshot says it (ip_forward, no ip routing): the overlay may
+            # change the kind, and a kind's default must not override what the device does.
+            if device.forwarding != default_forward or device.forwarding_span is not None:
                 self.put(("nodes", name, "ip_forward"), device.forwarding, device.forwarding_span or device.span)
             if vrf is not None:
                 self.put(("nodes", name, "description"), f"{device.name}, VRF {vrf}", device.vrfs.get(vrf, device.span))
