@@ -92,6 +92,8 @@ class NfMatch:
     oif_not: frozenset[str] = frozenset()
     new: bool = True  # False: matches no NEW packet (e.g. ctstate ESTABLISHED)
     unmodelled: tuple[str, ...] = ()  # conditions the model cannot express
+    icmp_type: int | None = None
+    icmp_code: int | None = None
 
     def empty(self) -> bool:
         return (self.src == [] or self.dst == [] or self.sport == [] or self.dport == []
@@ -105,10 +107,15 @@ class NfMatch:
             proto = other.proto
         iif = self.iif if other.iif is None else (other.iif if self.iif is None else self.iif & other.iif)
         oif = self.oif if other.oif is None else (other.oif if self.oif is None else self.oif & other.oif)
+        icmp: list[int | None] = []
+        for mine, theirs in ((self.icmp_type, other.icmp_type), (self.icmp_code, other.icmp_code)):
+            if mine is not None and theirs is not None and mine != theirs:
+                return None
+            icmp.append(mine if mine is not None else theirs)
         return NfMatch(intersect(self.src, other.src), intersect(self.dst, other.dst), proto,
                        port_intersect(self.sport, other.sport), port_intersect(self.dport, other.dport),
                        iif, self.iif_not | other.iif_not, oif, self.oif_not | other.oif_not,
-                       self.new and other.new, self.unmodelled + other.unmodelled)
+                       self.new and other.new, self.unmodelled + other.unmodelled, icmp[0], icmp[1])
 
 
 @dataclass
@@ -453,7 +460,9 @@ def _rule_dict(match: NfMatch, action: str) -> dict[str, Any]:
         rule["src"] = [str(p) for p in match.src] if len(match.src) != 1 else str(match.src[0])
     if match.dst is not None:
         rule["dst"] = [str(p) for p in match.dst] if len(match.dst) != 1 else str(match.dst[0])
-    if match.proto is not None:
+    if match.icmp_type is not None:
+        rule["service"] = f"icmp/{match.icmp_type}" + (f"/{match.icmp_code}" if match.icmp_code is not None else "")
+    elif match.proto is not None:
         rule["proto"] = PROTO_NAMES.get(match.proto, match.proto)
     for key in ("sport", "dport"):
         ports = getattr(match, key)

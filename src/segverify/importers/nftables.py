@@ -19,7 +19,10 @@ from .linux_host import load_json
 from .netfilter import PROTOCOL_NUMBERS, NfChain, NfMatch, NfRule, NfTable, RuleSet, complement, port_complement
 from .notes import Notes
 
-HOOK_TYPES = {"filter", "nat", "route"}
+ICMP_TYPES = {"echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5,
+              "echo-request": 8, "router-advertisement": 9, "router-solicitation": 10, "time-exceeded": 11,
+              "parameter-problem": 12, "timestamp-request": 13, "timestamp-reply": 14, "info-request": 15,
+              "info-reply": 16, "address-mask-request": 17, "address-mask-reply": 18}
 
 
 class _Unmodelled(Exception):
@@ -117,6 +120,15 @@ def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) 
             ports = _ports(right, sets)
             m[field] = port_complement(ports) if negate else ports
             return
+        if proto == "icmp" and field in ("type", "code") and not negate:
+            value = ICMP_TYPES.get(right, right) if field == "type" else right
+            if not isinstance(value, int) or not 0 <= value <= 255:
+                raise _Unmodelled(f"icmp {field} {right!r}")
+            if m.get("proto") not in (None, 1):
+                m["never"] = True
+            m["proto"] = 1
+            m["icmp_" + field] = value
+            return
         raise _Unmodelled(f"{proto} {field}")
     if isinstance(left, dict) and "meta" in left:
         key = left["meta"].get("key")
@@ -198,7 +210,7 @@ def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset:
     match = NfMatch(src=m.get("src"), dst=m.get("dst"), proto=m.get("proto"), sport=m.get("sport"),
                     dport=m.get("dport"), iif=m.get("iif"), iif_not=m.get("iif_not", frozenset()),
                     oif=m.get("oif"), oif_not=m.get("oif_not", frozenset()), new=m.get("new", True),
-                    unmodelled=tuple(unmodelled))
+                    unmodelled=tuple(unmodelled), icmp_type=m.get("icmp_type"), icmp_code=m.get("icmp_code"))
     text = json.dumps(rule.get("expr", []), separators=(",", ":"))
     text = text if len(text) <= 300 else text[:297] + "..."
     return NfRule(match, verdict, span, f"chain {rule.get('chain')} rule handle {rule.get('handle', '?')}: {text}",
