@@ -339,3 +339,17 @@ def test_diff_against_a_git_revision_of_a_configuration_repository(tmp_path: Pat
     assert result.exit_code in (0, 1), result.output
     data = json.loads(result.stdout)
     assert data["newly_allowed"] and not data["newly_blocked"]
+
+
+def test_a_vrf_is_a_node_of_its_own(tmp_path: Path) -> None:
+    config = ("hostname pe1\nvrf definition CUST\ninterface Gi0/0\n vrf forwarding CUST\n ip address 10.1.0.1 "
+              "255.255.255.0\ninterface Gi0/1\n vrf forwarding CUST\n ip address 10.2.0.1 255.255.255.0\n"
+              "interface Gi0/2\n ip address 10.3.0.1 255.255.255.0\n"
+              "ip route vrf CUST 10.9.0.0 255.255.0.0 10.2.0.9\nip route 0.0.0.0 0.0.0.0 10.3.0.254\n")
+    root = snapshot(tmp_path, {"pe1": config}, OVERLAY + "nodes:\n  pe1: {kind: router}\n")
+    topo = segverify.load(root)
+    assert sorted(topo.nodes) == ["pe1", "pe1@CUST"]
+    assert [i.name for i in topo.nodes["pe1@CUST"].interfaces] == ["Gi0/0", "Gi0/1"]
+    assert [i.name for i in topo.nodes["pe1"].interfaces] == ["Gi0/2"]
+    assert [(str(r.prefix), str(r.via)) for r in topo.nodes["pe1@CUST"].routes] == [("10.9.0.0/16", "10.2.0.9")]
+    assert [(str(r.prefix), str(r.via)) for r in topo.nodes["pe1"].routes] == [("0.0.0.0/0", "10.3.0.254")]

@@ -237,8 +237,6 @@ class Emitter:
             members = {n: i for n, i in device.interfaces.items() if i.vrf == vrf}
             if vrf is not None and not members:
                 continue
-            if vrf is None and not members and vrfs:
-                continue
             self.put(("nodes", name), {}, device.span)
             self.put(("nodes", name, "kind"), device.kind, device.span)
             default_forward = device.kind in ("router", "l3switch", "firewall", "gateway")
