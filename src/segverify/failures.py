@@ -141,8 +141,8 @@ def whatif(topology: Topology, fail: tuple[str, ...] = (), fail_open: tuple[str,
     """Play out the given failures, or every combination of ``k_failures`` failures."""
     links = sorted(link_label(lan) for lan in topology.lans)
     fail = _check_names(topology, fail, "a node, link or LAN", links + sorted(topology.nodes), _link_names(topology))
-    firewalls = sorted(n.name for n in topology.nodes.values() if n.acls)
-    fail_open = _check_names(topology, fail_open, "a node with ACLs", firewalls)
+    firewalls = sorted(n.name for n in topology.nodes.values() if n.acls or n.policy is not None)
+    fail_open = _check_names(topology, fail_open, "a node with ACLs or policies", firewalls)
     baseline = verify(topology, profile=profile, today=today)
     base = frozenset(f.fingerprint for f in baseline.active)
     scenarios: list[Scenario] = []

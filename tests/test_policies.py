@@ -1,0 +1,53 @@
+"""Zone-pair policies follow the routes: whatif, diff and trace see which line applies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import segverify
+from segverify.headers import Packet
+from segverify.network import Network
+from segverify.trace import trace
+
+DATA = Path(__file__).parent / "data"
+TODAY = dt.date(2026, 11, 26)
+HTTPS = Packet(IPv4Address("10.20.1.10"), IPv4Address("192.0.2.6"), 6, 49152, 443)
+
+
+def _topology() -> segverify.Topology:
+    return segverify.load(DATA / "policy-follows-routes.yaml")
+
+
+def test_a_failed_uplink_moves_traffic_to_another_policy_line() -> None:
+    topo = _topology()
+    assert segverify.verify(topo, today=TODAY).errors == 0
+    (before,) = [p for p in trace(Network(topo), "pc", HTTPS)]
+    fw = next(h for h in before.hops if h.node == "fw")
+    assert not before.delivered and fw.out_iface == "wan1" and fw.policy is not None and fw.policy.rule_index == 1
+    (after,) = trace(Network(topo, down=frozenset({"uplink1"})), "pc", HTTPS)
+    fw = next(h for h in after.hops if h.node == "fw")
+    assert after.delivered and fw.out_iface == "wan2" and fw.policy is not None and fw.policy.rule_index == 2
+    assert str(fw.policy.span).endswith("policy-follows-routes.yaml:26:11")
+    report = segverify.whatif(topo, fail=("uplink1",), today=TODAY)
+    (result,) = report.dangerous
+    assert {f.rule for f in result.opened} == {"SEG003"}
+
+
+def test_a_firewall_with_policies_can_fail_open() -> None:
+    report = segverify.whatif(_topology(), fail_open=("fw",), today=TODAY)
+    assert {f.rule for r in report.dangerous for f in r.opened} == {"SEG003"}
+
+
+def test_diff_sees_a_policy_line_change() -> None:
+    old = _topology()
+    text = (DATA / "policy-follows-routes.yaml").read_text(encoding="utf-8")
+    new = segverify.loads(text.replace("- {from: lan, to: wan1, action: deny}",
+                                       "- {from: lan, to: wan1, service: tcp/443, action: permit}"),
+                          name="policy-follows-routes.yaml")
+    d = segverify.diff(old, new, today=TODAY)
+    assert d.allowed and not d.blocked
+    assert {(c.source_zone, c.destination_zone) for c in d.allowed} == {("lg", "world")}
+    assert all(c.headers and all(h.startswith("tcp/443 ") for h in c.headers) for c in d.allowed)
+    assert {f.rule for f in d.introduced} == {"SEG003"}
