@@ -3,7 +3,8 @@
 Generates the 1k-device prefecture network of bench/run.py, then writes a second copy in which every
 interface's ``acl_in`` is expressed as lines of the node's ``policies`` (``from: <interface>``,
 the ACL's lines in order, then a line with the ACL's default; an interface without ``acl_in``
-gets a permit line). ``acl_out`` ACLs stay as they are. Both copies say the same thing, so the SEG
+gets a permit line). ``acl_out`` ACLs stay as they are. Traffic to the firewalls themselves gets no
+local policy (no SEG rule asks about it). Both copies say the same thing for the SEG rules, so their
 findings must be identical; the script checks that, then times load, compile, the first engine
 propagation and the full verification of each in fresh subprocesses (best of ``--repeat``) and
 writes the comparison into bench/results.md (section "Zone-pair policies against ACLs").
@@ -52,11 +53,9 @@ def as_policies(doc: dict[str, Any]) -> int:
         if not node["acls"]:
             del node["acls"]
         # The ACLs' own defaults close each interface's lines, so the policy's default never decides
-        # forwarded traffic; traffic to the device keeps the ACLs' meaning through local lines.
-        node["policies"] = {"default": "deny", "rules": lines,
-                            "local": {"default": "deny", "rules": [
-                                *(dict(line) for line in lines),
-                                {"to": "any", "action": "permit"}]}}  # what the node sends itself
+        # forwarded traffic. Traffic to the firewalls themselves is left to a local policy as a
+        # FortiGate has it (none here): no SEG rule asks about it, so the findings stay the same.
+        node["policies"] = {"default": "deny", "rules": lines}
         written += len(lines)
     return written
 

@@ -417,6 +417,9 @@ class _Builder:
             self.rng = saved
         for r in routers:
             self.grow_nat(rng, r)
+            for route in self.nodes[r].get("routes", []):
+                if rng.random() < 0.2:  # as read from the device's FIB: same meaning, protocol recorded
+                    route.update({"source": "fib", "protocol": rng.choice(("ospf", "bgp", "static"))})
         for node in self.nodes.values():
             for rules in [acl["rules"] for acl in node.get("acls", {}).values()] + [
                     node.get("policies", {}).get("rules", []), node.get("policies", {}).get("local", {}).get("rules", [])]:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import hashlib
 import re
+from pathlib import Path as FsPath
 from ipaddress import (AddressValueError, IPv4Address, IPv4Interface, IPv4Network, NetmaskValueError,
                        ip_address, ip_network, summarize_address_range)
 from typing import Any
 
 from .errors import InputError, Span
-from .reader import Document, Path_
+from .reader import Document, Path_, SourceFile
 from .model import (PORTED_PROTOCOLS, PROTOCOLS, Acl, Action, DeclaredFlow, ExceptionDecl, Interface, Lan,
                     Match, NatRule, NatType, Node, NodeKind, Policy, PolicyLine, PortRange, Profile, Role, Route,
                     Rule, Sanitizer,
@@ -41,6 +43,7 @@ class Builder:
         self.node_addresses: dict[str, tuple[IPv4Network, ...]] = {}
         self.networks: dict[str, tuple[IPv4Network, ...] | None] = {}
         self._resolving: list[str] = []
+        self.extra_files: list[SourceFile] = []  # read on the way: FIB dumps
 
     def span(self, *path: Any) -> Span:
         return self.doc.span(tuple(path))
@@ -304,7 +307,7 @@ class Builder:
             nodes=nodes,
             lans=lans,
             exceptions=exceptions,
-            files=tuple(self.doc.files),
+            files=tuple(self.doc.files) + tuple(self.extra_files),
             span=self.span("name"),
             description=self.data.get("description", ""),
             networks={k: v if v is not None else (IPv4Network("0.0.0.0/0"),) for k, v in self.networks.items()},
@@ -401,6 +404,8 @@ class Builder:
         acls = {acl: self.acl(name, acl, spec, path + ("acls", acl)) for acl, spec in raw.get("acls", {}).items()}
         iface_names = {i.name for i in interfaces}
         routes = tuple(self.route(spec, path + ("routes", i)) for i, spec in enumerate(raw.get("routes", [])))
+        if "routes_from" in raw:
+            routes += self.fib_routes(raw["routes_from"], path + ("routes_from",), interfaces)
         for iface in interfaces:
             if iface.gateway is not None:
                 routes += (Route(IPv4Network("0.0.0.0/0"), iface.gateway, False, self.doc.span(
@@ -506,7 +511,63 @@ class Builder:
         if drop == ("via" in raw):
             raise InputError("a route needs exactly one of 'via' (next hop) or 'drop: true'", self.doc.span(path))
         via = self.host_address(raw["via"], path + ("via",)) if "via" in raw else None
-        return Route(prefix, via, drop, self.doc.span(path), int(raw.get("distance", 1)))
+        if raw.get("source") != "fib" and "protocol" in raw:
+            raise InputError("'protocol' records where a FIB route came from: give 'source: fib' too",
+                             self.doc.key_span(path + ("protocol",)))
+        return Route(prefix, via, drop, self.doc.span(path), int(raw.get("distance", 1)),
+                     str(raw.get("source", "static")), str(raw.get("protocol", "")))
+
+    def fib_routes(self, name: str, path: Path_, interfaces: tuple[Interface, ...]) -> tuple[Route, ...]:
+        """Routes from a forwarding-table dump: ``prefix next-hop interface [protocol]`` per line
+        (``#`` comments). A next hop of ``0.0.0.0`` or ``connected`` is a connected route (checked
+        against the interface, then left to the interface), ``drop``/``blackhole`` a null route."""
+        declared = self.doc.span(path)
+        target = (FsPath(declared.file).parent / name)
+        try:
+            data = target.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read the FIB dump {name!r}: {exc.strerror}", declared) from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"the FIB dump {name!r} is not UTF-8 text", declared) from None
+        self.extra_files.append(SourceFile(str(target), hashlib.sha256(data).hexdigest()))
+        ifaces = {i.name: i for i in interfaces}
+        routes: list[Route] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            body = line.split("#", 1)[0]
+            fields = body.split()
+            if not fields:
+                continue
+            where = Span(str(target), number, len(line) - len(line.lstrip()) + 1)
+            if len(fields) not in (3, 4):
+                raise InputError("a FIB line is 'prefix next-hop interface [protocol]'", where)
+            prefix_text, hop, iface_name = fields[:3]
+            protocol = fields[3] if len(fields) == 4 else "fib"
+            try:
+                prefix = ip_network("0.0.0.0/0" if prefix_text == "default" else prefix_text, strict=True)
+            except ValueError:
+                raise InputError(f"{prefix_text!r} is not a prefix (host bits set, or not IPv4)", where) from None
+            if not isinstance(prefix, IPv4Network):
+                raise InputError(f"{prefix_text}: IPv6 is not supported yet", where)
+            if iface_name not in ifaces:
+                raise InputError(f"the node has no interface {iface_name!r}", where)
+            iface = ifaces[iface_name]
+            if hop in ("drop", "blackhole", "null0", "Null0"):
+                routes.append(Route(prefix, None, True, where, 1, "fib", protocol))
+                continue
+            if hop in ("0.0.0.0", "connected", "direct"):
+                if prefix not in {a.network for a in iface.all_addresses}:
+                    raise InputError(f"connected route {prefix} is not a subnet of {iface_name}", where)
+                continue  # the interface's own connected route
+            try:
+                via = IPv4Address(hop)
+            except ValueError:
+                raise InputError(f"next hop {hop!r} is not an IPv4 address, 0.0.0.0/connected or drop", where) from None
+            if not iface.on_subnet(via):
+                raise InputError(f"next hop {via} is not on a subnet of {iface_name}", where)
+            routes.append(Route(prefix, via, False, where, 1, "fib", protocol))
+        return tuple(routes)
 
     def nat(self, node: str, index: int, raw: dict[str, Any], path: Path_, iface_names: set[str]) -> NatRule:
         kind = NatType(raw["type"])

@@ -276,6 +276,8 @@ class Route:
     drop: bool
     span: Span
     distance: int = 1  # administrative distance: a higher one is a floating (backup) route
+    source: str = "static"  # "static" (configured) or "fib" (read from the device's forwarding table)
+    protocol: str = ""  # for FIB routes: the protocol that installed it (ospf, bgp, ...), kept for the record
 
 
 class NatType(str, enum.Enum):

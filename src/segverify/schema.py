@@ -125,7 +125,8 @@ INTERFACE = _obj(
 
 ROUTE = _obj(
     {"to": {"type": "string"}, "via": {"type": "string"}, "drop": {"type": "boolean"},
-     "distance": {"type": "integer", "minimum": 1, "maximum": 255}, "description": TEXT},
+     "distance": {"type": "integer", "minimum": 1, "maximum": 255}, "description": TEXT,
+     "source": {"enum": ["static", "fib"]}, "protocol": NAME},
     ["to"],
 )
 
@@ -159,6 +160,8 @@ NODE = _obj(
         "represents": ADDRESSES,
         "interfaces": {"type": "object", "additionalProperties": INTERFACE, "propertyNames": NAME},
         "routes": {"type": "array", "items": ROUTE},
+        "routes_from": {"type": "string", "description": "a forwarding-table dump: 'prefix next-hop interface "
+                                                          "[protocol]' per line, relative to this file"},
         "acls": {"type": "object", "additionalProperties": ACL, "propertyNames": NAME},
         "nat": {"type": "array", "items": NAT},
         "policies": POLICY,
