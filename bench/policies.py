@@ -41,12 +41,12 @@ def as_policies(doc: dict[str, Any]) -> int:
         for iface in node["interfaces"]:
             acl_name = ingress.get(iface)
             if acl_name is None:
-                lines.append({"from": f"interface:{iface}", "action": "permit"})
+                lines.append({"from": iface, "action": "permit"})
                 continue
             acl = acls[acl_name]
             for rule in acl["rules"]:
-                lines.append({"from": f"interface:{iface}", **rule})
-            lines.append({"from": f"interface:{iface}", "action": acl["default"]})
+                lines.append({"from": iface, **rule})
+            lines.append({"from": iface, "action": acl["default"]})
             del node["interfaces"][iface]["acl_in"]
         used = {spec.get("acl_out") for spec in node["interfaces"].values()}
         node["acls"] = {name: acl for name, acl in acls.items() if name in used}
@@ -67,7 +67,8 @@ def convert(src: Path, dst: Path) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         doc = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
         written += as_policies(doc)
-        target.write_text(yaml.dump(doc, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False),
+        target.write_text(yaml.dump(doc, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False, width=200,
+                                    default_flow_style=None),
                           encoding="utf-8")
     for path in src.glob("*.json"):
         (dst / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
