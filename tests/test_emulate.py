@@ -273,37 +273,148 @@ def test_cleanup_removes_only_stale_segverify_namespaces() -> None:
         netns.delete_namespaces([stale])
 
 
-CHILD = textwrap.dedent("""\
-    import sys
-    sys.path.insert(0, {tests!r})
-    import segverify, randomnet
-    from segverify.emulate import emulate
-    topo = segverify.loads(randomnet.generate(27), name="random-27.yaml")
-    emulate(topo)
-    """)
+INTERRUPTS = 20  # runs interrupted, half SIGINT, half SIGTERM, at seeded random moments
+INTERRUPT_SEED = 14
+
+
+def _root_links_and_tables() -> tuple[set[str], set[str]]:
+    """Link names and nftables tables of this (the root) namespace: a run must leave both as found."""
+    links = subprocess.run([netns.tool("ip") or "ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    tables = subprocess.run([netns.tool("nft") or "nft", "list", "tables"], capture_output=True, text=True).stdout
+    return ({line.split(":")[1].strip().split("@")[0] for line in links.splitlines() if ":" in line},
+            set(tables.splitlines()))
+
+
+def _start_emulate(path: Path, *extra: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.Popen([sys.executable, "-m", "segverify", "emulate", str(path), *extra], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for_namespaces(child: subprocess.Popen[bytes], prefix: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.poll() is None:
+        if any(n.startswith(prefix) for n in netns.list_namespaces()):
+            return
+        time.sleep(0.005)
+    assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
+
+
+def _namespace_phase(child: subprocess.Popen[bytes], prefix: str) -> float:
+    """Seconds from the run's first namespace to the last (the run is left to finish)."""
+    _wait_for_namespaces(child, prefix)
+    first = last = time.monotonic()
+    while child.poll() is None:
+        if any(n.startswith(prefix) for n in netns.list_namespaces()):
+            last = time.monotonic()
+        time.sleep(0.005)
+    return last - first
 
 
 @needs_kernel
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_interrupt_leaves_no_namespace(sig: signal.Signals) -> None:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
-    child = subprocess.Popen([sys.executable, "-c", CHILD.format(tests=str(ROOT / "tests"))], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def test_interrupts_at_random_moments_leave_nothing_behind(tmp_path: Path) -> None:
+    """SIGINT and SIGTERM while namespaces exist, at seeded random moments of building, probing and
+    teardown: every run exits non-zero (130 or 143 when the signal came while namespaces existed)
+    and leaves no namespace, link or nftables table behind."""
+    import random
+
+    path = tmp_path / "random-27.yaml"
+    path.write_text(randomnet.generate(27), encoding="utf-8")
+    rng = random.Random(INTERRUPT_SEED)
+    links_before, tables_before = _root_links_and_tables()
+    calibration = _start_emulate(path)
+    phase = _namespace_phase(calibration, f"{netns.PREFIX}{calibration.pid}-")
+    calibration.communicate()
+    interrupted = attempts = 0
+    while interrupted < INTERRUPTS:
+        attempts += 1
+        assert attempts <= 3 * INTERRUPTS, f"only {interrupted} runs could be interrupted in {attempts} tries"
+        sig = (signal.SIGINT, signal.SIGTERM)[attempts % 2]
+        child = _start_emulate(path)
+        prefix = f"{netns.PREFIX}{child.pid}-"
+        try:
+            _wait_for_namespaces(child, prefix)
+            time.sleep(rng.uniform(0.0, phase))  # a moment somewhere in building, probing or teardown
+            during = any(ns.startswith(prefix) for ns in netns.list_namespaces())
+            child.send_signal(sig)
+            _out, err = child.communicate(timeout=60)
+            if not during and child.returncode in (0, -sig, 128 + sig):
+                continue  # the run had already cleaned up: that moment was not inside it
+            assert child.returncode == 128 + sig, (attempts, sig, child.returncode, err.decode())
+            assert b"Traceback" not in err and b"interrupted by" in err
+            assert not [ns for ns in netns.list_namespaces() if ns.startswith(prefix)], attempts
+            interrupted += 1
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            netns.delete_namespaces([ns for ns in netns.list_namespaces() if ns.startswith(prefix)])
+    assert _root_links_and_tables() == (links_before, tables_before)
+
+
+@needs_kernel
+def test_cleanup_after_sigkill_removes_that_run_only(tmp_path: Path) -> None:
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL, encoding="utf-8")
+    alive = f"{netns.PREFIX}{os.getpid()}-beef-n0"  # a run that is still going (this process)
+    other = f"segverify-test-other-{os.getpid()}"
+    netns.run_ip([], batch=[f"netns add {alive}", f"netns add {other}"])
+    child = _start_emulate(path, "--probes", "1000")
     prefix = f"{netns.PREFIX}{child.pid}-"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and child.poll() is None:
-            if any(n.startswith(prefix) for n in netns.list_namespaces()):
-                break
-            time.sleep(0.01)
-        assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
-        time.sleep(0.3)  # somewhere in the middle of building or probing
-        child.send_signal(sig)
-        child.wait(timeout=60)
-        assert child.returncode != 0
-        assert not [n for n in netns.list_namespaces() if n.startswith(prefix)]
+        _wait_for_namespaces(child, prefix)
+        time.sleep(0.2)
+        child.kill()
+        child.wait()
+        left = [ns for ns in netns.list_namespaces() if ns.startswith(prefix)]
+        assert left, "SIGKILL cannot clean up; the run should have left its namespaces"
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+        done = subprocess.run([sys.executable, "-m", "segverify", "emulate", "--cleanup"], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        remaining = netns.list_namespaces()
+        assert not [ns for ns in remaining if ns.startswith(prefix)]
+        assert set(left) <= set(done.stdout.split())
+        assert alive in remaining and other in remaining
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
-        netns.delete_namespaces([n for n in netns.list_namespaces() if n.startswith(prefix)])
+        netns.delete_namespaces([ns for ns in netns.list_namespaces() if ns.startswith(prefix)] + [alive])
+        subprocess.run([netns.tool("ip") or "ip", "netns", "delete", other], capture_output=True)
+
+
+@needs_kernel
+def test_a_failing_tool_is_one_message_with_its_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from segverify.cli import main
+    from segverify.emulate import run as run_mod
+
+    real = run_mod.make_plan
+    made: list[str] = []
+
+    def broken_plan(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        plan = real(*args, **kwargs)  # type: ignore[arg-type]
+        first = next(iter(plan.nodes.values()))
+        first.ruleset += "\nthis is not nft syntax\n"
+        made.append(plan.tag)
+        return plan
+
+    monkeypatch.setattr(run_mod, "make_plan", broken_plan)
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL, encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(["emulate", str(path), "--probes", "5"])
+    _out, err = capsys.readouterr()
+    assert exc.value.code == 2 and "Traceback" not in err
+    assert "nft rejected the ruleset" in err and "nft -f - in " in err and "syntax error" in err.lower()
+    assert made and not [ns for ns in netns.list_namespaces() if ns.startswith(made[0])]
+
+
+@needs_kernel
+def test_ip_failure_is_tool_failed() -> None:
+    from segverify.errors import ToolFailed
+
+    with pytest.raises(ToolFailed) as info:
+        netns.run_ip(["link", "show", "segv-no-such-device"])
+    assert "link show segv-no-such-device" in info.value.command and info.value.stderr

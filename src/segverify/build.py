@@ -25,10 +25,10 @@ from .model import (PORTED_PROTOCOLS, PROTOCOLS, Acl, Action, DeclaredFlow, Exce
 
 RULE_IDS = frozenset(f"SEG{n:03d}" for n in range(1, 12))
 _TERM = re.compile(r"^(?P<proto>[a-z]+|\d{1,3})(?:/(?P<low>\d{1,5})(?:-(?P<high>\d{1,5}))?"
-                   r"(?:/(?P<clow>\d{1,3})(?:-(?P<chigh>\d{1,3}))?)?)?$")
+                   r"(?:/(?P<clow>\d{1,3})(?:-(?P<chigh>\d{1,3}))?)?)?\Z", re.ASCII)
 _QUAD = r"\d{1,3}(?:\.\d{1,3}){3}"
-_RANGE = re.compile(rf"^(?P<low>{_QUAD})\s*-\s*(?P<high>{_QUAD})$")
-_WILDCARD = re.compile(rf"^(?P<addr>{_QUAD})\s+(?P<mask>{_QUAD})$")
+_RANGE = re.compile(rf"^(?P<low>{_QUAD})\s*-\s*(?P<high>{_QUAD})\Z", re.ASCII)
+_WILDCARD = re.compile(rf"^(?P<addr>{_QUAD})\s+(?P<mask>{_QUAD})\Z", re.ASCII)
 ICMP = 1
 
 
@@ -227,7 +227,7 @@ class Builder:
     def protocol(self, value: Any, path: Path_) -> int | None:
         if value == "any":
             return None
-        if isinstance(value, int) or str(value).isdigit():
+        if isinstance(value, int) or (str(value).isascii() and str(value).isdigit()):
             number = int(value)
             if number > 255:
                 raise InputError(f"protocol number {number} is over 255", self.doc.span(path))
@@ -274,7 +274,8 @@ class Builder:
                 raise InputError(f"no file sets the top-level key {key!r}", Span(first, 1, 1))
         for key in ("zones", "nodes"):
             if not self.data.get(key):
-                raise InputError(f"the topology has no {key}", self.span(key) if key in self.data else None)
+                where = self.span(key) if key in self.data else self.doc.key_span(("segverify",))
+                raise InputError(f"the topology has no {key}", where)
         zones = {
             name: Zone(name, Segment(raw["segment"]), self.span("zones", name), raw.get("description", ""))
             for name, raw in self.data["zones"].items()
@@ -680,7 +681,7 @@ class Builder:
                 raise InputError(f"link or LAN name {name!r} is used twice", self.doc.span(path),
                                  related=self.doc.span(names[name]))
             names[name] = path
-            pairs = []
+            pairs: list[tuple[str, str]] = []
             for j, text in enumerate(endpoints):
                 node, _, iface = str(text).partition(":")
                 where = path + (j,)
@@ -692,17 +693,34 @@ class Builder:
                     raise InputError(f"{node}:{iface} is attached twice", self.doc.span(where),
                                      related=self.doc.span(attached[(node, iface)]))
                 attached[(node, iface)] = where
+                same = next((p for p in pairs if p[0] == node), None)
+                if same is not None:  # a node cabled to itself: a loop, never a path to a neighbour
+                    raise InputError(f"{name} joins {node}:{same[1]} and {node}:{iface}, two interfaces of the "
+                                     f"same node", self.doc.span(where))
                 pairs.append((node, iface))
             lans.append(Lan(name, tuple(pairs), self.doc.span(path[:2]), description))
         return tuple(lans)
 
     def check_next_hops(self, nodes: dict[str, Node], lans: tuple[Lan, ...]) -> None:
-        """A static next hop must be an address on a subnet the node is attached to."""
+        """A static next hop (a route's via, an interface's gateway) must be another host on a subnet
+        the node is attached to: not the node's own address, nor a subnet's network or broadcast
+        address, where no router can answer."""
         for node in nodes.values():
             subnets = [a.network for i in node.interfaces for a in i.all_addresses]
+            own = {ip: i.name for i in node.interfaces for ip in i.ips}
             for route in node.routes:
-                if route.via is not None and not any(route.via in net for net in subnets):
+                if route.via is None:
+                    continue
+                if not any(route.via in net for net in subnets):
                     raise InputError(f"next hop {route.via} of {node.name} is not on any of its subnets", route.span)
+                if route.via in own:
+                    raise InputError(f"next hop {route.via} of {node.name} is its own address (interface "
+                                     f"{own[route.via]}); name the neighbour that forwards", route.span)
+                for net in subnets:
+                    if net.prefixlen <= 30 and route.via in (net.network_address, net.broadcast_address):
+                        which = "network" if route.via == net.network_address else "broadcast"
+                        raise InputError(f"next hop {route.via} of {node.name} is the {which} address of {net}; "
+                                         f"name a host address of the neighbour", route.span)
 
     def exception(self, index: int, raw: dict[str, Any]) -> ExceptionDecl:
         path: Path_ = ("exceptions", index)

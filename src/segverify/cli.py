@@ -9,7 +9,7 @@ import click
 from .options import today_option
 
 from . import __version__
-from .errors import SegverifyError
+from .errors import Interrupted, SegverifyError
 
 PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
 
@@ -214,7 +214,7 @@ def trace(path: str, src: str | None, dst: str | None, src_alias: str | None, ds
           packet_text: str | None, proto: str, dport: int | None, sport: int, fmt: str) -> None:
     """Follow one packet hop by hop: interfaces, routes, ACL lines (file:line), NAT and the outcome."""
     from .headers import Packet
-    from .model import PORTED_PROTOCOLS, PROTOCOLS
+    from .model import PORTED_PROTOCOLS, PROTOCOLS, protocol_number
     from .network import Network
     from .outputs.json import dumps
     from .query import concrete_destination, concrete_source
@@ -233,9 +233,10 @@ def trace(path: str, src: str | None, dst: str | None, src_alias: str | None, ds
     else:
         if src is None or dst is None:
             raise click.UsageError("give --from and --to, or --packet")
-        number = int(proto) if proto.isdigit() else PROTOCOLS.get(proto)
+        number = protocol_number(proto)
         if number is None:
-            raise click.BadParameter(f"unknown protocol {proto!r}", param_hint="--proto")
+            raise click.BadParameter(f"unknown protocol {proto!r} (one of {', '.join(PROTOCOLS)} or a number 0-255)",
+                                     param_hint="--proto")
         node, src_addr = concrete_source(topo, net, src)
         ported = number in PORTED_PROTOCOLS
         packet = Packet(src_addr, concrete_destination(topo, dst), number, sport if ported else 0,
@@ -379,6 +380,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except Interrupted as exc:
+        click.echo(f"segverify: {exc}", err=True)
+        sys.exit(exc.exit_code)
     except SegverifyError as exc:
         click.echo(f"segverify: {exc}", err=True)
         sys.exit(2)

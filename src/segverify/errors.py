@@ -7,6 +7,8 @@
     ├── QueryError                 a question names something the topology does not have
     ├── OutputError                an output file cannot be written (missing directory, ...)
     ├── EnvironmentProblem         the machine lacks what a command needs (root, nft, ip, ...)
+    ├── ToolFailed                 ip or nft failed in emulate: the command and its stderr
+    ├── Interrupted                SIGINT/SIGTERM/SIGHUP stopped a run after cleanup: exit 130/143/129
     └── RecordError                the self-inspection record's database is damaged, foreign or unreachable
 
 Errors carry spans beside the data instead of inside it, so a message can always point at the
@@ -60,6 +62,31 @@ class OutputError(SegverifyError):
 
 class EnvironmentProblem(SegverifyError):
     """The machine lacks a privilege or program that a command needs."""
+
+
+class ToolFailed(SegverifyError):
+    """A program segverify runs (``ip``, ``nft`` in ``emulate``) failed: the command and its stderr."""
+
+    def __init__(self, command: str, stderr: str, what: str = "") -> None:
+        self.command = command
+        self.stderr = stderr.strip()
+        lead = f"{what}: " if what else ""
+        super().__init__(f"{lead}{command} failed" + (f": {self.stderr}" if self.stderr else ""))
+
+
+class Interrupted(SegverifyError):
+    """SIGINT, SIGTERM or SIGHUP stopped a command (after it cleaned up); exit code 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = signum
+        self.exit_code = 128 + signum
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        super().__init__(f"interrupted by {name}")
 
 
 class RecordError(SegverifyError):

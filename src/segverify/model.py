@@ -93,6 +93,15 @@ PROTOCOL_NAMES: Mapping[int, str] = {v: k for k, v in PROTOCOLS.items()}
 PORTED_PROTOCOLS = frozenset({6, 17, 132})
 
 
+def protocol_number(text: str) -> int | None:
+    """A protocol written by a user: a name (tcp, udp, ...) or a number 0-255 in ASCII digits;
+    None when it is neither ("262", "²", "８" are not protocols)."""
+    text = text.strip().lower()
+    if text.isascii() and text.isdigit():
+        return int(text) if len(text) <= 3 and int(text) <= 255 else None
+    return PROTOCOLS.get(text)
+
+
 @dataclass(frozen=True)
 class PortRange:
     low: int

@@ -8,7 +8,7 @@ from ipaddress import IPv4Address, IPv4Network, ip_network
 
 from .errors import QueryError
 from .headers import Bdd, HeaderSet, Packet
-from .model import PORTED_PROTOCOLS, PROTOCOLS, NodeKind, Segment, Topology
+from .model import PORTED_PROTOCOLS, PROTOCOLS, NodeKind, Segment, Topology, protocol_number
 from .network import Network
 from .reach import Reachability
 from .trace import Path, trace
@@ -61,12 +61,12 @@ def service_filter(net: Network, proto: str | None, dport: int | None) -> Bdd:
     s = net.space
     result = s.true
     if proto is not None:
-        number = PROTOCOLS.get(proto, None) if not proto.isdigit() else int(proto)
+        number = protocol_number(proto)
         if number is None:
-            raise QueryError(f"unknown protocol {proto!r}")
+            raise QueryError(f"unknown protocol {proto!r} (one of {', '.join(PROTOCOLS)} or a number 0-255)")
         result &= s.protocol(number)
     if dport is not None:
-        if proto is not None and PROTOCOLS.get(proto, -1) not in PORTED_PROTOCOLS and not proto.isdigit():
+        if proto is not None and protocol_number(proto) not in PORTED_PROTOCOLS:
             raise QueryError(f"{proto} has no ports")
         result &= s.port_range("dport", dport, dport) & s.protocols(PORTED_PROTOCOLS)
     return result

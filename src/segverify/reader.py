@@ -174,8 +174,21 @@ class _Composer:
             value = _CONSTRUCTOR.construct_object(node)
         except yaml.YAMLError as exc:
             raise self.fail(f"cannot read value: {exc}", event.start_mark) from None
+        except (ValueError, OverflowError) as exc:  # a date like 2027-02-30, an int of 5,000 digits
+            shown = event.value if len(event.value) <= 40 else event.value[:37] + "..."
+            what = "a date" if tag.endswith(":timestamp") else "a number" if tag.endswith((":int", ":float")) else "a value"
+            raise self.fail(f"{shown!r} is not {what} segverify can read ({exc})", event.start_mark) from None
         if isinstance(value, (_dt.date, _dt.datetime)):
             return value.isoformat()[:10]
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+            # No field needs more, and a validator that prints such a number hits Python's digit limit.
+            shown = event.value if len(event.value) <= 40 else event.value[:37] + "..."
+            raise self.fail(f"{shown!r} is not a number segverify can read (more than 64 bits)", event.start_mark)
+        if isinstance(value, float):
+            # No field takes a fraction, and JSON Schema counts 80.0 as the integer 80 (and 1.0 as
+            # the version 1): a decimal point is refused where it is written.
+            raise self.fail(f"{event.value} is not a whole number; write it without a decimal point "
+                            f"(or quote it to make it text)", event.start_mark)
         if isinstance(value, bytes):
             raise self.fail("binary values are not allowed", event.start_mark)
         if isinstance(value, float) and value != value:
@@ -240,7 +253,25 @@ def _display_name(path: Path) -> str:
     return str(path)
 
 
-_VALIDATOR = jsonschema.Draft202012Validator(topology_schema())
+def _python_regexes(schema: Any) -> Any:
+    """The schema with its patterns made exact for Python's ``re``, which both validators use: there
+    ``$`` also matches before a final newline ("pc1\\n" passed as a name) and ``\\d`` matches any
+    Unicode digit ("８０" passed as a port). The schema printed for editors keeps ECMA patterns."""
+    if isinstance(schema, dict):
+        out = {k: _python_regexes(v) for k, v in schema.items()}
+        pattern = out.get("pattern")
+        if isinstance(pattern, str):
+            pattern = pattern.replace(r"\d", "[0-9]")
+            if pattern.endswith("$") and not pattern.endswith(r"\$"):
+                pattern = pattern[:-1] + r"\Z"
+            out["pattern"] = pattern
+        return out
+    if isinstance(schema, list):
+        return [_python_regexes(v) for v in schema]
+    return schema
+
+
+_VALIDATOR = jsonschema.Draft202012Validator(_python_regexes(topology_schema()))
 
 
 def _compile_fast_validator() -> Callable[[Any], Any]:
@@ -248,7 +279,7 @@ def _compile_fast_validator() -> Callable[[Any], Any]:
 
     It is only the fast yes; when it says no, jsonschema finds the best error and its path, so
     messages and spans come from one place. The schema uses nothing beyond draft-07 keywords."""
-    schema = dict(topology_schema())
+    schema = dict(_python_regexes(topology_schema()))
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
     return fastjsonschema.compile(schema)
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-NAME = {"type": "string", "pattern": r"^[^\s:,]+$", "minLength": 1, "maxLength": 128,
-        "x-expected": "a name without spaces, ':' or ','"}
+# No spaces, ':' or ',' (they separate names in terms), no control or bidirectional-override
+# characters (a name is printed to terminals and CI logs).
+NAME = {"type": "string", "pattern": r"^[^\s:,\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]+$",
+        "minLength": 1, "maxLength": 128,
+        "x-expected": "a name without spaces, ':', ',' or control characters"}
 TEXT = {"type": "string", "maxLength": 4096}
 # Unions are written with type lists rather than oneOf: each keyword applies only to its own type,
 # and a validator need not try alternatives one after another (much faster on large networks).

@@ -25,7 +25,7 @@ import subprocess
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from ..errors import EnvironmentProblem
+from ..errors import EnvironmentProblem, Interrupted, ToolFailed
 
 PREFIX = "segv-"
 NETNS_DIR = Path("/var/run/netns")
@@ -109,9 +109,9 @@ def run_ip(args: Sequence[str], batch: Iterable[str] | None = None, netns: str |
         text = "".join(line + "\n" for line in batch)
     cmd += list(args)
     proc = subprocess.run(cmd, input=text, capture_output=True, text=True)
+    check_interrupted()
     if proc.returncode != 0:
-        where = f" in {netns}" if netns else ""
-        raise RuntimeError(f"ip{where} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+        raise ToolFailed(" ".join(cmd), proc.stderr or proc.stdout)
 
 
 def delete_namespaces(names: Iterable[str]) -> list[str]:
@@ -180,16 +180,21 @@ class Namespace:
                     path.write_text(value)
                 except FileNotFoundError:
                     if not optional:
-                        raise
+                        raise ToolFailed(f"sysctl {key}={value} in {self.name}", "no such setting in this kernel") from None
+                except OSError as exc:
+                    raise ToolFailed(f"sysctl {key}={value} in {self.name}", exc.strerror or str(exc)) from None
+        check_interrupted()
 
     def exec(self, cmd: Sequence[str], input: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run a program inside this namespace (setns in the child, no mount tricks needed)."""
         fd = os.open(NETNS_DIR / self.name, os.O_RDONLY)
         try:
-            return subprocess.run(list(cmd), input=input, capture_output=True, text=True,
+            done = subprocess.run(list(cmd), input=input, capture_output=True, text=True,
                                   preexec_fn=_enter_fd(fd), pass_fds=(fd,))
         finally:
             os.close(fd)
+        check_interrupted()
+        return done
 
 
 def _enter_fd(fd: int) -> Callable[[], None]:
@@ -199,17 +204,24 @@ def _enter_fd(fd: int) -> Callable[[], None]:
     return enter
 
 
-class Interrupted(BaseException):
-    """A termination signal arrived while namespaces existed; raised so cleanup runs."""
+_pending: list[int] = []  # signals received and not yet acted on
+HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"interrupted by signal {signum}")
-        self.signum = signum
+
+def check_interrupted() -> None:
+    """Raise :class:`Interrupted` if a signal came since the last check (called between steps of
+    the build and probe loops, so the exception starts from ordinary code, never from a handler)."""
+    if _pending:
+        raise Interrupted(_pending[0])
 
 
 @contextlib.contextmanager
-def signals_raise() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into an exception (SIGINT already is one) so ``finally`` runs."""
+def signals_flagged() -> Iterator[None]:
+    """While namespaces exist, SIGINT/SIGTERM/SIGHUP only set a flag that the loops check.
+
+    Raising from the handler itself loses the signal when it lands where Python ignores
+    exceptions (a callback during fork printed it and the run exited 0); a flag cannot be lost.
+    A signal that came after the last check is raised on the way out, after cleanup."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -217,16 +229,16 @@ def signals_raise() -> Iterator[None]:
         return
 
     def handler(signum: int, _frame: object) -> None:
-        raise Interrupted(signum)
+        _pending.append(signum)
 
-    saved = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        saved[sig] = signal.signal(sig, handler)
+    _pending.clear()
+    saved = {sig: signal.signal(sig, handler) for sig in HANDLED}
     try:
         yield
     finally:
         for sig, old in saved.items():
             signal.signal(sig, old)
+    check_interrupted()
 
 
 @contextlib.contextmanager

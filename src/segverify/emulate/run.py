@@ -30,6 +30,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from ..errors import ToolFailed
 from ..headers import HeaderSet
 from ..model import NodeKind, Topology
 from . import netns, probes as probes_mod
@@ -138,12 +139,12 @@ class Lab:
                 if ruleset:
                     done = self.ns(lp.netns).exec([nft, "-f", "-"], input=ruleset)
                     if done.returncode != 0:
-                        raise RuntimeError(f"nft rejected the ruleset of LAN {lp.name}: {done.stderr.strip()}\n{ruleset}")
+                        raise ToolFailed(f"nft -f - in {lp.netns}", done.stderr, f"nft rejected the ruleset of LAN {lp.name}")
         for p in plan.nodes.values():
             netns.run_ip([], batch=p.ip_lines, netns=p.netns)
             done = self.ns(p.netns).exec([nft, "-f", "-"], input=p.ruleset)
             if done.returncode != 0:
-                raise RuntimeError(f"nft rejected the ruleset of {p.node}: {done.stderr.strip()}\n{p.ruleset}")
+                raise ToolFailed(f"nft -f - in {p.netns}", done.stderr, f"nft rejected the ruleset of {p.node}")
 
     def open_sockets(self, protocols: Iterable[int], sources: Iterable[str]) -> None:
         for p in self.plan.nodes.values():
@@ -185,6 +186,7 @@ class Lab:
     def send_round(self, run: int, batch: Sequence[tuple[Probe, bytes]], arrivals: dict[int, set[str]],
                    errors: dict[int, str]) -> None:
         for k, (probe, data) in enumerate(batch):
+            netns.check_interrupted()
             try:
                 self.senders[probe.src_node].sendto(data, (str(probe.packet.dst), 0))
             except OSError as exc:
@@ -196,11 +198,13 @@ class Lab:
         deadline = time.monotonic() + MAX_WAIT
         quiet_until = time.monotonic() + QUIET
         while time.monotonic() < min(deadline, quiet_until):
+            netns.check_interrupted()
             if self.drain(run, arrivals, 0.05):
                 quiet_until = time.monotonic() + QUIET
 
     def flush_conntrack(self) -> None:
         for p in self.plan.nodes.values():
+            netns.check_interrupted()
             with self.ns(p.netns).entered():
                 _flush_conntrack()
 
@@ -331,7 +335,7 @@ def emulate(topology: Topology, probes: int | None = None, keep: bool = False, s
     lab = Lab(plan)
     kept: list[str] = []
     variants_tried = 0
-    with netns.signals_raise():
+    with netns.signals_flagged():
         try:
             lab.build()
             lab.open_sockets({p.packet.proto for p in chosen} or {1}, {p.src_node for p in chosen})

@@ -64,7 +64,7 @@ class Layout:
 
 def natural_key(name: str) -> tuple[object, ...]:
     """pc2 before pc10: digits compare as numbers."""
-    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
+    return tuple(int(part) if part.isascii() and part.isdigit() else part for part in re.split(r"([0-9]+)", name))
 
 
 def band_of(topology: Topology, name: str) -> str:

@@ -151,7 +151,7 @@ def resolve_highlight(topology: Topology, network: Network, spec: str, reach: Re
     """``SRC:DST[:PROTO[/PORT]]`` → the path of one packet: a flow that gets through if there is one,
     else where a sample packet stops."""
     from ..headers import Packet
-    from ..model import PORTED_PROTOCOLS, PROTOCOLS
+    from ..model import PORTED_PROTOCOLS, protocol_number
     from ..query import concrete_destination, concrete_source, query, resolve_place
     from ..reach import Reachability
     from ..trace import trace
@@ -164,7 +164,7 @@ def resolve_highlight(topology: Topology, network: Network, spec: str, reach: Re
     if len(parts) == 3:
         proto, _, port_text = parts[2].partition("/")
         if port_text:
-            if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+            if not (port_text.isascii() and port_text.isdigit()) or len(port_text) > 5 or int(port_text) > 65535:
                 raise QueryError(f"--highlight {spec!r}: {port_text!r} is not a port")
             port = int(port_text)
     answers = query(network, reach if reach is not None else Reachability(network),
@@ -174,7 +174,7 @@ def resolve_highlight(topology: Topology, network: Network, spec: str, reach: Re
         if answer.path is not None:
             return answer.path
     # Nothing gets through: show where a sample packet of that kind stops.
-    number = 6 if proto is None else (int(proto) if proto.isdigit() else PROTOCOLS.get(proto))
+    number = 6 if proto is None else protocol_number(proto)
     if number is None:
         raise QueryError(f"--highlight {spec!r}: unknown protocol {proto!r}")
     node, address = concrete_source(topology, network, src)
