@@ -408,3 +408,20 @@ def test_random_acl_verdicts_against_oracle(seed: int) -> None:
                 if engine != oracle.acl_permits(topo, name, acl_name, p):
                     mismatches.append(f"seed {seed} {name} acl {acl_name} [{p}]: engine {engine}")
     assert not mismatches, "\n".join(mismatches[:8])
+
+
+# Two inputs the engine and the oracle used to read differently (the engine delivered to both
+# external nodes that represent one prefix and forwarded through an external node with
+# ip_forward, the oracle did neither). The format now refuses both, so neither is ever asked.
+@pytest.mark.parametrize("old, new, message, line", [
+    ("represents: [10.0.8.0/24, 10.0.5.128/25]", "represents: [10.0.8.0/24, any]",
+     "0.0.0.0/0 is represented by both x1 and x2", 70),
+    ("    kind: external\n    represents: [any]", "    kind: external\n    ip_forward: true\n    represents: [any]",
+     "does not forward", 65),
+])
+def test_inputs_engine_and_oracle_read_differently_are_refused(old: str, new: str, message: str, line: int) -> None:
+    assert BASE.count(old) == 1
+    with pytest.raises(segverify.InputError) as info:
+        segverify.loads(BASE.replace(old, new), name="oracle-check.yaml")
+    assert message in info.value.message
+    assert info.value.span is not None and (info.value.span.file, info.value.span.line) == ("oracle-check.yaml", line)

@@ -291,6 +291,7 @@ class Builder:
         nodes = {name: self.node(name, raw, interfaces[name]) for name, raw in raw_nodes.items()}
         lans = self.lans(nodes)
         self.check_next_hops(nodes, lans)
+        self.check_represented_once(nodes)
         exceptions = tuple(self.exception(i, raw) for i, raw in enumerate(self.data.get("exceptions", [])))
         seen: dict[str, int] = {}
         for i, exc in enumerate(exceptions):
@@ -402,6 +403,9 @@ class Builder:
             raise InputError("a sanitizer node needs a 'sanitizer' section (type, inbound, outbound)", self.span(*path))
         if kind is NodeKind.EXTERNAL and "represents" not in raw:
             raise InputError("an external node needs 'represents' (the addresses it stands for)", self.span(*path))
+        if kind is NodeKind.EXTERNAL and raw.get("ip_forward"):
+            raise InputError("an external node stands for outside addresses and does not forward; model the router "
+                             "that forwards as a node of its own", self.doc.key_span(path + ("ip_forward",)))
         acls = {acl: self.acl(name, acl, spec, path + ("acls", acl)) for acl, spec in raw.get("acls", {}).items()}
         iface_names = {i.name for i in interfaces}
         routes = tuple(self.route(spec, path + ("routes", i)) for i, spec in enumerate(raw.get("routes", [])))
@@ -700,6 +704,22 @@ class Builder:
                 pairs.append((node, iface))
             lans.append(Lan(name, tuple(pairs), self.doc.span(path[:2]), description))
         return tuple(lans)
+
+    def check_represented_once(self, nodes: dict[str, Node]) -> None:
+        """Each prefix is represented by one external node: with two, which of them a packet to it
+        reaches is the model's guess, not the network's. Two uplinks to the same outside network
+        are one external node with two interfaces."""
+        claimed: dict[IPv4Network, str] = {}
+        for node in nodes.values():
+            if node.kind is not NodeKind.EXTERNAL:
+                continue
+            for prefix in node.represents:
+                other = claimed.setdefault(prefix, node.name)
+                if other != node.name:
+                    raise InputError(f"{prefix} is represented by both {other} and {node.name}; give each outside "
+                                     f"prefix to one external node (one node may have several interfaces)",
+                                     self.doc.span(("nodes", node.name, "represents")),
+                                     related=self.doc.span(("nodes", other, "represents")))
 
     def check_next_hops(self, nodes: dict[str, Node], lans: tuple[Lan, ...]) -> None:
         """A static next hop (a route's via, an interface's gateway) must be another host on a subnet

@@ -10,6 +10,7 @@ from .options import today_option
 
 from . import __version__
 from .errors import Interrupted, SegverifyError
+from .escape import for_terminal
 
 PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
 
@@ -20,6 +21,11 @@ def _writable(output: str | None) -> None:
         from .outputs.files import check_output
 
         check_output(output)
+
+
+def _say(text: str, err: bool = False) -> None:
+    """One line for a person: user strings in it cannot move the cursor or hide text."""
+    click.echo(for_terminal(text), err=err)
 
 
 def _not_over_inputs(output: str | None, *topologies: object, also: Iterable[str] = (),
@@ -155,18 +161,18 @@ def query(path: str, src: str, dst: str, proto: str | None, dport: int | None, l
                           for a in answers]), nl=False)
         return
     if not answers:
-        click.echo(f"nothing gets from {src} to {dst}")
+        _say(f"nothing gets from {src} to {dst}")
         return
     for a in answers[:limit]:
-        click.echo(f"{a.source} -> {a.destination}")
+        _say(f"{a.source} -> {a.destination}")
         for line in a.headers.describe():
-            click.echo(f"  flows:   {line}")
-        click.echo(f"  example: {a.witness}")
+            _say(f"  flows:   {line}")
+        _say(f"  example: {a.witness}")
         if a.path is not None:
             for i, hop in enumerate(a.path.hops, 1):
-                click.echo(f"    {i}. {hop.describe()}")
+                _say(f"    {i}. {hop.describe()}")
     more = len(answers) - limit
-    click.echo(f"{plural(len(answers), 'pair')} with flows" + (f"; {more} not shown (--limit)" if more > 0 else ""))
+    _say(f"{plural(len(answers), 'pair')} with flows" + (f"; {more} not shown (--limit)" if more > 0 else ""))
 
 
 @cli.command()
@@ -245,13 +251,13 @@ def trace(path: str, src: str | None, dst: str | None, src_alias: str | None, ds
     if fmt == "json":
         click.echo(dumps({"packet": packet.to_dict(), "source": node, "paths": [p.to_dict() for p in paths]}), nl=False)
     else:
-        click.echo(f"{packet} sent by {node}")
+        _say(f"{packet} sent by {node}")
         for n, p in enumerate(paths, 1):
             if len(paths) > 1:
-                click.echo(f"branch {n}:")
+                _say(f"branch {n}:")
             for i, hop in enumerate(p.hops, 1):
-                click.echo(f"  {i}. {hop.describe()}")
-            click.echo(f"  => {p.outcome.value} at {p.final_node}")
+                _say(f"  {i}. {hop.describe()}")
+            _say(f"  => {p.outcome.value} at {p.final_node}")
     sys.exit(0 if any(p.delivered for p in paths) else 1)
 
 
@@ -340,7 +346,7 @@ def emulate(path: str | None, probes: int | None, keep: bool, clean: bool, seed:
     if path is None:
         raise click.UsageError("give a PATH to emulate (or --cleanup)")
     result = run(_load(path), probes=probes, keep=keep, seed=seed)
-    click.echo(dumps(result.to_dict()) if fmt == "json" else format_text(result, verbose=verbose), nl=False)
+    click.echo(dumps(result.to_dict()) if fmt == "json" else for_terminal(format_text(result, verbose=verbose)), nl=False)
     sys.exit(result.exit_code)
 
 
@@ -381,10 +387,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except Interrupted as exc:
-        click.echo(f"segverify: {exc}", err=True)
+        _say(f"segverify: {exc}", err=True)
         sys.exit(exc.exit_code)
     except SegverifyError as exc:
-        click.echo(f"segverify: {exc}", err=True)
+        _say(f"segverify: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -29,7 +29,9 @@ class Span:
     column: int = 1
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+        from .escape import one_line  # a file name may hold a newline or an escape sequence
+
+        return f"{one_line(self.file)}:{self.line}:{self.column}"
 
 
 class SegverifyError(Exception):

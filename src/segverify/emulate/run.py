@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from ..errors import ToolFailed
+from ..escape import one_line
 from ..headers import HeaderSet
 from ..model import NodeKind, Topology
 from . import netns, probes as probes_mod
@@ -427,7 +428,7 @@ def zone_table(result: EmulationResult) -> str:
 
 def format_text(result: EmulationResult, verbose: bool = False) -> str:
     """The agreement/disagreement table: one line per disagreement (per probe with ``verbose``)."""
-    lines = [f"emulate {result.topology}: {len(result.outcomes)} probes, "
+    lines = [f"emulate {one_line(result.topology)}: {len(result.outcomes)} probes, "
              f"{len(result.agreements)} agree, {len(result.disagreements)} disagree"]
     shown = result.outcomes if verbose else result.disagreements
     if shown:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, TypeVar
 
+from ..escape import for_terminal, one_line
 from ..changes import DiffReport, FlowChange
 from ..findings import Report
 from ..words import plural
@@ -30,7 +31,7 @@ def _change_lines(c: FlowChange) -> list[str]:
 
 
 def render_diff_text(d: DiffReport) -> str:
-    out = [f"segverify diff: {d.old.topology} -> {d.new.topology}", ""]
+    out = [f"segverify diff: {one_line(d.old.topology)} -> {one_line(d.new.topology)}", ""]
     for title, changes in (("newly allowed", d.allowed), ("newly blocked", d.blocked)):
         out.append(f"{title}: {len(changes) or 'nothing'}")
         for c in changes:
@@ -44,7 +45,7 @@ def render_diff_text(d: DiffReport) -> str:
     cross = sum(1 for c in d.allowed if c.cross_segment)
     out += ["", f"{plural(len(d.introduced), 'finding')} introduced, {len(d.resolved)} resolved; "
                 f"{plural(len(d.allowed), 'zone pair')} newly allowed ({cross} across segments), {len(d.blocked)} newly blocked"]
-    return "\n".join(out) + "\n"
+    return for_terminal("\n".join(out) + "\n")
 
 
 def introduced_report(d: DiffReport) -> Report:

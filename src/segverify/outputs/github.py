@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
+from ..escape import github_data, github_property
 from ..findings import Finding, Report, Severity
 from ..words import plural
 
 
-def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _prop(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
+_data, _prop = github_data, github_property
 
 
 def annotation(f: Finding) -> str:
@@ -27,6 +23,6 @@ def annotation(f: Finding) -> str:
 
 def render_github(report: Report) -> str:
     lines = [annotation(f) for f in report.active]
-    lines.append(f"segverify: {report.topology}: {plural(report.errors, 'error')}, {plural(report.warnings, 'warning')}, "
+    lines.append(f"segverify: {_data(report.topology)}: {plural(report.errors, 'error')}, {plural(report.warnings, 'warning')}, "
                  f"{len(report.suppressed)} suppressed by exceptions")
     return "\n".join(lines) + "\n"

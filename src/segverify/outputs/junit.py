@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from ..escape import for_xml
 from ..findings import Finding, Report
 from ..policy.catalogue import CATALOGUE
 
@@ -43,20 +44,23 @@ def _cases(report: Report) -> list[tuple[str, str, list[Finding]]]:
 
 
 def render_junit(report: Report) -> str:
+    """Every attribute and text passes :func:`for_xml`: a control character in a name or a message
+    would make the file invalid XML 1.0 and the CI dashboard would drop the whole report."""
+    x = for_xml
     cases = _cases(report)
     failures = sum(1 for *_, failing in cases if failing)
-    suite = ET.Element("testsuite", name=f"segverify {report.topology}", tests=str(len(cases)),
+    suite = ET.Element("testsuite", name=x(f"segverify {report.topology}"), tests=str(len(cases)),
                        failures=str(failures), errors="0", skipped="0")
     for rid, name, failing in cases:
-        case = ET.SubElement(suite, "testcase", classname=f"segverify.{rid}", name=name)
+        case = ET.SubElement(suite, "testcase", classname=x(f"segverify.{rid}"), name=x(name))
         for f in failing:
-            failure = ET.SubElement(case, "failure", type=f.rule, message=f"{f.title} ({f.location})")
+            failure = ET.SubElement(case, "failure", type=x(f.rule), message=x(f"{f.title} ({f.location})"))
             lines = [f.message, *(f"flows: {h}" for h in f.headers)]
             if f.witness is not None:
                 lines.append(f"witness: {f.witness}")
             if f.path is not None:
                 lines.extend(f"  {hop.describe()}" for hop in f.path.hops)
-            failure.text = "\n".join(lines)
+            failure.text = x("\n".join(lines))
     root = ET.Element("testsuites", name="segverify", tests=str(len(cases)), failures=str(failures))
     root.append(suite)
     ET.indent(root)

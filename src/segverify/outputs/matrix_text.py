@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..escape import for_terminal
 from ..matrix import Crossing, Matrix
 
 
@@ -24,4 +25,4 @@ def render_matrix(m: Matrix) -> str:
         lines.append(f"{a} -> {b}: {cell.crossing.value}{rules}")
         for s in cell.services:
             lines.append(f"    {s}")
-    return "\n".join(lines) + "\n"
+    return for_terminal("\n".join(lines) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..escape import for_terminal, one_line
 from ..findings import Finding, Report, Severity
 from ..policy.catalogue import CATALOGUE
 from ..policy.completeness import gap_summary
@@ -51,7 +52,7 @@ def rule_counts(report: Report) -> list[str]:
 
 
 def render_text(report: Report) -> str:
-    out = [f"segverify: {report.topology} (profile {report.profile}, {report.today})",
+    out = [f"segverify: {one_line(report.topology)} (profile {report.profile}, {report.today})",
            f"rules checked: {' '.join(report.rules_checked)}"]
     counts = rule_counts(report)
     if counts:
@@ -70,4 +71,4 @@ def render_text(report: Report) -> str:
             out.append(f"  {f.rule} {f.title} — {', '.join(f.suppressed_by)}")
         out.append("")
     out.append(verdict(report))
-    return "\n".join(out) + "\n"
+    return for_terminal("\n".join(out) + "\n")

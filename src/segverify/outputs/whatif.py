@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
+from ..escape import for_terminal, one_line
 from ..findings import Report
 from ..failures import WhatIfReport
 from ..words import plural
@@ -12,7 +13,7 @@ from .diff import derived_renderers
 
 
 def render_whatif_text(w: WhatIfReport) -> str:
-    out = [f"segverify whatif: {w.baseline.topology}: {plural(len(w.results), 'scenario')}", ""]
+    out = [f"segverify whatif: {one_line(w.baseline.topology)}: {plural(len(w.results), 'scenario')}", ""]
     for r in w.dangerous:
         out.append(f"DANGEROUS  {r.scenario}")
         for f in r.opened:
@@ -28,7 +29,7 @@ def render_whatif_text(w: WhatIfReport) -> str:
         if len(safe) <= 20:
             out += [f"    {r.scenario}" for r in safe]
     out += ["", f"{len(w.dangerous)} of {plural(len(w.results), 'scenario')} {'opens' if len(w.dangerous) == 1 else 'open'} a forbidden path"]
-    return "\n".join(out) + "\n"
+    return for_terminal("\n".join(out) + "\n")
 
 
 def opened_report(w: WhatIfReport) -> Report:

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from ..escape import for_terminal, one_line
 from ..options import today_option
 
 PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
@@ -51,9 +52,9 @@ def record_command(path: str, db: str | None, profile: str | None, today: _dt.da
                           "fixed": row.fixed}), nl=False)
     else:
         verdict = "COMPLIANT" if report.compliant else "NOT COMPLIANT"
-        click.echo(f"recorded run {run_id} of {report.topology} in {store.location}: {verdict}, "
+        click.echo(for_terminal(f"recorded run {run_id} of {one_line(report.topology)} in {store.location}: {verdict}, "
                    f"{report.errors} error(s), {report.warnings} warning(s); {row.open} open "
-                   f"({row.opened} opened, {row.fixed} fixed since the previous run)")
+                   f"({row.opened} opened, {row.fixed} fixed since the previous run)"))
     sys.exit(0)
 
 
@@ -81,4 +82,4 @@ def history_command(db: str | None, name: str | None, days: int, today: _dt.date
     if fmt == "json":
         click.echo(dumps([t.to_dict() for t in result]), nl=False)
     else:
-        click.echo(render_trends(result, store.location), nl=False)
+        click.echo(for_terminal(render_trends(result, store.location)), nl=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from ..escape import one_line
 from .history import Trend
 
 
@@ -28,7 +29,7 @@ def render_trends(result: list[Trend], location: str) -> str:
         return f"{location}: the record holds no runs yet\n"
     out: list[str] = []
     for t in result:
-        out.append(f"{t.topology}: {len(t.runs)} run(s) in {location}")
+        out.append(f"{one_line(t.topology)}: {len(t.runs)} run(s) in {location}")
         out += ["  " + line for line in _table(
             ("run", "date", "profile", "verdict", "open", "opened", "fixed", "revision"),
             [(str(r.id), r.date, r.profile, "compliant" if r.compliant else "NOT COMPLIANT", str(r.open),

@@ -13,6 +13,7 @@ from typing import Callable
 
 import click
 
+from ..escape import for_terminal
 from ..options import today_option
 
 
@@ -84,5 +85,5 @@ def pcap_audit(path: str, capture: str, at: str | None, violations_file: str | N
         if violations_file is not None:
             text += (f"\nwrote {plural(written, 'packet')} of {plural(len(result.violations), 'violating flow')} "
                      f"to {violations_file}\n")
-        click.echo(text, nl=False)
+        click.echo(for_terminal(text), nl=False)
     sys.exit(result.exit_code)

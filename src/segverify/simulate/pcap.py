@@ -29,6 +29,7 @@ from ipaddress import IPv4Address
 from typing import Callable, Iterator, NamedTuple
 
 from ..errors import InputError, QueryError
+from ..escape import one_line
 from ..inputs import open_regular
 from ..headers import Packet
 from ..model import PORTED_PROTOCOLS, NodeKind, Profile, Topology
@@ -669,7 +670,7 @@ def _flow_line(f: FlowVerdict) -> str:
 
 def format_text(result: AuditResult) -> str:
     counts = result.counts()
-    lines = [f"pcap-audit {result.topology}: {result.capture} ({result.format}"
+    lines = [f"pcap-audit {one_line(result.topology)}: {one_line(result.capture)} ({result.format}"
              + (f", captured at {result.at}" if result.at else "") + ")"]
     skipped = ", ".join(f"{n} {why}" for why, n in sorted(result.skipped.items()))
     lines.append(f"{result.packets} packets, {result.ipv4_packets} IPv4 unicast in {len(result.flows)} flows"
