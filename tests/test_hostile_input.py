@@ -238,3 +238,15 @@ def test_valid_protocol_numbers_still_work(capsys: pytest.CaptureFixture[str]) -
     code, out, _err = run(capsys, "trace", str(DATA / "tiny.yaml"), "--src", "pc1", "--dst", "srv", "--proto", "6",
                           "--dport", "80")
     assert code == 0 and "delivered at srv" in out
+
+
+# -- found by tests/test_fuzz.py ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("old, new, message", [
+    ("segverify: 1\n", "segverify: 1\nk: !!timestamp 2027-02-30 x\n", "tags"),  # AttributeError in PyYAML
+    ("segverify: 1\n", "segverify: 1\nk: !!python/object/apply:os.system ['id']\n", "tags"),
+    ("zones:\n", "zones: !!set\n", "tags"),
+    ("segverify: 1\n", "segverify: 1\ninclude: [" + "x" * 300 + "]\n", "File name too long"),
+])
+def test_fuzz_findings(old: str, new: str, message: str) -> None:
+    assert message in load_error(edited(old, new)).message

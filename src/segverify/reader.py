@@ -140,6 +140,9 @@ class _Composer:
                         root, root_set = value, True
                     continue
                 # A collection starts.
+                if event.tag is not None and event.tag != "!":
+                    raise self.fail(f"YAML tags ({event.tag}) are not supported; write the value plainly",
+                                    event.start_mark)
                 value = {} if isinstance(event, yaml.MappingStartEvent) else []
                 path = self.place(stack, value, event.start_mark, is_scalar=False)
                 if not stack:
@@ -165,8 +168,9 @@ class _Composer:
 
     def scalar(self, event: yaml.ScalarEvent) -> Any:
         tag = event.tag
-        if tag is None or tag == "!":
-            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag is not None and tag != "!":
+            raise self.fail(f"YAML tags ({tag}) are not supported; write the value plainly", event.start_mark)
+        tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag == _MERGE_TAG:
             raise self.fail("merge keys (<<) are not supported; write the keys out", event.start_mark)
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
@@ -174,7 +178,8 @@ class _Composer:
             value = _CONSTRUCTOR.construct_object(node)
         except yaml.YAMLError as exc:
             raise self.fail(f"cannot read value: {exc}", event.start_mark) from None
-        except (ValueError, OverflowError) as exc:  # a date like 2027-02-30, an int of 5,000 digits
+        except (ValueError, OverflowError, ArithmeticError, AttributeError, TypeError) as exc:
+            # a date like 2027-02-30, an int of 5,000 digits: PyYAML's constructors raise these
             shown = event.value if len(event.value) <= 40 else event.value[:37] + "..."
             what = "a date" if tag.endswith(":timestamp") else "a number" if tag.endswith((":int", ":float")) else "a value"
             raise self.fail(f"{shown!r} is not {what} segverify can read ({exc})", event.start_mark) from None
@@ -323,9 +328,16 @@ def validate_document(doc: Document) -> None:
 
 
 def load_document(path: str | os.PathLike[str]) -> Document:
-    """Read a file or a directory of files, with includes, into one validated Document.
+    """Read a file or a directory of files, with includes, into one validated Document."""
+    try:
+        return _load_document(path)
+    except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop, a directory we may not list
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"cannot read {os.fspath(path)}: {detail}") from None
 
-    Includes are confined to the directory tree of the top-level topology (the directory itself
+
+def _load_document(path: str | os.PathLike[str]) -> Document:
+    """Includes are confined to the directory tree of the top-level topology (the directory itself
     when ``path`` is one), with symbolic links resolved: a topology cannot make segverify read,
     or quote in an error, a file outside its own tree."""
     root = Path(path)
@@ -400,16 +412,19 @@ def _merge_node(doc: Document, part: Document | None, display: str, base: Path,
     for i, inc in enumerate(data.get("include", [])):
         where = part.span(("include", i))
         target = base / inc
-        if not _inside(target.resolve(), confine):
-            raise InputError(f"include {inc!r} is outside {confine.name or confine}/, the directory of the "
-                             f"top-level topology (includes may not leave it)", where)
-        if not target.exists():
-            raise InputError(f"included file {inc!r} does not exist", where)
-        if target.is_dir():
-            for f in sorted(p for p in target.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()):
-                _merge_file(doc, f, seen, depth + 1, confine, where)
-        else:
-            _merge_file(doc, target, seen, depth + 1, confine, where)
+        try:
+            if not _inside(target.resolve(), confine):
+                raise InputError(f"include {inc!r} is outside {confine.name or confine}/, the directory of the "
+                                 f"top-level topology (includes may not leave it)", where)
+            if not target.exists():
+                raise InputError(f"included file {inc!r} does not exist", where)
+            members = sorted(p for p in target.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()) \
+                if target.is_dir() else [target]
+        except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop, no permission
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise InputError(f"cannot read include {inc[:80]!r}: {detail}", where) from None
+        for f in members:
+            _merge_file(doc, f, seen, depth + 1, confine, where)
 
 
 def _merge_section(doc: Document, part: Document, key: str, value: Any, spans: list[tuple[Path_, Any]],
