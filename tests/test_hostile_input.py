@@ -40,7 +40,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 # -- values the reader could not turn into data ------------------------------------------------------
 
-EXPIRING = edited("lans:", "exceptions:\n  - {id: x1, rule: SEG003, owner: o, reason: r, expires: EXPIRY}\nlans:")
+EXPIRING = edited("lans:", "exceptions:\n  - {id: x1, rule: SEG003, owner: o, justification: r, expires: EXPIRY}\nlans:")
 
 
 @pytest.mark.parametrize("value", ["2027-02-30", "2027-13-01", "2027-01-01 25:00:00", "2027-01-01T10:61:00"])
@@ -91,7 +91,9 @@ def test_non_ascii_digits_are_not_numbers(old: str, new: str) -> None:
 ])
 def test_names_with_newlines_or_control_characters(old: str, new: str) -> None:
     text = edited(old, new) if old != "rule: SEG003" else EXPIRING.replace("EXPIRY", "2030-01-01").replace(old, new)
-    load_error(text)
+    error = load_error(text)
+    assert error.span is not None and error.span.line == text[: text.index(new)].count("\n") + 1
+    assert "is not valid here" in error.message or "unknown service" in error.message
 
 
 # -- semantic nonsense -------------------------------------------------------------------------------
