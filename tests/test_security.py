@@ -42,7 +42,7 @@ ESCAPES = [
 @pytest.mark.parametrize("template", ESCAPES)
 def test_packet_expression_runs_no_code(template: str, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
-    with pytest.raises(QueryError, match="cannot build a packet"):
+    with pytest.raises(QueryError, match="cannot build a packet|names no source address"):
         parse_packet(template.format(marker=marker))
     assert not marker.exists()
 
@@ -66,11 +66,11 @@ def test_packet_expressions_still_work(text: str, number: int) -> None:
 
 @pytest.mark.parametrize("text, message", [
     ('IP(dst="example.com")', "IPv4 address"),  # scapy would ask DNS
-    ('IP(dst="10.0.0.1")/TCP(dport=99999)', "out of range"),
+    ('IP(src="10.0.0.2", dst="10.0.0.1")/TCP(dport=99999)', "out of range"),
     ('IP(dst="10.0.0.1", proto=' + "9" * 5000 + ")", "at most"),
     ('IP(dst="10.0.0.1")/TCP(dport=' + "9" * 4400 + ")", "at most|digits"),
     ("IP(" * 300 + ")" * 300, "nested|at most|cannot build"),
-    ('IP(dst="10.0.0.1", nosuchfield=1)', "cannot build"),
+    ('IP(src="10.0.0.2", dst="10.0.0.1", nosuchfield=1)', "cannot build"),
     ('IP("10.0.0.1")', "name=value"),
     ("x.pcap:0", "numbered from 1"),
 ])
