@@ -8,6 +8,7 @@ vip / ippool / local-in-policy, config vdom); no text is copied from it.
 
 from __future__ import annotations
 
+import datetime
 import os
 import random
 import textwrap
@@ -18,6 +19,7 @@ import pytest
 
 import segverify
 from segverify.errors import InputError
+from segverify.findings import Finding, Report
 from segverify.headers import Packet
 from segverify.importers import NoteKind, load_snapshot
 from segverify.importers.fortios_config import looks_like_fortios, parse_config
@@ -492,3 +494,133 @@ def test_a_huge_policy_table_loads(tmp_path: Path) -> None:
     config = FGT.replace("config firewall policy\n", "config firewall policy\n" + policies)
     imported = load_snapshot(snapshot(tmp_path, config))
     assert len(imported.doc.data["nodes"]["fw-boundary"]["policies"]["rules"]) == 5000 + 4
+
+
+# -- the FortiGate-built reference network: a snapshot and its hand-written twin ---------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+CITY = ROOT / "topologies" / "snapshots" / "alpha-fortigate"
+CITY_FW = (CITY / "configs" / "fw-inet.conf").read_text(encoding="utf-8")
+TODAY = datetime.date(2026, 11, 1)
+
+
+def city(tmp_path: Path, fw: str = CITY_FW, overlay_edit: tuple[str, str] | None = None) -> Path:
+    root = tmp_path / "city"
+    (root / "configs").mkdir(parents=True)
+    (root / "configs" / "fw-inet.conf").write_text(fw, encoding="utf-8")
+    (root / "configs" / "core-inet.cfg").write_text((CITY / "configs" / "core-inet.cfg").read_text())
+    overlay = (CITY / "segverify.yaml").read_text(encoding="utf-8")
+    if overlay_edit is not None:
+        assert overlay_edit[0] in overlay
+        overlay = overlay.replace(overlay_edit[0], overlay_edit[1] + overlay_edit[0], 1)
+    (root / "segverify.yaml").write_text(overlay, encoding="utf-8")
+    return root
+
+
+def summary(report: Report) -> list[tuple[str, str, str, bool]]:
+    return sorted((f.rule, f.severity.value, f.title, f.suppressed_by != ()) for f in report.findings)
+
+
+def test_the_fortigate_city_imports_to_the_verdict_of_its_twin() -> None:
+    twin = segverify.verify(segverify.load(ROOT / "topologies" / "alpha-fortigate.yaml"), today=TODAY)
+    imported = segverify.verify(segverify.load(CITY), today=TODAY)
+    assert imported.compliant and twin.compliant
+    assert summary(imported) == summary(twin)
+
+
+def fw_with(policy: str, before: str = "    edit 10\n") -> str:
+    """The city's FortiOS configuration with a policy inserted before another."""
+    assert before in CITY_FW
+    return CITY_FW.replace(before, policy + before, 1)
+
+
+ANY_OUT = """\
+    edit 5
+        set name "dmz-anywhere"
+        set srcintf "port2"
+        set dstintf "any"
+        set srcaddr "all"
+        set dstaddr "all"
+        set action accept
+        set schedule "always"
+        set service "ALL"
+    next
+"""
+
+
+def findings_at(report: Report, rule: str, config: str, needle: str) -> list[Finding]:
+    line = line_of(config, needle, after="config firewall policy")
+    return [f for f in report.active if f.rule == rule and f.location is not None
+            and f.location.file.endswith("fw-inet.conf") and f.location.line == line]
+
+
+def test_a_policy_with_dstintf_any_above_the_separation_rules_is_found_at_its_line(tmp_path: Path) -> None:
+    config = fw_with(ANY_OUT)
+    report = segverify.verify(segverify.load(city(tmp_path, config)), today=TODAY)
+    # the DMZ now reaches both sanitizers on every service: their attack surface, at the policy's line
+    assert findings_at(report, "SEG004", config, "edit 5")
+
+
+def test_a_disabled_deny_lets_the_broad_policy_through(tmp_path: Path) -> None:
+    deny = """\
+    edit 4
+        set name "no-dmz-to-sanitizers"
+        set srcintf "port2"
+        set dstintf "port4" "port5"
+        set srcaddr "all"
+        set dstaddr "all"
+        set action deny
+        set schedule "always"
+        set service "ALL"
+    next
+"""
+    # the deny sits after the two sanitizer feeds (policies 20, 21) so they keep working
+    guarded = CITY_FW.replace("    edit 30\n", deny + ANY_OUT + "    edit 30\n", 1)
+    report = segverify.verify(segverify.load(city(tmp_path / "on", guarded)), today=TODAY)
+    assert not findings_at(report, "SEG004", guarded, "edit 5")
+    disabled = guarded.replace('        set action deny\n', '        set action deny\n        set status disable\n', 1)
+    report = segverify.verify(segverify.load(city(tmp_path / "off", disabled)), today=TODAY)
+    assert findings_at(report, "SEG004", disabled, "edit 5")
+
+
+def test_a_vip_exposing_an_lgwan_server_is_found_at_the_fortios_policy(tmp_path: Path) -> None:
+    vip = CITY_FW.replace("config firewall ippool\n", """\
+config firewall vip
+    edit "VIP-GROUPWARE"
+        set extip 10.30.255.100
+        set mappedip "10.20.2.13"
+        set extintf "port2"
+    next
+end
+config firewall ippool
+""", 1)
+    config = vip.replace("    edit 30\n", """\
+    edit 25
+        set name "dmz-to-groupware"
+        set srcintf "port2"
+        set dstintf "port3"
+        set srcaddr "INET_DMZ"
+        set dstaddr "VIP-GROUPWARE"
+        set action accept
+        set schedule "always"
+        set service "HTTPS"
+    next
+    edit 30
+""", 1)
+    # fw-lg (in the overlay) lets it in too: two mistakes in series, as in the YAML variant
+    lg_permit = ("        - {from: port3, to: port1, dst: 10.20.2.13, service: https, action: permit, "
+                 "description: VIP groupware (誤り)}\n")
+    root = city(tmp_path, config, (
+        "        - {from: lg-interconnect, to: any, action: deny", lg_permit))
+    report = segverify.verify(segverify.load(root), today=TODAY)
+    found = findings_at(report, "SEG003", config, "edit 25")
+    assert found and all(f.location is not None for f in found)
+
+
+def test_object_keys_segverify_does_not_read_are_noted(tmp_path: Path) -> None:
+    config = FGT.replace('        set mappedport 8443\n', '        set mappedport 8443\n        set nat-source-vip enable\n'
+                         '        set comment "published web"\n')
+    imported = load_snapshot(snapshot(tmp_path, config))
+    noted = [n for n in imported.notes.items if "nat-source-vip" in n.message]
+    assert noted and noted[0].kind is NoteKind.NOT_VERIFIED and noted[0].span.line == line_of(config, "nat-source-vip")
+    assert not any("'set comment'" in n.message for n in imported.notes.items)

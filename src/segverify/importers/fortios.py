@@ -156,6 +156,23 @@ CONDITION_POLICY_KEYS = {  # they narrow what a policy matches: widened in an ac
     "devices", "ztna-ems-tag", "ztna-geo-tag", "device-ownership", "network-service-dynamic",
     "network-service-src-dynamic", "srcaddr-negate-dynamic",
 }
+# Keys of objects that only describe them (no effect on which packets get where).
+DESCRIPTIVE = {"uuid", "comment", "comments", "color", "visibility", "category", "fabric-object", "tags", "tagging",
+               "allow-routing", "associated-interface", "list", "sdn", "obj-type", "proxy", "app-service-type",
+               "check-reset-range", "session-ttl", "iprange-none", "helper", "name", "id", "arp-reply",
+               "nat-source-vip-none", "extaddr", "http-redirect", "color-none", "dynamic_mapping",
+               "source-associated-interface"}
+OBJECT_KEYS = {
+    "address": {"type", "subnet", "start-ip", "end-ip", "wildcard", "fqdn", "country", "interface",
+                "sub-type", "macaddr", "cache-ttl", "wildcard-fqdn"},
+    "service": {"protocol", "tcp-portrange", "udp-portrange", "sctp-portrange", "icmptype", "icmpcode",
+                "protocol-number", "iprange", "fqdn", "tcp-halfclose-timer", "tcp-halfopen-timer",
+                "tcp-timewait-timer", "tcp-rst-timer", "udp-idle-timer", "session-ttl"},
+    "VIP": {"type", "extip", "mappedip", "extintf", "portforward", "protocol", "extport", "mappedport",
+            "src-filter", "status"},
+    "IP pool": {"type", "startip", "endip", "source-startip", "source-endip", "block-size", "num-blocks-per-user",
+                "pba-timeout", "permit-any-host", "arp-intf", "arp-reply", "startport", "endport", "port-per-user"},
+}
 POOL_PORTS = "5117-65533"  # the source ports FortiOS gives an overload pool
 MAX_EXPANDED = 256  # VIP address and port ranges are mapped one by one up to this size
 
@@ -345,6 +362,7 @@ class VdomParser:
         self.used_vips: dict[str, Span] = {}
         self.local_access: dict[str, tuple[list[dict[str, Any]], Span]] = {}  # interface -> allowaccess
         self.tunnels: set[str] = set()  # SSL VPN and other tunnel ends: what comes through is not modelled
+        self.checked: set[tuple[str, str]] = set()  # objects whose keys were checked
 
     def _entries(self, path: str) -> dict[str, Entry]:
         table = self.tables.get(path)
@@ -593,7 +611,17 @@ class VdomParser:
             return AddressSet.any() if wide else AddressSet()
         return AddressSet([(terms, ex + plain) for terms, ex in members.clauses])
 
+    def unknown_keys(self, entry: Entry, what: str) -> None:
+        """Keys of an object this module does not read: noted once per object, never dropped silently."""
+        if (what, entry.name) in self.checked:
+            return
+        self.checked.add((what, entry.name))
+        for key, setting in entry.settings.items():
+            if key not in OBJECT_KEYS[what] and key not in DESCRIPTIVE:
+                self.notes.unverified(setting.span, f"{what} {entry.name}: 'set {key}' is not modelled", setting.text)
+
     def address_entry(self, entry: Entry, wide: bool) -> AddressSet:
+        self.unknown_keys(entry, "address")
         kind = entry.get("type", "ipmask")
         if kind == "ipmask":
             setting = entry.settings.get("subnet")
@@ -666,6 +694,7 @@ class VdomParser:
         return terms
 
     def service_entry(self, entry: Entry, wide: bool) -> list[dict[str, Any]]:
+        self.unknown_keys(entry, "service")
         protocol = entry.get("protocol", "TCP/UDP/SCTP").upper()
         for key in ("iprange", "fqdn"):
             value = entry.get(key)
@@ -859,6 +888,7 @@ class VdomParser:
         pool = self.pools.get(name)
         if pool is None:
             raise InputError(f"no IP pool named {name!r}", span)
+        self.unknown_keys(pool, "IP pool")
         start, end = pool.get("startip"), pool.get("endip") or pool.get("startip")
         try:
             low, high = IPv4Address(start), IPv4Address(end)
@@ -933,6 +963,9 @@ class VdomParser:
         its external interface, address by address of its ranges, port by port of a port forward."""
         for name, entry in self.vips.items():
             if not central and name not in self.used_vips:
+                continue
+            self.unknown_keys(entry, "VIP")
+            if entry.get("status") == "disable":
                 continue
             kind = entry.get("type", "static-nat")
             if kind != "static-nat":
