@@ -82,8 +82,10 @@ def diff(old: Topology, new: Topology, profile: str | None = None, today: _dt.da
 
 
 def whatif(topology: Topology, fail: tuple[str, ...] = (), fail_open: tuple[str, ...] = (), k_failures: int = 0,
-           jobs: int = 1, today: _dt.date | None = None) -> "WhatIfReport":
-    """Which failures (nodes or links down, firewalls failing open) would open a forbidden path."""
+           jobs: int = 1, today: _dt.date | None = None, scheduler: str | None = None) -> "WhatIfReport":
+    """Which failures (nodes or links down, firewalls failing open) would open a forbidden path.
+
+    ``jobs`` local worker processes or the Dask cluster at ``scheduler`` share the scenarios."""
     from .failures import whatif as _whatif
 
-    return _whatif(topology, fail, fail_open, k_failures, jobs, today=today)
+    return _whatif(topology, fail, fail_open, k_failures, jobs, today=today, scheduler=scheduler)

@@ -86,8 +86,15 @@ def cli(quiet: bool) -> None:
     configure(enabled=sys.stderr.isatty() and not quiet)
 
 
+jobs_option = click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
+                           help="Worker processes on this machine.")
+scheduler_option = click.option("--scheduler", metavar="ADDRESS",
+                                help="Run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://10.0.0.5:8786 "
+                                     "(needs segverify[distributed]).")
+
+
 @cli.command()
-@path_argument
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False, dir_okay=True), metavar="PATH...")
 @click.option("--profile", type=PROFILES, help="Model variant to check against (default: the topology's own).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit", "github"]), default="text",
               show_default=True)
@@ -102,10 +109,15 @@ def cli(quiet: bool) -> None:
               help="Leave out the findings whose fingerprints this file accepts (see --write-baseline).")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), metavar="FILE",
               help="Accept every current finding: write their fingerprints to FILE, then report without them.")
-def check(path: str, profile: str | None, fmt: str, output: str | None, today: _dt.date | None, fail_on: str,
-          strict: bool, select: str | None, ignore: str | None, baseline: str | None,
-          write_baseline: str | None) -> None:
-    """Verify PATH against the rule catalogue. Exit 0 compliant (warnings alone pass), 1 errors, 2 bad input."""
+@jobs_option
+@scheduler_option
+def check(paths: tuple[str, ...], profile: str | None, fmt: str, output: str | None, today: _dt.date | None,
+          fail_on: str, strict: bool, select: str | None, ignore: str | None, baseline: str | None,
+          write_baseline: str | None, jobs: int, scheduler: str | None) -> None:
+    """Verify PATH against the rule catalogue. Exit 0 compliant (warnings alone pass), 1 errors, 2 bad input.
+
+    Several PATHs are checked independently (with --jobs or --scheduler, in parallel) and reported
+    in the order given, each under its path (text) or as one JSON object; the exit code is the worst."""
     from .outputs import RENDERERS
     from .policy.check import verify
     from .words import plural
@@ -113,6 +125,19 @@ def check(path: str, profile: str | None, fmt: str, output: str | None, today: _
 
     chosen, left_out = parse_rule_terms(select, "--select"), parse_rule_terms(ignore, "--ignore")
     _writable(output)
+    if len(paths) > 1 or scheduler is not None:
+        from .batch import BATCH_FORMATS, CheckOptions, check_many, exit_code_of, render_many
+
+        if len(paths) > 1 and fmt not in BATCH_FORMATS:
+            raise click.UsageError(f"with several networks use --format {' or '.join(BATCH_FORMATS)}")
+        if baseline or write_baseline:
+            raise click.UsageError("--baseline and --write-baseline take one network, checked here (no --scheduler)")
+        results = check_many(paths, CheckOptions(profile, today, strict, fail_on, fmt, chosen, left_out), jobs,
+                             scheduler)
+        _not_over_inputs(output, also=[f for r in results for f in r.inputs])
+        _emit(render_many(results, fmt) if len(paths) > 1 else results[0].rendered, output)
+        sys.exit(exit_code_of(results))
+    path = paths[0]
     _writable(write_baseline)
     accepted = read_baseline(baseline) if baseline else frozenset()
     topology = _load(path)
@@ -306,12 +331,13 @@ def diff(paths: tuple[str, ...], revision: str | None, profile: str | None, fmt:
               help="Let this device pass everything, as a firewall failing open (repeatable).")
 @click.option("--k-failures", type=click.IntRange(0, 4), default=0, help="Play out every combination of K link/device failures.")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True, help="Worker processes for --k-failures.")
+@scheduler_option
 @click.option("--profile", type=PROFILES, help="Model variant to check against (default: the topology's own).")
 @click.option("--format", "fmt", type=REPORT_FORMATS, default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @today_option
 def whatif(path: str, fail: tuple[str, ...], fail_open: tuple[str, ...], k_failures: int, jobs: int,
-           profile: str | None, fmt: str, output: str | None, today: _dt.date | None) -> None:
+           scheduler: str | None, profile: str | None, fmt: str, output: str | None, today: _dt.date | None) -> None:
     """Which failures would open a forbidden path (a backup link around a firewall, a bypass)."""
     from .outputs.whatif import WHATIF_RENDERERS
     from .failures import whatif as play
@@ -319,7 +345,7 @@ def whatif(path: str, fail: tuple[str, ...], fail_open: tuple[str, ...], k_failu
     _writable(output)
     topology = _load(path)
     _not_over_inputs(output, topology, also=[path])
-    result = play(topology, fail, fail_open, k_failures, jobs, profile, today)
+    result = play(topology, fail, fail_open, k_failures, jobs, profile, today, scheduler=scheduler)
     _emit(WHATIF_RENDERERS[fmt](result), output)
     sys.exit(result.exit_code)
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import itertools
-import multiprocessing
 import re
 from dataclasses import dataclass
 
 from .errors import QueryError
+from .fanout import fan_out
 from .findings import Finding, Report
 from .model import Lan, NodeKind, Topology
 from .network import Network
@@ -115,30 +115,33 @@ def _check_names(topology: Topology, names: tuple[str, ...], what: str, allowed:
     return tuple(result)
 
 
-_TOPOLOGY: Topology | None = None
-_PROFILE: str | None = None
-_TODAY: _dt.date | None = None
-_BASELINE: frozenset[str] = frozenset()
+@dataclass(frozen=True)
+class _AsBuilt:
+    """What every scenario needs, sent to each worker once: the topology, the options, and the
+    fingerprints of the findings the network has as built (a scenario reports only new ones)."""
+
+    topology: Topology
+    profile: str | None
+    today: _dt.date | None
+    fingerprints: frozenset[str]
 
 
-def _init(topology: Topology, profile: str | None, today: _dt.date | None, baseline: frozenset[str]) -> None:
-    global _TOPOLOGY, _PROFILE, _TODAY, _BASELINE
-    _TOPOLOGY, _PROFILE, _TODAY, _BASELINE = topology, profile, today, baseline
-
-
-def _run(scenario: Scenario) -> ScenarioResult:
-    assert _TOPOLOGY is not None
-    model_names = {link_label(lan): lan.name for lan in _TOPOLOGY.lans}
+def _run(as_built: _AsBuilt, scenario: Scenario) -> ScenarioResult:
+    model_names = {link_label(lan): lan.name for lan in as_built.topology.lans}
     down = frozenset(model_names.get(name, name) for name in scenario.down)
-    net = Network(_TOPOLOGY, down=down, fail_open=frozenset(scenario.fail_open))
-    report = verify(_TOPOLOGY, profile=_PROFILE, today=_TODAY, network=net)
-    opened = tuple(f for f in report.active if f.witness is not None and f.fingerprint not in _BASELINE)
+    net = Network(as_built.topology, down=down, fail_open=frozenset(scenario.fail_open))
+    report = verify(as_built.topology, profile=as_built.profile, today=as_built.today, network=net)
+    opened = tuple(f for f in report.active if f.witness is not None and f.fingerprint not in as_built.fingerprints)
     return ScenarioResult(scenario, opened)
 
 
 def whatif(topology: Topology, fail: tuple[str, ...] = (), fail_open: tuple[str, ...] = (), k_failures: int = 0,
-           jobs: int = 1, profile: str | None = None, today: _dt.date | None = None) -> WhatIfReport:
-    """Play out the given failures, or every combination of ``k_failures`` failures."""
+           jobs: int = 1, profile: str | None = None, today: _dt.date | None = None,
+           scheduler: str | None = None) -> WhatIfReport:
+    """Play out the given failures, or every combination of ``k_failures`` failures.
+
+    ``jobs`` worker processes, or the Dask cluster at ``scheduler``, share the scenarios
+    (see :mod:`segverify.fanout`); the result does not depend on how they were spread."""
     links = sorted(link_label(lan) for lan in topology.lans)
     fail = _check_names(topology, fail, "a node, link or LAN", links + sorted(topology.nodes), _link_names(topology))
     firewalls = sorted(n.name for n in topology.nodes.values() if n.acls or n.policy is not None)
@@ -153,11 +156,6 @@ def whatif(topology: Topology, fail: tuple[str, ...] = (), fail_open: tuple[str,
         scenarios += [Scenario(combo) for combo in itertools.combinations(candidates, k_failures)]
     if not scenarios:
         raise QueryError("nothing to play out: give --fail, --fail-open or --k-failures")
-    if jobs > 1 and len(scenarios) > 1:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(jobs, initializer=_init, initargs=(topology, profile, today, base)) as pool:
-            results = pool.map(_run, scenarios, chunksize=max(1, len(scenarios) // (jobs * 4)))
-    else:
-        _init(topology, profile, today, base)
-        results = [_run(s) for s in scenarios]
+    as_built = _AsBuilt(topology, profile, today, base)
+    results = fan_out(_run, as_built, scenarios, jobs=jobs, scheduler=scheduler)
     return WhatIfReport(baseline, sorted(results, key=lambda r: r.scenario))

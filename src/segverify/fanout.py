@@ -1,0 +1,96 @@
+"""Independent pieces of work, run here, in local worker processes, or on a Dask cluster.
+
+The one way to fan out for every command with many independent jobs (several networks for
+``check``, the failure scenarios of ``whatif``):
+
+* ``jobs=1`` and no scheduler: one after the other, in this process;
+* ``jobs=N``: N single-threaded local worker processes — a Dask ``LocalCluster`` when the
+  ``segverify[distributed]`` extra is installed, else the standard library's process pool;
+* ``scheduler=ADDRESS``: the Dask cluster whose scheduler listens there (``tcp://host:8786``).
+
+``shared`` (the topology, the options) goes to each worker once; ``work(shared, item)`` runs per
+item and must be a module-level function. Results come back in the order of ``items`` whichever
+worker finishes first, so the output never depends on the schedule. An error raised by a job is
+raised here, as it was raised there.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from typing import Any, Callable, Sequence, TypeVar
+
+from .errors import EnvironmentProblem
+
+Item = TypeVar("Item")
+Shared = TypeVar("Shared")
+Result = TypeVar("Result")
+
+_SHARED: Any = None  # the process pool's copy of ``shared`` (set by its initializer)
+
+
+def dask_available() -> bool:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def fan_out(work: Callable[[Shared, Item], Result], shared: Shared, items: Sequence[Item], jobs: int = 1,
+            scheduler: str | None = None) -> list[Result]:
+    """``[work(shared, item) for item in items]``, spread over ``jobs`` processes or a cluster."""
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    if scheduler is None and (jobs == 1 or len(items) <= 1):
+        return [work(shared, item) for item in items]
+    if dask_available():
+        return _on_dask(work, shared, items, jobs, scheduler)
+    if scheduler is not None:
+        raise EnvironmentProblem("--scheduler needs Dask distributed: pip install 'segverify[distributed]'")
+    return _on_process_pool(work, shared, items, jobs)
+
+
+def _on_dask(work: Callable[[Shared, Item], Result], shared: Shared, items: Sequence[Item], jobs: int,
+             scheduler: str | None) -> list[Result]:
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    try:
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(scheduler, timeout=10)
+            except OSError as exc:
+                raise EnvironmentProblem(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        with client:
+            remote = client.scatter(shared, broadcast=True)
+            futures = client.map(_call, items, work=work, shared=remote, pure=False)
+            return list(client.gather(futures))
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _call(item: Item, work: Callable[[Shared, Item], Result], shared: Shared) -> Result:
+    return work(shared, item)
+
+
+def _on_process_pool(work: Callable[[Shared, Item], Result], shared: Shared, items: Sequence[Item],
+                     jobs: int) -> list[Result]:
+    context = multiprocessing.get_context("fork")  # the workers inherit ``shared`` instead of unpickling it
+    with context.Pool(jobs, initializer=_keep, initargs=(shared,)) as pool:
+        return pool.starmap(_call_shared, [(work, item) for item in items],
+                            chunksize=max(1, len(items) // (jobs * 4)))
+
+
+def _keep(shared: Any) -> None:
+    global _SHARED
+    _SHARED = shared
+
+
+def _call_shared(work: Callable[[Any, Item], Result], item: Item) -> Result:
+    return work(_SHARED, item)
