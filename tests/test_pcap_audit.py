@@ -20,7 +20,7 @@ from segverify.cli import cli, main
 from segverify.errors import InputError, QueryError
 from segverify.network import Network
 from segverify.simulate.commands import pcap_audit
-from segverify.simulate.pcap import Category, Start, audit
+from segverify.simulate.pcap import Category, Start, audit, format_text
 
 ROOT = Path(__file__).parent.parent
 ALPHA = str(ROOT / "topologies" / "alpha.yaml")
@@ -104,6 +104,7 @@ def test_flows_are_classified(alpha: segverify.Topology, capture: Path) -> None:
     smb = flows[445]
     assert (str(smb.packet.src), smb.source, smb.destinations) == ("10.20.1.13", "lg-pc03", ("internet",))  # type: ignore[attr-defined]
     assert [h.rule for h in smb.rules] == ["SEG003"] and not smb.possible  # type: ignore[attr-defined]
+    assert smb.drift and smb in result.impossible  # answered though the model denies it: both verdicts
     assert "denied in at fw-lg" in smb.model  # type: ignore[attr-defined]
     assert smb.packets == len(VIOLATION) and smb.start is Start.SYN  # type: ignore[attr-defined]
     dns = flows[53]
@@ -124,7 +125,7 @@ def test_zone_pair_summary(alpha: segverify.Topology, capture: Path) -> None:
         ("lg-office", "inet-dmz"): (1, 1, 0, 0, 5),
         ("lg-office", "lg-server"): (1, 1, 0, 0, 5),
         ("lg-office", "lgwan-wan"): (1, 0, 1, 0, 5),
-        ("lg-office", "world"): (1, 0, 0, 1, 6),
+        ("lg-office", "world"): (1, 0, 1, 1, 6),  # a violation that is model drift too counts in both
     }
 
 
@@ -141,7 +142,7 @@ def test_pcapng_input(alpha: segverify.Topology, tmp_path: Path) -> None:
     wrpcapng(str(path), CAPTURE)
     result = audit(alpha, str(path), today=TODAY)
     assert result.format == "pcapng"
-    assert result.counts() == {"allowed": 4, "blocked": 0, "impossible": 1, "violation": 1}
+    assert result.counts() == {"allowed": 4, "blocked": 0, "impossible": 2, "violation": 1}
     out = tmp_path / "violations.pcap"
     result.write_violations(str(out))
     assert [data for data, _ in RawPcapReader(str(out))] == [bytes(p) for p in VIOLATION]
@@ -187,10 +188,12 @@ def test_cli_text_json_and_violations_file(capsys: pytest.CaptureFixture[str], c
     code, out, err = run_cli(capsys, ALPHA, str(capture), "--today", "2026-11-26", "--write-violations", str(out_file))
     assert code == 1 and err == ""
     assert "SEG003: LGWAN ↔ Internet IP path" in out
+    assert "2 impossible in the model (model drift), 1 policy violation(s); 1 of them both" in out
+    assert "verdicts: policy violation AND impossible in the model (model drift)" in out
     assert f"wrote {len(VIOLATION)} packets of 1 violating flow" in out
     code, out, _ = run_cli(capsys, ALPHA, str(capture), "--format", "json", "--today", "2026-11-26")
     data = json.loads(out)
-    assert code == 1 and data["counts"] == {"allowed": 4, "blocked": 0, "impossible": 1, "violation": 1}
+    assert code == 1 and data["counts"] == {"allowed": 4, "blocked": 0, "impossible": 2, "violation": 1}
     assert out == run_cli(capsys, ALPHA, str(capture), "--format", "json", "--today", "2026-11-26")[1]
 
 
@@ -276,3 +279,16 @@ def test_an_unanswered_attempt_the_model_drops_is_blocked_not_drift(tmp_path: Pa
     result = audit(alpha, str(path), today=TODAY)
     assert [f.category for f in result.flows] == [Category.BLOCKED]
     assert result.exit_code == 0
+
+
+def test_a_relays_attack_surface_is_a_warning_not_a_violation(tmp_path: Path) -> None:
+    """Internet mail reaching the mail sanitizer on HTTPS, where it declares SMTP only: SEG004 names
+    it as a warning (it crosses nothing), so the flow is allowed and listed with its warning."""
+    path = tmp_path / "surface.pcap"
+    wrpcap(str(path), conversation("10.30.1.25", "10.30.9.2", 40001, 443))
+    topology = segverify.load(ROOT / "topologies" / "broken" / "seg004-mail-sanitizer-any-port.yaml")
+    result = audit(topology, str(path), today=TODAY)
+    [flow] = result.flows
+    assert flow.category is Category.ALLOWED and [(h.rule, h.severity) for h in flow.rules] == [("SEG004", "warning")]
+    assert result.exit_code == 0
+    assert "allowed flows with warnings (a relay's attack surface):" in format_text(result)

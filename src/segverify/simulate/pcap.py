@@ -339,13 +339,18 @@ class FlowVerdict:
     rules: tuple[RuleHit, ...]
     key: FlowKey
 
+    @property
+    def drift(self) -> bool:
+        """Answers were seen although the model does not carry it: model drift, whatever the rules say."""
+        return not self.possible and self.replies > 0
+
     def to_dict(self) -> dict[str, object]:
         return {"packet": self.packet.to_dict(), "start": self.start.value, "start_captured": self.start.captured,
                 "first_packet": self.first_packet, "packets": self.packets, "replies": self.replies,
                 "bytes": self.octets,
                 "source": self.source, "destinations": list(self.destinations), "from_zone": self.from_zone,
                 "to_zone": self.to_zone, "category": self.category.value, "possible": self.possible,
-                "model": self.model, "rules": [r.to_dict() for r in self.rules]}
+                "model": self.model, "drift": self.drift, "rules": [r.to_dict() for r in self.rules]}
 
 
 @dataclass(frozen=True)
@@ -383,7 +388,8 @@ class AuditResult:
 
     @property
     def impossible(self) -> list[FlowVerdict]:
-        return [f for f in self.flows if f.category is Category.IMPOSSIBLE]
+        """Every flow the model says cannot happen but did: violations among them too."""
+        return [f for f in self.flows if f.drift]
 
     @property
     def exit_code(self) -> int:
@@ -394,12 +400,17 @@ class AuditResult:
         for f in self.flows:
             row = table.setdefault((f.from_zone, f.to_zone), [0, 0, 0, 0, 0, 0])
             row[0] += 1
-            row[1 + [Category.ALLOWED, Category.IMPOSSIBLE, Category.VIOLATION, None, Category.BLOCKED].index(f.category)] += 1
+            if f.category is not Category.IMPOSSIBLE:  # counted below, with the violations that are drift too
+                row[1 + [Category.ALLOWED, None, Category.VIOLATION, None, Category.BLOCKED].index(f.category)] += 1
+            row[2] += f.drift
             row[4] += f.packets
         return [ZonePair(a, b, *row) for (a, b), row in sorted(table.items())]
 
     def counts(self) -> dict[str, int]:
-        return {c.value: sum(1 for f in self.flows if f.category is c) for c in Category}
+        """Flows per verdict. A violation the model also says is impossible counts as both."""
+        counts = {c.value: sum(1 for f in self.flows if f.category is c) for c in Category}
+        counts[Category.IMPOSSIBLE.value] = len(self.impossible)
+        return counts
 
     def to_dict(self) -> dict[str, object]:
         return {"topology": self.topology, "capture": self.capture, "format": self.format, "at": self.at,
@@ -641,7 +652,7 @@ def audit(topology: Topology, capture: str, at: str | None = None, today: _dt.da
             # An unanswered attempt the model drops: the network stops it, as predicted. The rules it
             # would break stay listed, because someone tried.
             category = Category.BLOCKED
-        elif hits:
+        elif any(h.severity == "error" for h in hits):  # warnings (a relay's attack surface) do not make one
             category = Category.VIOLATION
         else:  # answered although the model drops it: the model and the network disagree
             category = Category.ALLOWED if possible else Category.IMPOSSIBLE
@@ -675,8 +686,10 @@ def format_text(result: AuditResult) -> str:
     skipped = ", ".join(f"{n} {why}" for why, n in sorted(result.skipped.items()))
     lines.append(f"{result.packets} packets, {result.ipv4_packets} IPv4 unicast in {len(result.flows)} flows"
                  + (f"; skipped: {skipped}" if skipped else ""))
+    both = sum(1 for f in result.violations if f.drift)
     lines.append(f"flows: {counts['allowed']} allowed, {counts['blocked']} blocked as the model predicts, "
-                 f"{counts['impossible']} impossible in the model (model drift), {counts['violation']} policy violation(s)")
+                 f"{counts['impossible']} impossible in the model (model drift), {counts['violation']} policy violation(s)"
+                 + (f"; {both} of them both" if both else ""))
     pairs = result.zone_pairs()
     if pairs:
         w1 = max(9, *(len(p.from_zone) for p in pairs))
@@ -687,9 +700,11 @@ def format_text(result: AuditResult) -> str:
             lines.append(f"  {p.from_zone:<{w1}}  {p.to_zone:<{w2}}  {p.flows:>5}  {p.allowed:>7}  {p.blocked:>7}  "
                          f"{p.impossible:>10}  {p.violation:>9}  {p.packets:>7}")
     attempts = [f for f in result.flows if f.category is Category.BLOCKED and f.rules]
+    surface = [f for f in result.flows if f.category in (Category.ALLOWED, Category.IMPOSSIBLE) and f.rules]
     for title, flows in (("policy violations", result.violations), ("impossible in the model (model drift)",
                                                                      result.impossible),
-                         ("blocked attempts at forbidden flows (the network stops them, as modelled)", attempts)):
+                         ("blocked attempts at forbidden flows (the network stops them, as modelled)", attempts),
+                         ("allowed flows with warnings (a relay's attack surface)", surface)):
         if not flows:
             continue
         lines.append("")
@@ -697,9 +712,12 @@ def format_text(result: AuditResult) -> str:
         for f in flows[:LIST_LIMIT]:
             lines.append(f"  {_flow_line(f)}")
             for hit in f.rules:
-                lines.append(f"      {hit.rule}: {hit.reason}")
+                lines.append(f"      {hit.rule}{'' if hit.severity == 'error' else ' (warning)'}: {hit.reason}")
             unanswered = "" if f.possible or f.replies else " (no reply seen: the network may drop it as the model does)"
             lines.append(f"      model: {f.model}{unanswered}")
+            if f.drift and f.category is Category.VIOLATION:
+                lines.append("      verdicts: policy violation AND impossible in the model (model drift): answers "
+                             "were seen, so the real network carries what the model and the rules forbid")
         if len(flows) > LIST_LIMIT:
             lines.append(f"  … {len(flows) - LIST_LIMIT} more (--format json lists them all)")
     return "\n".join(lines) + "\n"
