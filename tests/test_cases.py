@@ -16,6 +16,7 @@ change:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -24,6 +25,8 @@ import pytest
 import segverify
 from segverify.errors import Span
 from segverify.findings import Finding, Report, Severity
+from segverify.outputs.sarif import render_sarif
+from segverify.outputs.text import render_text
 
 REPO = Path(__file__).parent.parent
 ROOT = REPO / "topologies"
@@ -53,7 +56,7 @@ def finding_case(f: Finding) -> list[str]:
     pair = f"{subject.pop('from_zone')} → {subject.pop('to_zone')}" if "from_zone" in subject else ""
     head = " ".join(x for x in (f.rule, f.severity.value, pair,
                                 " ".join(f"{k}={v}" for k, v in subject.items())) if x)
-    lines = [head, f"  at:      {_where(f.location)}"]
+    lines = [head, f"  at:      {_where(f.location)}" + (f" ({f.cause})" if f.cause else "")]
     if f.witness is not None:
         lines.append(f"  witness: {f.witness}")
     if f.path is not None:
@@ -181,3 +184,18 @@ def test_a_dual_homed_server_is_the_place_to_change_for_all_its_findings() -> No
     topology = segverify.load(path)
     report = segverify.verify(topology, today=TODAY)
     assert {f.location for f in report.active} == {topology.nodes["lg-file"].span}
+
+
+def test_findings_with_one_culprit_are_one_problem() -> None:
+    path = ROOT / "broken" / "dual-homed-server-lgwan-internet.yaml"
+    report = segverify.verify(segverify.load(path), today=TODAY)
+    [problem] = report.problems
+    assert problem.cause == "node lg-file" and problem.rules == {"SEG003": 5, "SEG006": 1}
+    assert len({f.fingerprint for f in problem.findings}) == 6  # each symptom keeps its own fingerprint
+    [grouped] = report.to_dict()["problems"]  # type: ignore[misc]
+    assert grouped["count"] == 6 and grouped["cause"] == "node lg-file"
+    sarif = json.loads(render_sarif(report))
+    causes = [r["properties"].get("rootCause") for r in sarif["runs"][0]["results"] if "suppressions" not in r]
+    assert all(c is not None and c["findings"] == 6 for c in causes) and len(causes) == 6
+    text = render_text(report)
+    assert "== one cause, node lg-file (" in text and "6 findings (SEG003 ×5, SEG006)" in text

@@ -63,6 +63,8 @@ class Finding:
         if self.path is not None:
             result["path"] = [h.to_dict() for h in self.path.hops]
             result["rule_locations"] = [str(d.span) for d in self.path.permits()]
+        if self.cause:
+            result["cause"] = self.cause
         if self.related:
             result["related"] = [str(s) for s in self.related]
         if self.suppressed_by:
@@ -70,6 +72,42 @@ class Finding:
         if self.relaxed_by:
             result["relaxed_by"] = list(self.relaxed_by)
         return result
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Findings that share one culprit (the same node, ACL line or route): one thing to change,
+    reported once with its symptoms. Each finding keeps its own fingerprint."""
+
+    location: Span
+    cause: str  # the culprit in words, "" when no finding names it
+    findings: tuple[Finding, ...]
+
+    @property
+    def rules(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for f in self.findings:
+            counts[f.rule] = counts.get(f.rule, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def summary(self) -> str:
+        """``node lg-file (file:line:col): 6 findings (SEG003 ×5, SEG006)``"""
+        rules = ", ".join(r if n == 1 else f"{r} ×{n}" for r, n in self.rules.items())
+        what = f"{self.cause} ({self.location})" if self.cause else str(self.location)
+        return f"{what}: {len(self.findings)} findings ({rules})"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"location": str(self.location), "cause": self.cause, "count": len(self.findings),
+                "rules": self.rules, "fingerprints": [f.fingerprint for f in self.findings]}
+
+
+def group_by_cause(findings: list[Finding]) -> list[Problem]:
+    """Findings grouped by their primary location, in the order of each group's first finding."""
+    groups: dict[Span, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(f.location, []).append(f)
+    return [Problem(span, next((f.cause for f in members if f.cause), ""), tuple(members))
+            for span, members in groups.items()]
 
 
 @dataclass(frozen=True)
@@ -131,6 +169,11 @@ class Report:
             return 0 if self.compliant else 1
         return 0 if not self.active else 1
 
+    @property
+    def problems(self) -> list[Problem]:
+        """The active findings by root cause (see :class:`Problem`); most have one finding each."""
+        return group_by_cause(self.active)
+
     def rule_ids(self) -> list[str]:
         """Distinct rule ids of the findings that count (errors and warnings), sorted."""
         return sorted({f.rule for f in self.active})
@@ -146,6 +189,7 @@ class Report:
             "summary": {"errors": self.errors, "warnings": self.warnings, "suppressed": len(self.suppressed),
                         "baselined": self.baselined},
             "findings": [f.to_dict() for f in self.active],
+            "problems": [p.to_dict() for p in self.problems if len(p.findings) > 1],
             "suppressed": [f.to_dict() for f in self.suppressed],
             "exceptions": [
                 {"id": e.id, "rule": e.rule, "status": e.status, "owner": e.owner,

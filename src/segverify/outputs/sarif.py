@@ -7,7 +7,7 @@ from pathlib import PurePath
 
 from .. import __version__
 from ..errors import Span
-from ..findings import Finding, Report, Severity
+from ..findings import Finding, Problem, Report, Severity
 from ..policy.catalogue import CATALOGUE
 from .json import dumps
 
@@ -44,7 +44,8 @@ def _rules(rule_ids: list[str]) -> list[dict[str, object]]:
     return rules
 
 
-def _result(f: Finding, rule_index: dict[str, int], exceptions: dict[str, str]) -> dict[str, object]:
+def _result(f: Finding, rule_index: dict[str, int], exceptions: dict[str, str],
+            problems: dict[Span, Problem]) -> dict[str, object]:
     text = f"{f.title}. {f.message}"
     if f.headers:
         text += " Flows: " + "; ".join(f.headers)
@@ -72,6 +73,12 @@ def _result(f: Finding, rule_index: dict[str, int], exceptions: dict[str, str]) 
         result["suppressions"] = [{"kind": "external", "status": "accepted",
                                    "justification": f"{eid}: {exceptions.get(eid, '')}"} for eid in f.suppressed_by]
     props: dict[str, object] = {"subject": dict(f.subject)}
+    if f.cause:
+        props["cause"] = f.cause
+    problem = problems.get(f.location)
+    if problem is not None and f in problem.findings:  # one culprit, several results: say how many
+        props["rootCause"] = {"location": str(problem.location), "cause": problem.cause,
+                              "findings": len(problem.findings), "rules": problem.rules}
     if f.witness is not None:
         props["witness"] = f.witness.to_dict()
     if f.headers:
@@ -84,11 +91,12 @@ def render_sarif(report: Report) -> str:
     rule_ids = sorted(set(report.rules_checked) | {f.rule for f in report.findings})
     rule_index = {rid: i for i, rid in enumerate(rule_ids)}
     exceptions = {e.id: e.justification for e in report.exceptions}
+    problems = {p.location: p for p in report.problems if len(p.findings) > 1}
     run = {
         "tool": {"driver": {"name": "segverify", "version": __version__, "semanticVersion": __version__,
                             "rules": _rules(rule_ids)}},
         "artifacts": [{"location": {"uri": _uri(p)}, "hashes": {"sha-256": h}} for p, h in report.files],
-        "results": [_result(f, rule_index, exceptions) for f in report.findings],
+        "results": [_result(f, rule_index, exceptions, problems) for f in report.findings],
         "properties": {"topology": report.topology, "profile": report.profile, "date": report.today},
     }
     return dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})

@@ -59,9 +59,13 @@ def render_text(report: Report) -> str:
         out.append("findings by rule:")
         out.extend(counts)
     out.append("")
-    for f in report.active:
-        out.extend(finding_lines(f))
-        out.append("")
+    for problem in report.problems:  # findings with one culprit together, under one heading
+        if len(problem.findings) > 1:
+            out.append(f"== one cause, {problem.summary()}")
+            out.append("")
+        for f in problem.findings:
+            out.extend(finding_lines(f))
+            out.append("")
     if report.baselined:
         out.append(f"{plural(report.baselined, 'finding')} accepted by the baseline (not shown)")
         out.append("")

@@ -67,13 +67,13 @@ class Context:
         for src in sources:
             by_zone.setdefault(self.zone_in(src, check.source_segments), []).append(src)
         zone_origins = {z: net.sources_in(members) for z, members in by_zone.items()}
-        # One union per destination zone, then one conjunction per source zone: a source never
-        # receives its own flows (its addresses are local), so no pair needs dropping except the
-        # ones ``exclude`` names, which are filtered per destination.
+        # One union per destination zone, then one conjunction per source zone; per destination, the
+        # pairs ``exclude`` names and the destination's own flows to itself are filtered out.
         received: dict[str, Bdd] = {}
         # Restrict to the asked-for sources before taking unions: a destination's delivered set
         # carries every source's flows, and for one sanitizer or proxy that is almost all noise.
         from_sources = net.sources_in(sources)
+        source_set = frozenset(sources)
         for dst in destinations:
             got = reach.delivered.get(dst)
             if got is None:
@@ -82,6 +82,8 @@ class Context:
             if got == s.false:
                 continue
             dropped = [m for m in sources if check.exclude(m, dst)] if check.exclude is not None else []
+            if dst in source_set:  # a node's flows to itself (NAT can hairpin them back) cross nothing
+                dropped.append(dst)
             if dropped:
                 got = got & ~net.sources_in(dropped)
             dzone = self.zone_in(dst, check.destination_segments)

@@ -289,7 +289,8 @@ def seg006(ctx: Context) -> list[Finding]:
             findings.append(Finding(
                 "SEG006", Severity.ERROR, f"sanitizer {node.name} forwards IP",
                 "A sanitizer is an application relay; one that forwards IP packets is a bypass, not a sanitizer. "
-                "Turn ip_forward off.", node.span, subject=(("node", node.name), ("problem", "forwarding"))))
+                "Turn ip_forward off.", node.span, subject=(("node", node.name), ("problem", "forwarding")),
+                cause=f"node {node.name}"))
             continue
         if len(segments) < 2:
             continue
@@ -301,7 +302,7 @@ def seg006(ctx: Context) -> list[Finding]:
                 "SEG006", Severity.ERROR, f"{node.kind.value} {node.name} sits in several segments ({names})",
                 "Only approved sanitizers and boundary gateways may have a leg in two segments; any other node "
                 "there can carry data across.", node.span,
-                subject=(("node", node.name), ("problem", "dual-homed"))))
+                subject=(("node", node.name), ("problem", "dual-homed")), cause=f"node {node.name}"))
     return findings
 
 
@@ -315,7 +316,7 @@ def _terminal_controls(ctx: Context, rule: str, segment: Segment, checks: tuple[
         if missing:
             findings.append(Finding(rule, Severity.ERROR, f"terminal {node.name}: {', '.join(missing)}",
                                     why, node.span, subject=(("node", node.name),),
-                                    suppressed_by=_node_exceptions(ctx, rule, node)))
+                                    suppressed_by=_node_exceptions(ctx, rule, node), cause=f"node {node.name}"))
     return findings
 
 
