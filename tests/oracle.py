@@ -28,10 +28,22 @@ standard ``ipaddress`` module, and every step of the per-node pipeline is writte
                               route the owner of dst plus every external node on the LAN that
                               claims dst; nobody there: dropped.
 
-"The node itself" is one of its interface addresses, or for an external node an address it claims:
+Pools (a node whose ``pool`` is set: a declared DHCP range ``pool:NAME`` or the implicit ``lan:LAN``
+for every other address of a LAN subnet) stand for the addresses of their range on their subnet
+that nothing else takes: not the subnet's network or broadcast address (up to /30), no interface
+address of a non-pool node, no NAT address, for an implicit pool no address of a declared pool of
+its LAN, nothing an external node on its LAN represents. An implicit pool sends through any router
+on its subnet (every forwarding member of its LAN with an address there: equal cost).
+
+Spoofing: every node may send from any address of the subnet of each of its attached interfaces,
+besides its own addresses (and, for an external node, what it claims).
+
+"The node itself" is one of its interface addresses, for a pool an address it stands for, or for an
+external node an address it claims:
 its represents less every address a non-external node uses (interfaces, NAT), less what a more specific
-represents of another external node takes. An external node sends from its addresses and what it
-claims; without routes it sends everything to the single neighbour of its uplink.
+represents of another external node takes, less every address a pool stands for. An external node
+sends from its addresses and what it claims; without routes it sends everything to the single
+neighbour of its uplink.
 
 Addresses: an interface answers for its primary, secondary and virtual addresses; each primary and
 secondary address gives a connected route. Address clauses: prefixes, or an address with a wildcard
@@ -138,6 +150,9 @@ class _Context:
         )
         self.inside_nets = [net for node in topo.nodes.values() if node.kind is not NodeKind.EXTERNAL
                             for rule in node.nat if rule.type is NatType.DESTINATION for net in rule.match.dst or ()]
+        self.pools = sorted(name for name, node in topo.nodes.items() if node.pool is not None)
+        self.nat_public = frozenset(a for node in topo.nodes.values() if node.kind is not NodeKind.EXTERNAL
+                                    for rule in _all_nat(node) for a in _public_addresses(rule))
         self.routes = {name: self._routes(node) for name, node in topo.nodes.items()}
         self.sport_reps = self._sport_representatives()
 
@@ -166,6 +181,20 @@ class _Context:
                 return [(IPv4Network("0.0.0.0/0"), present[0], False)]
         return []
 
+    def _pool_gateways(self, node: Node) -> list[tuple[IPv4Network, IPv4Address | None, bool]]:
+        # An implicit pool may use any router of its subnet as its gateway.
+        assert node.pool is not None
+        out = []
+        for iface in node.interfaces:
+            for peer_node, peer_iface in self.lan_of.get((node.name, iface.name), ()):
+                peer = self.topo.nodes[peer_node]
+                if peer.forwarding and peer.kind is not NodeKind.EXTERNAL:
+                    piface = peer.interface(peer_iface)
+                    for address in ([piface.address] if piface.address is not None else []) + list(piface.secondary):
+                        if address.network == node.pool.subnet:
+                            out.append((IPv4Network("0.0.0.0/0"), address.ip, False))
+        return out
+
     def _routes(self, node: Node) -> list[_Route]:
         routes: list[_Route] = []
         # An interface on no link or LAN is down: no connected route, and no route can leave by it.
@@ -174,6 +203,8 @@ class _Context:
                 for net in dict.fromkeys(_iface_subnets(iface)):
                     routes.append(_Route(net, None, False, True, iface.name))
         statics = [(r.prefix, r.via, r.drop, r.distance) for r in node.routes]
+        if node.pool is not None and node.pool.implicit:
+            statics = [(*route, 1) for route in self._pool_gateways(node)]
         if node.kind is NodeKind.EXTERNAL and not statics:
             statics = [(*route, 1) for route in self._implicit_default(node)]
         for iface in node.interfaces:
@@ -328,12 +359,38 @@ def claims(topo: Topology, node: str, addr: IPv4Address) -> bool:
         return False
     if addr in _inside_addresses(topo) or any(addr in net for net in _context(topo).inside_nets):
         return False
+    if any(pool_owns(topo, p, addr) for p in _context(topo).pools):
+        return False
     best_other = max(
         (net.prefixlen for o in topo.nodes.values() if o.kind is NodeKind.EXTERNAL and o.name != node
          for net in o.represents if addr in net),
         default=-1,
     )
     return max(own) > best_other
+
+
+def pool_owns(topo: Topology, node: str, addr: IPv4Address) -> bool:
+    """Does the pool node ``node`` stand for ``addr``? (False for a node that is no pool.)"""
+    pool = topo.nodes[node].pool
+    if pool is None or addr not in pool.subnet or not any(addr in r for r in pool.range):
+        return False
+    if pool.subnet.prefixlen <= 30 and addr in (pool.subnet.network_address, pool.subnet.broadcast_address):
+        return False
+    ctx = _context(topo)
+    if addr in ctx.nat_public or any(addr in net for net in ctx.inside_nets):
+        return False  # the public side of an inside node's NAT
+    for other in topo.nodes.values():
+        if other.pool is None and addr in node_ips(other):
+            return False
+        if (pool.implicit and other.pool is not None and not other.pool.implicit and other.pool.lan == pool.lan
+                and any(addr in r for r in other.pool.range)):
+            return False
+    lan = next(lan for lan in topo.lans if lan.name == pool.lan)
+    for member, _ in lan.endpoints:
+        peer = topo.nodes[member]
+        if peer.kind is NodeKind.EXTERNAL and any(addr in r for r in peer.represents):
+            return False
+    return True
 
 
 def _inside_addresses(topo: Topology) -> frozenset[IPv4Address]:
@@ -344,14 +401,21 @@ def _inside_addresses(topo: Topology) -> frozenset[IPv4Address]:
 def can_send_from(topo: Topology, node: str, src: IPv4Address) -> bool:
     """May ``node`` start a flow with source address ``src``?
 
-    Every node sends from its own interface addresses; an external node also from what it claims.
+    Every node sends from its own interface addresses and from any address of the subnet of an
+    interface that is attached to a link or LAN (spoofing within its subnet); a pool also from the
+    addresses it stands for, an external node from what it claims.
     """
-    return src in node_ips(topo.nodes[node]) or claims(topo, node, src)
+    n = topo.nodes[node]
+    lan_of = _context(topo).lan_of
+    if any((node, iface.name) in lan_of and any(src in net for net in _iface_subnets(iface)) for iface in n.interfaces):
+        return True
+    return src in node_ips(n) or claims(topo, node, src) or pool_owns(topo, node, src)
 
 
 def is_own(topo: Topology, node: str, dst: IPv4Address) -> bool:
-    """Is ``dst`` the node itself: one of its addresses, or claimed by it if it is external?"""
-    return dst in node_ips(topo.nodes[node]) or claims(topo, node, dst)
+    """Is ``dst`` the node itself: one of its addresses, one it stands for as a pool, or one it
+    claims as an external node?"""
+    return dst in node_ips(topo.nodes[node]) or claims(topo, node, dst) or pool_owns(topo, node, dst)
 
 
 # -- forwarding ------------------------------------------------------------------------------------
@@ -501,7 +565,7 @@ def _route_and_send(ctx: _Context, node: str, p: Pkt, ingress: str | None) -> li
             else:
                 receivers = [ep for ep in peers if ep in ctx.owner.get(q.dst, []) or _nat_arp(topo, ep, q.dst)]
                 for ep in peers:
-                    if claims(topo, ep[0], q.dst) and ep not in receivers:
+                    if (claims(topo, ep[0], q.dst) or pool_owns(topo, ep[0], q.dst)) and ep not in receivers:
                         receivers.append(ep)
             out.extend((rn, ri, q) for rn, ri in receivers)
     return out

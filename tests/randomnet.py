@@ -195,6 +195,8 @@ class _Builder:
             self.add_nat(r)
         self.add_grown_constructs(seed=self.seed, routers=routers, hosts=hosts)
 
+        pools = self.add_pools(externals)
+
         lans: dict[str, Any] = {}
         links: list[Any] = []
         for name, (_prefix, entries, _zone, link) in self.segments.items():
@@ -218,7 +220,54 @@ class _Builder:
             doc["links"] = links
         if lans:
             doc["lans"] = lans
+        if pools:
+            doc["pools"] = pools
         return doc
+
+    def add_pools(self, externals: list[str]) -> dict[str, Any]:
+        """Sometimes a declared pool: the top addresses of an access LAN (its hosts take the bottom
+        ones), given by range, by prefix or by LAN alone, with or without a gateway."""
+        rng = self.rng
+        pools: dict[str, Any] = {}
+        for name, (prefix, entries, zone, link) in self.segments.items():
+            if link or not name.startswith("lan") or any(n in externals for n, _i, _a in entries):
+                continue
+            if rng.random() > 0.35:
+                continue
+            used = {IPv4Address(str(i["address"]).split("/")[0]) for n in self.nodes.values()
+                    for i in n["interfaces"].values() if "address" in i}
+            used |= {IPv4Address(a.split("/")[0]) for a in self.secondary_addresses}
+            for n in self.nodes.values():
+                for r in n.get("nat", []):
+                    for k in ("to", "outside"):
+                        if k in r:  # an address, a prefix or a first-last range
+                            first, _, last = str(r[k]).partition("-")
+                            low = IPv4Network(first, strict=False)
+                            high = IPv4Network(last, strict=False) if last else low
+                            used.update(IPv4Address(a) for a in range(int(low.network_address),
+                                                                       int(high.broadcast_address) + 1))
+            free = [a for a in list(prefix.hosts())[::-1] if a not in used]
+            if not free:
+                continue
+            top = int(free[0]) + 1
+            spec: dict[str, Any] = {}
+            several = any("secondary" in self.nodes[n]["interfaces"][i] for n, i, _a in entries)
+            style = rng.choice(("range", "prefix") if several else ("range", "prefix", "lan"))
+            if style == "range":
+                spec["range"] = f"{max(IPv4Address(top - 3), next(prefix.hosts()))}-{IPv4Address(top - 1)}"
+            elif style == "prefix":
+                spec["range"] = [f"{IPv4Address(top - 1)}/32"]
+            if style == "lan" or rng.random() < 0.5:
+                spec["lan"] = name
+            routers = [a for n, _i, a in entries if self.nodes[n]["kind"] in ROUTER_KINDS
+                       and self.nodes[n].get("ip_forward", True)]
+            if routers and rng.random() < 0.5:
+                spec["gateway"] = rng.choice(routers).split("/")[0]
+            if rng.random() < 0.3:
+                spec["zone"] = zone
+            spec["kind"] = rng.choice(("terminal", "server", "host"))
+            pools[f"p-{name}"] = spec
+        return pools
 
     # -- addressing helpers ------------------------------------------------------------------------
 
@@ -667,9 +716,20 @@ def source_addresses(topo: Topology, node: str, rng: random.Random) -> list[IPv4
     """Candidate source addresses for ``node``: its own, or samples of what it represents."""
     n = topo.nodes[node]
     if n.kind is not NodeKind.EXTERNAL:
-        # Its own addresses, and one of another node's: a spoofed source must be in no flow.
+        # Its own addresses; one of another node's (in no flow unless it is on the sender's subnet);
+        # one of each of its subnets (a host may send with any address of its own subnet); for a
+        # pool, the ends of its range (what it stands for, less what others take).
         others = sorted(a for o in topo.nodes.values() if o.name != node for a in o.addresses)
-        return sorted(set(n.addresses) | set(rng.sample(others, min(1, len(others)))))
+        out = set(n.addresses) | set(rng.sample(others, min(1, len(others))))
+        for iface in n.interfaces:
+            if iface.address is not None:
+                net = iface.address.network
+                out.add(IPv4Address(int(net.network_address) + rng.randrange(net.num_addresses)))
+        if n.pool is not None:
+            for r in n.pool.range:
+                out.update((r.network_address, r.broadcast_address,
+                            IPv4Address(int(r.network_address) + rng.randrange(r.num_addresses))))
+        return sorted(out)
     out: set[IPv4Address] = set()
     for net in n.represents:
         first = int(net.network_address)

@@ -87,12 +87,13 @@ def test_fail_on_new_reachability() -> None:
     # A change inside LGWAN only: nothing newly crosses segments, the flag changes nothing.
     inside = segverify.loads(text.replace("kind: terminal", "kind: terminal\n    description: changed"), "new.yaml")
     assert diff(old, inside, today=TODAY).exit_code(fail_on_new_reachability=True) == 0
-    # The firewall opens LGWAN <-> Internet, and registered exceptions cover it: no finding is
+    # The firewall opens LGWAN <-> Internet, and registered exceptions cover it (every address of
+    # both subnets sends, listed or not, so the exceptions name the subnets): no finding is
     # introduced, so only --fail-on-new-reachability fails the change.
     register = """
 exceptions:
-  - {id: EX-1, rule: SEG003, src: pc, dst: srv, owner: 情報政策課, justification: 試験, expires: 2030-03-31}
-  - {id: EX-2, rule: SEG003, src: srv, dst: pc, owner: 情報政策課, justification: 試験, expires: 2030-03-31}
+  - {id: EX-1, rule: SEG003, src: 10.1.0.0/24, dst: 10.2.0.0/24, owner: 情報政策課, justification: 試験, expires: 2030-03-31}
+  - {id: EX-2, rule: SEG003, src: 10.2.0.0/24, dst: 10.1.0.0/24, owner: 情報政策課, justification: 試験, expires: 2030-03-31}
 """
     opened = segverify.loads(text.replace("deny-all: {default: deny, rules: []}",
                                           "deny-all: {default: permit, rules: []}") + register, "new.yaml")

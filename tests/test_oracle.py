@@ -156,9 +156,11 @@ def test_oracle_local_delivery_drop_routes_loops_and_ecmp(base: Any) -> None:
     assert delivered(base, "h5", Pkt(A("10.0.5.10"), A("10.0.5.1"), ICMP)) == {"r3"}
     assert delivered(base, "h5", Pkt(A("10.0.5.10"), A("10.0.5.200"), ICMP)) == {"x2"}
     assert delivered(base, "h5", Pkt(A("10.0.5.10"), A("10.0.5.20"), ICMP)) == {"x2"}
-    assert delivered(base, "h5", Pkt(A("10.0.5.10"), A("10.0.5.77"), ICMP)) == frozenset()
-    # Nobody on the LAN owns 10.0.1.99: dropped at layer 2.
-    assert delivered(base, "h2", Pkt(A("10.0.3.10"), A("10.0.1.99"), ICMP)) == frozenset()
+    # No interface owns 10.0.5.77: it is one of the addresses of lan5 that lan5's pool stands for.
+    assert delivered(base, "h5", Pkt(A("10.0.5.10"), A("10.0.5.77"), ICMP)) == {"lan:lan5"}
+    # 10.0.1.99 is unowned on lan1: routed there through r2 and r1, lan1's pool receives it.
+    assert delivered(base, "h2", Pkt(A("10.0.3.10"), A("10.0.1.99"), ICMP)) == {"lan:lan1"}
+    assert delivered(base, "h1", Pkt(A("10.0.1.10"), A("10.0.1.99"), ICMP)) == {"lan:lan1"}
 
 
 def test_oracle_nat_and_external_nodes(base: Any) -> None:
@@ -208,12 +210,56 @@ def test_nat_as_devices_do_it_against_oracle() -> None:
 
 def test_oracle_sources(base: Any) -> None:
     assert can_send_from(base, "h1", A("10.0.1.10"))
+    assert can_send_from(base, "h1", A("10.0.1.77"))  # any address of its own subnet
     assert not can_send_from(base, "h1", A("10.0.3.10"))
     assert can_send_from(base, "x1", A("8.8.8.8"))
     assert not can_send_from(base, "x1", A("10.0.3.10"))  # an inside interface address
     assert not can_send_from(base, "x1", A("10.0.8.1"))  # x2's more specific range
+    assert not can_send_from(base, "x1", A("10.0.1.99"))  # an address of lan1: lan1's pool sends it
+    assert can_send_from(base, "lan:lan1", A("10.0.1.99"))
     assert can_send_from(base, "x2", A("10.0.8.1"))
     assert not can_send_from(base, "x2", A("10.0.9.1"))
+
+
+def test_oracle_pools(base: Any) -> None:
+    """Every LAN subnet with an address nobody owns has a pool; transit links do too."""
+    pools = {n.name: n.pool for n in base.nodes.values() if n.pool is not None}
+    assert sorted(pools) == ["lan:core", "lan:lan1", "lan:lan3", "lan:lan5"]
+    own = oracle.pool_owns
+    assert own(base, "lan:lan5", A("10.0.5.77"))
+    assert not own(base, "lan:lan5", A("10.0.5.200"))  # x2 on lan5 represents it
+    assert not own(base, "lan:lan5", A("10.0.5.10"))  # h5's
+    assert not own(base, "lan:lan5", A("10.0.5.255"))  # broadcast
+    assert own(base, "lan:core", A("10.0.2.4")) and not own(base, "lan:core", A("10.0.2.7"))
+    # Through the only router of lan3 to the Internet, and in from there.
+    assert delivered(base, "lan:lan3", Pkt(A("10.0.3.99"), A("8.8.8.8"), ICMP)) == {"x1"}
+    assert delivered(base, "x1", Pkt(A("8.8.8.8"), A("10.0.3.99"), TCP, 40000, 443)) == {"lan:lan3"}
+    assert delivered(base, "x1", Pkt(A("8.8.8.8"), A("10.0.3.99"), TCP, 40000, 80)) == frozenset()  # r2's to-h2
+
+
+POOLS = BASE + """
+pools:
+  pcs:
+    lan: lan1
+    range: 10.0.1.100-10.0.1.149
+    kind: terminal
+  guests:
+    range: [10.0.5.32/28]
+"""
+
+
+def test_declared_pools_take_their_range_from_the_implicit_one() -> None:
+    topo = segverify.loads(POOLS, name="pools.yaml")
+    pcs = topo.nodes["pool:pcs"]
+    assert sum(r.num_addresses for r in pcs.pool.range) == 50 and pcs.kind.value == "terminal"
+    assert pcs.pool.range[0].network_address == A("10.0.1.100") and pcs.addresses == (A("10.0.1.100"),)
+    assert oracle.pool_owns(topo, "pool:pcs", A("10.0.1.149"))
+    assert not oracle.pool_owns(topo, "pool:pcs", A("10.0.1.150"))
+    assert oracle.pool_owns(topo, "lan:lan1", A("10.0.1.150"))
+    assert not oracle.pool_owns(topo, "lan:lan1", A("10.0.1.120"))
+    assert topo.nodes["pool:guests"].pool.lan == "lan5"
+    assert delivered(topo, "x1", Pkt(A("8.8.8.8"), A("10.0.1.120"), ICMP)) == {"pool:pcs"}
+    check_against_oracle(topo, "pools.yaml", 4000, seed=5, extra_dsts=("10.0.1.120", "10.0.5.40", "10.0.1.200"))
 
 
 def test_oracle_matches_established_and_protocols() -> None:

@@ -18,10 +18,11 @@ from typing import Any
 
 from .errors import InputError, Span
 from .reader import Document, Path_, SourceFile
+from .pools import (DECLARED_PREFIX, Exclusions, attach, first_free, implicit_pools,
+                    lan_subnets, pool_node, routers_on)
 from .model import (PORTED_PROTOCOLS, PROTOCOLS, Acl, Action, DeclaredFlow, ExceptionDecl, Interface, Lan,
-                    Match, NatRule, NatType, Node, NodeKind, Policy, PolicyLine, PortRange, Profile, Role, Route,
-                    Rule, Sanitizer,
-                    SanitizerType, Segment, ServiceTerm, Topology, Wildcard, Zone)
+                    Match, NatRule, NatType, Node, NodeKind, Policy, PolicyLine, Pool, PortRange, Profile, Role,
+                    Route, Rule, Sanitizer, SanitizerType, Segment, ServiceTerm, Topology, Wildcard, Zone)
 
 RULE_IDS = frozenset(f"SEG{n:03d}" for n in range(1, 12))
 _TERM = re.compile(r"^(?P<proto>[a-z]+|\d{1,3})(?:/(?P<low>\d{1,5})(?:-(?P<high>\d{1,5}))?"
@@ -42,6 +43,8 @@ class Builder:
         self.data = doc.data
         self.node_addresses: dict[str, tuple[IPv4Network, ...]] = {}
         self.networks: dict[str, tuple[IPv4Network, ...] | None] = {}
+        self.zone_subnets: dict[str, tuple[IPv4Network, ...]] = {}  # zone -> its interfaces' subnets
+        self.zone_segments: dict[str, str] = {}
         self._resolving: list[str] = []
         self.extra_files: list[SourceFile] = []  # read on the way: FIB dumps
 
@@ -79,6 +82,9 @@ class Builder:
     def address_term(self, term: str, path: Path_) -> tuple[IPv4Network, ...] | None:
         if term == "any":
             return None
+        kind, sep, name = term.partition(":")
+        if sep and kind in ("zone", "segment"):
+            return self.zone_term(kind, name, path)
         networks = self.data.get("networks", {})
         if term in networks and term in self.node_addresses:
             raise InputError(f"{term!r} is both a network and a node name; rename one", self.doc.span(path))
@@ -96,6 +102,25 @@ class Builder:
         if term and (term[0].isdigit() or ":" in term):
             return (self.parse_network(term, path),)
         raise InputError(f"unknown network or node {term!r}", self.doc.span(path))
+
+    def zone_term(self, kind: str, name: str, path: Path_) -> tuple[IPv4Network, ...]:
+        """``zone:NAME`` / ``segment:NAME``: every subnet an interface of that zone (of a zone of that
+        segment) is on, so a rule follows the zone when a subnet is added to it."""
+        if kind == "zone":
+            if name not in self.zone_subnets:
+                close = difflib.get_close_matches(name, list(self.zone_subnets), n=3, cutoff=0.6)
+                hint = f"; did you mean {' or '.join('zone:' + c for c in close)}?" if close else ""
+                raise InputError(f"unknown zone {name!r}{hint}", self.doc.span(path))
+            zones = [name]
+        else:
+            segments = [seg.value for seg in Segment]
+            if name not in segments:
+                raise InputError(f"unknown segment {name!r} (one of {', '.join(segments)})", self.doc.span(path))
+            zones = [z for z, seg in self.zone_segments.items() if seg == name]
+        nets = tuple(sorted({net for z in zones for net in self.zone_subnets[z]}))
+        if not nets:
+            raise InputError(f"{kind} {name!r} has no addressed interface, so no address to match", self.doc.span(path))
+        return nets
 
     def address_range(self, term: str, path: Path_) -> tuple[IPv4Network, ...]:
         m = _RANGE.match(term)
@@ -288,10 +313,18 @@ class Builder:
             self.node_addresses[name] = tuple(
                 IPv4Network(ip) for i in interfaces[name] for ip in i.ips
             )
+        for zone in zones.values():
+            self.zone_subnets[zone.name] = tuple(sorted({a.network for ifaces in interfaces.values() for i in ifaces
+                                                         if i.zone == zone.name for a in i.all_addresses}))
+        self.zone_segments = {zone.name: zone.segment.value for zone in zones.values()}
         nodes = {name: self.node(name, raw, interfaces[name]) for name, raw in raw_nodes.items()}
         lans = self.lans(nodes)
         self.check_next_hops(nodes, lans)
         self.check_represented_once(nodes)
+        declared = self.pools(nodes, lans)
+        pool_nodes = declared + implicit_pools(nodes, lans, declared)
+        nodes.update((n.name, n) for n in pool_nodes)
+        lans = attach(lans, pool_nodes)
         exceptions = tuple(self.exception(i, raw) for i, raw in enumerate(self.data.get("exceptions", [])))
         seen: dict[str, int] = {}
         for i, exc in enumerate(exceptions):
@@ -665,22 +698,22 @@ class Builder:
     def lans(self, nodes: dict[str, Node]) -> tuple[Lan, ...]:
         lans: list[Lan] = []
         attached: dict[tuple[str, str], Path_] = {}
-        entries: list[tuple[str, list[str], Path_, str]] = []
+        entries: list[tuple[str, list[str], Path_, str, bool]] = []
         for i, raw in enumerate(self.data.get("links", [])):
             path: Path_ = ("links", i)
             if isinstance(raw, list):
-                entries.append((f"link-{i + 1}", raw, path, ""))
+                entries.append((f"link-{i + 1}", raw, path, "", False))
             else:
                 entries.append((raw.get("name", f"link-{i + 1}"), raw["endpoints"], path + ("endpoints",),
-                                raw.get("description", "")))
+                                raw.get("description", ""), "name" in raw))
         for name, raw in self.data.get("lans", {}).items():
             path = ("lans", name)
             if isinstance(raw, list):
-                entries.append((name, raw, path, ""))
+                entries.append((name, raw, path, "", True))
             else:
-                entries.append((name, raw["endpoints"], path + ("endpoints",), raw.get("description", "")))
+                entries.append((name, raw["endpoints"], path + ("endpoints",), raw.get("description", ""), True))
         names: dict[str, Path_] = {}
-        for name, endpoints, path, description in entries:
+        for name, endpoints, path, description, named in entries:
             if name in names:
                 raise InputError(f"link or LAN name {name!r} is used twice", self.doc.span(path),
                                  related=self.doc.span(names[name]))
@@ -702,7 +735,7 @@ class Builder:
                     raise InputError(f"{name} joins {node}:{same[1]} and {node}:{iface}, two interfaces of the "
                                      f"same node", self.doc.span(where))
                 pairs.append((node, iface))
-            lans.append(Lan(name, tuple(pairs), self.doc.span(path[:2]), description))
+            lans.append(Lan(name, tuple(pairs), self.doc.span(path[:2]), description, named))
         return tuple(lans)
 
     def check_represented_once(self, nodes: dict[str, Node]) -> None:
@@ -720,6 +753,67 @@ class Builder:
                                      f"prefix to one external node (one node may have several interfaces)",
                                      self.doc.span(("nodes", node.name, "represents")),
                                      related=self.doc.span(("nodes", other, "represents")))
+
+    def pools(self, nodes: dict[str, Node], lans: tuple[Lan, ...]) -> list[Node]:
+        """The declared pools, each a node ``pool:NAME`` on the LAN subnet that holds its range."""
+        subnets = lan_subnets(nodes, lans)
+        exclusions = Exclusions(nodes)
+        result: list[Node] = []
+        for name, raw in self.data.get("pools", {}).items():
+            path: Path_ = ("pools", name)
+            ranges = self.pool_range(raw["range"], path + ("range",)) if "range" in raw else None
+            fits = [sub for sub in subnets if ("lan" not in raw or sub.lan.name == raw["lan"])
+                    and (ranges is None or all(r.subnet_of(sub.network) for r in ranges))]
+            if not fits:
+                where = f"LAN {raw['lan']!r}" if "lan" in raw else "any LAN"
+                known = "" if "lan" not in raw or any(s.lan.name == raw["lan"] for s in subnets) else \
+                    " (no LAN or link of that name has an addressed interface)"
+                what = f"range {', '.join(map(str, ranges))}" if ranges is not None else "this pool"
+                raise self.fail(f"{what} is not inside a subnet of {where}{known}", *(path + (("range",) if ranges else ())))
+            if len(fits) > 1:
+                raise self.fail(f"pool {name!r} fits several LAN subnets ({', '.join(f'{s.lan.name} {s.network}' for s in fits)}); "
+                                "give 'lan' and a 'range' inside one subnet", *path)
+            sub = fits[0]
+            zone = raw.get("zone")
+            if zone is None:
+                if len(sub.zones) != 1:
+                    raise self.fail(f"the interfaces on {sub.network} are in several zones ({', '.join(sub.zones)}); "
+                                    "give the pool a 'zone'", *path)
+                zone = sub.zones[0]
+            elif zone not in self.data["zones"]:
+                raise self.fail(f"unknown zone {zone!r}", *(path + ("zone",)))
+            pool = Pool(DECLARED_PREFIX + name, sub.lan.name, sub.network, ranges or (sub.network,), False,
+                        self.doc.key_span(path))
+            for other in result:
+                assert other.pool is not None
+                if any(a.overlaps(b) for a in pool.range for b in other.pool.range):
+                    raise InputError(f"pool {name!r} overlaps {other.name}", self.doc.span(path + ("range",)),
+                                     related=other.span)
+            representative = first_free(exclusions, sub.network, pool.range, exclusions.taken_on(sub, ()))
+            if representative is None:
+                raise self.fail(f"every address of pool {name!r} is taken by an interface, NAT or an external node",
+                                *path)
+            if "gateway" in raw:
+                gateway = self.host_address(raw["gateway"], path + ("gateway",))
+                if gateway not in routers_on(nodes, sub):
+                    raise self.fail(f"gateway {gateway} is not the address of a router on {sub.lan.name}",
+                                    *(path + ("gateway",)))
+                gateways = [gateway]
+            else:
+                gateways = routers_on(nodes, sub)
+            media = raw.get("removable_media")
+            result.append(pool_node(pool, zone, NodeKind(raw.get("kind", "terminal")), representative, gateways,
+                                    description=raw.get("description", ""), mfa=raw.get("mfa"),
+                                    removable_media_blocked=None if media is None else media == "blocked",
+                                    epp=raw.get("epp"), edr=raw.get("edr")))
+        return result
+
+    def pool_range(self, value: Any, path: Path_) -> tuple[IPv4Network, ...]:
+        """Addresses, prefixes, first-last ranges or network names, as prefixes; never ``any``."""
+        nets = self.addresses(value, path)
+        if nets is None:
+            raise InputError("a pool's range is addresses of one LAN subnet, not 'any'", self.doc.span(path))
+        return nets
 
     def check_next_hops(self, nodes: dict[str, Node], lans: tuple[Lan, ...]) -> None:
         """A static next hop (a route's via, an interface's gateway) must be another host on a subnet

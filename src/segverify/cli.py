@@ -160,13 +160,16 @@ def check(paths: tuple[str, ...], profile: str | None, fmt: str, output: str | N
 
 @cli.command()
 @path_argument
-@click.option("--from", "src", required=True, help="Zone, segment, node or address (prefix) the flows start at.")
-@click.option("--to", "dst", required=True, help="Zone, segment, node or address (prefix) the flows end at.")
+@click.option("--from", "src", required=True,
+              help="Where the flows start: segment:NAME, zone:NAME, node:NAME, pool:NAME, lan:LAN, an address or "
+                   "prefix; a bare name if it names one kind only; a comma-separated list.")
+@click.option("--to", "dst", required=True,
+              help="Where the flows end, as --from; a device (node:fw) stands for its own addresses.")
 @click.option("--proto", help="Only this protocol (tcp, udp, icmp, ... or a number).")
-@click.option("--dport", type=click.IntRange(0, 65535), help="Only this destination port.")
+@click.option("--dport", help="Only these destination ports: 443, 400-500 or a list like 80,443,8000-8099.")
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Show at most this many pairs.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def query(path: str, src: str, dst: str, proto: str | None, dport: int | None, limit: int, fmt: str) -> None:
+def query(path: str, src: str, dst: str, proto: str | None, dport: str | None, limit: int, fmt: str) -> None:
     """What gets from --from to --to: flows, an example packet and its path for each pair."""
     from .analysis import compile_network
     from .outputs.json import dumps
@@ -177,7 +180,8 @@ def query(path: str, src: str, dst: str, proto: str | None, dport: int | None, l
 
     topo = _load(path)
     net = compile_network(topo)
-    answers = ask(net, Reachability(net), resolve_place(topo, net, src), resolve_place(topo, net, dst), proto, dport)
+    answers = ask(net, Reachability(net), resolve_place(topo, net, src, sending=True), resolve_place(topo, net, dst),
+                  proto, dport)
     if fmt == "json":
         click.echo(dumps([{"from": a.source, "to": a.destination, "headers": a.headers.describe(),
                            "flows": a.headers.groups(), "witness": a.witness.to_dict(),
@@ -229,8 +233,9 @@ def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: _d
 
 @cli.command()
 @path_argument
-@click.option("--from", "src", help="Sending node, or a source address (owned or represented by a node).")
-@click.option("--to", "dst", help="Destination node or address.")
+@click.option("--from", "src", help="Sending node or pool (node:NAME, pool:NAME, lan:LAN), or a source address: an "
+                                    "address no interface owns is sent by its LAN subnet's pool.")
+@click.option("--to", "dst", help="Destination node, pool or address.")
 @click.option("--src", "src_alias", hidden=True, help="Old spelling of --from.")
 @click.option("--dst", "dst_alias", hidden=True, help="Old spelling of --to.")
 @click.option("--packet", "packet_text", metavar="SCAPY|PCAP[:N]",
@@ -276,7 +281,8 @@ def trace(path: str, src: str | None, dst: str | None, src_alias: str | None, ds
     if fmt == "json":
         click.echo(dumps({"packet": packet.to_dict(), "source": node, "paths": [p.to_dict() for p in paths]}), nl=False)
     else:
-        _say(f"{packet} sent by {node}")
+        pool = topo.nodes[node].pool
+        _say(f"{packet} sent by {pool.label if pool is not None else node}")
         for n, p in enumerate(paths, 1):
             if len(paths) > 1:
                 _say(f"branch {n}:")

@@ -384,6 +384,20 @@ class Municipality:
             return {"mfa": True, "removable_media": "blocked"}
         return {"mfa": True, "removable_media": "blocked", "epp": True, "edr": True}
 
+    def breakout_proxy(self) -> str:
+        """The α′ breakout proxy, alone on a /30 of the LGWAN core: on the server VLAN any other host
+        could send with its address, which the firewalls let out to the cloud services."""
+        core, name = self.n("core-lg"), self.n("lg-breakout")
+        net = self.net(self.o_lg, 3, 0, 30)
+        self.nodes[core]["interfaces"]["vlan30"] = {"zone": self.z_lg_server, "address": f"{net.network_address + 1}/30",
+                                                    "description": "ブレイクアウトプロキシ専用VLAN"}
+        self.nodes[name] = {"kind": "proxy", "description": "ブレイクアウトプロキシ (テナント制限)", "role": "breakout-proxy",
+                            "allow": [{"to": "M365_RANGES", "service": "https"}, {"to": "BOX_RANGES", "service": "https"}],
+                            "interfaces": {"eth0": {"zone": self.z_lg_server, "address": f"{net.network_address + 2}/30",
+                                                    "gateway": str(net.network_address + 1)}}}
+        self.link(f"{core}:vlan30", f"{name}:eth0")
+        return str(net.network_address + 2)
+
     def server(self, seg: str, short: str, description: str, kind: str = "server",
                extra: dict[str, Any] | None = None) -> tuple[str, str]:
         vlan: Vlan = getattr(self, f"{seg}_server_vlan")
@@ -421,10 +435,7 @@ class Municipality:
                 "inet", "vb", "仮想ブラウザサーバ (画面転送)", kind="sanitizer",
                 extra={"sanitizer": {"type": "screen", "inbound": [{"from": N("LG_TERMINALS"), "service": "https"}]}})
         if self.model == "alpha-prime":
-            _, self.ip_proxy = self.server("lg", "breakout", "ブレイクアウトプロキシ (テナント制限)", kind="proxy",
-                                           extra={"role": "breakout-proxy",
-                                                  "allow": [{"to": "M365_RANGES", "service": "https"},
-                                                            {"to": "BOX_RANGES", "service": "https"}]})
+            self.ip_proxy = self.breakout_proxy()
             self.networks[N("LG_PROXY")] = [self.ip_proxy]
         nets = self.networks
         nets[N("MN_TAX_SV")] = [self.ip_mn_tax]

@@ -349,6 +349,29 @@ class Sanitizer:
 
 
 @dataclass(frozen=True)
+class Pool:
+    """Hosts on one LAN subnet that no interface in the file stands for.
+
+    Declared in ``pools:`` (a DHCP range of terminals, named ``pool:NAME``) or implicit: one per
+    LAN subnet for "any other address on this subnet" (``lan:NAME``), so that every address of every
+    connected subnet can send. A pool becomes a :class:`Node` of its own (one interface on the LAN);
+    the addresses it stands for are ``range`` less what interfaces, NAT, declared pools and the LAN's
+    external nodes take (the network computes that set).
+    """
+
+    name: str  # the node name: "pool:NAME" or "lan:LAN" (neither can clash with a node name)
+    lan: str
+    subnet: IPv4Network
+    range: tuple[IPv4Network, ...]  # as declared, inside ``subnet``; implicit: (subnet,)
+    implicit: bool
+    span: Span
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (unowned addresses)" if self.implicit else self.name
+
+
+@dataclass(frozen=True)
 class Node:
     name: str
     kind: NodeKind
@@ -368,6 +391,7 @@ class Node:
     sanitizer: Sanitizer | None = None
     allow: tuple[DeclaredFlow, ...] = ()  # breakout proxy allow-list
     policy: Policy | None = None  # zone-pair / interface-pair policy (forwarded and local traffic)
+    pool: Pool | None = None  # set on the node that stands for a pool of addresses
 
     def interface(self, name: str) -> Interface:
         for iface in self.interfaces:
@@ -396,6 +420,7 @@ class Lan:
     endpoints: tuple[tuple[str, str], ...]  # (node, interface)
     span: Span
     description: str = ""
+    named: bool = True  # False: a link without a name, called link-N by its place in the file
 
 
 @dataclass(frozen=True)

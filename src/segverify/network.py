@@ -99,7 +99,9 @@ class Network:
         self.lan_members: dict[str, list[tuple[str, str]]] = {}
         for lan in topo.lans:
             # A point-to-point link goes down with either end (carrier loss); a switched LAN stays up.
-            if lan.name in self.down or (len(lan.endpoints) == 2 and any(n in self.down for n, _ in lan.endpoints)):
+            # A pool on a link is no second device: the link stays point to point.
+            devices = [n for n, _ in lan.endpoints if topo.nodes[n].pool is None]
+            if lan.name in self.down or (len(devices) == 2 and any(n in self.down for n in devices)):
                 continue
             members = [(n, i) for n, i in lan.endpoints if n not in self.down]
             self.lan_members[lan.name] = members
@@ -109,6 +111,7 @@ class Network:
             ip: (node.name, iface.name)
             for node in topo.nodes.values() for iface in node.interfaces for ip in iface.ips
         }
+        self.pool_space = {n.name: self._pool_space(n) for n in topo.nodes.values() if n.pool is not None}
         self.external_space = {n.name: self._external_space(n) for n in topo.nodes.values()
                                if n.kind is NodeKind.EXTERNAL}
         self._policy_cache: dict[tuple[str, str | None, str | None], CompiledAcl | None] = {}
@@ -144,6 +147,8 @@ class Network:
             own |= s.address("dst", addr)
         if node.kind is NodeKind.EXTERNAL:
             own |= self.external_space[node.name]
+        if node.pool is not None:
+            own |= self.pool_space[node.name]
         acls = {name: self.compile_acl(acl) for name, acl in node.acls.items()}
         dnat: dict[str, list[tuple[NatRule, Bdd]]] = {}
         snat: dict[str, list[tuple[NatRule, Bdd]]] = {}
@@ -317,6 +322,8 @@ class Network:
                 f |= self._nat_arp(n, iface)
                 if n.kind is NodeKind.EXTERNAL:
                     f |= self.external_space[node]
+                if n.pool is not None:
+                    f |= self.pool_space[node]
                 if f != s.false:
                     out.append(Transfer((node, iface), f))
             self.transfers[(LAN, lan)] = out
@@ -410,13 +417,64 @@ class Network:
     def origin_headers(self, name: str) -> Bdd:
         """Every new flow the endpoint ``name`` can send, tagged with its origin id."""
         s = self.space
+        return s.sent(s.origin(self.origin_ids[name]) & self.sendable(name) & s.new_flow)
+
+    def sendable(self, name: str) -> Bdd:
+        """The source addresses node ``name`` may send from (a predicate on ``src``).
+
+        Its own addresses, and any address of a subnet it is attached to: without reverse-path
+        filtering a host can put any address of its own subnet in the source field (spoofing is
+        modelled, not assumed away). An external node also sends from what it stands for; a pool's
+        subnet is its interface's, so a pool sends from every address of it."""
+        s = self.space
+        src = self.own_sources(name)
+        for iface in self.topology.nodes[name].interfaces:
+            if (name, iface.name) in self.lan_of:
+                for address in iface.all_addresses:
+                    src |= s.prefix("src", address.network)
+        return src
+
+    def own_sources(self, name: str) -> Bdd:
+        """The source addresses that are node ``name``'s own (what it answers for), as a predicate
+        on ``src``: readable witnesses are picked from these first."""
+        s = self.space
         node = self.topology.nodes[name]
         src = s.false
         for addr in node.addresses:
             src |= s.address("src", addr)
         if node.kind is NodeKind.EXTERNAL:
             src |= s.bdd.let(self._dst_to_src, self.external_space[name])
-        return s.sent(s.origin(self.origin_ids[name]) & src & s.new_flow)
+        if node.pool is not None:
+            src |= s.bdd.let(self._dst_to_src, self.pool_space[name])
+        return src
+
+    def _pool_space(self, node: Node) -> Bdd:
+        """Destinations a pool stands for (the same set :mod:`segverify.pools` picks its address from):
+        its range on its subnet less the network and broadcast addresses, every interface address of
+        the other nodes, the public side of every inside node's NAT, the declared pools of its LAN (for an implicit pool) and what
+        the LAN's external nodes represent."""
+        s = self.space
+        pool = node.pool
+        assert pool is not None
+        result = s.networks("dst", pool.range) & s.prefix("dst", pool.subnet)
+        if pool.subnet.prefixlen <= 30:
+            result &= ~s.address("dst", pool.subnet.network_address) & ~s.address("dst", pool.subnet.broadcast_address)
+        for other in self.topology.nodes.values():
+            if other.pool is None:
+                for addr in other.addresses:
+                    if addr in pool.subnet:
+                        result &= ~s.address("dst", addr)
+            if other.kind is not NodeKind.EXTERNAL:
+                for rule in nat_rules(other):
+                    result &= ~s.networks("dst", rule.public)
+            if pool.implicit and other.pool is not None and not other.pool.implicit and other.pool.lan == pool.lan:
+                result &= ~s.networks("dst", other.pool.range)
+        lan = next(lan for lan in self.topology.lans if lan.name == pool.lan)
+        for member, _ in lan.endpoints:
+            peer = self.topology.nodes[member]
+            if peer.kind is NodeKind.EXTERNAL:
+                result &= ~s.networks("dst", peer.represents)
+        return result
 
     def _external_space(self, node: Node) -> Bdd:
         """Destinations an external node stands for: its ``represents`` less every address used inside
@@ -435,6 +493,8 @@ class Network:
                 for net in other.represents:
                     if any(net != mine and net.subnet_of(mine) for mine in node.represents):
                         result &= ~s.prefix("dst", net)
+        for pool in self.pool_space.values():  # an address of a LAN subnet is a host there, not outside
+            result &= ~pool
         return result
 
     @property

@@ -18,7 +18,8 @@ TEXT = {"type": "string", "maxLength": 4096}
 # Unions are written with type lists rather than oneOf: each keyword applies only to its own type,
 # and a validator need not try alternatives one after another (much faster on large networks).
 STRINGS = {"type": ["string", "array"], "items": {"type": "string"}, "minItems": 1}
-ADDRESSES = {**STRINGS, "description": "address terms: any, an address, a prefix, a network or node name, or a list"}
+ADDRESSES = {**STRINGS, "description": "address terms: any, an address, a prefix, a first-last range, a network or "
+                                         "node name, zone:NAME or segment:NAME (the subnets of its interfaces), or a list"}
 SERVICES = {**STRINGS, "description": "service names or terms like tcp/443, udp/1024-65535, icmp"}
 PORT_TEXT = r"^\d+(-\d+)?$"
 PORTS = {
@@ -187,6 +188,22 @@ LAN = {"type": ["array", "object"], "items": ENDPOINT, "minItems": 1,
        "properties": {"endpoints": {"type": "array", "items": ENDPOINT, "minItems": 1}, "description": TEXT},
        "additionalProperties": False, "required": ["endpoints"]}
 
+POOL = _obj(
+    {
+        "lan": NAME,
+        "range": {**STRINGS, "description": "prefixes, addresses or first-last ranges inside one LAN subnet"},
+        "zone": NAME,
+        "kind": {"enum": ["terminal", "server", "host"]},
+        "gateway": {"type": "string"},
+        "mfa": {"type": "boolean"},
+        "removable_media": {"enum": ["blocked", "allowed"]},
+        "epp": {"type": "boolean"},
+        "edr": {"type": "boolean"},
+        "description": TEXT,
+    },
+    anyOf=[{"required": ["lan"]}, {"required": ["range"]}],
+)
+
 EXCEPTION = _obj(
     {
         "id": NAME,
@@ -218,6 +235,7 @@ SECTIONS: dict[str, Any] = {
     "nodes": {"type": "object", "propertyNames": NAME, "additionalProperties": NODE},
     "links": {"type": "array", "items": LINK},
     "lans": {"type": "object", "propertyNames": NAME, "additionalProperties": LAN},
+    "pools": {"type": "object", "propertyNames": NAME, "additionalProperties": POOL},
     "exceptions": {"type": "array", "items": EXCEPTION},
 }
 

@@ -32,6 +32,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Iterable
 
 from ..errors import EnvironmentProblem
+from ..pools import stands_for
 from ..model import Node, NodeKind, Topology
 from ..network import nat_rules
 from . import nftables
@@ -194,6 +195,8 @@ def excluded_from(topo: Topology, node: Node) -> list[IPv4Network]:
             for net in other.represents:
                 if any(net != mine and net.subnet_of(mine) for mine in node.represents):
                     out.add(net)
+        if other.pool is not None:  # the hosts of a LAN subnet are there, not outside
+            out.update(stands_for(topo, other))
     return sorted(n for n in out if any(n.subnet_of(mine) for mine in node.represents))
 
 
@@ -329,12 +332,13 @@ def make_plan(topo: Topology, tag: str, endpoints: Iterable[str]) -> Plan:
         p = nodes[name]
         external = node.kind is NodeKind.EXTERNAL
         forwarding = node.forwarding and not external
+        pool = node.pool is not None
         p.forwarding = forwarding
         p.sysctls = list(COMMON_SYSCTLS) + [
             ("net.ipv4.ip_forward", "1" if forwarding else "0"),
-            # External nodes answer ARP for what they represent (local routes, not addresses).
-            ("net.ipv4.conf.all.arp_ignore", "0" if external else "1"),
-            ("net.ipv4.conf.default.arp_ignore", "0" if external else "1"),
+            # External nodes and pools answer ARP for what they stand for (local routes, not addresses).
+            ("net.ipv4.conf.all.arp_ignore", "0" if external or pool else "1"),
+            ("net.ipv4.conf.default.arp_ignore", "0" if external or pool else "1"),
         ]
         lines = ["link set lo up"]
         for iface in node.interfaces:
@@ -364,6 +368,13 @@ def make_plan(topo: Topology, tag: str, endpoints: Iterable[str]) -> Plan:
             # ARP for nested ranges is left to the more specific external node: one answer each.
             silenced = [IPv4Network(a) for a in _arp_silenced(topo, node, lan_of, owners)]
             silenced += _more_specific_elsewhere(topo, node, lan_of)
+        if pool:
+            # Every address the pool stands for is a host of its own there: local, answered by ARP.
+            for net in stands_for(topo, node):
+                lines.append(f"route add local {net} dev lo table {LOCAL_TABLE}")
+            for iface in node.interfaces:
+                lines.append(f"rule add iif {p.ifname[iface.name]} lookup {LOCAL_TABLE} pref 100")
+            lines.append(f"rule add iif lo lookup {LOCAL_TABLE} pref 100")
         p.ip_lines = lines
         p.ruleset = nftables.render(node, p.ifname, arp_ignore=silenced)
         take = {p.ifname[i]: [f"ether daddr {{ {', '.join(sorted(set(m)))} }} meta pkttype set host"]

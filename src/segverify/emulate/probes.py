@@ -27,6 +27,7 @@ from typing import Iterable, Iterator, Sequence
 from ..headers import Bdd, HeaderSet, Packet
 from ..model import PORTED_PROTOCOLS, Match, NatType, NodeKind, Topology
 from ..network import Network
+from ..pools import stands_for
 from ..reach import Reachability
 
 TCP, UDP, ICMP, SCTP = 6, 17, 1, 132
@@ -107,6 +108,11 @@ class Addresses:
         if n.kind is NodeKind.EXTERNAL:
             for a in self.candidates(n.represents):
                 if self.usable(a) and a not in self.internal and a not in out:
+                    out.append(a)
+                    break
+        if n.pool is not None:  # besides its interface address, the last address it stands for
+            for a in reversed(list(self.candidates(stands_for(self.topo, n)))):
+                if self.usable(a) and a not in out:
                     out.append(a)
                     break
         return out

@@ -279,7 +279,17 @@ def _variants(plan: Plan) -> list[dict[str, list[str]]]:
     if total <= MAX_VARIANTS:
         combos: Iterable[tuple[int, ...]] = itertools.product(*(range(n) for n in sizes))
     else:
-        combos = [tuple(v % n for n in sizes) for v in range(max(sizes))]
+        # Too many for all: every pair of groups in every combination of their paths (a packet
+        # seldom crosses more than two groups: a pool's choice of gateway and one more), the rest on
+        # one path each; tried only while some probe still misses a receiver.
+        diagonal = [tuple(v % n for n in sizes) for v in range(max(sizes))]
+        pairs = []
+        for i, j in itertools.combinations(range(len(sizes)), 2):
+            for a, b in itertools.product(range(sizes[i]), range(sizes[j])):
+                combo = [0] * len(sizes)
+                combo[i], combo[j] = a, b
+                pairs.append(tuple(combo))
+        combos = list(dict.fromkeys(diagonal + pairs))
     out = []
     for combo in combos:
         lines: dict[str, list[str]] = {}

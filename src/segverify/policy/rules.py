@@ -93,10 +93,12 @@ def seg003(ctx: Context) -> list[Finding]:
 def declared_flows(ctx: Context, flows: tuple[DeclaredFlow, ...], peer_field: str, node: Node) -> Bdd:
     """Headers a sanitizer's or proxy's declaration allows between ``node`` and its peers."""
     s = ctx.network.space
-    own_field = "dst" if peer_field == "src" else "src"
-    own = s.false
-    for addr in node.addresses:
-        own |= s.address(own_field, addr)
+    if peer_field == "dst" and node.name in ctx.network.nodes:
+        own = ctx.network.sendable(node.name)  # whatever source it may use (its subnet's too)
+    else:
+        own = s.false
+        for addr in node.addresses:
+            own |= s.address("dst" if peer_field == "src" else "src", addr)
     result = s.false
     for flow in flows:
         result |= s.networks(peer_field, flow.peer) & s.services(flow.services) & own
@@ -188,8 +190,12 @@ def seg004_flows(ctx: Context) -> list[FlowCheck]:
                 f"undeclared flow into screen-transfer server {node.name}",
                 f"{SCREEN_WHY} These flows reach it but are not declared inbound display protocols.",
                 allowed=inbound, subject=subject + (("direction", "inbound"),)))
+            # Sanitizers are left out of the server's destinations: what reaches a sanitizer is
+            # judged by that sanitizer's own inbound declaration (a host of the server's subnet can
+            # send with another host's address, so header sets, not senders, decide there).
+            relays = {n.name for n in topo.nodes.values() if n.kind is NodeKind.SANITIZER}
             checks.append(FlowCheck(
-                "SEG004", (node.name,), terminals, own, terminals_side,
+                "SEG004", (node.name,), tuple(t for t in terminals if t not in relays), own, terminals_side,
                 f"screen-transfer server {node.name} reaches the terminals' side",
                 f"{SCREEN_WHY} The server can open these sessions toward the terminals' side.",
                 subject=subject + (("direction", "outbound"),)))

@@ -37,6 +37,7 @@ from ..network import Network
 from ..policy.catalogue import rules_for
 from ..policy.context import Context
 from ..policy.exceptions import Register
+from ..places import address_owner
 from ..policy.rules import FLOW_CHECKS
 from ..trace import Path, trace
 
@@ -486,6 +487,12 @@ class Judge:
             found = self.net.owner.get(candidate) if candidate is not None else None
             if found is not None:
                 return found[0], nodes[found[0]].interface(found[1]).zone
+        # An address no interface owns belongs to the pool of its LAN subnet (a host the file does
+        # not list) or to the external node that stands for it: the engine's own owners.
+        owner = address_owner(self.net, addr)
+        if owner is not None:
+            ifaces = nodes[owner].interfaces
+            return owner, ifaces[0].zone if ifaces else "-"
         for prefix, zone in self._lans:
             if addr in prefix:
                 return None, zone
@@ -495,12 +502,10 @@ class Judge:
         return None, "-"
 
     def can_send_from(self, node: str, addr: IPv4Address) -> bool:
-        n = self.topology.nodes[node]
-        if addr in n.addresses:
-            return True
-        if n.kind is NodeKind.EXTERNAL and node in self.net.external_space:
-            return (self.net.external_space[node] & self.space.address("dst", addr)) != self.space.false
-        return False
+        """The engine's rule: own addresses, any address of an attached subnet, what it stands for."""
+        if node not in self.net.nodes:
+            return False
+        return (self.net.sendable(node) & self.space.address("src", addr)) != self.space.false
 
     # -- the model -----------------------------------------------------------------------------------
 

@@ -167,9 +167,12 @@ def resolve_highlight(topology: Topology, network: Network, spec: str, reach: Re
             if not (port_text.isascii() and port_text.isdigit()) or len(port_text) > 5 or int(port_text) > 65535:
                 raise QueryError(f"--highlight {spec!r}: {port_text!r} is not a port")
             port = int(port_text)
+    def end(text: str) -> str:  # the ends of a highlight are nodes or addresses, as in trace
+        return f"node:{text}" if text in topology.nodes and topology.nodes[text].pool is None else text
+
     answers = query(network, reach if reach is not None else Reachability(network),
-                    resolve_place(topology, network, src),
-                    resolve_place(topology, network, dst), proto, port)
+                    resolve_place(topology, network, end(src)),
+                    resolve_place(topology, network, end(dst)), proto, port)
     for answer in answers:
         if answer.path is not None:
             return answer.path

@@ -248,7 +248,8 @@ METHOD = {
 <strong>ヘッダ空間の到達可能性</strong>を計算した。サンプリングや試験パケットではなく、次のヘッダ項目の
 <strong>すべての組合せ</strong>を同時に扱う。</p>
 <ul>
-<li>送信元・宛先 IPv4 アドレス (各端点が送信しうる全アドレス。外部ノードは represents の範囲から庁内で使用中のアドレスを除いたもの)</li>
+<li>送信元・宛先 IPv4 アドレス (各端点が送信しうる全アドレス。接続されたサブネットのアドレスはすべて送信元になりうる: 定義に機器のないアドレスは、その LAN のプール (<code>lan:LAN</code>、宣言されたものは <code>pool:名前</code>) が送受信する。外部ノードは represents の範囲から庁内で使用中のアドレスと庁内 LAN のサブネットを除いたもの)</li>
+<li>送信元アドレスの詐称: 各ホストは自身のサブネットの任意のアドレスを送信元にできるものとして扱う (rp_filter のない Linux の動作。同一サブネット内の詐称はルータの逆経路フィルタでも止まらない)</li>
 <li>プロトコル番号 (0–255)、TCP/UDP/SCTP の送信元・宛先ポート (0–65535)</li>
 <li>TCP の新規接続 (SYN) と確立済み通信の区別。端点は新規の通信のみを開始するものとし、ステートフルな ACL は許可した通信の戻りを通す</li>
 </ul>
@@ -259,7 +260,7 @@ METHOD = {
 <li>IPv6 (定義ファイルは IPv4 のみ)</li>
 <li>アプリケーション層の内容 (無害化の品質、メール本文・ファイルの中身、暗号化通信の中身)</li>
 <li>ARP・VLAN ホッピング等のレイヤ2攻撃</li>
-<li>送信元アドレスの詐称 (端点は自身のインターフェースアドレスからのみ送信するものとして扱う。サブネットを越える詐称は検証していない)</li>
+<li>サブネットを越える送信元アドレスの詐称 (自サブネット内の詐称は検証に含む)</li>
 <li>タイミング・状態遷移 (障害時の切替えや設定変更の途中状態)。障害の影響は別途 what-if で確認すること</li>
 <li>定義ファイルと実機設定の一致 (定義が実機を正しく表していることは別途確認が必要)</li>
 </ul>
@@ -269,7 +270,8 @@ METHOD = {
 declarations, and computed <strong>header-space reachability</strong>. It does not sample or send test
 packets: it covers <strong>every combination</strong> of these header fields at once:</p>
 <ul>
-<li>source and destination IPv4 address (every address each endpoint can send from; an external node sends from its <code>represents</code> set less the addresses used inside)</li>
+<li>source and destination IPv4 address (every address each endpoint can send from; every address of a connected subnet can send: an address no device in the topology owns is sent and received by its LAN's pool, <code>lan:LAN</code>, or a declared <code>pool:NAME</code>; an external node sends from its <code>represents</code> set less the addresses and LAN subnets used inside)</li>
+<li>source address spoofing: a host may send with any source address of its own subnet (what Linux does without rp_filter; a router's reverse-path filter cannot stop spoofing within the subnet)</li>
 <li>IP protocol (0–255), and source and destination ports (0–65535) for TCP, UDP and SCTP</li>
 <li>TCP new connections (SYN) versus established traffic: endpoints start new flows only; a stateful ACL lets the answers of permitted flows back</li>
 </ul>
@@ -281,7 +283,7 @@ clause 6(3)①②③ and definitions 2(8)–2(12).</p>
 <li>IPv6 (the topology format is IPv4 only)</li>
 <li>application content (the quality of sanitization, mail bodies and files, the content of encrypted traffic)</li>
 <li>ARP, VLAN hopping and other layer-2 attacks</li>
-<li>source address spoofing (an endpoint is taken to send only from its own interface addresses; spoofing beyond that is not verified)</li>
+<li>source address spoofing beyond the sender's own subnet (spoofing within it is verified)</li>
 <li>timing and transient states (fail-over, configuration changes in progress); check failures with what-if runs</li>
 <li>whether the topology matches the devices' running configuration (to be confirmed separately)</li>
 </ul>
