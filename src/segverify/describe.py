@@ -150,7 +150,7 @@ def _protocols_text(ranges: list[tuple[int, int]]) -> str:
     merged = _merged(ranges)
     if merged == [[0, 255]]:
         return "any protocol"
-    parts = []
+    parts: list[str] = []
     for low, high in merged:
         names = [PROTOCOL_NAMES.get(p) for p in range(low, high + 1)]
         if high - low < 3 and all(names):

@@ -90,7 +90,7 @@ _PLAIN_TEXT = re.compile(r"[^\x00-\x20:#,\[\]{}&*!|>'\"%@`?\\\-0-9][^\x00-\x1f:#
 _RESERVED = {"yes", "no", "on", "off", "true", "false", "null", "y", "n", "~"}
 
 
-class Marked(dict):  # type: ignore[type-arg]
+class Marked(dict):
     """A mapping whose line in the output is recorded under ``mark``."""
 
     def __init__(self, mark: str, *args: Any, **kwargs: Any) -> None:
@@ -172,7 +172,10 @@ class Writer:
                     first = False
                     if isinstance(value, (dict, list)) and not _flat(value):
                         self.lines.append(f"{lead}{_scalar(key)}:")
-                        (self.mapping if isinstance(value, dict) else self.sequence)(value, indent + 4)  # type: ignore[operator]
+                        if isinstance(value, dict):
+                            self.mapping(value, indent + 4)
+                        else:
+                            self.sequence(value, indent + 4)
                     else:
                         self.lines.append(f"{lead}{_scalar(key)}: {_flow(value)}")
             else:
@@ -219,6 +222,11 @@ class Pools:
 
 
 class Municipality:
+    # Set by the segment builders (setattr(self, f"{seg}_server_vlan", ...)).
+    mn_server_vlan: Vlan
+    lg_server_vlan: Vlan
+    inet_server_vlan: Vlan
+
     def __init__(self, index: int, model: str, devices: int, rules: int, rng: random.Random) -> None:
         self.i = index
         self.model = model
@@ -974,9 +982,9 @@ def generate(municipalities: int = 2, devices_per_municipality: int = 60, rules_
                 v["acl_line"] = _line_of(muni.nodes[v["node"]]["acls"][v["acl"]]["rules"], mark)
     shadowed = []
     for m in munis:
-        for node, acl, mark in m.shadowed:
-            index = _line_of(m.nodes[node]["acls"][acl]["rules"], mark)
-            shadowed.append({"rule": "HYG001", "node": node, "acl": acl, "line": index, "file": where[mark][0],
+        for node_name, acl, mark in m.shadowed:
+            index = _line_of(m.nodes[node_name]["acls"][acl]["rules"], mark)
+            shadowed.append({"rule": "HYG001", "node": node_name, "acl": acl, "line": index, "file": where[mark][0],
                              "file_line": where[mark][1]})
     nodes = len(main["nodes"]) + sum(len(m.nodes) for m in munis)
     total_rules += sum(len(a["rules"]) for a in main["nodes"]["cloud-gw"]["acls"].values())

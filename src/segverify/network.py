@@ -199,12 +199,12 @@ class Network:
         taken = s.false
         current: IPv4Network | None = None
         current_slice = s.false
-        for _length, _pref, prefix, route, egress, nh in chosen:
+        for _length, _pref, prefix, chosen_route, egress, nh in chosen:
             if prefix != current:  # equal-cost entries of one prefix share its slice
                 taken |= current_slice
                 current = prefix
                 current_slice = s.prefix("dst", prefix) & ~taken
-            result.append(FibEntry(route, prefix, current_slice, egress, nh))
+            result.append(FibEntry(chosen_route, prefix, current_slice, egress, nh))
         return result
 
     def _implicit_external_routes(self, node: Node) -> list[Route]:
@@ -212,8 +212,7 @@ class Network:
         routes = []
         for iface in self._live_interfaces(node):
             peers = [p for p in self.lan_members[self.lan_of[(node.name, iface.name)]] if p != (node.name, iface.name)]
-            addressed = [self.topology.nodes[n].interface(i).address for n, i in peers]
-            addressed = [a for a in addressed if a is not None]
+            addressed = [a for a in (self.topology.nodes[n].interface(i).address for n, i in peers) if a is not None]
             if len(addressed) == 1:
                 routes.append(Route(IPv4Network("0.0.0.0/0"), addressed[0].ip, False, iface.span))
         return routes[:1]

@@ -46,7 +46,7 @@ def _literal(node: ast.expr, text: str) -> Any:
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes, int, float, bool, type(None))):
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
-            and type(node.operand.value) in (int, float):
+            and isinstance(node.operand.value, (int, float)) and not isinstance(node.operand.value, bool):
         return -node.operand.value
     if isinstance(node, (ast.Tuple, ast.List)):
         items = [_literal(e, text) for e in node.elts]
@@ -147,7 +147,7 @@ def _packet_of_capture(path: str, number: int) -> Any:
     f = open_regular(path, path, "capture")
     try:
         with f:
-            reader = PcapReader(f)
+            reader = PcapReader(f)  # type: ignore[arg-type]  # scapy reads file objects; its annotation says str
             pkt = None
             for seen, pkt in enumerate(reader, 1):
                 if seen == number:

@@ -99,7 +99,8 @@ class _Composer:
         return InputError(message, Span(*self.where(mark)), related=Span(*related) if related else None)
 
     def compose(self) -> Document | None:
-        loader, stack = self.loader, []
+        loader = self.loader
+        stack: list[Any] = []
         root_set = False
         root: Any = None
         documents = 0
@@ -410,21 +411,21 @@ def _merge_node(doc: Document, part: Document | None, display: str, base: Path,
             doc.spans[(key,)] = part.spans[(key,)]
             doc.key_spans[(key,)] = part.key_spans[(key,)]
     for i, inc in enumerate(data.get("include", [])):
-        where = part.span(("include", i))
+        include_at = part.span(("include", i))
         target = base / inc
         try:
             if not _inside(target.resolve(), confine):
                 raise InputError(f"include {inc!r} is outside {confine.name or confine}/, the directory of the "
-                                 f"top-level topology (includes may not leave it)", where)
+                                 f"top-level topology (includes may not leave it)", include_at)
             if not target.exists():
-                raise InputError(f"included file {inc!r} does not exist", where)
+                raise InputError(f"included file {inc!r} does not exist", include_at)
             members = sorted(p for p in target.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()) \
                 if target.is_dir() else [target]
         except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop, no permission
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise InputError(f"cannot read include {inc[:80]!r}: {detail}", where) from None
+            raise InputError(f"cannot read include {inc[:80]!r}: {detail}", include_at) from None
         for f in members:
-            _merge_file(doc, f, seen, depth + 1, confine, where)
+            _merge_file(doc, f, seen, depth + 1, confine, include_at)
 
 
 def _merge_section(doc: Document, part: Document, key: str, value: Any, spans: list[tuple[Path_, Any]],

@@ -183,7 +183,7 @@ def _snat(net: Network, node: str, in_iface: str | None, egress: str,
             continue
         translated = net.translate_source(rule, cube)
         first, last = rule.pool if rule.type is NatType.SOURCE else (rule.translated, rule.translated)
-        out = []
+        out: list[tuple[Packet, tuple[str, ...]]] = []
         for value in range(int(first), min(int(last), int(first) + POOL_BRANCHES - 1) + 1):
             after = _concrete(net, translated & s.address("src", IPv4Address(value)), packet)
             kind = "static" if rule.type is NatType.STATIC else "source"

@@ -358,8 +358,8 @@ def parse_entry(words: list[str], standard: bool, ctx: AclContext, span: Span, t
                 i += 1
             continue
         if word in ("precedence", "tos", "dscp", "time-range", "ttl", "option", "match-all", "match-any"):
-            cond = " ".join(rest[i:i + 2])
-            widened.append(cond) if action == "permit" else narrowed.append(cond)
+            unmatched = " ".join(rest[i:i + 2])
+            widened.append(unmatched) if action == "permit" else narrowed.append(unmatched)
             i += 2
             continue
         if word in ("fragments", "ack", "syn", "fin", "psh", "rst", "urg") or word[:1] in "+-":

@@ -258,9 +258,9 @@ def _iptables_rule(words: list[str], span: Span, line: str, ruleset: RuleSet, no
             continue
         neg, negate = negate, False
         if word in ("-s", "--source", "-d", "--destination"):
-            value = _prefixes(take(), span)
+            prefixes = _prefixes(take(), span)
             key = "src" if word in ("-s", "--source") else "dst"
-            m[key] = complement(value) if neg else value
+            m[key] = complement(prefixes) if neg else prefixes
         elif word in ("-p", "--protocol"):
             proto_text = take()
             proto = PROTOCOL_NUMBERS.get(proto_text, int(proto_text) if proto_text.isdigit() else -1)

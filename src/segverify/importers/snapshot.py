@@ -283,7 +283,7 @@ class Emitter:
                 virtual.append((address, span))
         if virtual:
             self.put(path + ("virtual",), [str(a) for a, _ in virtual], virtual[0][1])
-            for i, (_a, span) in enumerate(virtual):
+            for i, (_virtual, span) in enumerate(virtual):
                 self.doc.spans[path + ("virtual", i)] = _where(span)
         if iface.gateway is not None:
             self.put(path + ("gateway",), str(iface.gateway), iface.gateway_span or iface.span)

@@ -58,7 +58,7 @@ def derived_renderers(text: Callable[[T], str], narrowed: Callable[[T], Report])
     the check report ``narrowed`` makes from it."""
     return {
         "text": text,
-        "json": lambda r: dumps(r.to_dict()),  # type: ignore[attr-defined]
+        "json": lambda r: dumps(r.to_dict()),
         "sarif": lambda r: render_sarif(narrowed(r)),
         "junit": lambda r: render_junit(narrowed(r)),
         "github": lambda r: render_github(narrowed(r)),

@@ -14,7 +14,7 @@ def _cases(report: Report) -> list[tuple[str, str, list[Finding]]]:
     by_segment: dict[str, list[str]] = {}
     for zone, segment in report.zones:
         by_segment.setdefault(segment, []).append(zone)
-    cases = []
+    cases: list[tuple[str, str, list[Finding]]] = []
     for rid in report.rules_checked:
         info = CATALOGUE[rid]
         mine = [f for f in report.active if f.rule == rid]

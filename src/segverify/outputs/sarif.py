@@ -29,7 +29,7 @@ def _location(span: Span, message: str | None = None) -> dict[str, object]:
 
 
 def _rules(rule_ids: list[str]) -> list[dict[str, object]]:
-    rules = []
+    rules: list[dict[str, object]] = []
     for rid in rule_ids:
         info = CATALOGUE[rid]
         rules.append({

@@ -123,7 +123,8 @@ def _misfits(ctx: Context, node: Node, flows: tuple[DeclaredFlow, ...], directio
             if wrong:
                 what.append(f"it names {', '.join(wrong[:5])}{' …' if len(wrong) > 5 else ''} outside the allowed side")
             if bad_service:
-                what.append(f"service {flow.services_text} is not allowed for a {node.sanitizer.type.value} sanitizer")
+                kind = node.sanitizer.type.value if node.sanitizer is not None else node.kind.value
+                what.append(f"service {flow.services_text} is not allowed for a {kind} sanitizer")
             findings.append(Finding(
                 "SEG004", Severity.ERROR, f"{node.name}: {direction} declaration does not fit its type",
                 f"{why} The declaration at this line does not: {'; '.join(what)}.", flow.span,

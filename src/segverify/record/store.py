@@ -84,14 +84,14 @@ def open_store(location: str, create: bool = True, migrate_to: int | None = None
     else:
         store = _SqliteStore(location, create)
     with store.transaction(write=create) as tx:
-        version = _version(tx, store, dialect=store.dialect)  # type: ignore[attr-defined]
+        version = _version(tx, store, dialect=store.dialect)
         if version > SCHEMA_VERSION:
             raise RecordError(f"{store.location}: written by a newer segverify (record schema {version}, this "
                               f"version knows {SCHEMA_VERSION}); upgrade segverify to use it")
         if version < target:
             if not create:
                 raise RecordError(f"{store.location}: no self-inspection record yet (run `segverify record` first)")
-            _migrate(tx, store.dialect, version, target)  # type: ignore[attr-defined]
+            _migrate(tx, store.dialect, version, target)
     return store
 
 

@@ -26,7 +26,7 @@ import struct
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple, cast
 
 from ..errors import InputError, QueryError
 from ..escape import one_line
@@ -75,7 +75,7 @@ class Start(str, enum.Enum):
 
 
 class Record(NamedTuple):
-    index: int  # 1-based position in the capture
+    number: int  # 1-based position in the capture
     data: bytes
     linktype: int
     sec: int
@@ -155,7 +155,7 @@ class Capture:
         with _quiet_scapy():
             raw = _Bounded(open_regular(self.path, self.path, "capture"), self.path, self.size)
             try:
-                reader = RawPcapReader(raw)
+                reader = RawPcapReader(raw)  # type: ignore[arg-type]  # a file object, which scapy reads
             except (Scapy_Exception, EOFError, struct.error) as exc:
                 raw.close()
                 raise InputError(f"{self.path}: not a pcap or pcapng capture ({exc})") from None
@@ -170,7 +170,7 @@ class Capture:
             self.nano = bool(getattr(reader, "nano", False))
             plain = not hasattr(reader.f, "fileobj")  # a gzip stream has no useful position
             if not plain:  # bound the decompressed reads too
-                reader.f = _Bounded(reader.f, self.path, None)
+                reader.f = _Bounded(reader.f, self.path, None)  # type: ignore[assignment]  # duck-typed stream
             index = 0
             tell = reader.f.tell if plain else (lambda: self.size)
             try:
@@ -187,6 +187,7 @@ class Capture:
                         raise InputError(f"{self.path}: damaged after packet {index}: {exc}") from None
                     index += 1
                     if ng:
+                        meta = cast(Any, meta)  # pcapng metadata: scapy's annotation names the pcap kind
                         ts = ((meta.tshigh or 0) << 32) | (meta.tslow or 0)
                         resol = meta.tsresol or 1_000_000
                         sec, frac = divmod(ts, resol)
@@ -610,7 +611,7 @@ def read_capture(capture: str, broadcasts: frozenset[int] = frozenset(),
         initiator_dir, start = _opening(header)
         flow = flows.get(key)
         if flow is None:
-            flow = flows[key] = _Flow(record.index, a_to_b == initiator_dir, start)
+            flow = flows[key] = _Flow(record.number, a_to_b == initiator_dir, start)
         elif start is Start.SYN and not flow.start.captured:  # the opening turns up late: trust it
             flow.forward, flow.start = a_to_b, Start.SYN
         flow.packets += 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Callable
+from typing import Any, Callable
 
 # Preferred first. Noto Sans CJK JP and IPAexGothic are the Debian packages fonts-noto-cjk and
 # fonts-ipaexfont-gothic; the rest are what other systems ship.
@@ -92,7 +92,7 @@ def check(warn: Callable[[str], None] | None = None) -> str | None:
     return family
 
 
-def rc_params() -> dict[str, object]:
+def rc_params() -> dict[Any, Any]:  # matplotlib types its keys as a Literal of every rc name
     """rcParams for every picture segverify draws: fonts, and no randomness or dates in the files."""
     return {
         # A list of families (not the generic "sans-serif") is what makes matplotlib fall back per glyph.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..errors import QueryError
 from ..findings import Finding, Report, Severity
@@ -103,7 +103,7 @@ def _subject_node(f: Finding) -> str | None:
     return None
 
 
-def _dedupe(nodes: list[str]) -> tuple[str, ...]:
+def _dedupe(nodes: Sequence[str]) -> tuple[str, ...]:
     out: list[str] = []
     for n in nodes:
         if not out or out[-1] != n:
@@ -287,7 +287,7 @@ def _draw_bands(ax: Axes, layout: Layout, scale: float) -> None:
 
 def _draw_links(ax: Axes, topology: Topology, network: Network, layout: Layout) -> None:
     pos = layout.positions
-    segments = []
+    segments: list[Sequence[Point]] = []
     for _lan, members in lan_groups(topology, network.graph):
         members = tuple(m for m in members if m in pos)
         if len(members) < 2:
