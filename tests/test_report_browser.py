@@ -9,6 +9,7 @@ Without a Chromium the test skips, except under CI (``CI=true``), where a missin
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import re
 import shutil
 import subprocess
@@ -89,7 +90,9 @@ def test_report_in_headless_chromium(chromium: str, case: str, tmp_path: Path) -
     assert console_messages(result.stderr) == [], result.stderr[-4000:]
     dom = result.stdout
     assert 'id="verdict"' in dom and 'id="matrix"' in dom and 'id="map"' in dom
-    assert ("不適合" in dom or "NOT COMPLIANT" in dom) == ('data-compliant="false"' in html)
+    verdict = re.search(r'<div id="verdict".*?</div>', dom, re.S)
+    assert verdict, dom[:2000]
+    assert ("不適合" in verdict.group(0) or "NOT COMPLIANT" in verdict.group(0)) == ('data-compliant="false"' in html)
     if 'data-compliant="false"' in html:
         assert re.search(r'<article class="finding[^"]*" id="finding-1"', dom)
     assert dom.count("<img ") == 2
@@ -133,3 +136,108 @@ document.getElementById('f').addEventListener('load', function () {
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
         assert colours is not None and len(colours) > 100  # rendered, not a blank page
     (ARTIFACTS / f"report-{case}.html").write_text(html, encoding="utf-8")
+
+
+# -- the interactive map, driven through the DevTools protocol ----------------------------------------
+
+HOSTILE_NAME = "</script><script>window.pwned=1</script>\u2028<!-- & \"quotes\" <b>bold</b>"
+
+
+def write_map(path: Path, out: Path, lang: str = "en", name: str | None = None) -> tuple[dict, str]:
+    """map.html for ``path`` (with its topology name replaced by ``name``), and the report as JSON."""
+    from click.testing import CliRunner
+
+    from segverify.cli import cli
+
+    if name is not None:
+        text = path.read_text(encoding="utf-8").splitlines()
+        renamed = out.with_suffix(".yaml")
+        renamed.write_text("\n".join("name: " + json.dumps(name) if l.startswith("name:") else l for l in text)
+                           + "\n", encoding="utf-8")
+        path = renamed
+    runner = CliRunner()
+    result = runner.invoke(cli, ["draw", str(path), "-o", str(out), "--lang", lang, "--today", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    checked = runner.invoke(cli, ["check", str(path), "--format", "json", "--today", TODAY.isoformat()])
+    return json.loads(checked.output), str(path)
+
+
+def test_interactive_map_in_chromium(chromium: str, tmp_path: Path) -> None:
+    import cdp
+
+    page = tmp_path / "map.html"
+    checked, source = write_map(ROOT / "topologies" / "broken" / "dual-homed-server-lgwan-internet.yaml", page)
+    topology = segverify.load(source)
+    with cdp.Browser(chromium) as browser:
+        browser.open(page.as_uri())
+        assert browser.evaluate("document.getElementById('segmap').getAttribute('data-ready')") == "true"
+        assert browser.evaluate("segmap.nodeCount()") == len(topology.nodes)
+        assert browser.evaluate("segmap.visibleCount()") == len(topology.nodes)
+
+        # Click (a real mouse click) the first finding with a path: its hops are highlighted.
+        finding = next(f for f in checked["findings"] if f.get("path"))
+        where = browser.evaluate(
+            "(function () { var li = Array.prototype.find.call(document.querySelectorAll('.flist li'), "
+            f"function (e) {{ return e.textContent.indexOf({json.dumps(finding['title'])}) >= 0; }});"
+            " li.scrollIntoView(); var r = li.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        browser.click(*where)
+        expected = {hop["node"] for hop in finding["path"]}
+        assert set(browser.evaluate("segmap.highlighted()")) == expected
+        assert len(browser.evaluate("segmap.pathPoints()").split()) >= 2
+        hops = browser.evaluate("Array.prototype.map.call(document.querySelectorAll('.hops > li'), "
+                                "function (e) { return e.textContent; })")
+        assert [h.split()[0] for h in hops] == [hop["node"] for hop in finding["path"]]
+        assert any(loc in " ".join(hops) for loc in finding["rule_locations"])  # file:line of the permits
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.screenshot(str(ARTIFACTS / "map-finding.png"))
+
+        # Hover a device: its interfaces and ACLs.
+        browser.evaluate("segmap.find('fw-lg')")
+        x, y = browser.evaluate("(function () { var r = document.querySelector('.node[data-name=\"fw-lg\"]')"
+                                ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        browser.hover(x, y)
+        tip = browser.evaluate("document.querySelector('#segmap .tip').textContent")
+        node = topology.nodes["fw-lg"]
+        assert tip.startswith("fw-lg") and all(i.name in tip for i in node.interfaces)
+        assert all(acl in tip for acl in node.acls)
+
+        # Search, collapse and expand.
+        assert browser.evaluate("segmap.find('no-such-device')") is False
+        browser.evaluate("segmap.setMode('zone')")
+        zones = browser.evaluate("segmap.groups()")
+        browser.evaluate("document.querySelectorAll('.segmap .bar button')[0].click()")  # collapse all
+        assert browser.evaluate("segmap.visibleCount()") == 0 and len(zones) > 1
+        browser.evaluate("document.querySelectorAll('.segmap .bar button')[1].click()")  # expand all
+        assert browser.evaluate("segmap.visibleCount()") == len(topology.nodes)
+        assert browser.errors == []
+
+
+def test_interactive_map_escapes_topology_strings(chromium: str, tmp_path: Path) -> None:
+    import cdp
+
+    page = tmp_path / "map.html"
+    write_map(ROOT / "topologies" / "alpha.yaml", page, lang="ja", name=HOSTILE_NAME)
+    html = page.read_text(encoding="utf-8")
+    assert "</script><script>window.pwned" not in html
+    data = html.split('<script type="application/json" id="segmap-data">', 1)[1].split("</script>", 1)[0]
+    assert not any(c in data for c in "<>&\u2028\u2029")  # the JSON cannot end its element or start markup
+    with cdp.Browser(chromium) as browser:
+        browser.open(page.as_uri())
+        assert browser.evaluate("typeof window.pwned") == "undefined"
+        assert browser.evaluate("document.title").startswith("</script><script>window.pwned=1</script>")
+        assert browser.evaluate("JSON.parse(document.getElementById('segmap-data').textContent).title") == HOSTILE_NAME
+        assert browser.evaluate("document.querySelectorAll('#segmap b').length") == 0
+        assert browser.errors == []
+
+
+def test_report_embeds_the_interactive_map(chromium: str, tmp_path: Path) -> None:
+    import cdp
+
+    page = tmp_path / "report.html"
+    write_report(ROOT / "topologies" / "broken" / "dual-homed-server-lgwan-internet.yaml", "ja", page)
+    with cdp.Browser(chromium) as browser:
+        browser.open(page.as_uri())
+        assert browser.evaluate("segmap.nodeCount()") == len(segverify.load(
+            ROOT / "topologies" / "broken" / "dual-homed-server-lgwan-internet.yaml").nodes)
+        assert browser.evaluate("segmap.select('1')") is True and browser.evaluate("segmap.highlighted()")
+        assert browser.errors == []

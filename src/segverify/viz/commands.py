@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..i18n import language_from_environment
 from ..options import today_option
 
 
@@ -53,6 +54,8 @@ def _check_suffix(output: str, allowed: tuple[str, ...]) -> None:
 
 
 path_argument = click.argument("path", type=click.Path(exists=False, dir_okay=True))
+lang_option = click.option("--lang", type=click.Choice(["en", "ja"]), default=None,
+                           help="Language of the texts (default: Japanese under a Japanese locale, else English).")
 profile_option = click.option("--profile", type=PROFILES,
                               help="Model variant to check against (default: the topology's own).")
 
@@ -60,7 +63,7 @@ profile_option = click.option("--profile", type=PROFILES,
 @click.command()
 @path_argument
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False),
-              help="The picture to write: .png, .svg or .pdf.")
+              help="The picture to write: .png, .svg or .pdf, or .html for the interactive map.")
 @click.option("--highlight", metavar="SRC:DST[:PROTO[/PORT]] | RULE | FINGERPRINT",
               help="Draw one flow (e.g. lg-pc01:inet-vb:tcp/443) in blue over the map, or keep only the findings "
                    "of one rule id or fingerprint bold.")
@@ -68,11 +71,15 @@ profile_option = click.option("--profile", type=PROFILES,
 @click.option("--to", "dst", metavar="NODE|ADDRESS", help="... to here.")
 @click.option("--proto", help="The highlighted flow's protocol (with --from/--to; default tcp).")
 @click.option("--dport", type=click.IntRange(0, 65535), help="The highlighted flow's destination port.")
+@lang_option
 @profile_option
 @today_option
 def draw(path: str, output: str, highlight: str | None, src: str | None, dst: str | None, proto: str | None,
-         dport: int | None, profile: str | None, today: _dt.date | None) -> None:
-    """Draw the segment map of PATH: segments as regions, findings' witness paths in red."""
+         dport: int | None, lang: str | None, profile: str | None, today: _dt.date | None) -> None:
+    """Draw the segment map of PATH: segments as regions, findings' witness paths in red.
+
+    map.html is the interactive map: one self-contained file (pan, zoom, search, group and
+    collapse by municipality, segment or zone; click a finding for its path hop by hop)."""
     if (src is None) != (dst is None):
         raise click.UsageError("give --from and --to together")
     if src is not None:
@@ -82,12 +89,23 @@ def draw(path: str, output: str, highlight: str | None, src: str | None, dst: st
             (f"/{dport}" if dport is not None else "")
     elif proto is not None or dport is not None:
         raise click.UsageError("--proto and --dport go with --from and --to")
-    _check_suffix(output, ("png", "svg", "pdf"))
-    from .map import draw_map
-
+    _check_suffix(output, ("png", "svg", "pdf", "html"))
+    interactive = output.lower().endswith(".html")
+    if interactive and highlight is not None:
+        raise click.BadParameter("the interactive map highlights findings by a click; give no --highlight",
+                                 param_hint="--highlight")
     found = _analysed(path, profile, today, output)
-    draw_map(found.topology, found.network, found.report, output, highlight=highlight, warn=_warn,
-             reach=found.reach)
+    if interactive:
+        from ..outputs.files import write_text
+        from .interactive import render_map_html
+
+        write_text(output, render_map_html(found.topology, found.network, found.report,
+                                           lang=lang or language_from_environment()))
+    else:
+        from .map import draw_map
+
+        draw_map(found.topology, found.network, found.report, output, highlight=highlight, warn=_warn,
+                 reach=found.reach)
     click.echo(f"wrote {output}", err=True)
 
 

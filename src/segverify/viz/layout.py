@@ -4,6 +4,10 @@ Segments are vertical bands, left to right in the order of the three-layer model
 
     My Number | LGWAN | sanitizers (LGWAN–Internet boundary) | Internet | security cloud | outside Internet
 
+A device goes where its kind says: the boundary band holds sanitizers only. A firewall or router
+between two segments sits in the innermost one; so does any other device with legs in two
+segments, which the drawings then mark (it is what SEG006 is about).
+
 with the LGWAN backbone as a strip above the LGWAN band. Inside a band, rows are tiers: the top
 row holds the devices that connect the band to other bands (firewalls, access routers), the next
 rows the devices one, two... hops further in, and endpoints (terminals, servers) fill a grid at the
@@ -68,8 +72,12 @@ def natural_key(name: str) -> tuple[object, ...]:
 
 
 def band_of(topology: Topology, name: str) -> str:
+    """The band a device is drawn in: by what it is. Only sanitizers sit on the LGWAN–Internet
+    boundary; any other device with legs in both (a rogue dual-homed server) is drawn in its
+    innermost segment and marked as dual-homed by the drawings."""
     segments = topology.segments_of(name)
-    if Segment.LGWAN in segments and Segment.INTERNET in segments:
+    if (Segment.LGWAN in segments and Segment.INTERNET in segments
+            and topology.nodes[name].kind is NodeKind.SANITIZER):
         return "boundary"
     internal = sorted((_INTERNAL_RANK[s] for s in segments if s in _INTERNAL_RANK))
     if internal:
@@ -79,6 +87,14 @@ def band_of(topology: Topology, name: str) -> str:
         if segment in segments:
             return _EXTERNAL_BAND[segment]
     return UNZONED
+
+
+def dual_homed(topology: Topology, name: str) -> bool:
+    """A device with legs in two segments that is no firewall, gateway, sanitizer or router: the
+    drawings mark it wherever it stands."""
+    node = topology.nodes[name]
+    return (len(topology.segments_of(name)) >= 2 and not node.forwarding
+            and node.kind not in (NodeKind.FIREWALL, NodeKind.GATEWAY, NodeKind.SANITIZER, NodeKind.EXTERNAL))
 
 
 def _forwarding(topology: Topology, name: str) -> bool:

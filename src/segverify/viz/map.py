@@ -20,7 +20,7 @@ from ..model import NodeKind, Topology
 from ..network import Network
 from ..trace import Path
 from . import fonts
-from .layout import BACKBONE, Layout, compute_layout, hub_of, lan_groups
+from .layout import BACKBONE, Layout, compute_layout, dual_homed, hub_of, lan_groups
 from .output import figure_bytes, format_of
 
 if TYPE_CHECKING:
@@ -64,6 +64,7 @@ VIOLATION = "#d62020"
 EXCEPTION = "#e08a00"
 WARNING = "#e08a00"
 HIGHLIGHT = "#1565c0"
+DUAL = "#6a1b9a"  # the dashed ring of a device in two segments
 LINK = "#9aa3ad"
 INCH_X = 1.25  # inches per layout slot
 INCH_Y = 0.78
@@ -226,7 +227,7 @@ def map_figure(topology: Topology, network: Network, report: Report, highlight: 
         _draw_nodes(ax, topology, layout, scale)
         paths, marks = overlays(report, layout.positions, selector)
         faded_all = flow is not None
-        placed: list[tuple[float, float]] = []
+        placed = name_boxes(layout, scale)  # path labels never cover a device or its name
         for mark in marks:
             _draw_mark(ax, layout, mark if not faded_all else NodeMark(mark.node, mark.label, mark.style, True),
                        scale, placed)
@@ -377,6 +378,11 @@ def _draw_nodes(ax: Axes, topology: Topology, layout: Layout, scale: float) -> N
         colour = BAND_STYLE.get(band, ("", "#777777"))[1]
         ax.scatter([layout.positions[n][0] for n in names], [layout.positions[n][1] for n in names], s=size,
                    marker=marker, c=colour, edgecolors="white", linewidths=0.8, zorder=3)
+    dual = sorted(n for n in layout.positions if dual_homed(topology, n))
+    if dual:  # drawn by what they are, in their innermost segment; the ring says "two segments"
+        ax.scatter([layout.positions[n][0] for n in dual], [layout.positions[n][1] for n in dual],
+                   s=300 * scale, facecolors="none", edgecolors=DUAL, linewidths=1.6, linestyle=(0, (2, 1.5)),
+                   zorder=3)
     fontsize = 7 * scale
     for name in sorted(layout.positions):
         x, y = layout.positions[name]
@@ -384,16 +390,50 @@ def _draw_nodes(ax: Axes, topology: Topology, layout: Layout, scale: float) -> N
                 gid=None)
 
 
-def _free_spot(placed: list[tuple[float, float]], x: float, y: float, step: float) -> tuple[float, float]:
-    """Move a label down until it no longer sits on one placed before (data units, rough box)."""
-    while any(abs(x - px) < 1.3 and abs(y - py) < 0.26 for px, py in placed):
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in data units (y grows downward)
+CHAR_W = 0.047  # a 7-point character, in layout slots (INCH_X wide)
+LINE_H = 0.2
+
+
+def name_boxes(layout: Layout, scale: float) -> list[Box]:
+    """Every device's marker and name as boxes labels must keep off."""
+    boxes: list[Box] = []
+    for name, (x, y) in layout.positions.items():
+        half = (len(name) * CHAR_W * scale + 0.06) / 2
+        boxes.append((x - 0.16, y - 0.16, x + 0.16, y + 0.16))
+        boxes.append((x - half, y + 0.18, x + half, y + 0.2 + LINE_H * scale))
+    return boxes
+
+
+def label_box(text: str, x: float, y: float, scale: float, ha: str) -> Box:
+    """The box of a label drawn with va=bottom at (x, y), with its rounded padding."""
+    lines = text.split("\n")
+    width = max(len(line) for line in lines) * CHAR_W * scale + 0.12
+    height = len(lines) * LINE_H * scale + 0.08
+    x0 = x - width / 2 if ha == "center" else x
+    return (x0, y - height, x0 + width, y)
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _free_spot(placed: list[Box], text: str, x: float, y: float, step: float, scale: float,
+               ha: str = "center") -> tuple[float, float]:
+    """Move a label (down for a positive step, up for a negative one) until it covers no device,
+    no device name and no label placed before; then keep its box."""
+    box = label_box(text, x, y, scale, ha)
+    for _ in range(400):
+        if not any(_overlaps(box, other) for other in placed):
+            break
         y += step
-    placed.append((x, y))
+        box = label_box(text, x, y, scale, ha)
+    placed.append(box)
     return x, y
 
 
 def _draw_path(ax: Axes, layout: Layout, overlay: Overlay, index: int, count: int, scale: float,
-               placed: list[tuple[float, float]]) -> None:
+               placed: list[Box]) -> None:
     colour = {"violation": VIOLATION, "warning": WARNING, "exception": EXCEPTION, "highlight": HIGHLIGHT}[overlay.style]
     alpha = 0.25 if overlay.faded else 0.9
     # Parallel paths would hide each other: shift each one a little, perpendicular to its segments.
@@ -427,7 +467,7 @@ def _draw_path(ax: Axes, layout: Layout, overlay: Overlay, index: int, count: in
     t = 0.5 if count == 1 else 0.3 + 0.4 * ((index % 3) / 2)
     lx, ly = xs[leg] + (xs[leg + 1] - xs[leg]) * t, ys[leg] + (ys[leg + 1] - ys[leg]) * t
     text = overlay.label + (f"\n✕ {overlay.stopped}" if overlay.stopped else "")
-    lx, ly = _free_spot(placed, lx, ly - 0.12, 0.27)
+    lx, ly = _free_spot(placed, text, lx, ly - 0.12, 0.09, scale)
     ax.text(lx, ly, text, fontsize=7 * scale, color="white" if not overlay.faded else colour,
             fontweight="bold", ha="center", va="bottom", zorder=7, alpha=1.0 if not overlay.faded else 0.6,
             bbox={"boxstyle": "round,pad=0.25", "facecolor": colour if not overlay.faded else "white",
@@ -436,13 +476,13 @@ def _draw_path(ax: Axes, layout: Layout, overlay: Overlay, index: int, count: in
         ax.scatter([xs[-1]], [ys[-1]], s=260 * scale, marker="x", c=colour, linewidths=3, zorder=6)
 
 
-def _draw_mark(ax: Axes, layout: Layout, mark: NodeMark, scale: float, placed: list[tuple[float, float]]) -> None:
+def _draw_mark(ax: Axes, layout: Layout, mark: NodeMark, scale: float, placed: list[Box]) -> None:
     colour = {"violation": VIOLATION, "warning": WARNING, "exception": EXCEPTION}[mark.style]
     alpha = 0.3 if mark.faded else 0.95
     x, y = layout.positions[mark.node]
     ax.scatter([x], [y], s=420 * scale, facecolors="none", edgecolors=colour, linewidths=2.5, alpha=alpha,
                zorder=6, linestyle="--" if mark.style == "warning" else "-")
-    lx, ly = _free_spot(placed, x + 0.22, y - 0.22, -0.27)
+    lx, ly = _free_spot(placed, mark.label, x + 0.22, y - 0.22, -0.09, scale, ha="left")
     ax.text(lx, ly, mark.label, fontsize=7 * scale, color="white", fontweight="bold", ha="left",
             va="bottom", zorder=7, alpha=1.0 if not mark.faded else 0.5,
             bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "edgecolor": colour, "alpha": alpha})
@@ -471,6 +511,9 @@ def _legend(fig: Figure, topology: Topology, layout: Layout, violations: bool, e
     handles = [Line2D([], [], linestyle="none", marker=KIND_MARKERS[k][0], markersize=7, color="#555555",
                       label=k.value) for k in kinds]
     handles.append(Line2D([], [], color=LINK, linewidth=1, label="link / LAN"))
+    if any(dual_homed(topology, n) for n in layout.positions):
+        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=9, markerfacecolor="none",
+                              markeredgecolor=DUAL, label="in two segments (二つのセグメントに接続)"))
     if violations:
         handles.append(Line2D([], [], color=VIOLATION, linewidth=2.2, label="violation: witness path (rule #n)"))
     if exceptions:

@@ -1,6 +1,7 @@
 """One self-contained HTML audit report, in Japanese or English.
 
-The page embeds its pictures as data: URIs (SVG), loads nothing, runs no script, and escapes every
+The page embeds its pictures as data: URIs (SVG), loads nothing, runs only the interactive map's
+own script (viz/map_script.py, allowed by its hash in the Content-Security-Policy), and escapes every
 string that comes from the topology (names, descriptions, owners, justifications, file names):
 a topology is user input, and the report is opened by people in a browser.
 """
@@ -18,7 +19,7 @@ from ..model import NodeKind, Segment, Topology
 from ..network import Network
 from ..policy.catalogue import CATALOGUE
 from ..trace import Hop, Path
-from . import template
+from . import interactive, template
 
 LANGS = ("ja", "en")
 
@@ -121,6 +122,7 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
 
     # 4. map
     add(f'<section id="s_map"><h2>{esc(w["s_map"])}</h2>')
+    add(interactive.map_fragment(topology, net, report, lang, height="760px"))
     add(f'<figure>{_svg_img(map_svg, w["s_map"], "map")}<figcaption>{esc(w["map_caption"])}</figcaption></figure>')
     add("</section>")
 
@@ -172,7 +174,7 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
         add(f"<tr><td><code>{esc(path)}</code></td><td><code>{esc(digest)}</code></td></tr>")
     add("</table></section>")
 
-    return template.PAGE.substitute(lang=lang, version=esc(__version__),
+    return template.PAGE.substitute(lang=lang, version=esc(__version__), script=interactive.script_hash(),
                                     title=esc(f"{topology.name} — {w['doc_title']}"), css=template.CSS,
                                     body="\n".join(parts))
 

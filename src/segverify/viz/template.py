@@ -2,7 +2,8 @@
 
 Kept as Python strings (not a package data file) so the report works from any install without
 extra files. The page loads nothing: the Content-Security-Policy forbids every fetch except the
-pictures embedded as data: URIs, so it opens offline and cannot call out.
+pictures embedded as data: URIs, and runs only the interactive map's script (allowed by its hash),
+so it opens offline and cannot call out.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ PAGE = Template("""<!DOCTYPE html>
 <html lang="$lang">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src $script">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="segverify $version">
 <title>$title</title>

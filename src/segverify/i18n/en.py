@@ -1,0 +1,43 @@
+"""English texts by message id (the keys of ja.py are the same; a test checks it)."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str] = {
+    # the interactive map
+    "map.search": "Find a device…",
+    "map.group_by": "Group by",
+    "map.group_municipality": "municipality",
+    "map.group_segment": "segment",
+    "map.group_zone": "zone",
+    "map.collapse_all": "Collapse all",
+    "map.expand_all": "Expand all",
+    "map.fit": "Fit",
+    "map.findings": "Findings",
+    "map.no_findings": "No findings.",
+    "map.hint": "Drag to pan, wheel to zoom. Click a group's name to collapse or expand it; click a finding to show its path.",
+    "map.hops": "Path, hop by hop",
+    "map.interfaces": "Interfaces",
+    "map.acls": "ACLs",
+    "map.acl_lines": "{n} line(s), default {default}",
+    "map.device_findings": "Findings here",
+    "map.dual_homed": "in two segments",
+    "map.not_found": "no device named “{name}”",
+    "map.sends": "sends",
+    "map.in": "in",
+    "map.out": "out",
+    "map.route": "route",
+    "map.connected": "connected",
+    "map.line": "line",
+    "map.default": "default",
+    "map.nat": "NAT",
+    "map.outcome": "outcome",
+    "map.witness": "witness",
+    "map.fix_at": "fix at",
+    "map.devices": "{n} device(s)",
+    "map.compliant": "COMPLIANT",
+    "map.not_compliant": "NOT COMPLIANT",
+    "map.counts": "{errors} error(s), {warnings} warning(s)",
+    "map.severity_error": "error",
+    "map.severity_warning": "warning",
+    "map.severity_suppressed": "covered by an exception",
+}

@@ -1,0 +1,43 @@
+"""日本語の文言 (監査文書の文体「〜であること」; 条項番号は基本方針自身の番号)。"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str] = {
+    # 対話型ネットワーク図
+    "map.search": "機器名で検索…",
+    "map.group_by": "まとめ方",
+    "map.group_municipality": "団体別",
+    "map.group_segment": "セグメント別",
+    "map.group_zone": "ゾーン別",
+    "map.collapse_all": "すべて畳む",
+    "map.expand_all": "すべて展開",
+    "map.fit": "全体表示",
+    "map.findings": "指摘事項",
+    "map.no_findings": "指摘事項はない。",
+    "map.hint": "ドラッグで移動、ホイールで拡大縮小。グループ名をクリックすると畳む・展開する。指摘をクリックすると経路を示す。",
+    "map.hops": "経路 (機器ごと)",
+    "map.interfaces": "インターフェース",
+    "map.acls": "ACL",
+    "map.acl_lines": "{n} 行、既定 {default}",
+    "map.device_findings": "この機器の指摘",
+    "map.dual_homed": "二つのセグメントに接続",
+    "map.not_found": "「{name}」という機器はない",
+    "map.sends": "送信",
+    "map.in": "受信 IF",
+    "map.out": "送出 IF",
+    "map.route": "経路",
+    "map.connected": "直結",
+    "map.line": "行",
+    "map.default": "既定",
+    "map.nat": "アドレス変換",
+    "map.outcome": "結果",
+    "map.witness": "証拠パケット",
+    "map.fix_at": "修正箇所",
+    "map.devices": "{n} 台",
+    "map.compliant": "適合",
+    "map.not_compliant": "不適合",
+    "map.counts": "エラー {errors} 件、警告 {warnings} 件",
+    "map.severity_error": "エラー",
+    "map.severity_warning": "警告",
+    "map.severity_suppressed": "例外措置で許容",
+}
