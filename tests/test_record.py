@@ -19,6 +19,7 @@ import pytest
 
 import pgserver
 from conftest import require_environment
+from conftest import require_environment
 from segverify.errors import RecordError, Span
 from segverify.findings import ExceptionStatus, Finding, Report, Severity
 from segverify.record import SCHEMA_VERSION, load_runs, open_store, record_run, trends
@@ -235,17 +236,26 @@ def _has_sqlalchemy() -> bool:
     return importlib.util.find_spec("sqlalchemy") is not None
 
 
+def _has_sqlalchemy() -> bool:
+    try:
+        import sqlalchemy  # noqa: F401
+        import psycopg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 @pytest.fixture(scope="module")
 def postgres_server() -> Iterator[str]:
-    require_environment("SQLAlchemy", _has_sqlalchemy(), "pip install 'segverify[postgres]'")
+    """The server CI started (SEGVERIFY_TEST_POSTGRES), else one of our own from the installed binaries."""
+    require_environment("segverify[postgres]", _has_sqlalchemy(), "pip install -e '.[postgres]'")
     url = os.environ.get("SEGVERIFY_TEST_POSTGRES")
     if url:
         yield url
         return
     bindir = pgserver.server_binaries()
-    if bindir is None:
-        require_environment("a PostgreSQL server", False,
-                            "apt-get install postgresql (initdb, pg_ctl), or set SEGVERIFY_TEST_POSTGRES")
+    require_environment("PostgreSQL server", bindir is not None, "apt-get install postgresql (initdb, pg_ctl)")
+    assert bindir is not None
     server = pgserver.start(bindir)
     try:
         yield server.url
