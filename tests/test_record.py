@@ -4,7 +4,6 @@ migration, two concurrent writers, and damaged or foreign databases (exit 2, lef
 from __future__ import annotations
 
 import datetime as _dt
-import importlib.util
 import json
 import os
 import sqlite3
@@ -18,7 +17,6 @@ from typing import Iterator
 import pytest
 
 import pgserver
-from conftest import require_environment
 from conftest import require_environment
 from segverify.errors import RecordError, Span
 from segverify.findings import ExceptionStatus, Finding, Report, Severity
@@ -230,10 +228,6 @@ def test_two_concurrent_writers_on_sqlite(tmp_path: Path) -> None:
 
 
 # -- a real PostgreSQL server --------------------------------------------------------------------
-
-
-def _has_sqlalchemy() -> bool:
-    return importlib.util.find_spec("sqlalchemy") is not None
 
 
 def _has_sqlalchemy() -> bool:
