@@ -174,8 +174,9 @@ def test_interactive_map_in_chromium(chromium: str, tmp_path: Path) -> None:
         assert browser.evaluate("segmap.nodeCount()") == len(topology.nodes)
         assert browser.evaluate("segmap.visibleCount()") == len(topology.nodes)
 
-        # Click (a real mouse click) the first finding with a path: its hops are highlighted.
-        finding = next(f for f in checked["findings"] if f.get("path"))
+        # Click (a real mouse click) the first finding whose path passes an ACL permit: its hops are
+        # highlighted, with the permits' file:line.
+        finding = next(f for f in checked["findings"] if f.get("path") and f.get("rule_locations"))
         where = browser.evaluate(
             "(function () { var li = Array.prototype.find.call(document.querySelectorAll('.flist li'), "
             f"function (e) {{ return e.textContent.indexOf({json.dumps(finding['title'])}) >= 0; }});"
