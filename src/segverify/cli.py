@@ -112,9 +112,11 @@ scheduler_option = click.option("--scheduler", metavar="ADDRESS",
               help="Accept every current finding: write their fingerprints to FILE, then report without them.")
 @jobs_option
 @scheduler_option
+@click.option("--lang", type=click.Choice(["en", "ja"]), default=None,
+              help="Language of the text output (default: Japanese under a Japanese locale, else English).")
 def check(paths: tuple[str, ...], profile: str | None, fmt: str, output: str | None, today: _dt.date | None,
           fail_on: str, strict: bool, select: str | None, ignore: str | None, baseline: str | None,
-          write_baseline: str | None, jobs: int, scheduler: str | None) -> None:
+          write_baseline: str | None, jobs: int, scheduler: str | None, lang: str | None) -> None:
     """Verify PATH against the rule catalogue. Exit 0 compliant (warnings alone pass), 1 errors, 2 bad input.
 
     Several PATHs are checked independently (with --jobs or --scheduler, in parallel) and reported
@@ -155,7 +157,13 @@ def check(paths: tuple[str, ...], profile: str | None, fmt: str, output: str | N
         if result.stale and baseline:
             click.echo(f"segverify: note: {plural(result.stale, 'baseline fingerprint')} of {baseline} "
                        f"{'matches' if result.stale == 1 else 'match'} no finding any more (fixed since; --write-baseline refreshes the file)", err=True)
-    _emit(RENDERERS[fmt](report), output)
+    if fmt == "text":
+        from .i18n import language_from_environment
+        from .outputs.text import render_text
+
+        _emit(render_text(report, lang or language_from_environment()), output)
+    else:
+        _emit(RENDERERS[fmt](report), output)
     sys.exit(report.exit_code_for(fail_on))
 
 

@@ -10,7 +10,7 @@ audit document (「〜であること」) and cite the policy by its own clause 
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from typing import Mapping, Union
 
 from .en import MESSAGES as EN
 from .ja import MESSAGES as JA
@@ -39,3 +39,72 @@ def language_from_environment(environ: Mapping[str, str] | None = None) -> str:
         if value:
             return "ja" if value.lower().startswith("ja") else "en"
     return "en"
+
+
+Param = Union[str, int, "Message", tuple["Param", ...]]
+
+
+class Message(str):
+    """A text that is its English rendering (so every str use keeps working) and also knows its
+    message id and parameters, so that any renderer can write it in another language.
+
+    Parameters may be plain values (names, addresses: never translated), other Messages, or tuples
+    of them (joined with the language's list separator)."""
+
+    key: str
+    params: tuple[tuple[str, Param], ...]
+
+    def __new__(cls, key: str, params: Mapping[str, Param] | None = None) -> Message:
+        items = tuple(sorted((params or {}).items()))
+        obj = super().__new__(cls, _render("en", key, items))
+        obj.key = key
+        obj.params = items
+        return obj
+
+    def __reduce__(self) -> tuple[object, ...]:  # pickles across worker processes (whatif -j)
+        return (Message, (self.key, dict(self.params)))
+
+    def render(self, lang: str) -> str:
+        return _render(lang, self.key, self.params)
+
+
+class Joined(tuple):  # type: ignore[type-arg]
+    """Values joined by the separator message ``sep`` of the language it is rendered in."""
+
+    sep: str
+
+    def __new__(cls, values: tuple[Param, ...], sep: str = "list.sep") -> Joined:
+        obj = super().__new__(cls, values)
+        obj.sep = sep
+        return obj
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Joined, (tuple(self), self.sep))
+
+
+def joined(values: object, sep: str = "list.sep") -> Joined:
+    return Joined(tuple(values), sep)  # type: ignore[arg-type]
+
+
+def _value(lang: str, value: Param) -> str:
+    if isinstance(value, Message):
+        return value.render(lang)
+    if isinstance(value, tuple):
+        sep = value.sep if isinstance(value, Joined) else "list.sep"
+        return catalogue(lang)[sep].join(_value(lang, v) for v in value)
+    return str(value)
+
+
+def _render(lang: str, key: str, params: tuple[tuple[str, Param], ...]) -> str:
+    template = catalogue(lang)[key]
+    return template.format(**{k: _value(lang, v) for k, v in params}) if params else template
+
+
+def m(key: str, **params: Param) -> Message:
+    """The message ``key`` with ``params``: an English str that renders in any language."""
+    return Message(key, params)
+
+
+def localize(value: object, lang: str) -> str:
+    """``value`` in ``lang`` when it is a Message, else as it is (user data is never translated)."""
+    return value.render(lang) if isinstance(value, Message) else str(value)

@@ -12,6 +12,7 @@ from ..model import Segment, Topology
 from ..network import Network
 from ..reach import Reachability
 from ..query import find_witness
+from ..i18n import m
 from .catalogue import CATALOGUE
 from .culprit import culprit
 from .exceptions import Register
@@ -109,7 +110,10 @@ class Context:
             cause = culprit(self.topology, path, szone, check.protected, fallback, waypoint=bool(blocked))
             findings.append(Finding(
                 rule=check.rule, severity=check.severity,
-                title=f"{check.title}{'' if suppressed else check.uncovered}: {szone} → {dzone}", message=check.message or info.summary,
+                title=m("flow.title", src=szone, dst=dzone,
+                        what=check.title if suppressed or not check.uncovered
+                        else m("flow.with", what=check.title, more=check.uncovered)),
+                message=check.message or info.summary,
                 location=cause.location,
                 subject=check.subject + (("from_zone", szone), ("to_zone", dzone)),
                 headers=tuple(HeaderSet(s, shown).describe()), witness=packet, path=path, related=cause.related,

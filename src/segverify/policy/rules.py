@@ -12,6 +12,7 @@ from ..model import (DeclaredFlow, Node, NodeKind, PortRange, Profile, Role, San
 from ..network import security_cloud_nodes
 from .context import INTERNET_SIDE, LGWAN_SIDE, MYNUMBER, Context
 from .flows import FlowCheck
+from ..i18n import joined, m
 
 SMTP = (ServiceTerm(TCP, dports=(PortRange(25, 25), PortRange(587, 587))),)
 DISPLAY = (
@@ -33,9 +34,7 @@ def _both_ways(ctx: Context, rule: str, side_a: frozenset[Segment], side_b: froz
 
 
 def seg001_flows(ctx: Context) -> list[FlowCheck]:
-    return _both_ways(ctx, "SEG001", MYNUMBER, INTERNET_SIDE, "My Number ↔ Internet flow",
-                      "The My Number segment must not communicate with the Internet side at all "
-                      "(基本方針 6(3)①). These headers get through.")
+    return _both_ways(ctx, "SEG001", MYNUMBER, INTERNET_SIDE, m("SEG001.title"), m("SEG001.message"))
 
 
 def seg001(ctx: Context) -> list[Finding]:
@@ -43,10 +42,8 @@ def seg001(ctx: Context) -> list[Finding]:
 
 
 def seg002_flows(ctx: Context) -> list[FlowCheck]:
-    checks = _both_ways(ctx, "SEG002", MYNUMBER, LGWAN_SIDE, "My Number ↔ LGWAN flow",
-                        "My Number may reach LGWAN only through declared exceptions naming single hosts and "
-                        "specific ports (基本方針 6(3)①). These headers get through without one.")
-    return [replace(c, uncovered=" not covered by an exception") for c in checks]
+    checks = _both_ways(ctx, "SEG002", MYNUMBER, LGWAN_SIDE, m("SEG002.title"), m("SEG002.message"))
+    return [replace(c, uncovered=m("SEG002.uncovered")) for c in checks]
 
 
 def seg002(ctx: Context) -> list[Finding]:
@@ -57,17 +54,17 @@ def seg002(ctx: Context) -> list[Finding]:
         problems = []
         for side, nets in (("src", exc.scope.src), ("dst", exc.scope.dst)):
             if nets is None:
-                problems.append(f"{side} is any")
+                problems.append(m("SEG002.any", side=m(f"side.{side}")))
             elif len(nets) != 1 or nets[0].prefixlen != 32:
-                problems.append(f"{side} is {', '.join(map(str, nets))}, not a single host")
+                problems.append(m("SEG002.not_host", side=m(f"side.{side}"), nets=", ".join(map(str, nets))))
         terms = exc.scope.services
         if terms is None or any(t.protocol is None or t.dports is None or any(r.low != r.high for r in t.dports)
                                 for t in terms):
-            problems.append("the service is not specific ports")
+            problems.append(m("SEG002.not_ports"))
         if problems:
             findings.append(Finding(
-                "SEG002", Severity.ERROR, f"exception {exc.id} is too broad",
-                f"A My Number exception must name single hosts and specific ports; here {'; '.join(problems)}.",
+                "SEG002", Severity.ERROR, m("SEG002.broad.title", id=exc.id),
+                m("SEG002.broad.message", problems=joined(problems, "list.semi")),
                 exc.span, subject=(("exception", exc.id),),
             ))
     return findings
@@ -80,9 +77,8 @@ def seg003_flows(ctx: Context) -> list[FlowCheck]:
         proxies = _proxies(ctx)
         outside = set(ctx.endpoints_in({Segment.EXTERNAL_INTERNET}))
         exclude = lambda src, dst: src in proxies and dst in outside  # noqa: E731 - SEG010 owns these
-    return _both_ways(ctx, "SEG003", LGWAN_SIDE, INTERNET_SIDE, "LGWAN ↔ Internet IP path",
-                      "LGWAN and the Internet side may be connected only by sanitizer relays (通信経路の分割, "
-                      "基本方針 6(3)②). These headers cross without one.", exclude_nodes=sanitizers,
+    return _both_ways(ctx, "SEG003", LGWAN_SIDE, INTERNET_SIDE, m("SEG003.title"), m("SEG003.message"),
+                      exclude_nodes=sanitizers,
                       exclude=exclude)
 
 
@@ -121,27 +117,25 @@ def _misfits(ctx: Context, node: Node, flows: tuple[DeclaredFlow, ...], directio
         if wrong or bad_service:
             what = []
             if wrong:
-                what.append(f"it names {', '.join(wrong[:5])}{' …' if len(wrong) > 5 else ''} outside the allowed side")
+                what.append(m("SEG004.misfit.names", nodes=", ".join(wrong[:5]), more=" …" if len(wrong) > 5 else ""))
             if bad_service:
-                kind = node.sanitizer.type.value if node.sanitizer is not None else node.kind.value
-                what.append(f"service {flow.services_text} is not allowed for a {kind} sanitizer")
+                what.append(m("SEG004.misfit.service", service=flow.services_text,
+                              type=m(f"sanitizer.{node.sanitizer.type.value}") if node.sanitizer is not None
+                              else node.kind.value))
             findings.append(Finding(
-                "SEG004", Severity.ERROR, f"{node.name}: {direction} declaration does not fit its type",
-                f"{why} The declaration at this line does not: {'; '.join(what)}.", flow.span,
+                "SEG004", Severity.ERROR, m("SEG004.misfit.title", node=node.name, direction=m(f"direction.{direction}")),
+                m("SEG004.misfit.message", why=why, what=joined(what, "list.semi")), flow.span,
                 subject=(("sanitizer", node.name), ("declaration", f"{direction}:{flow.peer_text}:{flow.services_text}")),
             ))
     return findings
 
 
-MAIL_FILE_WHY = "A {type} sanitizer takes input from the Internet side and delivers to the LGWAN side{smtp}."
-SCREEN_WHY = ("A screen-transfer server accepts display protocols from the terminals' side only and never "
-              "opens sessions toward it.")
+SCREEN_WHY = m("SEG004.why.screen")
 
 
 def _relay_why(node: Node) -> str:
     assert node.sanitizer is not None
-    return MAIL_FILE_WHY.format(type=node.sanitizer.type.value,
-                                smtp=", SMTP only" if node.sanitizer.type is SanitizerType.MAIL else "")
+    return m(f"SEG004.why.{node.sanitizer.type.value}")
 
 
 def seg004_flows(ctx: Context) -> list[FlowCheck]:
@@ -167,29 +161,22 @@ def seg004_flows(ctx: Context) -> list[FlowCheck]:
             internet = [n for n in ctx.endpoints_in(INTERNET_SIDE, {node.name}) if n not in set(lgwan)]
             checks.append(FlowCheck(
                 "SEG004", tuple(internet), (node.name,), INTERNET_SIDE, own,
-                f"undeclared service reaches sanitizer {node.name} from its own side",
-                f"{why} These flows from the Internet side reach it on services it does not declare inbound. "
-                "They cross nothing while the relay delivers only what it declares, but each is attack surface "
-                "of the relay: close them on the firewall in front of it, or declare them.",
+                m("SEG004.own_side.title", node=node.name), m("SEG004.own_side.message", why=why),
                 severity=Severity.WARNING, allowed=inbound, subject=subject + (("direction", "inbound"),)))
             checks.append(FlowCheck(
                 "SEG004", tuple(lgwan), (node.name,), LGWAN_SIDE, own,
-                f"sanitizer {node.name} reached from the LGWAN side",
-                f"{why} These flows reach it from the LGWAN side, the relay's output side: the relay can carry "
-                "data from LGWAN toward the Internet side.",
+                m("SEG004.from_lgwan.title", node=node.name), m("SEG004.from_lgwan.message", why=why),
                 allowed=inbound, subject=subject + (("direction", "inbound"),)))
             checks.append(FlowCheck(
                 "SEG004", (node.name,), tuple(lgwan), own, LGWAN_SIDE,
-                f"undeclared flow out of sanitizer {node.name}",
-                f"{why} The sanitizer can start these flows toward the LGWAN side, beyond its declared outbound.",
+                m("SEG004.out.title", node=node.name), m("SEG004.out.message", why=why),
                 allowed=declared_flows(ctx, san.outbound, "dst", node), subject=subject + (("direction", "outbound"),)))
         else:
             terminals_side = INTERNET_SIDE if own & LGWAN_SIDE else LGWAN_SIDE
             terminals = tuple(ctx.endpoints_in(terminals_side, {node.name}))
             checks.append(FlowCheck(
                 "SEG004", terminals, (node.name,), terminals_side, own,
-                f"undeclared flow into screen-transfer server {node.name}",
-                f"{SCREEN_WHY} These flows reach it but are not declared inbound display protocols.",
+                m("SEG004.screen_in.title", node=node.name), m("SEG004.screen_in.message", why=SCREEN_WHY),
                 allowed=inbound, subject=subject + (("direction", "inbound"),)))
             # Sanitizers are left out of the server's destinations: what reaches a sanitizer is
             # judged by that sanitizer's own inbound declaration (a host of the server's subnet can
@@ -197,8 +184,7 @@ def seg004_flows(ctx: Context) -> list[FlowCheck]:
             relays = {n.name for n in topo.nodes.values() if n.kind is NodeKind.SANITIZER}
             checks.append(FlowCheck(
                 "SEG004", (node.name,), tuple(t for t in terminals if t not in relays), own, terminals_side,
-                f"screen-transfer server {node.name} reaches the terminals' side",
-                f"{SCREEN_WHY} The server can open these sessions toward the terminals' side.",
+                m("SEG004.screen_out.title", node=node.name), m("SEG004.screen_out.message", why=SCREEN_WHY),
                 subject=subject + (("direction", "outbound"),)))
     return checks
 
@@ -222,7 +208,7 @@ def seg004(ctx: Context) -> list[Finding]:
             for flow in san.outbound:
                 if any(topo.segments_of(n) & terminals_side for n in _nodes_in(ctx, flow)):
                     findings.append(Finding(
-                        "SEG004", Severity.ERROR, f"{node.name}: outbound flow toward the terminals' side",
+                        "SEG004", Severity.ERROR, m("SEG004.screen_decl.title", node=node.name),
                         SCREEN_WHY, flow.span,
                         subject=(("sanitizer", node.name), ("declaration", f"outbound:{flow.peer_text}"))))
     return findings + ctx.all_flow_findings(seg004_flows(ctx))
@@ -235,10 +221,7 @@ def seg005_flows(ctx: Context) -> list[FlowCheck]:
     return [FlowCheck(
         "SEG005", sources, outside, frozenset({Segment.INTERNET}), frozenset({Segment.EXTERNAL_INTERNET}),
         blocked=cloud,
-        title="Internet traffic bypasses the security cloud",
-        message="All Internet traffic must be aggregated through the prefecture's security cloud "
-                "(自治体情報セキュリティクラウド, 基本方針 6(3)③). With every security-cloud node taken out, these "
-                "headers still reach the outside Internet.")]
+        title=m("SEG005.title"), message=m("SEG005.message"))]
 
 
 def seg005(ctx: Context) -> list[Finding]:
@@ -257,8 +240,7 @@ def seg010_flows(ctx: Context) -> list[FlowCheck]:
         node = topo.nodes[name]
         checks.append(FlowCheck(
             "SEG010", (name,), outside, frozenset(topo.segments_of(name)), frozenset({Segment.EXTERNAL_INTERNET}),
-            title=f"breakout proxy {name} reaches beyond its allow-list",
-            message="In α′ the breakout proxy may reach only allow-listed cloud destinations and services.",
+            title=m("SEG010.title", node=name), message=m("SEG010.message"),
             allowed=declared_flows(ctx, node.allow, "dst", node), subject=(("proxy", name),),
             boundary=INTERNET_SIDE))  # the line to change lets the proxy out of LGWAN, not the cloud's
     return checks
@@ -266,9 +248,8 @@ def seg010_flows(ctx: Context) -> list[FlowCheck]:
 
 def seg010(ctx: Context) -> list[Finding]:
     if not _proxies(ctx):
-        return [Finding("SEG010", Severity.ERROR, "α′ network without a breakout proxy",
-                        "The α′ model allows LGWAN local breakout only through a breakout proxy; none is declared "
-                        "(a node with role breakout-proxy).", ctx.topology.span, subject=(("proxy", "none"),))]
+        return [Finding("SEG010", Severity.ERROR, m("SEG010.no_proxy.title"), m("SEG010.no_proxy.message"),
+                        ctx.topology.span, subject=(("proxy", "none"),))]
     return ctx.all_flow_findings(seg010_flows(ctx))
 
 
@@ -276,9 +257,7 @@ def seg011_flows(ctx: Context) -> list[FlowCheck]:
     aps = frozenset(n.name for n in ctx.topology.nodes.values() if Role.LGWAN_ACCESS_POINT in n.roles)
     inside = frozenset({Segment.LGWAN, Segment.MYNUMBER})
     return _both_ways(ctx, "SEG011", inside, frozenset({Segment.LGWAN_BACKBONE}),
-                      "LGWAN backbone reached around the access point",
-                      "The LGWAN backbone must be reached only through the LGWAN access point. With every "
-                      "lgwan-access-point node taken out, these headers still cross.", blocked=aps)
+                      m("SEG011.title"), m("SEG011.message"), blocked=aps)
 
 
 def seg011(ctx: Context) -> list[Finding]:
@@ -294,21 +273,19 @@ def seg006(ctx: Context) -> list[Finding]:
         segments = ctx.topology.segments_of(node.name)
         if node.kind is NodeKind.SANITIZER and node.forwarding:
             findings.append(Finding(
-                "SEG006", Severity.ERROR, f"sanitizer {node.name} forwards IP",
-                "A sanitizer is an application relay; one that forwards IP packets is a bypass, not a sanitizer. "
-                "Turn ip_forward off.", node.span, subject=(("node", node.name), ("problem", "forwarding")),
-                cause=f"node {node.name}"))
+                "SEG006", Severity.ERROR, m("SEG006.forwarding.title", node=node.name), m("SEG006.forwarding.message"),
+                node.span, subject=(("node", node.name), ("problem", "forwarding")), cause=f"node {node.name}"))
             continue
         if len(segments) < 2:
             continue
         approved = (node.kind in (NodeKind.FIREWALL, NodeKind.GATEWAY) or bool(node.roles & APPROVED_ROLES)
                     or (node.kind is NodeKind.SANITIZER and not node.forwarding))
         if not approved:
-            names = ", ".join(sorted(s.value for s in segments))
             findings.append(Finding(
-                "SEG006", Severity.ERROR, f"{node.kind.value} {node.name} sits in several segments ({names})",
-                "Only approved sanitizers and boundary gateways may have a leg in two segments; any other node "
-                "there can carry data across.", node.span,
+                "SEG006", Severity.ERROR,
+                m("SEG006.dual.title", kind=m(f"kind.{node.kind.value}"), node=node.name,
+                  segments=joined(m(f"segment.name.{s.value}") for s in sorted(segments, key=lambda s: s.value))),
+                m("SEG006.dual.message"), node.span,
                 subject=(("node", node.name), ("problem", "dual-homed")), cause=f"node {node.name}"))
     return findings
 
@@ -321,7 +298,7 @@ def _terminal_controls(ctx: Context, rule: str, segment: Segment, checks: tuple[
             continue
         missing = [label for attr, label in checks if getattr(node, attr) is not True]
         if missing:
-            findings.append(Finding(rule, Severity.ERROR, f"terminal {node.name}: {', '.join(missing)}",
+            findings.append(Finding(rule, Severity.ERROR, m("terminal.title", node=node.name, missing=joined(missing)),
                                     why, node.span, subject=(("node", node.name),),
                                     suppressed_by=_node_exceptions(ctx, rule, node), cause=f"node {node.name}"))
     return findings
@@ -338,17 +315,13 @@ def _node_exceptions(ctx: Context, rule: str, node: Node) -> tuple[str, ...]:
 
 def seg007(ctx: Context) -> list[Finding]:
     return _terminal_controls(ctx, "SEG007", Segment.MYNUMBER,
-                              (("mfa", "multi-factor authentication not on"),
-                               ("removable_media_blocked", "removable media not blocked")),
-                              "My Number terminals need multi-factor authentication and no data export "
-                              "(多要素認証, 情報持ち出し不可; 基本方針 6(3)①).")
+                              (("mfa", m("SEG007.mfa")), ("removable_media_blocked", m("SEG007.media"))),
+                              m("SEG007.message"))
 
 
 def seg009(ctx: Context) -> list[Finding]:
     return _terminal_controls(ctx, "SEG009", Segment.INTERNET,
-                              (("epp", "no endpoint protection"), ("edr", "no EDR")),
-                              "In the β and β′ models, terminals in the Internet segment need endpoint protection "
-                              "and EDR.")
+                              (("epp", m("SEG009.epp")), ("edr", m("SEG009.edr"))), m("SEG009.message"))
 
 
 def hyg001(ctx: Context) -> list[Finding]:
@@ -363,12 +336,11 @@ def hyg001(ctx: Context) -> list[Finding]:
                 if match <= covered:  # CUDD's containment test builds no nodes
                     outside = ~match  # "m meets match" is "m is not inside ~match": no node is built
                     above = [r.index for r, m in zip(acl.acl.rules[:i], acl.line_matches[:i]) if not m <= outside]
-                    why = (f"lines {', '.join(map(str, above))} above take every packet it would match" if above
+                    why = (m("HYG001.above", lines=", ".join(map(str, above))) if above
                            else "it matches no packet a source sends")
                     findings.append(Finding(
-                        "HYG001", Severity.WARNING, f"{name} ACL {acl_name} line {rule.index} can never match",
-                        f"This line is dead: {why}. Remove it or move it up; a dead permit or deny misleads "
-                        "readers and auditors.", rule.span,
+                        "HYG001", Severity.WARNING, m("HYG001.title", node=name, acl=acl_name, line=rule.index),
+                        m("HYG001.message", why=why), rule.span,
                         subject=(("node", name), ("acl", acl_name), ("line", str(rule.index)))))
                 covered |= match
     return findings
@@ -387,17 +359,15 @@ def seg008(ctx: Context, used: frozenset[str]) -> list[Finding]:
         subject = (("exception", exc.id),)
         missing = reg.missing_fields(exc)
         if missing:
-            findings.append(Finding("SEG008", Severity.ERROR, f"exception {exc.id} lacks {', '.join(missing)}",
-                                    "An exception must be accountable: an owner, a justification and an expiry date.",
-                                    exc.span, subject=subject + (("problem", "incomplete"),)))
+            findings.append(Finding("SEG008", Severity.ERROR, m("SEG008.incomplete.title", id=exc.id,
+                                                                 fields=joined(m(f"field.{f}") for f in missing)),
+                                    m("SEG008.incomplete.message"), exc.span, subject=subject + (("problem", "incomplete"),)))
         elif reg.expired(exc):
-            findings.append(Finding("SEG008", Severity.ERROR, f"exception {exc.id} expired on {exc.expires}",
-                                    "An expired exception relaxes nothing; renew it with a new review or remove it.",
-                                    exc.span, subject=subject + (("problem", "expired"),)))
+            findings.append(Finding("SEG008", Severity.ERROR, m("SEG008.expired.title", id=exc.id, date=str(exc.expires)),
+                                    m("SEG008.expired.message"), exc.span, subject=subject + (("problem", "expired"),)))
         elif exc.id not in used:
-            findings.append(Finding("SEG008", Severity.WARNING, f"exception {exc.id} relaxes nothing",
-                                    "No finding of its rule falls in its scope: the exception is unused and should be "
-                                    "withdrawn, or its scope is wrong.", exc.span, subject=subject + (("problem", "unused"),)))
+            findings.append(Finding("SEG008", Severity.WARNING, m("SEG008.unused.title", id=exc.id),
+                                    m("SEG008.unused.message"), exc.span, subject=subject + (("problem", "unused"),)))
     return findings
 
 

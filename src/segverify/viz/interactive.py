@@ -21,6 +21,8 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from ..findings import Finding, Report, Severity
+from ..i18n import localize
+from ..i18n import text as message_text
 from ..model import NodeKind, Topology
 from ..network import Network
 from ..trace import Hop
@@ -138,10 +140,11 @@ def map_data(topology: Topology, network: Network, report: Report, text: dict[st
             on_node.setdefault(names[i], []).append(ref)
         findings.append({
             "ref": ref, "rule": f.rule, "severity": "suppressed" if f.suppressed else f.severity.value,
-            "title": f.title, "message": f.message, "at": str(f.location), "path": dedup, "nodes": marked,
+            "title": localize(f.title, lang), "message": localize(f.message, lang), "at": str(f.location),
+            "path": dedup, "nodes": marked,
             "witness": str(f.witness) if f.witness is not None else "",
             "hops": [_hop(h) for h in f.path.hops] if f.path is not None else [],
-            "outcome": f.path.outcome.value if f.path is not None else "",
+            "outcome": message_text(lang, f"outcome.{f.path.outcome.value}") if f.path is not None else "",
         })
     nodes = []
     for n in names:

@@ -18,7 +18,8 @@ from ..matrix import Crossing, Matrix
 from ..model import NodeKind, Segment, Topology
 from ..network import Network
 from ..policy.catalogue import CATALOGUE
-from ..trace import Hop, Path
+from ..trace import AclDecision, Hop, Path
+from ..i18n import catalogue, localize, text
 from . import interactive, template
 
 LANGS = ("ja", "en")
@@ -29,10 +30,16 @@ def esc(value: object) -> str:
 
 
 def _clause(text: str, lang: str) -> str:
-    if lang == "en":
-        for ja, en in template.CLAUSE_EN:
-            text = text.replace(ja, en)
+    for old, new in template.CLAUSE_EN if lang == "en" else template.CLAUSE_JA:
+        text = text.replace(old, new)
     return text
+
+
+def rule_summary(rule: str, lang: str) -> str:
+    """The rule's requirement in ``lang`` (the catalogue's own words for rules it knows)."""
+    texts = catalogue(lang)
+    key = f"rule.{rule}.summary"
+    return texts[key] if key in texts else (CATALOGUE[rule].summary if rule in CATALOGUE else "")
 
 
 def _svg_img(data: bytes, alt: str, ident: str) -> str:
@@ -81,7 +88,7 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
     per_rule = Counter(f.rule for f in report.active)
     for rid in report.rules_checked:
         info = CATALOGUE.get(rid)
-        summary = info.summary if info else ""
+        summary = rule_summary(rid, lang)
         clause = _clause(info.clause, lang) if info else ""
         n = per_rule.get(rid, 0)
         mark = f'<span class="badge">{n}</span>' if n else "—"
@@ -96,8 +103,8 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
         zone = topology.zones[zone_name]
         members = sorted(n for n, node in topology.nodes.items() if any(i.zone == zone_name for i in node.interfaces))
         kinds = Counter(topology.nodes[n].kind for n in members)
-        kind_text = ", ".join(f"{k.value} {kinds[k]}" for k in NodeKind if kinds.get(k))
-        add(f"<tr><td>{esc(zone.segment.label)}</td><td><code>{esc(zone_name)}</code></td>"
+        kind_text = ", ".join(f"{text(lang, 'kind.' + k.value)} {kinds[k]}" for k in NodeKind if kinds.get(k))
+        add(f"<tr><td>{esc(text(lang, 'segment.' + zone.segment.value))}</td><td><code>{esc(zone_name)}</code></td>"
             f"<td>{esc(zone.description)}</td><td>{esc(', '.join(members))}</td><td>{esc(kind_text)}</td></tr>")
     add("</table></section>")
 
@@ -188,11 +195,12 @@ def _finding(f: Finding, ref: str, w: dict[str, str], lang: str) -> str:
     else:
         cls, badge = "finding", f'<span class="badge">{esc(w["error"])}</span>'
     out = [f'<article class="{cls}" id="finding-{esc(ref)}" data-rule="{esc(f.rule)}">',
-           f"<h3>#{esc(ref)} {badge}<code>{esc(f.rule)}</code> {esc(f.title)}</h3>",
-           f"<p>{esc(f.message)}</p>", '<dl class="kv">',
+           f"<h3>#{esc(ref)} {badge}<code>{esc(f.rule)}</code> {esc(localize(f.title, lang))}</h3>",
+           f"<p>{esc(localize(f.message, lang))}</p>", '<dl class="kv">',
            f'<dt>{esc(w["location"])}</dt><dd><code>{esc(f.location)}</code></dd>']
     if info is not None:
-        out.append(f'<dt>{esc(w["clause"])}</dt><dd>{esc(_clause(info.clause, lang))} — {esc(info.summary)}</dd>')
+        out.append(f'<dt>{esc(w["clause"])}</dt><dd>{esc(_clause(info.clause, lang))} — '
+                   f'{esc(rule_summary(f.rule, lang))}</dd>')
     if f.suppressed_by:
         out.append(f'<dt>{esc(w["suppressed_by"])}</dt><dd><code>{esc(", ".join(f.suppressed_by))}</code></dd>')
     if f.relaxed_by:
@@ -203,7 +211,7 @@ def _finding(f: Finding, ref: str, w: dict[str, str], lang: str) -> str:
     if f.witness is not None:
         out.append(f'<dt>{esc(w["witness"])}</dt><dd><code class="witness">{esc(f.witness)}</code></dd>')
     if f.path is not None:
-        out.append(f'<dt>{esc(w["path"])}</dt><dd>{_path(f.path, w)}</dd>')
+        out.append(f'<dt>{esc(w["path"])}</dt><dd>{_path(f.path, w, lang)}</dd>')
         permits = f.path.permits()
         if permits:
             out.append(f'<dt>{esc(w["rule_locations"])}</dt><dd><ul class="tight">' + "".join(
@@ -217,17 +225,23 @@ def _finding(f: Finding, ref: str, w: dict[str, str], lang: str) -> str:
     return "\n".join(out)
 
 
-def _path(path: Path, w: dict[str, str]) -> str:
+def _path(path: Path, w: dict[str, str], lang: str) -> str:
     items = [f"<li>{_hop(h, w)}</li>" for h in path.hops]
-    final = f"{esc(w['outcome'])}: <strong>{esc(path.outcome.value)}</strong> @ <code>{esc(path.final_node)}</code>"
+    outcome = text(lang, f"outcome.{path.outcome.value}")
+    final = f"{esc(w['outcome'])}: <strong>{esc(outcome)}</strong> @ <code>{esc(path.final_node)}</code>"
     return f'<ol class="path">{"".join(items)}</ol><span class="small">{final}</span>'
+
+
+def _decision(d: AclDecision, w: dict[str, str]) -> str:
+    which = f"{w['line']} {d.rule_index}" if d.rule_index is not None else w["default"]
+    return f"{esc(d.action.value)} {esc(d.acl)} {esc(which)} (<code>{esc(d.span)}</code>)"
 
 
 def _hop(h: Hop, w: dict[str, str]) -> str:
     bits: list[str] = [f"<strong>{esc(h.node)}</strong>"]
     bits.append(f"{esc(w['hop_in'])} <code>{esc(h.in_iface)}</code>" if h.in_iface else f"({esc(w['hop_sends'])})")
     if h.acl_in is not None:
-        bits.append(f"{esc(w['acl_in'])}: {esc(h.acl_in)}")
+        bits.append(f"{esc(w['acl_in'])}: {_decision(h.acl_in, w)}")
     if h.route is not None:
         via = f" via {h.route.next_hop}" if h.route.next_hop else f" {w['connected']}"
         where = f" ({h.route_span})" if h.route_span else ""
@@ -235,7 +249,7 @@ def _hop(h: Hop, w: dict[str, str]) -> str:
     if h.policy is not None:
         bits.append(esc(h.policy))
     if h.acl_out is not None:
-        bits.append(f"{esc(w['acl_out'])}: {esc(h.acl_out)}")
+        bits.append(f"{esc(w['acl_out'])}: {_decision(h.acl_out, w)}")
     if h.nat:
         bits.append(f"{esc(w['nat'])}: {esc('; '.join(h.nat))}")
     if h.out_iface:
