@@ -32,3 +32,28 @@ def test_disabled_progress_is_silent() -> None:
 def test_cli_is_silent_when_stderr_is_not_a_terminal() -> None:
     run = subprocess.run([sys.executable, "-m", "segverify", "check", ALPHA], capture_output=True, text=True)
     assert run.returncode == 0 and run.stderr == ""
+
+
+def test_counter_shows_an_eta_and_inner_work_stays_quiet() -> None:
+    import time
+
+    from segverify import progress as module
+
+    stream = io.StringIO()
+    outer = Progress(enabled=True, stream=stream, interval=0)
+    saved = module.current()
+    module._CURRENT = outer
+    try:
+        with module.silenced() as counter:
+            assert counter is outer and not module.current().enabled  # what runs inside is silent
+            with module.current().stage("inner verification"):
+                pass
+            counter.tick("scenarios", 1, 4)
+            time.sleep(0.01)
+            counter.tick("scenarios", 2, 4)
+        assert module.current() is outer
+    finally:
+        module._CURRENT = saved
+    text = stream.getvalue()
+    assert "inner verification" not in text
+    assert "scenarios [###############...............] 2/4, ETA 0:00" in text

@@ -9,6 +9,7 @@ from .findings import Report
 from .headers import Bdd, HeaderSpace
 from .model import NodeKind, Segment, Topology
 from .network import Network
+from .progress import current
 from .reach import Reachability
 
 
@@ -79,7 +80,9 @@ def zone_matrix(topology: Topology, network: Network, reach: Reachability, repor
     origins = {a: network.sources_in(members[a]) for a in zones}
     plain_origins = {a: network.sources_in(n for n in members[a] if n not in sanitizers) for a in zones}
     cells = {}
-    for b in zones:
+    progress = current()
+    for column, b in enumerate(zones, 1):
+        progress.tick("zone matrix columns", column, len(zones))
         got = _union(reach, members[b], false)
         senders = space.bdd.exist(not_origin, got)
         plain_got: Bdd | None = None

@@ -19,6 +19,7 @@ class Progress:
         self.interval = interval
         self._last = 0.0
         self._width = 0
+        self._started: dict[str, float] = {}  # when each counter's first tick came, for its ETA
 
     def _write(self, text: str, final: bool = False) -> None:
         pad = max(0, self._width - len(text))
@@ -42,14 +43,24 @@ class Progress:
         if not self.enabled:
             return
         now = time.monotonic()
+        started = self._started.setdefault(label, now)
         if now - self._last < self.interval and (total is None or done < total):
             return
         self._last = now
         if total:
             filled = int(30 * done / total)
-            self._write(f"{label} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,}")
+            eta = ""
+            if 0 < done < total and now > started:
+                eta = f", ETA {_clock((now - started) / done * (total - done))}"
+            self._write(f"{label} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,}{eta}")
         else:
             self._write(f"{label} {done:,}")
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 _CURRENT = Progress()
@@ -62,3 +73,16 @@ def current() -> Progress:
 def configure(enabled: bool) -> None:
     global _CURRENT
     _CURRENT = Progress(enabled)
+
+
+@contextmanager
+def silenced() -> Iterator[Progress]:
+    """Inner work (each of many verifications) reports nothing; the caller keeps the outer
+    progress it is given for its own counter, so one line shows one thing."""
+    global _CURRENT
+    outer = _CURRENT
+    _CURRENT = Progress(False)
+    try:
+        yield outer
+    finally:
+        _CURRENT = outer

@@ -15,6 +15,7 @@ import click
 
 from ..i18n import language_from_environment
 from ..options import today_option
+from ..progress import current
 
 
 if TYPE_CHECKING:
@@ -95,17 +96,18 @@ def draw(path: str, output: str, highlight: str | None, src: str | None, dst: st
         raise click.BadParameter("the interactive map highlights findings by a click; give no --highlight",
                                  param_hint="--highlight")
     found = _analysed(path, profile, today, output)
-    if interactive:
-        from ..outputs.files import write_text
-        from .interactive import render_map_html
+    with current().stage(f"drawing {len(found.topology.nodes):,} devices into {output}"):
+        if interactive:
+            from ..outputs.files import write_text
+            from .interactive import render_map_html
 
-        write_text(output, render_map_html(found.topology, found.network, found.report,
-                                           lang=lang or language_from_environment()))
-    else:
-        from .map import draw_map
+            write_text(output, render_map_html(found.topology, found.network, found.report,
+                                               lang=lang or language_from_environment()))
+        else:
+            from .map import draw_map
 
-        draw_map(found.topology, found.network, found.report, output, highlight=highlight, warn=_warn,
-                 reach=found.reach)
+            draw_map(found.topology, found.network, found.report, output, highlight=highlight, warn=_warn,
+                     reach=found.reach)
     click.echo(f"wrote {output}", err=True)
 
 
@@ -122,7 +124,9 @@ def report(path: str, output: str, lang: str, profile: str | None, today: _dt.da
     from .report import render_report
 
     found = _analysed(path, profile, today, output)
-    html = render_report(found.topology, found.report, found.matrix, lang=lang, network=found.network, warn=_warn)
+    with current().stage(f"drawing the report's pictures and pages ({len(found.topology.nodes):,} devices)"):
+        html = render_report(found.topology, found.report, found.matrix, lang=lang, network=found.network,
+                             warn=_warn)
     write_text(output, html)
     click.echo(f"wrote {output}", err=True)
 
@@ -137,4 +141,5 @@ def write_heatmap(matrix: Matrix, output: str) -> None:
     check_heatmap_output(output)
     from .heatmap import plot_matrix
 
-    plot_matrix(matrix, output, warn=_warn)
+    with current().stage(f"drawing the heatmap {output}"):
+        plot_matrix(matrix, output, warn=_warn)
