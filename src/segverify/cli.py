@@ -236,7 +236,7 @@ def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: _d
     if plot:
         from .viz.commands import write_heatmap
 
-        write_heatmap(m, plot)
+        write_heatmap(m, plot, topo)
     click.echo(dumps(m.to_dict()) if fmt == "json" else render_matrix(m), nl=False)
 
 

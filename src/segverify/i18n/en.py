@@ -284,4 +284,10 @@ MESSAGES: dict[str, str] = {
     "text.finding_n": "{n} findings",
     "flow.with": "{what}{more}",
     "SEG002.uncovered": " not covered by an exception",
+    # pictures of a large network
+    "atlas.legend": "Each box: the devices of one municipality in one segment. Grey lines: links between segments (thicker: more). Red: witness paths of errors.",
+    "atlas.segment_matrix": "Segment × segment (worst crossing over their zones)",
+    "atlas.town_matrix": "Municipality × segment (from the municipality's zones)",
+    "atlas.drilldown": "Crossings per municipality (open a municipality for its zone pairs)",
+    "atlas.pictures": "The map of each municipality (for print)",
 }

@@ -284,4 +284,10 @@ MESSAGES: dict[str, str] = {
     "text.finding_n": "{n} 件",
     "flow.with": "{what}{more}",
     "SEG002.uncovered": " (例外措置に含まれない)",
+    # pictures of a large network
+    "atlas.legend": "各箱は一つの団体の一つのセグメントにある機器を示す。灰色の線はセグメント間のリンク (太いほど多い)。赤線はエラーの証拠となる経路である。",
+    "atlas.segment_matrix": "セグメント × セグメント (ゾーン間で最も重い区分)",
+    "atlas.town_matrix": "団体 × セグメント (団体のゾーンからの通信)",
+    "atlas.drilldown": "団体ごとのゾーン間通信 (団体を開くとゾーンの組を示す)",
+    "atlas.pictures": "団体ごとのネットワーク図 (印刷用)",
 }

@@ -44,6 +44,12 @@ def _analysed(path: str, profile: str | None, today: _dt.date | None, output: st
     return analyse(topology, profile=profile, today=today)
 
 
+def _at_scale(topology: Topology) -> bool:
+    from .atlas import at_scale
+
+    return at_scale(topology)
+
+
 def _check_suffix(output: str, allowed: tuple[str, ...]) -> None:
     """The output's name and directory, checked before the work starts."""
     from ..outputs.files import check_output
@@ -103,6 +109,14 @@ def draw(path: str, output: str, highlight: str | None, src: str | None, dst: st
 
             write_text(output, render_map_html(found.topology, found.network, found.report,
                                                lang=lang or language_from_environment()))
+        elif highlight is None and _at_scale(found.topology):
+            from .atlas import write_atlas
+
+            written = write_atlas(found.topology, found.network, found.report, output,
+                                  lang=lang or language_from_environment(), warn=_warn)
+            click.echo(f"wrote {output} (overview) and {len(written) - 1} municipality maps ({written[1]} …)",
+                       err=True)
+            return
         else:
             from .map import draw_map
 
@@ -136,10 +150,17 @@ def check_heatmap_output(output: str) -> None:
     _check_suffix(output, ("png", "svg", "pdf"))
 
 
-def write_heatmap(matrix: Matrix, output: str) -> None:
+def write_heatmap(matrix: Matrix, output: str, topology: Topology | None = None, lang: str = "en") -> None:
     """For ``segverify matrix --plot FILE``: check the file name, then write the heatmap."""
     check_heatmap_output(output)
     from .heatmap import plot_matrix
 
     with current().stage(f"drawing the heatmap {output}"):
-        plot_matrix(matrix, output, warn=_warn)
+        if topology is not None and _at_scale(topology):  # segment × segment and municipality × segment
+            from ..outputs.files import write_bytes
+            from .atlas import aggregate_figure
+            from .heatmap import render
+
+            write_bytes(output, render(aggregate_figure(matrix, topology, lang, _warn), Path(output).suffix[1:].lower()))
+        else:
+            plot_matrix(matrix, output, warn=_warn)

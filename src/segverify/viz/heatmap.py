@@ -136,4 +136,4 @@ def render(fig: Figure, fmt: str) -> bytes:
 
     with rc_context(fonts.rc_params()), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
-        return figure_bytes(fig, fmt, dpi=110)
+        return figure_bytes(fig, fmt, dpi=min(110, 3990 / max(fig.get_size_inches())))  # ≤ 4,000 px a side

@@ -66,6 +66,7 @@ WARNING = "#e08a00"
 HIGHLIGHT = "#1565c0"
 DUAL = "#6a1b9a"  # the dashed ring of a device in two segments
 LINK = "#9aa3ad"
+MAX_PX = 4000  # no picture larger than this a side: image viewers and printers refuse bigger ones
 INCH_X = 1.25  # inches per layout slot
 INCH_Y = 0.78
 
@@ -190,14 +191,16 @@ def resolve_highlight(topology: Topology, network: Network, spec: str, reach: Re
 
 
 def map_figure(topology: Topology, network: Network, report: Report, highlight: str | Path | None = None,
-               warn: Callable[[str], None] | None = None, reach: Reachability | None = None) -> Figure:
+               warn: Callable[[str], None] | None = None, reach: Reachability | None = None,
+               nodes: list[str] | None = None, subtitle: str = "") -> Figure:
     """Build the map as a matplotlib Figure (not saved). Needs matplotlib. ``reach``: the run's
-    propagation, reused for a SRC:DST highlight."""
+    propagation, reused for a SRC:DST highlight. ``nodes``: only these devices (one municipality)."""
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
     fonts.check(warn)
-    layout = compute_layout(topology, network.graph)
+    # ``nodes``: draw only these devices (one municipality of a large network), links among them.
+    layout = compute_layout(topology, network.graph if nodes is None else network.graph.subgraph(nodes))
     selector: str | None = None
     flow: Path | None = None
     if isinstance(highlight, Path):
@@ -239,7 +242,7 @@ def map_figure(topology: Topology, network: Network, report: Report, highlight: 
             stopped = "" if flow.delivered else f"{flow.outcome.value} at {flow.final_node}"
             _draw_path(ax, layout, Overlay(nodes, str(flow.packet), "highlight", False, stopped), 0, 1, scale,
                        placed)
-        _title(fig, topology, report, height)
+        _title(fig, topology, report, height, subtitle)
         _legend(fig, topology, layout, any(p.style == "violation" for p in paths) or any(
             m.style == "violation" for m in marks), any(p.style == "exception" for p in paths), flow is not None)
     return fig
@@ -262,7 +265,7 @@ def render(fig: Figure, fmt: str) -> bytes:
     with rc_context(fonts.rc_params()), warnings.catch_warnings():
         # fonts.check already said it once if Japanese glyphs are missing; no warning per glyph.
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
-        return figure_bytes(fig, fmt, dpi=110)
+        return figure_bytes(fig, fmt, dpi=min(110, (MAX_PX - 10) / max(fig.get_size_inches())))
 
 
 # -- drawing pieces ----------------------------------------------------------------------------------
@@ -488,14 +491,15 @@ def _draw_mark(ax: Axes, layout: Layout, mark: NodeMark, scale: float, placed: l
             bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "edgecolor": colour, "alpha": alpha})
 
 
-def _title(fig: Figure, topology: Topology, report: Report, height: float) -> None:
+def _title(fig: Figure, topology: Topology, report: Report, height: float, subtitle: str = "") -> None:
     if report.compliant:
         verdict = "適合 COMPLIANT" + (f" ({report.warnings} warning(s))" if report.warnings else "")
         colour = "#2e7d32"
     else:
         verdict = f"不適合 NOT COMPLIANT: {report.errors} error(s), {report.warnings} warning(s)"
         colour = "#b71c1c"  # darker than the paths' red, so red on the map always means a drawn violation
-    fig.text(0.01, 1 - 0.25 / height, topology.name, fontsize=13, fontweight="bold", va="top", ha="left")
+    name = f"{topology.name} — {subtitle}" if subtitle else topology.name
+    fig.text(0.01, 1 - 0.25 / height, name, fontsize=13, fontweight="bold", va="top", ha="left")
     from .. import __version__
 
     fig.text(0.01, 1 - 0.62 / height, f"profile {report.profile} · {report.today} · segverify {__version__}",

@@ -20,7 +20,7 @@ from ..network import Network
 from ..policy.catalogue import CATALOGUE
 from ..trace import AclDecision, Hop, Path
 from ..i18n import catalogue, localize, text
-from . import interactive, template
+from . import atlas, interactive, template
 
 LANGS = ("ja", "en")
 
@@ -57,8 +57,13 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
 
     w = template.WORDS[lang]
     net = network or Network(topology)
-    map_svg = segmap.render(segmap.map_figure(topology, net, report, warn=warn), "svg")
-    heat_svg = heatmap.render(heatmap.matrix_figure(matrix, warn=warn), "svg")
+    large = atlas.at_scale(topology)
+    if large:  # an overview (one box per municipality and segment) and the matrix aggregated
+        map_svg = segmap.render(atlas.overview_figure(topology, net, report, lang, warn), "svg")
+        heat_svg = heatmap.render(atlas.aggregate_figure(matrix, topology, lang, warn), "svg")
+    else:
+        map_svg = segmap.render(segmap.map_figure(topology, net, report, warn=warn), "svg")
+        heat_svg = heatmap.render(heatmap.matrix_figure(matrix, warn=warn), "svg")
     refs = segmap.finding_numbers(report)
 
     if report.compliant:
@@ -114,7 +119,9 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
         "</figcaption></figure>")
     add(f'<h3>{esc(w["crossings"])}</h3>')
     crossing_rows = [c for (a, b), c in sorted(matrix.cells.items()) if a != b and c.crossing is not Crossing.NONE]
-    if crossing_rows:
+    if crossing_rows and large:
+        add(_drilldown(topology, crossing_rows, w, lang))
+    elif crossing_rows:
         add(f'<table id="crossings"><tr><th>{esc(w["from"])}</th><th>{esc(w["to"])}</th><th>{esc(w["crossing"])}'
             f'</th><th>{esc(w["services"])}</th><th>{esc(w["rules"])}</th></tr>')
         for c in crossing_rows:
@@ -130,7 +137,15 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
     # 4. map
     add(f'<section id="s_map"><h2>{esc(w["s_map"])}</h2>')
     add(interactive.map_fragment(topology, net, report, lang, height="760px"))
-    add(f'<figure>{_svg_img(map_svg, w["s_map"], "map")}<figcaption>{esc(w["map_caption"])}</figcaption></figure>')
+    add(f'<figure>{_svg_img(map_svg, w["s_map"], "map")}<figcaption>'
+        f'{esc(text(lang, "atlas.legend") if large else w["map_caption"])}</figcaption></figure>')
+    if large:
+        add(f'<h3>{esc(text(lang, "atlas.pictures"))}</h3>')
+        for name, members in atlas.municipalities(topology, list(net.graph.nodes)).items():
+            picture = segmap.render(segmap.map_figure(topology, net, report, warn=warn, nodes=members,
+                                                      subtitle=name), "svg")
+            add(f'<details class="town"><summary>{esc(name)} ({esc(text(lang, "map.devices", n=len(members)))})'
+                f'</summary><figure>{_svg_img(picture, name, "map-" + name)}</figure></details>')
     add("</section>")
 
     # 5. findings
@@ -184,6 +199,32 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
     return template.PAGE.substitute(lang=lang, version=esc(__version__), script=interactive.script_hash(),
                                     title=esc(f"{topology.name} — {w['doc_title']}"), css=template.CSS,
                                     body="\n".join(parts))
+
+
+def _drilldown(topology: Topology, rows: list, w: dict[str, str], lang: str) -> str:
+    """The zone pairs that cross, one collapsible table per municipality of the sending zone; the
+    municipalities with violations open."""
+    from pathlib import Path as FilePath
+
+    by_town: dict[str, list] = {}
+    for c in rows:
+        by_town.setdefault(FilePath(topology.zones[c.source].span.file).stem, []).append(c)
+    out = [f'<p>{esc(text(lang, "atlas.drilldown"))}</p>']
+    for town in sorted(by_town, key=atlas.natural_key):
+        cells = by_town[town]
+        worst = atlas._worst([c.crossing for c in cells])
+        label = template.CROSSING[lang][worst.value]
+        out.append(f'<details class="town"{" open" if worst is Crossing.VIOLATION else ""}><summary>{esc(town)} '
+                   f'<span class="badge {esc(worst.value)}">{esc(label)}</span> ({len(cells)})</summary>')
+        out.append(f'<table><tr><th>{esc(w["from"])}</th><th>{esc(w["to"])}</th><th>{esc(w["crossing"])}</th>'
+                   f'<th>{esc(w["services"])}</th><th>{esc(w["rules"])}</th></tr>')
+        for c in cells:
+            badge = template.CROSSING[lang][c.crossing.value]
+            out.append(f"<tr><td><code>{esc(c.source)}</code></td><td><code>{esc(c.destination)}</code></td>"
+                       f'<td><span class="badge {esc(c.crossing.value)}">{esc(badge)}</span></td>'
+                       f"<td>{'<br>'.join(esc(s) for s in c.services)}</td><td>{esc(' '.join(c.rules))}</td></tr>")
+        out.append("</table></details>")
+    return "\n".join(out)
 
 
 def _finding(f: Finding, ref: str, w: dict[str, str], lang: str) -> str:

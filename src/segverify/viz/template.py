@@ -74,6 +74,7 @@ ol.path { margin: 4px 0; padding-left: 22px; }
 ol.path li { margin: 2px 0; }
 .small { font-size: 12.5px; color: var(--grey); }
 ul.tight { margin: 4px 0; padding-left: 20px; }
+details.town { margin: 4px 0; } details.town summary { cursor: pointer; font-weight: 600; }
 @media print { body { max-width: none; padding: 0; } h2 { break-after: avoid; } .finding { break-inside: avoid; } }
 """
 
