@@ -21,6 +21,7 @@ from ..progress import current
 if TYPE_CHECKING:
     from ..analysis import Analysis
     from ..matrix import Matrix
+    from ..model import Topology
 
 PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
 
