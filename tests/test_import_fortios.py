@@ -327,7 +327,7 @@ def test_fortigate_reachability(tmp_path: Path) -> None:
     def gets(src: str, dst: str, packet: Packet) -> bool:
         return reach.delivers(src, dst, packet)
 
-    pc, vb, web = IPv4Address("10.20.1.11"), IPv4Address("10.30.1.100"), IPv4Address("10.30.1.80")
+    pc, vb = IPv4Address("10.20.1.11"), IPv4Address("10.30.1.100")
     assert gets("lg-pc", "vb", Packet(pc, vb, 6, 40000, 443))              # policy 7
     assert gets("lg-pc", "vb", Packet(pc, vb, 1, 0, 8))                    # PING: icmp type 8 (in dport)
     assert not gets("lg-pc", "vb", Packet(pc, vb, 6, 40000, 22))
@@ -453,24 +453,29 @@ def test_bad_references_name_the_line(tmp_path: Path, change: str, needle: str, 
 FUZZ_ROUNDS = int(os.environ.get("SEGVERIFY_FUZZ_ROUNDS", "60"))
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_mutated_fortios_files_give_a_model_or_one_error(tmp_path: Path, seed: int) -> None:
+def mutate_and_load(tmp_path: Path, name: str, header: bytes, text: str, overlay: str, seed: int) -> None:
+    """Seeded mutations of a vendor file (truncated, junk, shuffled, words replaced, lines dropped):
+    each loads, or stops with one error naming a place."""
     from test_import_fuzz import _mutate
 
     rng = random.Random(seed)
-    data = FGT.encode()
     for n in range(FUZZ_ROUNDS):
         root = tmp_path / f"r{n}"
         (root / "configs").mkdir(parents=True)
-        mutated = data
+        mutated = text.encode()
         for _ in range(rng.randrange(1, 4)):
             mutated = _mutate(rng, mutated) if mutated else mutated
-        (root / "configs" / "fw.conf").write_bytes(b"#config-version=FGT\n" + mutated)
-        (root / "segverify.yaml").write_text(OVERLAY)
+        (root / "configs" / name).write_bytes(header + mutated)
+        (root / "segverify.yaml").write_text(overlay)
         try:
             segverify.load(root)
         except segverify.InputError as exc:
             assert exc.span is not None and str(exc)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mutated_fortios_files_give_a_model_or_one_error(tmp_path: Path, seed: int) -> None:
+    mutate_and_load(tmp_path, "fw.conf", b"#config-version=FGT\n", FGT, OVERLAY, seed)
 
 
 def test_deep_nesting_and_group_cycles_are_errors(tmp_path: Path) -> None:

@@ -8,8 +8,6 @@ service objects, security and NAT rule bases); no text is copied from them.
 
 from __future__ import annotations
 
-import os
-import random
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -22,6 +20,8 @@ from segverify.importers import NoteKind, load_snapshot
 from segverify.importers.panos import looks_like_panos
 from segverify.network import Network
 from segverify.reach import Reachability
+from test_import_fortios import OVERLAY as FORTI_OVERLAY
+from test_import_fortios import line_of, mutate_and_load
 
 PA = """\
 set deviceconfig system hostname pa-boundary
@@ -80,40 +80,8 @@ set network ike gateway gw1 authentication pre-shared-key key xyz
 set frobnicate something
 """
 
-OVERLAY = """\
-segverify: 1
-name: palo alto test
-profile: alpha
-zones:
-  lg-office: {segment: lgwan, subnets: [10.20.0.0/16]}
-  inet-dmz: {segment: internet, subnets: [10.30.0.0/16]}
-  pref-cloud: {segment: security-cloud, subnets: [203.0.113.0/30]}
-nodes:
-  pa-boundary:
-    role: boundary
-  lg-pc:
-    kind: terminal
-    interfaces:
-      eth0: {zone: lg-office, address: 10.20.1.11/24, gateway: 10.20.1.1}
-  vb:
-    kind: server
-    interfaces:
-      eth0: {zone: inet-dmz, address: 10.30.1.100/24, gateway: 10.30.1.1}
-  web:
-    kind: server
-    interfaces:
-      eth0: {zone: inet-dmz, address: 10.30.1.80/24, gateway: 10.30.1.1}
-  cloud:
-    kind: external
-    role: security-cloud
-    represents: [any]
-    interfaces:
-      eth0: {zone: pref-cloud, address: 203.0.113.1/30}
-"""
-
-
-def line_of(text: str, needle: str) -> int:
-    return next(i for i, line in enumerate(text.splitlines(), start=1) if needle in line)
+# The FortiOS tests' network, with the Palo Alto firewall in the FortiGate's place.
+OVERLAY = FORTI_OVERLAY.replace("fw-boundary", "pa-boundary").replace("fortigate test", "palo alto test")
 
 
 def snapshot(tmp_path: Path, config: str = PA, overlay: str = OVERLAY) -> Path:
@@ -249,18 +217,4 @@ config {
 
 @pytest.mark.parametrize("seed", range(2))
 def test_mutated_panos_files_give_a_model_or_one_error(tmp_path: Path, seed: int) -> None:
-    from test_import_fuzz import _mutate
-
-    rng = random.Random(seed)
-    for n in range(int(os.environ.get("SEGVERIFY_FUZZ_ROUNDS", "60"))):
-        root = tmp_path / f"r{n}"
-        (root / "configs").mkdir(parents=True)
-        mutated = PA.encode()
-        for _ in range(rng.randrange(1, 4)):
-            mutated = _mutate(rng, mutated) if mutated else mutated
-        (root / "configs" / "pa.txt").write_bytes(b"set deviceconfig system hostname x\n" + mutated)
-        (root / "segverify.yaml").write_text(OVERLAY)
-        try:
-            segverify.load(root)
-        except segverify.InputError as exc:
-            assert exc.span is not None and str(exc)
+    mutate_and_load(tmp_path, "pa.txt", b"set deviceconfig system hostname x\n", PA, OVERLAY, seed)
