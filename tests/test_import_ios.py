@@ -353,3 +353,32 @@ def test_a_vrf_is_a_node_of_its_own(tmp_path: Path) -> None:
     assert [i.name for i in topo.nodes["pe1"].interfaces] == ["Gi0/2"]
     assert [(str(r.prefix), str(r.via)) for r in topo.nodes["pe1@CUST"].routes] == [("10.9.0.0/16", "10.2.0.9")]
     assert [(str(r.prefix), str(r.via)) for r in topo.nodes["pe1"].routes] == [("0.0.0.0/0", "10.3.0.254")]
+
+
+def test_zone_based_firewall_match_all_class(tmp_path: Path) -> None:
+    """A match-all class whose other condition is not modelled (taken as any) matches what its first does."""
+    config = """\
+    hostname zbf1
+    zone security IN
+    zone security OUT
+    class-map type inspect match-all WEB
+     match protocol http
+     match user-group staff
+    policy-map type inspect IN-OUT
+     class type inspect WEB
+      inspect
+     class class-default
+      drop
+    zone-pair security IN-OUT source IN destination OUT
+     service-policy type inspect IN-OUT
+    interface Gi0/0
+     ip address 10.1.0.1 255.255.255.0
+     zone-member security IN
+    interface Gi0/1
+     ip address 10.2.0.1 255.255.0.0
+     zone-member security OUT
+    """
+    imported = load_snapshot(snapshot(tmp_path, {"zbf1": config}))
+    rules = imported.doc.data["nodes"]["zbf1"]["policies"]["rules"]
+    web = [r for r in rules if r.get("from") == ["Gi0/0"] and r.get("to") == ["Gi0/1"]]
+    assert web and web[0]["action"] == "permit" and web[0].get("service") == ["tcp/80"]

@@ -211,11 +211,12 @@ def header_groups(space: HeaderSpace, u: Bdd) -> tuple[list[HeaderGroup], bool]:
     for key, srcs in by_source.items():
         service, dst, sport_text = key
         source = _union_text(srcs) + (f" port {sport_text}" if sport_text else "")
-        protos, dport_text = services[service]
-        ported = all(lo in PORTED_PROTOCOLS and hi in PORTED_PROTOCOLS for lo, hi in protos)
+        service_protos, dport_text = services[service]
+        all_ported = all(lo in PORTED_PROTOCOLS and hi in PORTED_PROTOCOLS for lo, hi in service_protos)
         groups.append(HeaderGroup(
-            f"{service} from {source} to {dst}", protos, tuple(_prefixes(srcs)), tuple(_prefixes(dst_sets[key])),
-            _parse_ranges(sport_text) if ported else None, _parse_ranges(dport_text) if ported else None))
+            f"{service} from {source} to {dst}", service_protos, tuple(_prefixes(srcs)),
+            tuple(_prefixes(dst_sets[key])), _parse_ranges(sport_text) if all_ported else None,
+            _parse_ranges(dport_text) if all_ported else None))
     return groups, truncated
 
 

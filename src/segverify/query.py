@@ -40,9 +40,9 @@ def port_ranges(ports: int | str) -> list[tuple[int, int]]:
             if not low.isdigit() or (sep and not high.isdigit()):
                 raise QueryError(f"port {ports!r}: give a port, low-high, or a comma-separated list of them")
             items.append((int(low), int(high) if sep else int(low)))
-    for low, high in items:
-        if not 0 <= low <= high <= 65535:
-            raise QueryError(f"port range {low}-{high} is not within 0-65535, low before high")
+    for first, last in items:
+        if not 0 <= first <= last <= 65535:
+            raise QueryError(f"port range {first}-{last} is not within 0-65535, low before high")
     return items
 
 

@@ -286,9 +286,9 @@ def _variants(plan: Plan) -> list[dict[str, list[str]]]:
         pairs = []
         for i, j in itertools.combinations(range(len(sizes)), 2):
             for a, b in itertools.product(range(sizes[i]), range(sizes[j])):
-                combo = [0] * len(sizes)
-                combo[i], combo[j] = a, b
-                pairs.append(tuple(combo))
+                pinned = [0] * len(sizes)
+                pinned[i], pinned[j] = a, b
+                pairs.append(tuple(pinned))
         combos = list(dict.fromkeys(diagonal + pairs))
     out = []
     for combo in combos:

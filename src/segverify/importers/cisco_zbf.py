@@ -134,7 +134,7 @@ def _class_terms(zbf: Zbf, name: str, acls: dict[str, AclData], notes: Notes, sp
     # match-all of several conditions: exact only when at most one restricts addresses/ports
     restricting = [p for p in parts if p[0] != [{}]]
     if len(restricting) <= 1:
-        return (restricting[0] if restricting else parts[0]), all(e for _, e in parts)
+        return (restricting[0][0] if restricting else parts[0][0]), all(e for _, e in parts)
     notes.over(cmap.span, f"match-all class {name} with several conditions: taken as its first one")
     return restricting[0][0], False
 

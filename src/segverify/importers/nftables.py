@@ -121,7 +121,7 @@ def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) 
             m[field] = port_complement(ports) if negate else ports
             return
         if proto == "icmp" and field in ("type", "code") and not negate:
-            value = ICMP_TYPES.get(right, right) if field == "type" else right
+            value = ICMP_TYPES.get(right, right) if field == "type" and isinstance(right, str) else right
             if not isinstance(value, int) or not 0 <= value <= 255:
                 raise _Unmodelled(f"icmp {field} {right!r}")
             if m.get("proto") not in (None, 1):

@@ -631,7 +631,7 @@ class VsysBuilder:
         for scope in (self.vsys, self.p.shared):
             table = getattr(scope, kind)
             if name in table:
-                return table[name]  # type: ignore[no-any-return]
+                return table[name]
         return None
 
     def addresses(self, names: list[str], span: Span, wide: bool, seen: tuple[str, ...] = ()) -> list[str] | None:
@@ -927,14 +927,14 @@ class VsysBuilder:
             return
         bidirectional = any(k.startswith("source-translation static-ip bi-directional") and rule.values(k) == ["yes"]
                             for k in keys)
-        for iface in egress if egress is not None else sorted(self.device.interfaces):
+        for out in egress if egress is not None else sorted(self.device.interfaces):
             if bidirectional and "src" in match and len(match["src"]) == 1:
                 inside = match["src"][0].removesuffix("/32")
-                self.device.nat.append(NatData({"type": "static", "out": iface, "inside": inside, "outside": to,
+                self.device.nat.append(NatData({"type": "static", "out": out, "inside": inside, "outside": to,
                                                 "description": label}, rule.span))
                 continue
             for svc in services:
-                data = {"type": "source", "out": iface, **match, "to": to, "ports": ports, "description": label, **svc}
+                data = {"type": "source", "out": out, **match, "to": to, "ports": ports, "description": label, **svc}
                 self.device.nat.append(NatData(data, rule.span))
 
 

@@ -82,7 +82,7 @@ def pcap_audit(path: str, capture: str, at: str | None, violations_file: str | N
         click.echo(dumps(data), nl=False)
     else:
         text = format_text(result)
-        if violations_file is not None:
+        if violations_file is not None and written is not None:
             text += (f"\nwrote {plural(written, 'packet')} of {plural(len(result.violations), 'violating flow')} "
                      f"to {violations_file}\n")
         click.echo(for_terminal(text), nl=False)
