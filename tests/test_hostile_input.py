@@ -111,11 +111,19 @@ def test_semantic_nonsense_is_an_error(old: str, new: str, message: str, line: i
     assert message in error.message and error.span is not None and error.span.line == line
 
 
-def test_a_lan_joining_a_node_to_itself() -> None:
+def test_a_lan_joining_only_a_node_to_itself() -> None:
     text = edited("links:\n  - [fw:eth2, net:eth0]\n", "").replace("lg-lan: [pc1:eth0, fw:eth0]",
-                                                                   "lg-lan: [pc1:eth0, fw:eth0, fw:eth2]")
+                                                                   "lg-lan: [fw:eth0, fw:eth2]")
     error = load_error(text)
     assert "fw:eth0 and fw:eth2, two interfaces of the same node" in error.message
+
+
+def test_a_switched_lan_may_hold_two_legs_of_one_node() -> None:
+    text = edited("links:\n  - [fw:eth2, net:eth0]\n", "").replace("lg-lan: [pc1:eth0, fw:eth0]",
+                                                                   "lg-lan: [pc1:eth0, fw:eth0, fw:eth2]")
+    topo = segverify.loads(text, name="t.yaml")
+    lan = next(lan for lan in topo.lans if ("pc1", "eth0") in lan.endpoints)
+    assert {("fw", "eth0"), ("fw", "eth2")} <= set(lan.endpoints)
 
 
 @pytest.mark.parametrize("text", [

@@ -45,7 +45,8 @@ def _problem() -> str | None:
 def _pairs(topology: segverify.Topology) -> set[tuple[str, str]]:
     net = Network(topology)
     reach = Reachability(net)
-    ends = list(reach.endpoints)
+    # Devices only: pools of unowned addresses are named after their LAN, which an import names anew.
+    ends = [e for e in reach.endpoints if topology.nodes[e].pool is None]
     return {(a, b) for a in ends for b in ends if a != b and reach.received([a], [b]) != net.space.false}
 
 
@@ -54,9 +55,10 @@ def _dump(seed: int, root: Path) -> segverify.Topology:
     topology = segverify.loads(randomnet.dump(raw), name=f"random-{seed}.yaml")
     plan = make_plan(topology, netns.new_run_tag(), Reachability(Network(topology)).endpoints)
     lab = Lab(plan)
+    devices = [p for p in plan.nodes.values() if topology.nodes[p.node].pool is None]  # pools are implicit
     try:
         lab.build()
-        for p in plan.nodes.values():
+        for p in devices:
             host = root / "hosts" / p.node
             host.mkdir(parents=True)
             for name, command in (("addr.json", ["ip", "-j", "addr"]), ("route.json", ["ip", "-j", "route"]),
@@ -71,7 +73,7 @@ def _dump(seed: int, root: Path) -> segverify.Topology:
     # naming the kernel's interface names as an administrator's overlay names the configured ones.
     overlay = {k: raw[k] for k in ("zones", "networks", "services") if raw.get(k)}
     overlay.update({"segverify": 1, "name": f"round trip {seed}", "profile": raw["profile"], "nodes": {}})
-    for p in plan.nodes.values():
+    for p in devices:
         spec = {k: v for k, v in raw["nodes"][p.node].items() if k in OVERLAY_KEYS}
         spec["interfaces"] = {kernel: {"zone": raw["nodes"][p.node]["interfaces"][model]["zone"]}
                               for model, kernel in p.ifname.items()}

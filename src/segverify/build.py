@@ -731,7 +731,8 @@ class Builder:
                                      related=self.doc.span(attached[(node, iface)]))
                 attached[(node, iface)] = where
                 same = next((p for p in pairs if p[0] == node), None)
-                if same is not None:  # a node cabled to itself: a loop, never a path to a neighbour
+                if same is not None and len(endpoints) == 2:  # a node cabled to itself: a loop, never a
+                    # path to a neighbour (a switched LAN may hold two legs of one node: a dual-homed host)
                     raise InputError(f"{name} joins {node}:{same[1]} and {node}:{iface}, two interfaces of the "
                                      f"same node", self.doc.span(where))
                 pairs.append((node, iface))

@@ -68,7 +68,7 @@ class Message(str):
         return _render(lang, self.key, self.params)
 
 
-class Joined(tuple):  # type: ignore[type-arg]
+class Joined(tuple):  # type: ignore[type-arg,unused-ignore]
     """Values joined by the separator message ``sep`` of the language it is rendered in."""
 
     sep: str

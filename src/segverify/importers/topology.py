@@ -130,7 +130,20 @@ def derive(devices: dict[str, Device], cables: list[Cable], cabled_l3: set[tuple
         result.append(Segment(f"l2-{_safe(dev_name)}-{_safe(iface_name)}", members,
                               devices[dev_name].interfaces[iface_name].span, "cabling"))
     result.extend(_by_subnet(devices, uncabled))
-    return sorted(result, key=lambda s: s.name)
+    return sorted(_split_self_links(result), key=lambda s: s.name)
+
+
+def _split_self_links(segments: list[Segment]) -> list[Segment]:
+    """A segment of one device's own interfaces only (two ports of a router in one subnet) links the
+    device to itself: no neighbour is reached through it, so each interface is a stub of its own."""
+    result: list[Segment] = []
+    for seg in segments:
+        if len(seg.members) > 1 and len({dev for dev, _ in seg.members}) == 1:
+            result.extend(Segment(f"{seg.name}-{_safe(iface)}", [(dev, iface)], seg.span, "stub")
+                          for dev, iface in seg.members)
+        else:
+            result.append(seg)
+    return result
 
 
 def _subnets(devices: dict[str, Device], member: tuple[str, str]) -> list[tuple[IPv4Network, IPv4Address, Span]]:

@@ -98,7 +98,8 @@ def overview_figure(topology: Topology, network: Network, report: Report, lang: 
         seq = [box_of[h.node] for h in f.path.hops if h.node in box_of] if f.path is not None else []
         steps = [(a, b) for a, b in zip(seq, seq[1:]) if a != b]
         for a, b in steps:
-            red[tuple(sorted((a, b), key=lambda x: (x.municipality, x.band)))] += 1  # type: ignore[arg-type]
+            first, second = sorted((a, b), key=lambda x: (x.municipality, x.band))
+            red[(first, second)] += 1
         where = seq[-1] if seq else next((box_of[v] for k, v in f.subject if k in ("node", "sanitizer", "proxy")
                                           and v in box_of), None)
         if where is not None:

@@ -238,9 +238,9 @@ def map_figure(topology: Topology, network: Network, report: Report, highlight: 
             _draw_path(ax, layout, overlay if not faded_all else Overlay(overlay.nodes, overlay.label, overlay.style,
                                                                          True), i, len(paths), scale, placed)
         if flow is not None:
-            nodes = _dedupe(tuple(n for n in flow.nodes if n in layout.positions))
+            flow_nodes = _dedupe(tuple(n for n in flow.nodes if n in layout.positions))
             stopped = "" if flow.delivered else f"{flow.outcome.value} at {flow.final_node}"
-            _draw_path(ax, layout, Overlay(nodes, str(flow.packet), "highlight", False, stopped), 0, 1, scale,
+            _draw_path(ax, layout, Overlay(flow_nodes, str(flow.packet), "highlight", False, stopped), 0, 1, scale,
                        placed)
         _title(fig, topology, report, height, subtitle)
         _legend(fig, topology, layout, any(p.style == "violation" for p in paths) or any(
