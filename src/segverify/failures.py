@@ -143,7 +143,8 @@ def whatif(topology: Topology, fail: tuple[str, ...] = (), fail_open: tuple[str,
     ``jobs`` worker processes, or the Dask cluster at ``scheduler``, share the scenarios
     (see :mod:`segverify.fanout`); the result does not depend on how they were spread."""
     links = sorted(link_label(lan) for lan in topology.lans)
-    fail = _check_names(topology, fail, "a node, link or LAN", links + sorted(topology.nodes), _link_names(topology))
+    devices = sorted(n for n, node in topology.nodes.items() if node.pool is None)  # a pool is addresses, not a box
+    fail = _check_names(topology, fail, "a node, link or LAN", links + devices, _link_names(topology))
     firewalls = sorted(n.name for n in topology.nodes.values() if n.acls or n.policy is not None)
     fail_open = _check_names(topology, fail_open, "a node with ACLs or policies", firewalls)
     baseline = verify(topology, profile=profile, today=today)
