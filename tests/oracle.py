@@ -12,8 +12,13 @@ standard ``ipaddress`` module, and every step of the per-node pipeline is writte
                            -> dst is the node itself: the local policy (lines without 'to',
                               then its default) decides; delivered, stop
                            -> an external node or a node that does not forward: dropped
-    routing:               route lookup (longest prefix; connected beats static of equal length;
-                           equal routes are ECMP and all are taken; drop routes drop)
+    routing:               route lookup in the VRF of the ingress interface (the default one for
+                           what a node sends itself): longest prefix; connected beats static of
+                           equal length; equal routes are ECMP and all are taken; drop routes drop;
+                           a leak route (next_vrf, no via) answers with the lookup in its VRF,
+                           except for an address of that VRF's interfaces (it stays on the node)
+                           or a VRF already looked in (a cycle: nothing); a route with next_vrf
+                           and via leaves by the interface of that VRF whose subnet holds via
                            -> the node's policy: the first line whose 'from' holds the ingress
                               interface and whose 'to' holds the egress one decides, else its
                               default (sent by the node itself: the local lines without 'from')
@@ -37,6 +42,10 @@ on its subnet (every forwarding member of its LAN with an address there: equal c
 
 Spoofing: every node may send from any address of the subnet of each of its attached interfaces,
 besides its own addresses (and, for an external node, what it claims).
+
+Routing contexts: a node with VRFs has one table per VRF, each with the connected routes of its own
+interfaces; "the node itself", for a packet entering by an interface, is then an address of an
+interface of that interface's VRF.
 
 "The node itself" is one of its interface addresses, for a pool an address it stands for, or for an
 external node an address it claims:
@@ -96,6 +105,7 @@ class _Route:
     connected: bool
     egress: str | None  # None: a next hop that no interface of the node reaches
     distance: int = 0  # administrative distance: connected 0, static 1 unless given
+    lookup_in: str | None = None  # a leak: look the destination up again in this VRF
 
 
 def _all_nat(node: Node) -> list[Any]:
@@ -153,17 +163,18 @@ class _Context:
         self.pools = sorted(name for name, node in topo.nodes.items() if node.pool is not None)
         self.nat_public = frozenset(a for node in topo.nodes.values() if node.kind is not NodeKind.EXTERNAL
                                     for rule in _all_nat(node) for a in _public_addresses(rule))
-        self.routes = {name: self._routes(node) for name, node in topo.nodes.items()}
+        self.routes = {name: {vrf: self._routes(node, vrf) for vrf in _vrfs(node)} for name, node in topo.nodes.items()}
         self.sport_reps = self._sport_representatives()
 
-    def _egress_for(self, node: Node, via: IPv4Address) -> str | None:
-        # The interface that shares a LAN with the owner of the next hop; failing that, the one
-        # whose prefix holds it (the owner may be missing, and then layer 2 drops the packet).
-        for iface in node.interfaces:
+    def _egress_for(self, node: Node, via: IPv4Address, vrf: str) -> str | None:
+        # The interface of VRF ``vrf`` that shares a LAN with the owner of the next hop; failing
+        # that, the one whose prefix holds it (the owner may be missing: layer 2 drops the packet).
+        mine = [iface for iface in node.interfaces if iface.vrf == vrf]
+        for iface in mine:
             for peer in self.lan_of.get((node.name, iface.name), ()):
                 if peer != (node.name, iface.name) and peer in self.owner.get(via, []):
                     return iface.name
-        for iface in node.interfaces:
+        for iface in mine:
             if any(via in net for net in _iface_subnets(iface)) and (node.name, iface.name) in self.lan_of:
                 return iface.name
         return None
@@ -195,27 +206,34 @@ class _Context:
                             out.append((IPv4Network("0.0.0.0/0"), address.ip, False))
         return out
 
-    def _routes(self, node: Node) -> list[_Route]:
+    def _routes(self, node: Node, vrf: str) -> list[_Route]:
+        """The table of one VRF: its interfaces' connected routes and its own routes."""
         routes: list[_Route] = []
         # An interface on no link or LAN is down: no connected route, and no route can leave by it.
         for iface in node.interfaces:
-            if (node.name, iface.name) in self.lan_of:
+            if iface.vrf == vrf and (node.name, iface.name) in self.lan_of:
                 for net in dict.fromkeys(_iface_subnets(iface)):
                     routes.append(_Route(net, None, False, True, iface.name))
-        statics = [(r.prefix, r.via, r.drop, r.distance) for r in node.routes]
+        # (prefix, via, drop, distance, the VRF the next hop is in, the VRF a leak looks up in)
+        statics = [(r.prefix, r.via, r.drop, r.distance, r.next_vrf if r.via is not None and r.next_vrf else vrf,
+                    r.next_vrf if r.via is None and not r.drop else None)
+                   for r in node.routes if r.vrf == vrf]
         if node.pool is not None and node.pool.implicit:
-            statics = [(*route, 1) for route in self._pool_gateways(node)]
+            statics = [(*route, 1, vrf, None) for route in self._pool_gateways(node)]
         if node.kind is NodeKind.EXTERNAL and not statics:
-            statics = [(*route, 1) for route in self._implicit_default(node)]
+            statics = [(*route, 1, vrf, None) for route in self._implicit_default(node)]
         for iface in node.interfaces:
-            if iface.gateway is not None:
-                statics.append((IPv4Network("0.0.0.0/0"), iface.gateway, False, 1))
+            if iface.gateway is not None and iface.vrf == vrf:
+                statics.append((IPv4Network("0.0.0.0/0"), iface.gateway, False, 1, vrf, None))
         seen: set[tuple[Any, ...]] = set()
-        for prefix, via, drop, distance in statics:
-            if (prefix, via, drop, distance) in seen:  # the loader may already have added gateway routes
+        for prefix, via, drop, distance, hop_vrf, lookup_in in statics:
+            if (prefix, via, drop, distance, hop_vrf, lookup_in) in seen:  # the loader may have added gateway routes
                 continue
-            seen.add((prefix, via, drop, distance))
-            egress = None if drop or via is None else self._egress_for(node, via)
+            seen.add((prefix, via, drop, distance, hop_vrf, lookup_in))
+            if lookup_in is not None:
+                routes.append(_Route(prefix, None, False, False, None, distance, lookup_in))
+                continue
+            egress = None if drop or via is None else self._egress_for(node, via, hop_vrf)
             if not drop and egress is None:
                 continue  # its next hop is on no live interface: not a candidate
             routes.append(_Route(prefix, via, drop, False, egress, distance))
@@ -412,10 +430,22 @@ def can_send_from(topo: Topology, node: str, src: IPv4Address) -> bool:
     return src in node_ips(n) or claims(topo, node, src) or pool_owns(topo, node, src)
 
 
-def is_own(topo: Topology, node: str, dst: IPv4Address) -> bool:
+def is_own(topo: Topology, node: str, dst: IPv4Address, vrf: str | None = None) -> bool:
     """Is ``dst`` the node itself: one of its addresses, one it stands for as a pool, or one it
-    claims as an external node?"""
-    return dst in node_ips(topo.nodes[node]) or claims(topo, node, dst) or pool_owns(topo, node, dst)
+    claims as an external node? With ``vrf`` on a node that has VRFs: one of the addresses of
+    that VRF's interfaces (another VRF's address is just a destination there)."""
+    n = topo.nodes[node]
+    if vrf is not None and n.vrfs:
+        return any(dst in _iface_ips(iface) for iface in n.interfaces if iface.vrf == vrf)
+    return dst in node_ips(n) or claims(topo, node, dst) or pool_owns(topo, node, dst)
+
+
+def _vrfs(node: Node) -> list[str]:
+    return ["default", *node.vrfs]
+
+
+def _vrf_of(node: Node, ingress: str | None) -> str:
+    return "default" if ingress is None else node.interface(ingress).vrf
 
 
 # -- forwarding ------------------------------------------------------------------------------------
@@ -481,7 +511,7 @@ def _enter(topo: Topology, node: str, ingress: str, p: Pkt, received: set[str]) 
             break
     if not acl_permits(topo, node, n.interface(ingress).acl_in, p):
         return None
-    if is_own(topo, node, p.dst):
+    if is_own(topo, node, p.dst, _vrf_of(n, ingress)):
         if policy_permits(topo, node, ingress, None, p):
             received.add(node)
         return None
@@ -490,14 +520,27 @@ def _enter(topo: Topology, node: str, ingress: str, p: Pkt, received: set[str]) 
     return p
 
 
-def _lookup(ctx: _Context, node: str, dst: IPv4Address) -> list[_Route]:
-    candidates = [r for r in ctx.routes[node] if dst in r.prefix]
+def _lookup(ctx: _Context, node: str, dst: IPv4Address, vrf: str = "default",
+            visited: tuple[str, ...] = ()) -> list[_Route]:
+    """The routes the destination takes in one VRF; a leak route's answer is the lookup in its
+    VRF, where the node's own addresses stay on the node, and a VRF met twice on the way (a leak
+    cycle) answers nothing."""
+    visited = visited + (vrf,)
+    candidates = [r for r in ctx.routes[node][vrf] if dst in r.prefix]
     if not candidates:
         return []
     longest = max(r.prefix.prefixlen for r in candidates)
     best = [r for r in candidates if r.prefix.prefixlen == longest]
     lowest = min(r.distance for r in best)
-    return [r for r in best if r.distance == lowest]
+    out: list[_Route] = []
+    for r in best:
+        if r.distance != lowest:
+            continue
+        if r.lookup_in is None:
+            out.append(r)
+        elif r.lookup_in not in visited and not is_own(ctx.topo, node, dst, r.lookup_in):
+            out.extend(_lookup(ctx, node, dst, r.lookup_in, visited))
+    return out
 
 
 def _pool_translations(ctx: _Context, rule: Any, p: Pkt) -> list[Pkt]:
@@ -547,7 +590,7 @@ def _nat_arp(topo: Topology, ep: tuple[str, str], addr: IPv4Address) -> bool:
 def _route_and_send(ctx: _Context, node: str, p: Pkt, ingress: str | None) -> list[tuple[str, str, Pkt]]:
     topo = ctx.topo
     out: list[tuple[str, str, Pkt]] = []
-    for route in _lookup(ctx, node, p.dst):
+    for route in _lookup(ctx, node, p.dst, _vrf_of(topo.nodes[node], ingress)):
         if route.drop or route.egress is None:
             continue
         egress = route.egress

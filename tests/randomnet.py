@@ -68,9 +68,10 @@ class _Segments:
 
 
 class _Builder:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, vrfs: bool = True) -> None:
         self.rng = random.Random(seed)
         self.seed = seed
+        self.with_vrfs = vrfs
         self.nodes: dict[str, dict[str, Any]] = {}
         self.kind: dict[str, str] = {}
         # layer-2 segments: name -> (prefix, [(node, iface, address)], zone, is_link)
@@ -194,6 +195,8 @@ class _Builder:
         for r in routers:
             self.add_nat(r)
         self.add_grown_constructs(seed=self.seed, routers=routers, hosts=hosts)
+        if self.with_vrfs:
+            self.add_vrfs(random.Random(self.seed * 104729 + 3), routers)
 
         pools = self.add_pools(externals)
 
@@ -475,6 +478,53 @@ class _Builder:
                 for rule in rules:
                     self.grow_rule(rng, rule)
 
+    VRF_NAMES = ("blue", "red")
+
+    def add_vrfs(self, rng: random.Random, routers: list[str]) -> None:
+        """Routing contexts on some routers: interfaces bound to VRFs, each route moved into the VRF
+        of its next hop or left behind as a leak with a next hop in that VRF, and leak routes
+        (``next_vrf`` without next hop) between the VRFs, sometimes in a cycle. Drawn from a generator
+        of their own, so a network without VRFs stays as it was."""
+        for r in routers:
+            node = self.nodes[r]
+            ifaces = sorted(node["interfaces"])
+            if len(ifaces) < 2 or node.get("ip_forward") is False or rng.random() > 0.4:
+                continue
+            names = list(self.VRF_NAMES[: rng.randint(1, 2)])
+            contexts = ["default", *names]
+            of = {i: rng.choice(contexts) for i in ifaces}
+            if all(v == "default" for v in of.values()):
+                of[rng.choice(ifaces)] = names[0]
+            for i, vrf in of.items():
+                if vrf != "default":
+                    node["interfaces"][i]["vrf"] = vrf
+            tables: dict[str, list[dict[str, Any]]] = {v: [] for v in contexts}
+            for route in node.pop("routes", []):
+                if "via" in route:
+                    hop = next((of[i] for i in ifaces if "address" in node["interfaces"][i] and any(
+                        IPv4Address(route["via"]) in IPv4Network(a, strict=False)
+                        for a in [node["interfaces"][i]["address"], *node["interfaces"][i].get("secondary", [])])),
+                        "default")
+                    if rng.random() < 0.25 and len(contexts) > 1:  # the next hop is resolved in the other VRF
+                        home = rng.choice([v for v in contexts if v != hop])
+                        tables[home].append({**route, "next_vrf": hop})
+                    else:
+                        tables[hop].append(route)
+                else:
+                    tables[rng.choice(contexts)].append(route)
+            targets = self.route_targets()
+            for _ in range(rng.randint(1, 3)):
+                home, target = rng.sample(contexts, 2)
+                leak: dict[str, Any] = {"to": rng.choice(targets), "next_vrf": target}
+                if rng.random() < 0.2:
+                    leak["distance"] = rng.choice((1, 5))
+                tables[home].append(leak)
+                if rng.random() < 0.15:  # the way back for the same prefix: a leak cycle
+                    tables[target].append({"to": leak["to"], "next_vrf": home})
+            if tables["default"]:
+                node["routes"] = tables["default"]
+            node["vrfs"] = {v: ({"routes": tables[v]} if tables[v] else {}) for v in names}
+
     GROWN_POOLS = ("203.0.113.200-203.0.113.202", "203.0.113.208/30", "203.0.113.216", "203.0.113.220-203.0.113.221")
 
     def nat_pool(self, rng: random.Random) -> dict[str, Any]:
@@ -636,18 +686,19 @@ class _Builder:
         self.nodes[node]["interfaces"][iface]["acl_in"] = "nat-in"
 
 
-def generate_dict(seed: int) -> dict[str, Any]:
-    """The random network of ``seed`` as plain data (what the YAML text holds)."""
-    return _Builder(seed).build()
+def generate_dict(seed: int, vrfs: bool = True) -> dict[str, Any]:
+    """The random network of ``seed`` as plain data (what the YAML text holds); ``vrfs=False``
+    leaves routing contexts out (the rest of the network is the same)."""
+    return _Builder(seed, vrfs).build()
 
 
 def dump(doc: dict[str, Any]) -> str:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=120)
 
 
-def generate(seed: int) -> str:
+def generate(seed: int, vrfs: bool = True) -> str:
     """The random network of ``seed`` as YAML text."""
-    return dump(generate_dict(seed))
+    return dump(generate_dict(seed, vrfs))
 
 
 # -- mutations for property tests ------------------------------------------------------------------

@@ -471,3 +471,72 @@ def test_inputs_engine_and_oracle_read_differently_are_refused(old: str, new: st
         segverify.loads(BASE.replace(old, new), name="oracle-check.yaml")
     assert message in info.value.message
     assert info.value.span is not None and (info.value.span.file, info.value.span.line) == ("oracle-check.yaml", line)
+
+
+# -- routing contexts (VRFs) ---------------------------------------------------------------------------
+
+VRF_NET = """
+segverify: 1
+name: vrfs
+profile: alpha
+zones:
+  lg: {segment: lgwan}
+  inet: {segment: internet}
+  mgmt: {segment: lgwan}
+nodes:
+  h-lg: {kind: terminal, interfaces: {eth0: {zone: lg, address: 10.20.1.10/24, gateway: 10.20.1.1}}}
+  h-inet: {kind: terminal, interfaces: {eth0: {zone: inet, address: 10.30.1.10/24, gateway: 10.30.1.1}}}
+  h-mgmt: {kind: server, interfaces: {eth0: {zone: mgmt, address: 10.99.1.10/24, gateway: 10.99.1.1}}}
+  h-far: {kind: server, interfaces: {eth0: {zone: inet, address: 10.40.1.10/24, gateway: 10.40.1.1}}}
+  edge:
+    kind: router
+    interfaces:
+      eth0: {zone: inet, address: 10.31.0.2/30}
+      eth1: {zone: inet, address: 10.40.1.1/24}
+    routes: [{to: default, via: 10.31.0.1}]
+  core:
+    kind: l3switch
+    interfaces:
+      vlan20: {zone: lg, address: 10.20.1.1/24, vrf: lgwan}
+      vlan30: {zone: inet, address: 10.30.1.1/24, vrf: inet}
+      up: {zone: inet, address: 10.31.0.1/30, vrf: inet}
+      vlan99: {zone: mgmt, address: 10.99.1.1/24}
+    routes:
+      - {to: 10.20.0.0/16, next_vrf: lgwan}          # management reaches the LGWAN VRF
+    vrfs:
+      lgwan:
+        routes:
+          - {to: 10.99.0.0/16, next_vrf: default}    # and back
+          - {to: 10.50.0.0/16, next_vrf: inet}       # a leak cycle: lgwan -> inet -> lgwan
+          - {to: 10.40.0.0/16, via: 10.31.0.2, next_vrf: inet}   # next hop resolved in inet
+      inet:
+        routes:
+          - {to: 10.50.0.0/16, next_vrf: lgwan}
+          - {to: 10.40.0.0/16, via: 10.31.0.2}
+links:
+  - [h-lg:eth0, core:vlan20]
+  - [h-inet:eth0, core:vlan30]
+  - [h-mgmt:eth0, core:vlan99]
+  - [h-far:eth0, edge:eth1]
+  - [core:up, edge:eth0]
+"""
+
+
+def test_oracle_vrfs_route_in_the_ingress_vrf_and_follow_leaks() -> None:
+    topo = segverify.loads(VRF_NET, name="vrfs.yaml")
+    # Each VRF has its own connected routes: lgwan and inet do not meet on core...
+    assert delivered(topo, "h-lg", Pkt(A("10.20.1.10"), A("10.30.1.10"), ICMP)) == frozenset()
+    assert delivered(topo, "h-inet", Pkt(A("10.30.1.10"), A("10.20.1.10"), ICMP)) == frozenset()
+    # ... unless a leak route moves the lookup: lgwan -> default and default -> lgwan.
+    assert delivered(topo, "h-lg", Pkt(A("10.20.1.10"), A("10.99.1.10"), ICMP)) == {"h-mgmt"}
+    assert delivered(topo, "h-mgmt", Pkt(A("10.99.1.10"), A("10.20.1.10"), ICMP)) == {"h-lg"}
+    # A next hop resolved in another VRF: lgwan's route to 10.40/16 leaves by inet's uplink.
+    assert delivered(topo, "h-lg", Pkt(A("10.20.1.10"), A("10.40.1.10"), ICMP)) == {"h-far"}
+    # The way back comes in by inet's uplink: inet has no route to 10.20/16.
+    assert delivered(topo, "h-far", Pkt(A("10.40.1.10"), A("10.20.1.10"), ICMP)) == frozenset()
+    # A leak cycle drops and ends.
+    assert delivered(topo, "h-lg", Pkt(A("10.20.1.10"), A("10.50.0.1"), ICMP)) == frozenset()
+    # Another VRF's address on the same device is no local delivery: lgwan has no route to it.
+    assert delivered(topo, "h-lg", Pkt(A("10.20.1.10"), A("10.30.1.1"), ICMP)) == frozenset()
+    assert delivered(topo, "h-lg", Pkt(A("10.20.1.10"), A("10.20.1.1"), ICMP)) == {"core"}
+    check_against_oracle(topo, "vrfs.yaml", 6000, seed=5, extra_dsts=("10.50.0.1",))

@@ -20,9 +20,9 @@ from .errors import InputError, Span
 from .reader import Document, Path_, SourceFile
 from .pools import (DECLARED_PREFIX, Exclusions, attach, first_free, implicit_pools,
                     lan_subnets, pool_node, routers_on)
-from .model import (PORTED_PROTOCOLS, PROTOCOLS, Acl, Action, DeclaredFlow, ExceptionDecl, Interface, Lan,
+from .model import (DEFAULT_VRF, PORTED_PROTOCOLS, PROTOCOLS, Acl, Action, DeclaredFlow, ExceptionDecl, Interface, Lan,
                     Match, NatRule, NatType, Node, NodeKind, Policy, PolicyLine, Pool, PortRange, Profile, Role,
-                    Route, Rule, Sanitizer, SanitizerType, Segment, ServiceTerm, Topology, Wildcard, Zone)
+                    Route, Rule, Sanitizer, SanitizerType, Segment, ServiceTerm, Topology, Vrf, Wildcard, Zone)
 
 RULE_IDS = frozenset(f"SEG{n:03d}" for n in range(1, 12))
 _TERM = re.compile(r"^(?P<proto>[a-z]+|\d{1,3})(?:/(?P<low>\d{1,5})(?:-(?P<high>\d{1,5}))?"
@@ -395,9 +395,14 @@ class Builder:
             for key in ("acl_in", "acl_out"):
                 if key in spec and spec[key] not in acls:
                     raise InputError(f"node {node!r} has no ACL named {spec[key]!r}", self.doc.span(path + (key,)))
+            vrf = str(spec.get("vrf", DEFAULT_VRF))
+            if vrf != DEFAULT_VRF and vrf not in raw.get("vrfs", {}):
+                declared = ", ".join(sorted(raw.get("vrfs", {}))) or "none"
+                raise InputError(f"node {node!r} declares no VRF {vrf!r} under 'vrfs' (declared: {declared})",
+                                 self.doc.span(path + ("vrf",)))
             result.append(Interface(node, name, spec["zone"], address, gateway, spec.get("acl_in"),
                                     spec.get("acl_out"), self.doc.key_span(path), spec.get("description", ""),
-                                    tuple(secondary), tuple(virtual)))
+                                    tuple(secondary), tuple(virtual), vrf))
         return tuple(result)
 
     def interface_address(self, text: str, path: Path_) -> IPv4Interface:
@@ -441,13 +446,19 @@ class Builder:
                              "that forwards as a node of its own", self.doc.key_span(path + ("ip_forward",)))
         acls = {acl: self.acl(name, acl, spec, path + ("acls", acl)) for acl, spec in raw.get("acls", {}).items()}
         iface_names = {i.name for i in interfaces}
-        routes = tuple(self.route(spec, path + ("routes", i)) for i, spec in enumerate(raw.get("routes", [])))
+        vrfs = self.vrfs(name, raw, kind)
+        routes = tuple(self.route(spec, path + ("routes", i), DEFAULT_VRF, vrfs)
+                       for i, spec in enumerate(raw.get("routes", [])))
+        for vrf in vrfs:
+            vpath = path + ("vrfs", vrf, "routes")
+            routes += tuple(self.route(spec, vpath + (i,), vrf, vrfs)
+                            for i, spec in enumerate(raw["vrfs"][vrf].get("routes", [])))
         if "routes_from" in raw:
             routes += self.fib_routes(raw["routes_from"], path + ("routes_from",), interfaces)
         for iface in interfaces:
             if iface.gateway is not None:
                 routes += (Route(IPv4Network("0.0.0.0/0"), iface.gateway, False, self.doc.span(
-                    ("nodes", name, "interfaces", iface.name, "gateway"))),)
+                    ("nodes", name, "interfaces", iface.name, "gateway")), vrf=iface.vrf),)
         nat = tuple(self.nat(name, i, spec, path + ("nat", i), iface_names) for i, spec in enumerate(raw.get("nat", [])))
         policy = self.policy(name, raw["policies"], path + ("policies",), interfaces) if "policies" in raw else None
         represents: tuple[IPv4Network, ...] = ()
@@ -463,8 +474,23 @@ class Builder:
             description=raw.get("description", ""), mfa=raw.get("mfa"),
             removable_media_blocked=None if media is None else media == "blocked",
             epp=raw.get("epp"), edr=raw.get("edr"), represents=represents, sanitizer=sanitizer, allow=allow,
-            policy=policy,
+            policy=policy, vrfs=vrfs,
         )
+
+    def vrfs(self, node: str, raw: dict[str, Any], kind: NodeKind) -> dict[str, Vrf]:
+        """The node's declared routing contexts (the default one is implicit)."""
+        path: Path_ = ("nodes", node, "vrfs")
+        declared = raw.get("vrfs", {})
+        if not declared:
+            return {}
+        if kind is NodeKind.EXTERNAL or not bool(raw.get("ip_forward", kind.forwards_by_default)):
+            raise InputError("VRFs are routing contexts of a device that forwards; this node does not",
+                             self.doc.key_span(path))
+        if DEFAULT_VRF in declared:
+            raise InputError(f"{DEFAULT_VRF!r} is the node's own table (its top-level 'routes'); give the VRF "
+                             "another name", self.doc.key_span(path + (DEFAULT_VRF,)))
+        return {name: Vrf(name, self.doc.key_span(path + (name,)), spec.get("description", ""))
+                for name, spec in declared.items()}
 
     def acl(self, node: str, name: str, raw: dict[str, Any], path: Path_) -> Acl:
         rules = []
@@ -542,18 +568,32 @@ class Builder:
                 raise InputError(f"{node} has no interface or zone {bare!r} (it has {known})", self.doc.span(where))
         return frozenset(result)
 
-    def route(self, raw: dict[str, Any], path: Path_) -> Route:
+    def route(self, raw: dict[str, Any], path: Path_, vrf: str = DEFAULT_VRF,
+              vrfs: dict[str, Vrf] | None = None) -> Route:
         to = "0.0.0.0/0" if raw["to"] == "default" else str(raw["to"])
         prefix = self.parse_network(to, path + ("to",))
         drop = bool(raw.get("drop", False))
-        if drop == ("via" in raw):
-            raise InputError("a route needs exactly one of 'via' (next hop) or 'drop: true'", self.doc.span(path))
+        next_vrf = str(raw["next_vrf"]) if "next_vrf" in raw else None
+        if next_vrf is not None:
+            if next_vrf != DEFAULT_VRF and next_vrf not in (vrfs or {}):
+                declared = ", ".join(sorted(vrfs or {})) or "none"
+                raise InputError(f"no VRF {next_vrf!r} on this node (declared under 'vrfs': {declared}; the "
+                                 f"node's own table is {DEFAULT_VRF!r})", self.doc.span(path + ("next_vrf",)))
+            if next_vrf == vrf:
+                raise InputError(f"the route is in VRF {vrf!r} already: 'next_vrf' names another VRF",
+                                 self.doc.span(path + ("next_vrf",)))
+            if drop:
+                raise InputError("a null route drops: it leaks nothing into another VRF",
+                                 self.doc.key_span(path + ("next_vrf",)))
+        elif drop == ("via" in raw):
+            raise InputError("a route needs exactly one of 'via' (next hop), 'drop: true' or 'next_vrf' "
+                             "(look up in another VRF)", self.doc.span(path))
         via = self.host_address(raw["via"], path + ("via",)) if "via" in raw else None
         if raw.get("source") != "fib" and "protocol" in raw:
             raise InputError("'protocol' records where a FIB route came from: give 'source: fib' too",
                              self.doc.key_span(path + ("protocol",)))
         return Route(prefix, via, drop, self.doc.span(path), int(raw.get("distance", 1)),
-                     str(raw.get("source", "static")), str(raw.get("protocol", "")))
+                     str(raw.get("source", "static")), str(raw.get("protocol", "")), vrf, next_vrf)
 
     def fib_routes(self, name: str, path: Path_, interfaces: tuple[Interface, ...]) -> tuple[Route, ...]:
         """Routes from a forwarding-table dump: ``prefix next-hop interface [protocol]`` per line
@@ -821,13 +861,16 @@ class Builder:
         the node is attached to: not the node's own address, nor a subnet's network or broadcast
         address, where no router can answer."""
         for node in nodes.values():
-            subnets = [a.network for i in node.interfaces for a in i.all_addresses]
             own = {ip: i.name for i in node.interfaces for ip in i.ips}
             for route in node.routes:
                 if route.via is None:
                     continue
+                hop_vrf = route.next_vrf if route.next_vrf is not None else route.vrf
+                subnets = [a.network for i in node.interfaces if i.vrf == hop_vrf for a in i.all_addresses]
                 if not any(route.via in net for net in subnets):
-                    raise InputError(f"next hop {route.via} of {node.name} is not on any of its subnets", route.span)
+                    where = f" in VRF {hop_vrf!r}" if node.vrfs else ""
+                    raise InputError(f"next hop {route.via} of {node.name} is not on any of its subnets{where}",
+                                     route.span)
                 if route.via in own:
                     raise InputError(f"next hop {route.via} of {node.name} is its own address (interface "
                                      f"{own[route.via]}); name the neighbour that forwards", route.span)

@@ -259,6 +259,7 @@ class Interface:
     description: str = ""
     secondary: tuple[IPv4Interface, ...] = ()  # further addresses, each with its connected subnet
     virtual: tuple[IPv4Address, ...] = ()  # VRRP/HSRP addresses this (active) member holds
+    vrf: str = "default"  # the routing context (VRF / virtual router) the interface is bound to
 
     @property
     def ref(self) -> str:
@@ -287,6 +288,15 @@ class Route:
     distance: int = 1  # administrative distance: a higher one is a floating (backup) route
     source: str = "static"  # "static" (configured) or "fib" (read from the device's forwarding table)
     protocol: str = ""  # for FIB routes: the protocol that installed it (ospf, bgp, ...), kept for the record
+    vrf: str = "default"  # the routing table (VRF) the route is in
+    # Route leaking: without ``via``, the destination is looked up again in this VRF (PAN-OS next-vr,
+    # Linux ``dev VRF``); with ``via``, the next hop is resolved in this VRF (IOS ``... global``).
+    next_vrf: str | None = None
+
+    @property
+    def leak(self) -> bool:
+        """A route that hands the lookup to another VRF (no next hop of its own)."""
+        return self.next_vrf is not None and self.via is None and not self.drop
 
 
 class NatType(str, enum.Enum):
@@ -371,6 +381,18 @@ class Pool:
         return f"{self.name} (unowned addresses)" if self.implicit else self.name
 
 
+DEFAULT_VRF = "default"
+
+
+@dataclass(frozen=True)
+class Vrf:
+    """A routing context of a node other than its default one: a VRF, virtual router or VDOM."""
+
+    name: str
+    span: Span
+    description: str = ""
+
+
 @dataclass(frozen=True)
 class Node:
     name: str
@@ -392,6 +414,18 @@ class Node:
     allow: tuple[DeclaredFlow, ...] = ()  # breakout proxy allow-list
     policy: Policy | None = None  # zone-pair / interface-pair policy (forwarded and local traffic)
     pool: Pool | None = None  # set on the node that stands for a pool of addresses
+    vrfs: Mapping[str, Vrf] = field(default_factory=dict)  # declared VRFs, besides the default one
+
+    @property
+    def vrf_names(self) -> tuple[str, ...]:
+        """Every routing context of the node: the default one first."""
+        return (DEFAULT_VRF, *sorted(self.vrfs))
+
+    def routes_in(self, vrf: str) -> tuple[Route, ...]:
+        return tuple(r for r in self.routes if r.vrf == vrf)
+
+    def interfaces_in(self, vrf: str) -> tuple[Interface, ...]:
+        return tuple(i for i in self.interfaces if i.vrf == vrf)
 
     def interface(self, name: str) -> Interface:
         for iface in self.interfaces:

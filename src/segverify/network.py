@@ -19,8 +19,8 @@ from typing import Iterable
 import networkx as nx
 
 from .headers import Bdd, HeaderSpace
-from .model import (Acl, Action, Interface, NatRule, NatType, Node, NodeKind, Role, Route, Rule, Segment,
-                    Topology)
+from .model import (DEFAULT_VRF, Acl, Action, Interface, NatRule, NatType, Node, NodeKind, Role, Route, Rule,
+                    Segment, Topology)
 
 ORIGIN = "<origin>"
 LAN = "<lan>"
@@ -44,6 +44,13 @@ class FibEntry:
     match: Bdd
     egress: str | None  # None: dropped (null route)
     next_hop: IPv4Address | None
+    vrfs: tuple[str, ...] = (DEFAULT_VRF,)  # the lookup's VRFs: the ingress one, then each leak's target
+    leaks: tuple[Route, ...] = ()  # the leak routes that moved the lookup (one fewer than ``vrfs``)
+
+    @property
+    def vrf(self) -> str:
+        """The VRF whose route decided."""
+        return self.vrfs[-1]
 
 
 @dataclass(frozen=True)
@@ -61,9 +68,15 @@ class CompiledNode:
     node: Node
     own: Bdd  # destination is one of the node's addresses (or, for external nodes, what it represents)
     acls: dict[str, CompiledAcl]
-    fib: list[FibEntry]
+    fibs: dict[str, list[FibEntry]]  # VRF -> its table, leaks resolved into the entries they lead to
     dnat: dict[str, tuple[tuple[NatRule, Bdd], ...]]  # ingress interface -> static NAT (rule, dst == outside)
     snat: dict[str, tuple[tuple[NatRule, Bdd], ...]]  # egress interface -> ordered source translations
+    own_vrf: dict[str, Bdd] = field(default_factory=dict)  # VRF -> the node's addresses in it
+
+    @property
+    def fib(self) -> list[FibEntry]:
+        """The default VRF's table (the only one of a node without VRFs)."""
+        return self.fibs[DEFAULT_VRF]
 
 
 @dataclass
@@ -161,30 +174,84 @@ class Network:
                 dnat.setdefault(rule.interface, []).append((rule, s.match(rule.match)))
             else:
                 snat.setdefault(rule.interface, []).append((rule, s.match(rule.match)))
-        return CompiledNode(node, own, acls, self._fib(node),
-                            {k: tuple(v) for k, v in dnat.items()}, {k: tuple(v) for k, v in snat.items()})
+        own_vrf = {vrf: own for vrf in node.vrf_names}
+        if node.vrfs:  # a VRF holds the addresses of its own interfaces only
+            for vrf in node.vrf_names:
+                own_vrf[vrf] = s.false
+                for iface in node.interfaces_in(vrf):
+                    for addr in iface.ips:
+                        own_vrf[vrf] |= s.address("dst", addr)
+        return CompiledNode(node, own, acls, self._fibs(node, own_vrf),
+                            {k: tuple(v) for k, v in dnat.items()}, {k: tuple(v) for k, v in snat.items()}, own_vrf)
 
-    def _live_interfaces(self, node: Node) -> list[Interface]:
-        return [i for i in node.interfaces if i.address is not None and (node.name, i.name) in self.lan_of]
+    def _live_interfaces(self, node: Node, vrf: str | None = None) -> list[Interface]:
+        return [i for i in node.interfaces if i.address is not None and (node.name, i.name) in self.lan_of
+                and (vrf is None or i.vrf == vrf)]
 
-    def _fib(self, node: Node) -> list[FibEntry]:
-        """Longest-prefix-match as disjoint slices. For one prefix the lowest administrative distance
-        wins (connected 0, static 1 unless set); ties are equal-cost. Routes whose next hop is on no
-        live interface are not candidates, so a floating route takes over when the link fails."""
+    def _fibs(self, node: Node, own_vrf: dict[str, Bdd]) -> dict[str, list[FibEntry]]:
+        """Each VRF's table with its leak routes resolved: the slice a leak route takes is looked
+        up again in the leak's target VRF (less the node's addresses there, which the node keeps);
+        a leak that comes back to a VRF already on its way (a cycle) drops what it took."""
+        tables = {vrf: self._fib(node, vrf) for vrf in node.vrf_names}
         s = self.space
-        live = self._live_interfaces(node)
+
+        def resolve(vrf: str, chain: tuple[str, ...]) -> list[FibEntry]:
+            out: list[FibEntry] = []
+            for entry in tables[vrf]:
+                route = entry.route
+                if route is None or not route.leak:
+                    out.append(FibEntry(entry.route, entry.prefix, entry.match, entry.egress, entry.next_hop, chain))
+                    continue
+                target = route.next_vrf
+                assert target is not None
+                if target in chain:
+                    continue  # a leak cycle: nothing comes out of it
+                for inner in resolve(target, chain + (target,)):
+                    m = entry.match & inner.match & ~own_vrf[target]
+                    if m != s.false:
+                        out.append(FibEntry(inner.route, inner.prefix, m, inner.egress, inner.next_hop, inner.vrfs,
+                                            (route,) + inner.leaks))
+            return out
+
+        return {vrf: resolve(vrf, (vrf,)) for vrf in node.vrf_names}
+
+    def fib_for(self, node: str, in_iface: str | None) -> list[FibEntry]:
+        """The table a packet entering ``node`` by ``in_iface`` is routed by: its VRF's (the
+        default one for what the node sends itself)."""
+        compiled = self.nodes[node]
+        vrf = DEFAULT_VRF if in_iface is None else compiled.node.interface(in_iface).vrf
+        return compiled.fibs[vrf]
+
+    def own_for(self, node: str, in_iface: str | None) -> Bdd:
+        """The node's addresses as seen from the VRF of ``in_iface``: what it keeps for itself."""
+        compiled = self.nodes[node]
+        if not compiled.node.vrfs:
+            return compiled.own
+        vrf = DEFAULT_VRF if in_iface is None else compiled.node.interface(in_iface).vrf
+        return compiled.own_vrf[vrf]
+
+    def _fib(self, node: Node, vrf: str = DEFAULT_VRF) -> list[FibEntry]:
+        """One VRF's longest-prefix-match as disjoint slices. For one prefix the lowest administrative
+        distance wins (connected 0, static 1 unless set); ties are equal-cost. Routes whose next hop
+        is on no live interface are not candidates, so a floating route takes over when the link
+        fails. Connected routes are those of the VRF's interfaces; a route with ``next_vrf`` and a
+        next hop reaches it through the other VRF's interfaces; a leak route (no next hop) is an
+        entry without egress that :meth:`_fibs` resolves."""
+        s = self.space
+        live = self._live_interfaces(node, vrf)
         candidates: list[tuple[int, int, IPv4Network, Route | None, str | None, IPv4Address | None]] = []
         for iface in live:
             for connected in dict.fromkeys(a.network for a in iface.all_addresses):
                 candidates.append((connected.prefixlen, 0, connected, None, iface.name, None))
-        routes = list(node.routes)
+        routes = list(node.routes_in(vrf))
         if node.kind is NodeKind.EXTERNAL and not routes:
             routes = self._implicit_external_routes(node)
         for route in routes:
-            if route.drop:
+            if route.drop or route.leak:
                 candidates.append((route.prefix.prefixlen, route.distance, route.prefix, route, None, None))
                 continue
-            for iface in live:
+            hop_vrf = route.next_vrf if route.next_vrf is not None else vrf
+            for iface in (live if hop_vrf == vrf else self._live_interfaces(node, hop_vrf)):
                 assert route.via is not None
                 if iface.on_subnet(route.via):
                     candidates.append((route.prefix.prefixlen, route.distance, route.prefix, route, iface.name,
@@ -279,9 +346,9 @@ class Network:
                 self.transfers[state] = out
                 continue
             base = s.true if in_iface is None else self.acl_permits(node.name, node.interface(in_iface).acl_in)
-            base &= ~compiled.own
+            base &= ~self.own_for(node.name, in_iface)
             by_target: dict[tuple[State, str], Bdd] = {}
-            for entry in compiled.fib:
+            for entry in self.fib_for(node.name, in_iface):
                 if entry.egress is None:
                     continue
                 # Route, then the policy for the (ingress, egress) pair, then the egress ACL.

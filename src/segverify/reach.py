@@ -63,8 +63,7 @@ class Reachability:
             node, where = state
             if node != LAN and where != ORIGIN:
                 delta = net.apply_dnat(node, where, delta)
-                compiled = net.nodes[node]
-                local = delta & compiled.own & net.delivery_filter(node, where)
+                local = delta & net.own_for(node, where) & net.delivery_filter(node, where)
                 if local != false:
                     self.delivered[node] = self.delivered.get(node, false) | local
             for transfer in net.transfers.get(state, ()):

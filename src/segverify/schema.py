@@ -122,6 +122,8 @@ INTERFACE = _obj(
         "acl_out": NAME,
         "secondary": {**STRINGS, "description": "further addresses with prefix length (secondary addresses)"},
         "virtual": {**STRINGS, "description": "VRRP/HSRP virtual addresses held by this (active) member"},
+        "vrf": {**NAME, "description": "the VRF (routing context) of the node the interface is bound to; "
+                                       "default: the node's default table"},
         "description": TEXT,
     },
     ["zone"],
@@ -130,9 +132,12 @@ INTERFACE = _obj(
 ROUTE = _obj(
     {"to": {"type": "string"}, "via": {"type": "string"}, "drop": {"type": "boolean"},
      "distance": {"type": "integer", "minimum": 1, "maximum": 255}, "description": TEXT,
-     "source": {"enum": ["static", "fib"]}, "protocol": NAME},
+     "source": {"enum": ["static", "fib"]}, "protocol": NAME,
+     "next_vrf": {**NAME, "description": "route leaking: without via, look the destination up in this VRF; "
+                                         "with via, the next hop is on an interface of this VRF"}},
     ["to"],
 )
+VRF = _obj({"description": TEXT, "routes": {"type": "array", "items": ROUTE}}, [])
 
 
 FLOW_IN = _obj({"from": ADDRESSES, "service": SERVICES, "description": TEXT}, ["from", "service"])
@@ -164,6 +169,8 @@ NODE = _obj(
         "represents": ADDRESSES,
         "interfaces": {"type": "object", "additionalProperties": INTERFACE, "propertyNames": NAME},
         "routes": {"type": "array", "items": ROUTE},
+        "vrfs": {"type": "object", "additionalProperties": VRF, "propertyNames": NAME,
+                 "description": "routing contexts besides the default one (VRF, virtual router, VDOM)"},
         "routes_from": {"type": "string", "description": "a forwarding-table dump: 'prefix next-hop interface "
                                                           "[protocol]' per line, relative to this file"},
         "acls": {"type": "object", "additionalProperties": ACL, "propertyNames": NAME},

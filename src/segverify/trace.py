@@ -14,7 +14,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from .errors import Span
 from .headers import Bdd, Packet
-from .model import Action, NatType
+from .model import DEFAULT_VRF, Action, NatType
 from .network import LAN, CompiledAcl, FibEntry, Network, lookup_rule
 
 MAX_HOPS = 64
@@ -72,6 +72,8 @@ class Hop:
     acl_out: AclDecision | None = None
     nat: tuple[str, ...] = ()
     policy: AclDecision | None = None  # the policy line (or local line) that decided, if the node has one
+    vrfs: tuple[str, ...] = ()  # on a node with VRFs: the VRF of the lookup, then each leak's target
+    leak_spans: tuple[Span, ...] = ()  # the leak routes that moved the lookup into the next VRF
 
     def decisions(self) -> list[AclDecision]:
         return [d for d in (self.acl_in, self.policy, self.acl_out) if d is not None]
@@ -81,6 +83,10 @@ class Hop:
                                      "packet": self.packet.to_dict()}
         if self.acl_in:
             result["acl_in"] = self.acl_in.to_dict()
+        if self.vrfs:
+            result["vrf"] = self.vrfs[-1]
+            result["vrf_path"] = [{"vrf": vrf, **({"leak": str(span)} if span is not None else {})}
+                                  for vrf, span in zip(self.vrfs, (None, *self.leak_spans))]
         if self.route:
             result["route"] = {"prefix": str(self.route.prefix),
                                "next_hop": str(self.route.next_hop) if self.route.next_hop else None,
@@ -97,6 +103,9 @@ class Hop:
         parts = [f"{self.node}" + (f" in {self.in_iface}" if self.in_iface else " (sends)")]
         if self.acl_in:
             parts.append(f"acl_in {self.acl_in}")
+        if self.vrfs:
+            leaks = "".join(f" -> {vrf} (leak {span})" for vrf, span in zip(self.vrfs[1:], self.leak_spans))
+            parts.append(f"vrf {self.vrfs[0]}{leaks}")
         if self.route:
             via = f" via {self.route.next_hop}" if self.route.next_hop else " connected"
             where = f" ({self.route_span})" if self.route_span else ""
@@ -210,8 +219,8 @@ def _concrete(net: Network, headers: Bdd, like: Packet) -> Packet:
     return replace(like, **values)
 
 
-def _owns(net: Network, node: str, packet: Packet) -> bool:
-    return (net.nodes[node].own & net.space.packet(packet)) != net.space.false
+def _owns(net: Network, node: str, in_iface: str | None, packet: Packet) -> bool:
+    return (net.own_for(node, in_iface) & net.space.packet(packet)) != net.space.false
 
 
 def _lan_receivers(net: Network, lan: str, packet: Packet, sender: tuple[str, str]) -> list[tuple[str, str]]:
@@ -257,7 +266,7 @@ def _walk(net: Network, path: Path, node: str, in_iface: str | None, packet: Pac
         hop = Hop(node, in_iface, None, packet, acl_in, nat=nat)
         if acl_in is not None and acl_in.action is Action.DENY:
             return finish(Outcome.DENIED_IN, hop)
-        if _owns(net, node, packet):
+        if _owns(net, node, in_iface, packet):
             local = _policy(net, node, in_iface, None, packet)
             hop = replace(hop, policy=local)
             if local is not None and local.action is Action.DENY:
@@ -265,16 +274,19 @@ def _walk(net: Network, path: Path, node: str, in_iface: str | None, packet: Pac
             return finish(Outcome.DELIVERED, hop)
         if not compiled.node.forwarding:
             return finish(Outcome.NOT_FORWARDING, hop)
-    elif _owns(net, node, packet):  # sent to itself: it never leaves (as the engine has it)
+    elif _owns(net, node, None, packet):  # sent to itself: it never leaves (as the engine has it)
         return finish(Outcome.DELIVERED, Hop(node, None, None, packet))
     cube = net.space.packet(packet)
-    entries = [e for e in compiled.fib if (e.match & cube) != net.space.false]
+    entries = [e for e in net.fib_for(node, in_iface) if (e.match & cube) != net.space.false]
+    with_vrfs = bool(compiled.node.vrfs)
     if not entries:
-        return finish(Outcome.NO_ROUTE, Hop(node, in_iface, None, packet, acl_in, nat=nat))
+        vrf = (compiled.node.interface(in_iface).vrf if in_iface is not None else DEFAULT_VRF,) if with_vrfs else ()
+        return finish(Outcome.NO_ROUTE, Hop(node, in_iface, None, packet, acl_in, nat=nat, vrfs=vrf))
     for entry in entries:
         route_span = entry.route.span if entry.route is not None else None
         choice = RouteChoice(entry.prefix, entry.next_hop, entry.route.distance if entry.route else 0)
-        hop = Hop(node, in_iface, entry.egress, packet, acl_in, choice, route_span, nat=nat)
+        hop = Hop(node, in_iface, entry.egress, packet, acl_in, choice, route_span, nat=nat,
+                  vrfs=entry.vrfs if with_vrfs else (), leak_spans=tuple(r.span for r in entry.leaks))
         if entry.egress is None:
             finish(Outcome.NULL_ROUTE, hop)
             continue

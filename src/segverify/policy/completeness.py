@@ -71,8 +71,9 @@ def _next_hops(node: Node) -> list[tuple[Route, Interface]]:
     for route in node.routes:
         if route.via is None:
             continue
+        hop_vrf = route.next_vrf if route.next_vrf is not None else route.vrf
         for iface in node.interfaces:
-            if iface.address is not None and route.via in iface.address.network:
+            if iface.vrf == hop_vrf and iface.address is not None and route.via in iface.address.network:
                 result.append((route, iface))
                 break
     return result

@@ -510,9 +510,10 @@ class Judge:
 
     # -- the model -----------------------------------------------------------------------------------
 
-    def _routes_toward(self, node: str, addr: IPv4Address) -> set[str | None]:
+    def _routes_toward(self, node: str, addr: IPv4Address, iface: str | None = None) -> set[str | None]:
+        """Egress interfaces of the routes toward ``addr`` (in the VRF of ``iface``)."""
         cube = self.space.address("dst", addr)
-        return {e.egress for e in self.net.nodes[node].fib if (e.match & cube) != self.space.false}
+        return {e.egress for e in self.net.fib_for(node, iface) if (e.match & cube) != self.space.false}
 
     def paths(self, packet: Packet, at: tuple[str, str] | None) -> tuple[str | None, list[Path], str | None]:
         """(sending node, paths the model gives the packet, why none if the model has no sender)."""
@@ -522,7 +523,7 @@ class Judge:
             if node not in self.net.nodes:
                 return source, [], f"{node} is down"
             own = packet.src in self.topology.nodes[node].addresses
-            leaving = own or bool(self._routes_toward(node, packet.src) - {iface})
+            leaving = own or bool(self._routes_toward(node, packet.src, iface) - {iface})
             if not leaving:  # it came from behind the capture interface: it entered there
                 return source, trace(self.net, node, packet, entering=iface), None
             paths, why = self._from_source(source, packet)
