@@ -383,3 +383,12 @@ def test_zone_based_firewall_match_all_class(tmp_path: Path) -> None:
     rules = imported.doc.data["nodes"]["zbf1"]["policies"]["rules"]
     web = [r for r in rules if r.get("from") == ["Gi0/0"] and r.get("to") == ["Gi0/1"]]
     assert web and web[0]["action"] == "permit" and web[0].get("service") == ["tcp/80"]
+
+
+def test_exit_lines_of_a_cli_script_are_understood(tmp_path: Path) -> None:
+    """Configuration generators (aerleon, templates) write ``exit`` after an ACL, as typed at the CLI."""
+    config = R1.replace("!\ninterface GigabitEthernet0/0", "exit\n!\ninterface GigabitEthernet0/0", 1)
+    imported = load_snapshot(snapshot(tmp_path, {"r1": config, "r2": R2}))
+    baseline = load_snapshot(snapshot(tmp_path / "base", {"r1": R1, "r2": R2}))
+    assert not [n for n in imported.notes.items if "exit" in n.text]
+    assert sorted(n.message for n in imported.notes.items) == sorted(n.message for n in baseline.notes.items)

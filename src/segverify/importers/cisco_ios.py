@@ -23,7 +23,7 @@ from .notes import Notes
 # services of the box itself, and routing-protocol policy objects (their effect is in the FIB).
 NEUTRAL = {
     "version", "service", "boot-start-marker", "boot-end-marker", "boot", "aaa", "no", "ip cef", "ipv6",
-    "multilink", "enable", "username", "clock", "logging", "snmp-server", "snmp", "ntp", "line", "end",
+    "multilink", "enable", "username", "clock", "logging", "snmp-server", "snmp", "ntp", "line", "end", "exit",
     "control-plane", "redundancy", "spanning-tree", "vtp", "archive", "memory-size", "mac", "errdisable",
     "power", "diagnostic", "cdp", "lldp", "alias", "privilege", "scheduler", "exception", "crypto", "license",
     "hw-module", "platform", "module", "card", "vlan", "port-channel", "process-max-time", "call-home",
