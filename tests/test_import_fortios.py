@@ -629,3 +629,38 @@ def test_object_keys_segverify_does_not_read_are_noted(tmp_path: Path) -> None:
     noted = [n for n in imported.notes.items if "nat-source-vip" in n.message]
     assert noted and noted[0].kind is NoteKind.NOT_VERIFIED and noted[0].span.line == line_of(config, "nat-source-vip")
     assert not any("'set comment'" in n.message for n in imported.notes.items)
+
+
+def test_a_port_range_from_1_leaves_port_0_out(tmp_path: Path) -> None:
+    """``tcp-portrange 1-65535`` was read as every port, port 0 too: a deny of it then blocked port 0,
+    which the FortiGate lets on to the next policy."""
+    config = FGT.replace("config firewall policy\n", """config firewall service custom
+    edit "TCP_1_UP"
+        set tcp-portrange 1-65535
+    next
+end
+config firewall policy
+    edit 90
+        set srcintf "port1"
+        set dstintf "INET"
+        set srcaddr "all"
+        set dstaddr "all"
+        set service "TCP_1_UP"
+        set schedule "always"
+        set action deny
+    next
+    edit 91
+        set srcintf "port1"
+        set dstintf "INET"
+        set srcaddr "all"
+        set dstaddr "all"
+        set service "ALL"
+        set schedule "always"
+        set action accept
+    next
+""", 1)
+    reach = Reachability(Network(segverify.load(snapshot(tmp_path, config))))
+    pc, vb = IPv4Address("10.20.1.11"), IPv4Address("10.30.1.100")
+    assert reach.delivers("lg-pc", "vb", Packet(pc, vb, 6, 40000, 0))
+    assert not reach.delivers("lg-pc", "vb", Packet(pc, vb, 6, 40000, 1))
+    assert not reach.delivers("lg-pc", "vb", Packet(pc, vb, 6, 40000, 65535))

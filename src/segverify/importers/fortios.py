@@ -742,7 +742,7 @@ class VdomParser:
             lo, hi = int(low), int(high or low)
             if lo > hi or hi > 65535:
                 raise InputError(f"service {entry.name}: port range {item!r} is out of order or too large", entry.span)
-            if (lo, hi) not in ((0, 65535), (1, 65535)):
+            if (lo, hi) != (0, 65535):  # 1-65535 leaves port 0 out, as the device does
                 term[key] = str(lo) if lo == hi else f"{lo}-{hi}"
         return term
 
