@@ -252,3 +252,27 @@ def test_nftables_base_chains_of_one_hook_compose(tmp_path: Path) -> None:
         {"action": "deny", "dst": "10.2.0.128/25"}, {"action": "permit", "dst": "10.2.0.0/24"}]
     assert imported.doc.data["nodes"]["fw"]["policies"]["default"] == "deny"
     assert any("ip6 six" in n.message for n in imported.notes.items)
+
+
+def test_nftables_protocol_sets_are_one_rule_per_protocol(tmp_path: Path) -> None:
+    """``ip protocol { tcp, udp }`` (aerleon writes it for a term of several protocols) was widened to
+    every protocol; it is the rule once for each protocol of the set, in order."""
+    def proto(right: object, key: str = "payload") -> dict[str, object]:
+        left = {"payload": {"protocol": "ip", "field": "protocol"}} if key == "payload" else {"meta": {"key": "l4proto"}}
+        return {"match": {"op": "==", "left": left, "right": right}}
+
+    dport = {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 53}}
+    ruleset = {"nftables": [
+        {"table": {"family": "ip", "name": "t"}},
+        {"set": {"family": "ip", "table": "t", "name": "ported", "type": "inet_proto", "elem": ["tcp", "udp"]}},
+        {"chain": {"family": "ip", "table": "t", "name": "f", "type": "filter", "hook": "forward", "prio": 0,
+                   "policy": "drop"}},
+        {"rule": {"family": "ip", "table": "t", "chain": "f", "expr": [proto({"set": ["tcp", "icmp"]}), {"drop": None}]}},
+        {"rule": {"family": "ip", "table": "t", "chain": "f", "expr": [proto("@ported", "meta"), dport, {"accept": None}]}},
+        {"rule": {"family": "ip", "table": "t", "chain": "f", "expr": [proto({"set": ["tcp", "udp"]}), {"accept": None}]}}]}
+    imported = load_snapshot(_nft_host(tmp_path, json.dumps(ruleset)))
+    assert imported.doc.data["nodes"]["fw"]["policies"]["rules"] == [
+        {"action": "deny", "proto": "icmp"}, {"action": "deny", "proto": "tcp"},
+        {"action": "permit", "proto": "udp", "dport": "53"},
+        {"action": "permit", "proto": "tcp"}, {"action": "permit", "proto": "udp"}]
+    assert not [n for n in imported.notes.items if "protocol" in n.message]

@@ -87,12 +87,29 @@ def _names(value: Any, sets: dict[str, list[Any]]) -> frozenset[str]:
     raise _Unmodelled(f"interface name {value!r}")
 
 
-def _protocol(value: Any) -> int | None:
-    if isinstance(value, int):
+def _protocol(value: Any) -> int:
+    if isinstance(value, int) and 0 <= value <= 255:
         return value
-    if isinstance(value, str) and value in PROTOCOL_NUMBERS:
-        return PROTOCOL_NUMBERS[value]
+    number = PROTOCOL_NUMBERS.get(value) if isinstance(value, str) else None
+    if number is not None:
+        return number
     raise _Unmodelled(f"protocol {value!r}")
+
+
+def _protocols(value: Any, sets: dict[str, list[Any]]) -> list[int]:
+    """A protocol, an anonymous set ``{ tcp, udp }`` or a named set of them."""
+    if isinstance(value, str) and value.startswith("@"):
+        return sorted({_protocol(v) for v in sets.get(value[1:], [])})
+    if isinstance(value, dict) and "set" in value and isinstance(value["set"], list):
+        return sorted({_protocol(v) for v in value["set"]})
+    return [_protocol(value)]
+
+
+def _restrict(m: dict[str, Any], protocols: list[int]) -> None:
+    """The rule matches only ``protocols`` (with what it matched before); none left: it never matches."""
+    m["protos"] = protocols if "protos" not in m else [p for p in m["protos"] if p in protocols]
+    if not m["protos"]:
+        m["never"] = True
 
 
 def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) -> None:
@@ -108,14 +125,12 @@ def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) 
             m["src" if field == "saddr" else "dst"] = complement(nets) if negate else nets
             return
         if proto == "ip" and field == "protocol" and not negate:
-            m["proto"] = _protocol(right)
+            _restrict(m, _protocols(right, sets))
             return
         if proto in ("tcp", "udp", "sctp", "th") and field in ("sport", "dport"):
             if proto != "th":
-                if m.get("proto") not in (None, PROTOCOL_NUMBERS[proto]):
-                    m["never"] = True
-                m["proto"] = PROTOCOL_NUMBERS[proto]
-            elif m.get("proto") not in (6, 17, 132):
+                _restrict(m, [_protocol(proto)])
+            elif not m.get("protos") or any(p not in (6, 17, 132) for p in m["protos"]):
                 raise _Unmodelled("th ports without a ported protocol")
             ports = _ports(right, sets)
             m[field] = port_complement(ports) if negate else ports
@@ -124,9 +139,7 @@ def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) 
             value = ICMP_TYPES.get(right, right) if field == "type" and isinstance(right, str) else right
             if not isinstance(value, int) or not 0 <= value <= 255:
                 raise _Unmodelled(f"icmp {field} {right!r}")
-            if m.get("proto") not in (None, 1):
-                m["never"] = True
-            m["proto"] = 1
+            _restrict(m, [1])
             m["icmp_" + field] = value
             return
         raise _Unmodelled(f"{proto} {field}")
@@ -141,7 +154,7 @@ def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) 
                 m[short] = names
             return
         if key == "l4proto" and not negate:
-            m["proto"] = _protocol(right)
+            _restrict(m, _protocols(right, sets))
             return
         if key == "nfproto" and right in ("ipv4",) and not negate:
             return
@@ -158,7 +171,9 @@ def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) 
     raise _Unmodelled("this match")
 
 
-def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset: RuleSet) -> NfRule:
+def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset: RuleSet) -> list[NfRule]:
+    """The rule as netfilter rules of one protocol each: a set of protocols is one rule per
+    protocol, in order (they match disjoint packets, so the verdicts are the same)."""
     m: dict[str, Any] = {}
     unmodelled: list[str] = []
     verdict: str | None = None
@@ -207,14 +222,17 @@ def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset:
         ruleset.stateful = True
     if m.pop("never", False):
         m["new"] = False
-    match = NfMatch(src=m.get("src"), dst=m.get("dst"), proto=m.get("proto"), sport=m.get("sport"),
-                    dport=m.get("dport"), iif=m.get("iif"), iif_not=m.get("iif_not", frozenset()),
-                    oif=m.get("oif"), oif_not=m.get("oif_not", frozenset()), new=m.get("new", True),
-                    unmodelled=tuple(unmodelled), icmp_type=m.get("icmp_type"), icmp_code=m.get("icmp_code"))
+    protocols: list[int | None] = list(m.get("protos") or [None])
     text = json.dumps(rule.get("expr", []), separators=(",", ":"))
     text = text if len(text) <= 300 else text[:297] + "..."
-    return NfRule(match, verdict, span, f"chain {rule.get('chain')} rule handle {rule.get('handle', '?')}: {text}",
-                  target, nat)
+    return [NfRule(NfMatch(src=m.get("src"), dst=m.get("dst"), proto=proto, sport=m.get("sport"),
+                           dport=m.get("dport"), iif=m.get("iif"), iif_not=m.get("iif_not", frozenset()),
+                           oif=m.get("oif"), oif_not=m.get("oif_not", frozenset()), new=m.get("new", True),
+                           unmodelled=tuple(unmodelled), icmp_type=m.get("icmp_type"),
+                           icmp_code=m.get("icmp_code")),
+                   verdict, span, f"chain {rule.get('chain')} rule handle {rule.get('handle', '?')}: {text}",
+                   target, nat)
+            for proto in protocols]
 
 
 def parse_nft_json(path: Path, display: str, notes: Notes) -> RuleSet:
@@ -276,6 +294,6 @@ def _item(kind: str, body: Any, span: Span, ruleset: RuleSet, tables: dict[tuple
         chain_name = str(body.get("chain"))
         if table is None or chain_name not in table.chains:
             raise InputError(f"rule of chain {chain_name!r}, which is not declared", span)
-        table.chains[chain_name].rules.append(_rule(body, span, sets.get(key, {}), ruleset))
+        table.chains[chain_name].rules.extend(_rule(body, span, sets.get(key, {}), ruleset))
     else:
         notes.unverified(span, f"nftables object {kind} is not modelled")
