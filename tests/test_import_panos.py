@@ -218,3 +218,109 @@ config {
 @pytest.mark.parametrize("seed", range(2))
 def test_mutated_panos_files_give_a_model_or_one_error(tmp_path: Path, seed: int) -> None:
     mutate_and_load(tmp_path, "pa.txt", b"set deviceconfig system hostname x\n", PA, OVERLAY, seed)
+
+
+XML = """\
+<?xml version="1.0"?>
+<config version="10.1.0" urldb="paloaltonetworks">
+  <devices>
+    <entry name="localhost.localdomain">
+      <deviceconfig><system><hostname>pa-boundary</hostname></system></deviceconfig>
+      <network>
+        <interface><ethernet><entry name="ethernet1/1"><layer3><ip>
+          <entry name="10.20.1.1/24"/>
+        </ip></layer3></entry></ethernet></interface>
+        <virtual-router><entry name="default">
+          <interface><member>ethernet1/1</member></interface>
+          <routing-table><ip><static-route><entry name="sink">
+            <destination>10.99.0.0/16</destination>
+            <nexthop><discard/></nexthop>
+          </entry></static-route></ip></routing-table>
+        </entry></virtual-router>
+      </network>
+      <vsys>
+        <entry name="vsys1">
+          <zone><entry name="lgwan"><network><layer3><member>ethernet1/1</member></layer3></network></entry></zone>
+          <address>
+            <entry name="LG"><ip-netmask>10.20.1.0/24</ip-netmask></entry>
+            <entry name="PC"><ip-netmask>10.20.1.5</ip-netmask></entry>
+          </address>
+          <address-group><entry name="ONE"><static><member>PC</member></static></entry></address-group>
+          <application/>
+          <rulebase><security><rules>
+            <entry name="r1" uuid="0b7c3c8e-0000-4000-8000-000000000001">
+              <from><member>lgwan</member></from>
+              <to><member>lgwan</member></to>
+              <source><member>LG</member></source>
+              <destination><member>ONE</member></destination>
+              <service><member>any</member></service>
+              <application><member>any</member></application>
+              <action>deny</action>
+            </entry>
+          </rules></security></rulebase>
+        </entry>
+      </vsys>
+    </entry>
+  </devices>
+</config>
+"""
+
+
+def _xml_snapshot(tmp_path: Path, text: str) -> Path:
+    root = tmp_path / "x"
+    (root / "configs").mkdir(parents=True)
+    (root / "configs" / "pa.xml").write_text(text)
+    (root / "segverify.yaml").write_text(OVERLAY.replace("  pa-boundary:\n    role: boundary\n", ""))
+    return root
+
+
+def test_the_xml_configuration_reads_as_its_set_commands(tmp_path: Path) -> None:
+    assert looks_like_panos(XML)
+    imported = load_snapshot(_xml_snapshot(tmp_path, XML))
+    pa = imported.doc.data["nodes"]["pa-boundary"]
+    assert pa["interfaces"]["ethernet1/1"]["address"] == "10.20.1.1/24"
+    assert {"to": "10.99.0.0/16", "drop": True} in pa["routes"]
+    # a group of one <member> is that member (not a dynamic group: no widening note)
+    assert pa["policies"]["rules"][0] == {"action": "deny", "description": "security rule r1", "from": ["ethernet1/1"],
+                                          "to": ["ethernet1/1"], "src": ["10.20.1.0/24"], "dst": ["10.20.1.5/32"]}
+    assert not [n for n in imported.notes.items if n.kind is not NoteKind.WARNING], imported.notes.items
+    # what is not modelled is noted at the element's own line
+    odd = XML.replace("<application/>", "<frobnicate>on</frobnicate>")
+    noted = [n for n in load_snapshot(_xml_snapshot(tmp_path / "odd", odd)).notes.items if "frobnicate" in n.message]
+    assert noted and noted[0].span.line == line_of(odd, "<frobnicate>")
+
+
+@pytest.mark.parametrize("change, needle, message", [
+    ("<action>deny</action>", "<action>deny</actio>", "not well-formed XML"),
+    ('<?xml version="1.0"?>', '<?xml version="1.0"?>\n<!DOCTYPE config [<!ENTITY x "y">]>', "document type"),
+    ('<entry name="r1" uuid', '<entry uuid', "needs a name"),
+])
+def test_bad_xml_names_the_line(tmp_path: Path, change: str, needle: str, message: str) -> None:
+    broken = XML.replace(change, needle)
+    with pytest.raises(InputError) as err:
+        load_snapshot(_xml_snapshot(tmp_path, broken))
+    assert message in str(err.value)
+    assert err.value.span is not None and err.value.span.file.endswith("pa.xml")
+    assert err.value.span.line == line_of(broken, needle.splitlines()[-1][:12])
+
+
+def test_xml_nested_too_deeply_is_an_error(tmp_path: Path) -> None:
+    deep = XML.replace("<application/>", "<a>" * 80 + "</a>" * 80)
+    with pytest.raises(InputError, match="nested deeper"):
+        load_snapshot(_xml_snapshot(tmp_path, deep))
+
+
+def test_a_one_member_static_group_in_the_set_format_is_that_member(tmp_path: Path) -> None:
+    """``static A`` (PAN-OS writes a one-element list without brackets) was read as a dynamic group,
+    any address: a deny of it then matched nothing."""
+    config = PA.replace("set address-group INET_HOSTS static [ VB VB_POOL ]", "set address-group INET_HOSTS static VB")
+    imported = load_snapshot(snapshot(tmp_path, config))
+    rules = imported.doc.data["nodes"]["pa-boundary"]["policies"]["rules"]
+    web_out = next(r for r in rules if "web-out" in r.get("description", ""))
+    assert web_out["src"] == ["10.30.1.100/32"]
+    assert not [n for n in imported.notes.items if "INET_HOSTS" in n.message]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_mutated_xml_files_give_a_model_or_one_error(tmp_path: Path, seed: int) -> None:
+    mutate_and_load(tmp_path, "pa.xml", b"", XML, OVERLAY, seed)

@@ -27,6 +27,7 @@ from ..errors import InputError, Span
 from .device import Device, L3Interface, NatData, PolicyData, Port, RouteData
 from .fortios import add_line, merge_services
 from .notes import Notes
+from .panos_xml import looks_like_xml, xml_statements
 
 NAME_OK = re.compile(r"^[^\s:,]+$")
 
@@ -97,7 +98,7 @@ class SetLine:
 def looks_like_panos(text: str) -> bool:
     head = text[:20000]
     return bool(re.search(r"^set (deviceconfig|network interface|rulebase|vsys|zone|address|shared|mgt-config) ",
-                          head, re.M)) or looks_hierarchical(text)
+                          head, re.M)) or looks_hierarchical(text) or looks_like_xml(text)
 
 
 def _tokens(lines: list[str], index: int, span: Span) -> tuple[list[str], int]:
@@ -199,11 +200,12 @@ def _unwrap(words: list[str]) -> list[str] | None:
 
 def read_lines(text: str, file: str, notes: Notes) -> list[SetLine]:
     """``set`` lines with ``delete`` and ``move`` applied in order, as the CLI would (the brace
-    format is read as the set commands it stands for)."""
+    format and the XML configuration are read as the set commands they stand for)."""
     raw_lines = text.splitlines()
-    if looks_hierarchical(text):
+    if looks_like_xml(text) or looks_hierarchical(text):
         lines = []
-        for words, span, stripped in _hierarchical(raw_lines, file, notes):
+        statements = xml_statements(text, file, notes) if looks_like_xml(text) else _hierarchical(raw_lines, file, notes)
+        for words, span, stripped in statements:
             unwrapped = _unwrap(words)
             if unwrapped:
                 lines.append(SetLine("set", unwrapped, span, stripped))
@@ -940,7 +942,7 @@ class VsysBuilder:
 
 # Keys whose following words (this many) name a group the rest of the line belongs to.
 GROUP_KEYS = {"protocol": 1, "source-translation": 1, "destination-translation": 0, "interface-address": 0,
-              "dynamic-ip-and-port": 0, "static": 0, "dynamic": 0, "profile-setting": 0, "option": 0, "qos": 0,
+              "dynamic-ip-and-port": 0, "dynamic": 0, "profile-setting": 0, "option": 0, "qos": 0,
               "override": 0}
 
 
@@ -950,8 +952,7 @@ def _pairs(words: list[str], prefix: list[str]) -> list[tuple[str, list[str]]]:
     while i < len(words):
         key = words[i]
         i += 1
-        if key in GROUP_KEYS and not (key == "static" and words[i:i + 1] == ["["]) and \
-                not (key == "dynamic" and words[i:i + 1] == ["filter"]):
+        if key in GROUP_KEYS and not (key == "dynamic" and words[i:i + 1] == ["filter"]):
             n = GROUP_KEYS[key]
             path = prefix + [key] + words[i:i + n]
             return result + _pairs(words[i + n:], path)
