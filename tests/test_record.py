@@ -296,3 +296,44 @@ def test_unreachable_postgres_is_exit_2(tmp_path: Path) -> None:
     require_environment("SQLAlchemy", _has_sqlalchemy(), "pip install 'segverify[postgres]'")
     result = run("history", "--db", f"postgresql://nobody:secret@/none?host={tmp_path}&port=1")
     assert result.returncode == 2 and "cannot connect" in result.stderr and "secret" not in result.stderr
+
+
+def test_check_record_keeps_the_run_like_record_does(tmp_path: Path) -> None:
+    """`check --record` prints the report as `check` does (and exits with its verdict), and keeps the
+    same run `record` would: the two records hold the same findings, dates and verdicts."""
+    net = tmp_path / "net.yaml"
+    by_check, by_record = str(tmp_path / "check.sqlite"), str(tmp_path / "record.sqlite")
+    for source, day, code in ((BROKEN, "2026-04-01", 1), (ALPHA, "2026-10-01", 0)):
+        renamed(source, net)
+        checked = run("check", str(net), "--record", "--db", by_check, "--today", day)
+        plain = run("check", str(net), "--today", day)
+        assert checked.returncode == plain.returncode == code, checked.stderr
+        assert checked.stdout == plain.stdout  # the report itself is unchanged
+        assert checked.stderr.startswith("recorded run ") and f" in {by_check}: " in checked.stderr
+        assert run("record", str(net), "--db", by_record, "--today", day).returncode == 0
+    runs = [load_runs(open_store(db, create=False), NAME) for db in (by_check, by_record)]
+    for (check_runs, check_findings, check_exceptions), (record_runs, record_findings, record_exceptions) \
+            in [tuple(runs)]:
+        assert [(r.date, r.compliant, r.errors, r.source) for r in check_runs] \
+            == [(r.date, r.compliant, r.errors, r.source) for r in record_runs] \
+            == [("2026-04-01", False, 6, str(net)), ("2026-10-01", True, 0, str(net))]
+        assert [(f.run_id, f.fingerprint) for f in check_findings] == [(f.run_id, f.fingerprint) for f in record_findings]
+        assert sum(not f.suppressed for f in check_findings) == 6 and check_exceptions == record_exceptions
+
+
+def test_check_record_refuses_a_damaged_record_before_checking(tmp_path: Path) -> None:
+    db = tmp_path / "record.sqlite"
+    db.write_bytes(b"not a database at all\n" * 10)
+    before = db.read_bytes()
+    result = run("check", str(ALPHA), "--record", "--db", str(db))
+    assert result.returncode == 2 and result.stdout == "" and "record.sqlite" in result.stderr
+    assert "Traceback" not in result.stderr and db.read_bytes() == before
+
+
+def test_check_db_without_record_and_record_of_several_networks_are_usage_errors(tmp_path: Path) -> None:
+    db = str(tmp_path / "record.sqlite")
+    alone = run("check", str(ALPHA), "--db", db)
+    assert alone.returncode == 2 and "give --record too" in alone.stderr
+    several = run("check", str(ALPHA), str(BROKEN), "--record", "--db", db)
+    assert several.returncode == 2 and "--record keeps one network" in several.stderr
+    assert not Path(db).exists()

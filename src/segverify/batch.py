@@ -53,7 +53,11 @@ def check_one(options: CheckOptions, path: str) -> Checked:
 def check_many(paths: Sequence[str], options: CheckOptions, jobs: int = 1,
                scheduler: str | None = None) -> list[Checked]:
     """Every network's report, in the order given, whichever worker finished first."""
-    return fan_out(check_one, options, list(paths), jobs=jobs, scheduler=scheduler)
+    from .progress import counter, silenced
+
+    done = counter("networks checked", len(paths))
+    with silenced():  # each network's own stages would fight the counter for the line
+        return fan_out(check_one, options, list(paths), jobs=jobs, scheduler=scheduler, done=done)
 
 
 def render_many(results: Sequence[Checked], fmt: str) -> str:

@@ -7,7 +7,7 @@ from typing import Iterable
 import sys
 import click
 
-from .options import today_option
+from .options import db_option, today_option
 
 from . import __version__
 from .errors import Interrupted, SegverifyError
@@ -82,9 +82,9 @@ path_argument = click.argument("path", type=click.Path(exists=False, dir_okay=Tr
 @click.option("--quiet", "-q", is_flag=True, help="No progress display (it shows only on a terminal anyway).")
 def cli(quiet: bool) -> None:
     """Prove that a network keeps its My Number, LGWAN and Internet segments apart (三層の対策)."""
-    from .progress import configure
+    from .progress import configure, wanted
 
-    configure(enabled=sys.stderr.isatty() and not quiet)
+    configure(enabled=wanted(quiet))
 
 
 jobs_option = click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
@@ -114,9 +114,14 @@ scheduler_option = click.option("--scheduler", metavar="ADDRESS",
 @scheduler_option
 @click.option("--lang", type=click.Choice(["en", "ja"]), default=None,
               help="Language of the text output (default: Japanese under a Japanese locale, else English).")
+@click.option("--record", "keep_record", is_flag=True,
+              help="Also keep this run in the self-inspection record, as `segverify record` does: every "
+                   "finding, before --select, --ignore and --baseline leave some out.")
+@db_option
 def check(paths: tuple[str, ...], profile: str | None, fmt: str, output: str | None, today: _dt.date | None,
           fail_on: str, strict: bool, select: str | None, ignore: str | None, baseline: str | None,
-          write_baseline: str | None, jobs: int, scheduler: str | None, lang: str | None) -> None:
+          write_baseline: str | None, jobs: int, scheduler: str | None, lang: str | None, keep_record: bool,
+          db: str | None) -> None:
     """Verify PATH against the rule catalogue. Exit 0 compliant (warnings alone pass), 1 errors, 2 bad input.
 
     Several PATHs are checked independently (with --jobs or --scheduler, in parallel) and reported
@@ -128,6 +133,16 @@ def check(paths: tuple[str, ...], profile: str | None, fmt: str, output: str | N
 
     chosen, left_out = parse_rule_terms(select, "--select"), parse_rule_terms(ignore, "--ignore")
     _writable(output)
+    if db is not None and not keep_record:
+        raise click.UsageError("--db names the record for --record; give --record too")
+    if keep_record and (len(paths) > 1 or scheduler is not None):
+        raise click.UsageError("--record keeps one network checked here (no several PATHs, no --scheduler); "
+                               "record each with its own `check --record`")
+    store = None
+    if keep_record:
+        from .record.keeping import open_record
+
+        store = open_record(db)  # a damaged or foreign record stops us before the check runs
     if len(paths) > 1 or scheduler is not None:
         from .batch import BATCH_FORMATS, CheckOptions, check_many, exit_code_of, render_many
 
@@ -146,7 +161,13 @@ def check(paths: tuple[str, ...], profile: str | None, fmt: str, output: str | N
     topology = _load(path)
     _not_over_inputs(output, topology, also=[path])
     _not_over_inputs(write_baseline, topology, also=[path], option="--write-baseline")
-    report = select_rules(verify(topology, profile=profile, today=today, strict=strict), chosen, left_out)
+    checked = verify(topology, profile=profile, today=today, strict=strict)
+    if store is not None:
+        from .record.keeping import keep, kept_line
+
+        kept = keep(store, checked, path, [f.path for f in topology.files])
+        click.echo(for_terminal(kept_line(kept, checked)), err=True)
+    report = select_rules(checked, chosen, left_out)
     if write_baseline:
         _emit(baseline_text(report), write_baseline)
         click.echo(f"wrote {plural(len(report.active), 'fingerprint')} to {write_baseline}", err=True)

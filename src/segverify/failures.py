@@ -15,6 +15,7 @@ from .findings import Finding, Report
 from .model import Lan, NodeKind, Topology
 from .network import Network
 from .policy.check import verify
+from .progress import counter, silenced
 
 
 @dataclass(frozen=True, order=True)
@@ -158,5 +159,7 @@ def whatif(topology: Topology, fail: tuple[str, ...] = (), fail_open: tuple[str,
     if not scenarios:
         raise QueryError("nothing to play out: give --fail, --fail-open or --k-failures")
     as_built = _AsBuilt(topology, profile, today, base)
-    results = fan_out(_run, as_built, scenarios, jobs=jobs, scheduler=scheduler)
+    done = counter("what-if scenarios", len(scenarios))  # drawn here, on the outer line
+    with silenced():  # one line, the scenario counter, not a line per scenario's verification
+        results = fan_out(_run, as_built, scenarios, jobs=jobs, scheduler=scheduler, done=done)
     return WhatIfReport(baseline, sorted(results, key=lambda r: r.scenario))

@@ -12,6 +12,10 @@ The one way to fan out for every command with many independent jobs (several net
 item and must be a module-level function. Results come back in the order of ``items`` whichever
 worker finishes first, so the output never depends on the schedule. An error raised by a job is
 raised here, as it was raised there.
+
+``done(n)``, if given, is called here, in the calling process, each time a job has finished (``n``
+jobs so far): the one place a counter is drawn. Workers run with progress off, so no worker writes
+its own line over another's.
 """
 
 from __future__ import annotations
@@ -37,23 +41,35 @@ def dask_available() -> bool:
     return True
 
 
+Done = Callable[[int], None]
+
+
+def _ignore(done: int) -> None:
+    pass
+
+
 def fan_out(work: Callable[[Shared, Item], Result], shared: Shared, items: Sequence[Item], jobs: int = 1,
-            scheduler: str | None = None) -> list[Result]:
+            scheduler: str | None = None, done: Done | None = None) -> list[Result]:
     """``[work(shared, item) for item in items]``, spread over ``jobs`` processes or a cluster."""
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
+    done = done or _ignore
     if scheduler is None and (jobs == 1 or len(items) <= 1):
-        return [work(shared, item) for item in items]
+        results = []
+        for item in items:
+            results.append(work(shared, item))
+            done(len(results))
+        return results
     if dask_available():
-        return _on_dask(work, shared, items, jobs, scheduler)
+        return _on_dask(work, shared, items, jobs, scheduler, done)
     if scheduler is not None:
         raise EnvironmentProblem("--scheduler needs Dask distributed: pip install 'segverify[distributed]'")
-    return _on_process_pool(work, shared, items, jobs)
+    return _on_process_pool(work, shared, items, jobs, done)
 
 
 def _on_dask(work: Callable[[Shared, Item], Result], shared: Shared, items: Sequence[Item], jobs: int,
-             scheduler: str | None) -> list[Result]:
-    from distributed import Client, LocalCluster
+             scheduler: str | None, done: Done) -> list[Result]:
+    from distributed import Client, LocalCluster, as_completed
 
     cluster = None
     try:
@@ -69,6 +85,8 @@ def _on_dask(work: Callable[[Shared, Item], Result], shared: Shared, items: Sequ
         with client:
             remote = client.scatter(shared, broadcast=True)
             futures = client.map(_call, items, work=work, shared=remote, pure=False)
+            for finished, _ in enumerate(as_completed(futures), 1):
+                done(finished)
             return list(client.gather(futures))
     finally:
         if cluster is not None:
@@ -76,21 +94,33 @@ def _on_dask(work: Callable[[Shared, Item], Result], shared: Shared, items: Sequ
 
 
 def _call(item: Item, work: Callable[[Shared, Item], Result], shared: Shared) -> Result:
+    from .progress import configure
+
+    configure(False)  # a worker never draws on the terminal (a local worker may share it)
     return work(shared, item)
 
 
 def _on_process_pool(work: Callable[[Shared, Item], Result], shared: Shared, items: Sequence[Item],
-                     jobs: int) -> list[Result]:
+                     jobs: int, done: Done) -> list[Result]:
     context = multiprocessing.get_context("fork")  # the workers inherit ``shared`` instead of unpickling it
+    results: list[Any] = [None] * len(items)
     with context.Pool(jobs, initializer=_keep, initargs=(shared,)) as pool:
-        return pool.starmap(_call_shared, [(work, item) for item in items],
-                            chunksize=max(1, len(items) // (jobs * 4)))
+        arriving = pool.imap_unordered(_call_shared, [(work, index, item) for index, item in enumerate(items)],
+                                       chunksize=max(1, len(items) // (jobs * 4)))
+        for finished, (index, result) in enumerate(arriving, 1):
+            results[index] = result
+            done(finished)
+    return results
 
 
 def _keep(shared: Any) -> None:
+    from .progress import configure
+
     global _SHARED
     _SHARED = shared
+    configure(False)  # forked with the parent's progress: only the parent draws
 
 
-def _call_shared(work: Callable[[Any, Item], Result], item: Item) -> Result:
-    return work(_SHARED, item)
+def _call_shared(job: tuple[Callable[[Any, Item], Result], int, Item]) -> tuple[int, Result]:
+    work, index, item = job
+    return index, work(_SHARED, item)

@@ -18,3 +18,7 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
 
 today_option = click.option("--today", metavar="YYYY-MM-DD", callback=_parse_date,
                             help="Judge exception expiry as of this date (default: today).")
+
+db_option = click.option("--db", metavar="FILE|URL", default=None,
+                         help="The record: a SQLite file, or a postgresql:// URL (needs segverify[postgres]). "
+                              "Default: $SEGVERIFY_RECORD, else segverify-record.sqlite here.")

@@ -7,13 +7,10 @@ import sys
 
 import click
 
-from ..escape import for_terminal, one_line
-from ..options import today_option
+from ..escape import for_terminal
+from ..options import db_option, today_option
 
 PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
-db_option = click.option("--db", metavar="FILE|URL", default=None,
-                         help="The record: a SQLite file, or a postgresql:// URL (needs segverify[postgres]). "
-                              "Default: $SEGVERIFY_RECORD, else segverify-record.sqlite here.")
 
 
 @click.command("record")
@@ -32,29 +29,17 @@ def record_command(path: str, db: str | None, profile: str | None, today: _dt.da
     from ..outputs.json import dumps
     from ..policy.check import verify
     from ..progress import current
-    from .history import trends
-    from .runs import git_state, load_runs, record_run
-    from .store import default_location, open_store
+    from .keeping import keep, kept_dict, kept_line, open_record
 
-    location = db or default_location()
-    store = open_store(location)  # a damaged or foreign record stops us before the check runs
+    store = open_record(db)  # a damaged or foreign record stops us before the check runs
     with current().stage(f"loading {path}"):
         topology = load(path)
     report = verify(topology, profile=profile, today=today)
-    run_id = record_run(store, report, path, git_state([f.path for f in topology.files]))
-    runs, findings, exceptions = load_runs(store, report.topology)
-    day = _dt.date.fromisoformat(report.today)
-    trend = trends(runs, findings, exceptions, day)[0]
-    row = next(r for r in trend.runs if r.id == run_id)
+    kept = keep(store, report, path, [f.path for f in topology.files])
     if fmt == "json":
-        click.echo(dumps({"run": run_id, "db": store.location, "topology": report.topology,
-                          "compliant": report.compliant, "open": row.open, "opened": row.opened,
-                          "fixed": row.fixed}), nl=False)
+        click.echo(dumps(kept_dict(kept, report)), nl=False)
     else:
-        verdict = "COMPLIANT" if report.compliant else "NOT COMPLIANT"
-        click.echo(for_terminal(f"recorded run {run_id} of {one_line(report.topology)} in {store.location}: {verdict}, "
-                   f"{report.errors} error(s), {report.warnings} warning(s); {row.open} open "
-                   f"({row.opened} opened, {row.fixed} fixed since the previous run)"))
+        click.echo(for_terminal(kept_line(kept, report)))
     sys.exit(0)
 
 

@@ -20,8 +20,10 @@ from ..options import today_option
 
 
 def _progress_bar() -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
-    """A byte-based progress bar on stderr when stderr is a terminal; nothing otherwise."""
-    if not sys.stderr.isatty():
+    """A byte-based progress bar on stderr when progress is on (a terminal); nothing otherwise."""
+    from ..progress import current
+
+    if not current().enabled:
         return None, lambda: None
     state: dict[str, object] = {}
 
