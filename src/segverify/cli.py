@@ -7,7 +7,7 @@ from typing import Iterable
 import sys
 import click
 
-from .options import db_option, today_option
+from .options import db_option, lang_option, today_option
 
 from . import __version__
 from .errors import Interrupted, SegverifyError
@@ -165,8 +165,10 @@ def check(paths: tuple[str, ...], profile: str | None, fmt: str, output: str | N
     if store is not None:
         from .record.keeping import keep, kept_line
 
+        from .i18n import language_from_environment
+
         kept = keep(store, checked, path, [f.path for f in topology.files])
-        click.echo(for_terminal(kept_line(kept, checked)), err=True)
+        click.echo(for_terminal(kept_line(kept, checked, lang or language_from_environment())), err=True)
     report = select_rules(checked, chosen, left_out)
     if write_baseline:
         _emit(baseline_text(report), write_baseline)
@@ -372,17 +374,23 @@ def diff(paths: tuple[str, ...], revision: str | None, profile: str | None, fmt:
 @click.option("--format", "fmt", type=REPORT_FORMATS, default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @today_option
+@lang_option
 def whatif(path: str, fail: tuple[str, ...], fail_open: tuple[str, ...], k_failures: int, jobs: int,
-           scheduler: str | None, profile: str | None, fmt: str, output: str | None, today: _dt.date | None) -> None:
+           scheduler: str | None, profile: str | None, fmt: str, output: str | None, today: _dt.date | None,
+           lang: str | None) -> None:
     """Which failures would open a forbidden path (a backup link around a firewall, a bypass)."""
-    from .outputs.whatif import WHATIF_RENDERERS
     from .failures import whatif as play
+    from .i18n import language_from_environment
+    from .outputs.whatif import WHATIF_RENDERERS, render_whatif_text
 
     _writable(output)
     topology = _load(path)
     _not_over_inputs(output, topology, also=[path])
     result = play(topology, fail, fail_open, k_failures, jobs, profile, today, scheduler=scheduler)
-    _emit(WHATIF_RENDERERS[fmt](result), output)
+    if fmt == "text":
+        _emit(render_whatif_text(result, lang or language_from_environment()), output)
+    else:
+        _emit(WHATIF_RENDERERS[fmt](result), output)
     sys.exit(result.exit_code)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .errors import QueryError
 from .fanout import fan_out
+from .i18n import Message, joined, m
 from .findings import Finding, Report
 from .model import Lan, NodeKind, Topology
 from .network import Network
@@ -24,10 +25,14 @@ class Scenario:
     fail_open: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        parts = [f"down {', '.join(self.down)}"] if self.down else []
+        return str(self.message())
+
+    def message(self) -> Message:
+        """``down a, b; fail-open fw`` (``as built`` when nothing fails), in any language."""
+        parts = [m("whatif.down", names=joined(self.down))] if self.down else []
         if self.fail_open:
-            parts.append(f"fail-open {', '.join(self.fail_open)}")
-        return "; ".join(parts) or "as built"
+            parts.append(m("whatif.fail_open", names=joined(self.fail_open)))
+        return m("whatif.scenario", parts=joined(parts, "whatif.and")) if parts else m("whatif.as_built")
 
 
 @dataclass(frozen=True)

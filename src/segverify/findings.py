@@ -92,9 +92,15 @@ class Problem:
 
     def summary(self) -> str:
         """``node lg-file (file:line:col): 6 findings (SEG003 ×5, SEG006)``"""
-        rules = ", ".join(r if n == 1 else f"{r} ×{n}" for r, n in self.rules.items())
-        what = f"{self.cause} ({self.location})" if self.cause else str(self.location)
-        return f"{what}: {len(self.findings)} findings ({rules})"
+        return self.heading("en").removeprefix("== one cause, ")
+
+    def heading(self, lang: str = "en") -> str:
+        """The line over the findings of one cause, in ``lang``."""
+        from .i18n import localize, text
+
+        rules = text(lang, "list.sep").join(r if n == 1 else f"{r} ×{n}" for r, n in self.rules.items())
+        what = f"{localize(self.cause, lang)} ({self.location})" if self.cause else str(self.location)
+        return text(lang, "text.one_cause", what=what, count=len(self.findings), rules=rules)
 
     def to_dict(self) -> dict[str, object]:
         return {"location": str(self.location), "cause": self.cause, "count": len(self.findings),

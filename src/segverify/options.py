@@ -22,3 +22,6 @@ today_option = click.option("--today", metavar="YYYY-MM-DD", callback=_parse_dat
 db_option = click.option("--db", metavar="FILE|URL", default=None,
                          help="The record: a SQLite file, or a postgresql:// URL (needs segverify[postgres]). "
                               "Default: $SEGVERIFY_RECORD, else segverify-record.sqlite here.")
+
+lang_option = click.option("--lang", type=click.Choice(["en", "ja"]), default=None,
+                           help="Language of the text output (default: Japanese under a Japanese locale, else English).")

@@ -108,3 +108,25 @@ def m(key: str, **params: Param) -> Message:
 def localize(value: object, lang: str) -> str:
     """``value`` in ``lang`` when it is a Message, else as it is (user data is never translated)."""
     return value.render(lang) if isinstance(value, Message) else str(value)
+
+
+def to_data(value: Param) -> object:
+    """A Message (or a parameter of one) as plain JSON data, to be kept and rendered later."""
+    if isinstance(value, Message):
+        return {"m": value.key, "p": {k: to_data(v) for k, v in value.params}}
+    if isinstance(value, tuple):
+        return {"j": [to_data(v) for v in value], "sep": value.sep if isinstance(value, Joined) else "list.sep"}
+    return value
+
+
+def from_data(data: object) -> Param:
+    """The inverse of :func:`to_data`; a message id this version does not know is a ValueError."""
+    if isinstance(data, dict) and "m" in data:
+        if str(data["m"]) not in EN:
+            raise ValueError(f"unknown message id {data['m']!r}")
+        return Message(str(data["m"]), {str(k): from_data(v) for k, v in dict(data.get("p", {})).items()})
+    if isinstance(data, dict) and "j" in data:
+        return Joined(tuple(from_data(v) for v in list(data["j"])), str(data.get("sep", "list.sep")))
+    if isinstance(data, (str, int)):
+        return data
+    raise ValueError(f"not message data: {data!r}")

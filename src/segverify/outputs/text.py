@@ -8,7 +8,7 @@ from ..i18n import localize, text
 from ..policy.catalogue import CATALOGUE
 from ..policy.completeness import gap_summary
 from ..trace import AclDecision, Hop
-from ..words import plural
+from ..words import display_width, plural
 
 
 def _decision(d: AclDecision, lang: str) -> str:
@@ -68,7 +68,7 @@ def finding_lines(f: Finding, lang: str = "en") -> list[str]:
 
 def verdict(report: Report, lang: str = "en") -> str:
     """The last line; it says plainly when gaps in the model could hide a path."""
-    gaps = gap_summary(report.active)
+    gaps = gap_summary(report.active, lang)
     warnings = count(report.warnings, "warning", lang)
     if report.compliant and gaps:
         return text(lang, "text.compliant_gaps", gaps=gaps, warnings=warnings)
@@ -83,28 +83,31 @@ def verdict(report: Report, lang: str = "en") -> str:
     return line + (text(lang, "text.gaps", gaps=gaps) if gaps else "")
 
 
-def rule_counts(report: Report) -> list[str]:
+def rule_counts(report: Report, lang: str = "en") -> list[str]:
     """One line per rule with findings, errors before warnings, most first: what to look at first."""
     counts: dict[tuple[str, str], int] = {}
     for f in report.active:
         counts[(f.severity.value, f.rule)] = counts.get((f.severity.value, f.rule), 0) + 1
     order = sorted(counts, key=lambda k: (k[0] != Severity.ERROR.value, -counts[k], k[1]))
     width = max((len(str(n)) for n in counts.values()), default=1)
-    return [f"  {counts[k]:>{width}}  {k[1]}  {k[0]:<7}  {CATALOGUE[k[1]].name if k[1] in CATALOGUE else ''}".rstrip()
+    words = {k[0]: k[0] if lang == "en" else text(lang, f"severity.{k[0]}") for k in order}
+    column = max((display_width(w) for w in words.values()), default=7)
+    return [f"  {counts[k]:>{width}}  {k[1]}  {words[k[0]]}{' ' * (max(7, column) - display_width(words[k[0]]))}  "
+            f"{CATALOGUE[k[1]].name if k[1] in CATALOGUE else ''}".rstrip()
             for k in order]
 
 
 def render_text(report: Report, lang: str = "en") -> str:
     out = [text(lang, "text.header", topology=one_line(report.topology), profile=report.profile, date=report.today),
            text(lang, "text.rules_checked", rules=" ".join(report.rules_checked))]
-    counts = rule_counts(report)
+    counts = rule_counts(report, lang)
     if counts:
         out.append(text(lang, "text.by_rule"))
         out.extend(counts)
     out.append("")
     for problem in report.problems:  # findings with one culprit together, under one heading
         if len(problem.findings) > 1:
-            out.append(f"== one cause, {problem.summary()}")
+            out.append(problem.heading(lang))
             out.append("")
         for f in problem.findings:
             out.extend(finding_lines(f, lang))

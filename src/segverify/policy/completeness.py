@@ -16,19 +16,12 @@ import networkx as nx
 
 from ..errors import Span
 from ..findings import Finding, Severity
+from ..i18n import Message, m, text
 from ..model import Interface, Node, NodeKind, Route, Topology
 from .context import Context
 
-# Rule id -> what the verdict says about one finding of it, singular and plural.
-GAP_WORDS: dict[str, tuple[str, str]] = {
-    "HYG002": ("interface is on no link", "interfaces are on no link"),
-    "HYG003": ("next hop is owned by no interface", "next hops are owned by no interface"),
-    "HYG004": ("next hop is unreachable", "next hops are unreachable"),
-    "HYG005": ("zone has no interface", "zones have no interface"),
-    "HYG006": ("ACL is bound to nothing", "ACLs are bound to nothing"),
-    "HYG007": ("external node is cut off", "external nodes are cut off"),
-    "HYG008": ("node has no interface up", "nodes have no interface up"),
-}
+# The rules whose findings the verdict counts as gaps (message ids gap.RULE_1, gap.RULE_n).
+GAP_RULES = ("HYG002", "HYG003", "HYG004", "HYG005", "HYG006", "HYG007", "HYG008")
 
 
 def _linked(topology: Topology) -> dict[tuple[str, str], str]:
@@ -47,7 +40,7 @@ def _dead(topology: Topology, linked: dict[tuple[str, str], str]) -> set[str]:
             if not any((n.name, i.name) in linked for i in n.interfaces)}
 
 
-def _warning(rule: str, title: str, message: str, span: Span, subject: tuple[tuple[str, str], ...]) -> Finding:
+def _warning(rule: str, title: Message, message: Message, span: Span, subject: tuple[tuple[str, str], ...]) -> Finding:
     return Finding(rule, Severity.WARNING, title, message, span, subject=subject)
 
 
@@ -56,10 +49,7 @@ def hyg002(ctx: Context) -> list[Finding]:
     linked = _linked(topo)
     dead = _dead(topo, linked)
     return [
-        _warning("HYG002", f"interface {i.ref} ({i.address}) is on no link or LAN",
-                 "An interface on no link is down in the model: no packet enters or leaves by it, so paths through "
-                 "it are not checked. Add the link or LAN it is cabled to, or remove the interface.",
-                 i.span, (("node", node.name), ("interface", i.name)))
+        _warning("HYG002", m("HYG002.title", ref=i.ref, address=str(i.address)), m("HYG002.message"), i.span, (("node", node.name), ("interface", i.name)))
         for node in topo.nodes.values() if node.name not in dead
         for i in node.interfaces if i.address is not None and (node.name, i.name) not in linked
     ]
@@ -91,10 +81,9 @@ def hyg003(ctx: Context) -> list[Finding]:
         for route, iface in _next_hops(node):
             if route.via not in owners:
                 findings.append(_warning(
-                    "HYG003", f"{node.name}: next hop {route.via} of {route.prefix} is owned by no interface",
-                    f"No interface on {iface.address.network} has the address {route.via}, so the route leads "  # type: ignore[union-attr]
-                    "nowhere in the model. Add the device that answers there (a router, the provider's gateway) or "
-                    "correct the address.", route.span, _route_subject(node, route)))
+                    "HYG003", m("HYG003.title", node=node.name, via=str(route.via), prefix=str(route.prefix)),
+                    m("HYG003.message", network=str(iface.address.network), via=str(route.via)),  # type: ignore[union-attr]
+                    route.span, _route_subject(node, route)))
     return findings
 
 
@@ -115,24 +104,21 @@ def hyg004(ctx: Context) -> list[Finding]:
             if mine is not None and mine == theirs:
                 continue
             if mine is None:
-                why = f"{iface.ref} is on no link or LAN"
+                why = m("HYG004.mine", iface=iface.ref)
             elif theirs is None:
-                why = f"{owner[0]}:{owner[1]}, which owns it, is on no link or LAN"
+                why = m("HYG004.theirs", owner=f"{owner[0]}:{owner[1]}")
             else:
-                why = f"{owner[0]}:{owner[1]}, which owns it, is on {theirs}, not on {mine}"
+                why = m("HYG004.elsewhere", owner=f"{owner[0]}:{owner[1]}", theirs=theirs, mine=mine)
             findings.append(_warning(
-                "HYG004", f"{node.name}: next hop {route.via} of {route.prefix} is unreachable",
-                f"The next hop cannot be reached on layer 2: {why}. The route is never used in the model, so "
-                "traffic it would carry is not checked.", route.span, _route_subject(node, route)))
+                "HYG004", m("HYG004.title", node=node.name, via=str(route.via), prefix=str(route.prefix)),
+                m("HYG004.message", why=why), route.span, _route_subject(node, route)))
     return findings
 
 
 def hyg005(ctx: Context) -> list[Finding]:
     topo = ctx.topology
     used = {i.zone for n in topo.nodes.values() for i in n.interfaces}
-    return [_warning("HYG005", f"zone {z.name} has no interface",
-                     "No interface sits in this zone, so nothing in it is checked. Add its devices or remove it.",
-                     z.span, (("zone", z.name),))
+    return [_warning("HYG005", m("HYG005.title", zone=z.name), m("HYG005.message"), z.span, (("zone", z.name),))
             for z in topo.zones.values() if z.name not in used]
 
 
@@ -143,9 +129,7 @@ def hyg006(ctx: Context) -> list[Finding]:
         for name, acl in node.acls.items():
             if name not in bound:
                 findings.append(_warning(
-                    "HYG006", f"{node.name} ACL {name} is bound to no interface",
-                    "The ACL filters nothing: no interface names it as acl_in or acl_out. If the device applies it, "
-                    "bind it; otherwise the model lets through what the ACL would block.",
+                    "HYG006", m("HYG006.title", node=node.name, acl=name), m("HYG006.message"),
                     acl.span, (("node", node.name), ("acl", name))))
     return findings
 
@@ -165,20 +149,16 @@ def hyg007(ctx: Context) -> list[Finding]:
             continue
         if any(topo.nodes[n].kind is not NodeKind.EXTERNAL for n in nx.node_connected_component(graph, node.name)):
             continue
-        findings.append(_warning(
-            "HYG007", f"external node {node.name} is connected to nothing inside the network",
-            "No link or LAN joins it, directly or through other external nodes, to a device of the network, so "
-            "no flow to or from it is checked. Add the link to the device that connects to it.",
-            node.span, (("node", node.name),)))
+        findings.append(_warning("HYG007", m("HYG007.title", node=node.name), m("HYG007.message"),
+                                 node.span, (("node", node.name),)))
     return findings
 
 
 def hyg008(ctx: Context) -> list[Finding]:
     topo = ctx.topology
     linked = _linked(topo)
-    return [_warning("HYG008", f"node {name} has no interface up",
-                     "None of its interfaces is on a link or LAN, so the node takes no part in any path. Add its "
-                     "links, or remove the node.", topo.nodes[name].span, (("node", name),))
+    return [_warning("HYG008", m("HYG008.title", node=name), m("HYG008.message"), topo.nodes[name].span,
+                     (("node", name),))
             for name in sorted(_dead(topo, linked))]
 
 
@@ -188,10 +168,11 @@ COMPLETENESS_CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
 }
 
 
-def gap_summary(findings: list[Finding]) -> str:
+def gap_summary(findings: list[Finding], lang: str = "en") -> str:
     """``2 interfaces are on no link, 1 next hop is unreachable`` for the completeness findings given."""
     counts: dict[str, int] = {}
     for f in findings:
-        if f.rule in GAP_WORDS:
+        if f.rule in GAP_RULES:
             counts[f.rule] = counts.get(f.rule, 0) + 1
-    return ", ".join(f"{n} {GAP_WORDS[rule][0 if n == 1 else 1]}" for rule, n in sorted(counts.items()))
+    return text(lang, "list.sep").join(text(lang, f"gap.{rule}_1") if n == 1 else text(lang, f"gap.{rule}_n", n=n)
+                                       for rule, n in sorted(counts.items()))

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import Span
+from ..i18n import m
 from ..model import Segment, Topology
 from ..trace import AclDecision, Hop, Path
 
@@ -34,19 +35,24 @@ class Cause:
 
 
 def _acl_text(d: AclDecision) -> str:
-    which = f"line {d.rule_index}" if d.rule_index is not None else "default action"
-    return f"{d.node} ACL {d.acl} {which}"
+    if d.rule_index is not None:
+        return m("cause.acl_line", node=d.node, acl=d.acl, n=d.rule_index)
+    return m("cause.acl_default", node=d.node, acl=d.acl)
+
+
+def _route_text(hop: Hop) -> str:
+    return m("cause.route", node=hop.node, prefix=str(hop.route.prefix)) if hop.route else hop.node
 
 
 def _node_cause(topology: Topology, name: str) -> Cause:
-    return Cause(topology.nodes[name].span, f"node {name}")
+    return Cause(topology.nodes[name].span, m("cause.node", node=name))
 
 
 def _at_hop(topology: Topology, hop: Hop, transit: bool, waypoint: bool) -> Cause:
     # The interface-pair policy decides on the crossing itself, so its line comes first.
     permits = [d for d in (hop.policy, hop.acl_out, hop.acl_in) if d is not None and d.action.value == "permit"]
     permits.sort(key=lambda d: d.rule_index is None)  # an explicit line before a default action
-    route = (Cause(hop.route_span, f"{hop.node} route {hop.route.prefix}")
+    route = (Cause(hop.route_span, _route_text(hop))
              if transit and hop.route_span is not None and hop.route is not None else None)
     if waypoint and route is not None:  # around a waypoint: the route that takes the detour
         return route
@@ -106,7 +112,7 @@ def _find(topology: Topology, path: Path, source_zone: str, boundary: frozenset[
         return Cause(permits[-1].span, _acl_text(permits[-1]))
     if routes:
         hop, span = routes[-1]
-        return Cause(span, f"{hop.node} route {hop.route.prefix}" if hop.route else hop.node)
+        return Cause(span, _route_text(hop))
     last = path.final_node
     if last is not None and last in topology.nodes:
         return _node_cause(topology, last)

@@ -274,7 +274,7 @@ def seg006(ctx: Context) -> list[Finding]:
         if node.kind is NodeKind.SANITIZER and node.forwarding:
             findings.append(Finding(
                 "SEG006", Severity.ERROR, m("SEG006.forwarding.title", node=node.name), m("SEG006.forwarding.message"),
-                node.span, subject=(("node", node.name), ("problem", "forwarding")), cause=f"node {node.name}"))
+                node.span, subject=(("node", node.name), ("problem", "forwarding")), cause=m("cause.node", node=node.name)))
             continue
         if len(segments) < 2:
             continue
@@ -286,7 +286,7 @@ def seg006(ctx: Context) -> list[Finding]:
                 m("SEG006.dual.title", kind=m(f"kind.{node.kind.value}"), node=node.name,
                   segments=joined(m(f"segment.name.{s.value}") for s in sorted(segments, key=lambda s: s.value))),
                 m("SEG006.dual.message"), node.span,
-                subject=(("node", node.name), ("problem", "dual-homed")), cause=f"node {node.name}"))
+                subject=(("node", node.name), ("problem", "dual-homed")), cause=m("cause.node", node=node.name)))
     return findings
 
 
@@ -300,7 +300,7 @@ def _terminal_controls(ctx: Context, rule: str, segment: Segment, checks: tuple[
         if missing:
             findings.append(Finding(rule, Severity.ERROR, m("terminal.title", node=node.name, missing=joined(missing)),
                                     why, node.span, subject=(("node", node.name),),
-                                    suppressed_by=_node_exceptions(ctx, rule, node), cause=f"node {node.name}"))
+                                    suppressed_by=_node_exceptions(ctx, rule, node), cause=m("cause.node", node=node.name)))
     return findings
 
 

@@ -8,7 +8,8 @@ import sys
 import click
 
 from ..escape import for_terminal
-from ..options import db_option, today_option
+from ..i18n import language_from_environment
+from ..options import db_option, lang_option, today_option
 
 PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
 
@@ -19,7 +20,9 @@ PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
 @click.option("--profile", type=PROFILES, help="Model variant to check against (default: the topology's own).")
 @today_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def record_command(path: str, db: str | None, profile: str | None, today: _dt.date | None, fmt: str) -> None:
+@lang_option
+def record_command(path: str, db: str | None, profile: str | None, today: _dt.date | None, fmt: str,
+                   lang: str | None) -> None:
     """Check PATH and keep the run in the self-inspection record (自己点検の記録).
 
     Stores the date, every input file's SHA-256, the git revision when PATH is in a work tree, the
@@ -39,7 +42,7 @@ def record_command(path: str, db: str | None, profile: str | None, today: _dt.da
     if fmt == "json":
         click.echo(dumps(kept_dict(kept, report)), nl=False)
     else:
-        click.echo(for_terminal(kept_line(kept, report)))
+        click.echo(for_terminal(kept_line(kept, report, lang or language_from_environment())))
     sys.exit(0)
 
 
@@ -50,7 +53,9 @@ def record_command(path: str, db: str | None, profile: str | None, today: _dt.da
               help="List the exceptions that expire within this many days.")
 @today_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def history_command(db: str | None, name: str | None, days: int, today: _dt.date | None, fmt: str) -> None:
+@lang_option
+def history_command(db: str | None, name: str | None, days: int, today: _dt.date | None, fmt: str,
+                    lang: str | None) -> None:
     """The trend of the self-inspection record: findings opened and fixed per run, each finding's
     first and last sighting and time to fix, exceptions expiring soon."""
     from ..outputs.json import dumps
@@ -67,4 +72,4 @@ def history_command(db: str | None, name: str | None, days: int, today: _dt.date
     if fmt == "json":
         click.echo(dumps([t.to_dict() for t in result]), nl=False)
     else:
-        click.echo(for_terminal(render_trends(result, store.location)), nl=False)
+        click.echo(for_terminal(render_trends(result, store.location, lang or language_from_environment())), nl=False)

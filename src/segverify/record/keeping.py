@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..escape import one_line
 from ..findings import Report
+from ..i18n import text
 from .history import RunTrend, trends
 from .runs import git_state, load_runs, record_run
 from .store import Store, default_location, open_store
@@ -33,11 +34,11 @@ def keep(store: Store, report: Report, source: str, files: list[str]) -> Kept:
     return Kept(run_id, store.location, next(r for r in trend.runs if r.id == run_id))
 
 
-def kept_line(kept: Kept, report: Report) -> str:
-    verdict = "COMPLIANT" if report.compliant else "NOT COMPLIANT"
-    return (f"recorded run {kept.run_id} of {one_line(report.topology)} in {kept.location}: {verdict}, "
-            f"{report.errors} error(s), {report.warnings} warning(s); {kept.row.open} open "
-            f"({kept.row.opened} opened, {kept.row.fixed} fixed since the previous run)")
+def kept_line(kept: Kept, report: Report, lang: str = "en") -> str:
+    verdict = text(lang, "record.compliant" if report.compliant else "record.not_compliant")
+    return text(lang, "record.kept", run=kept.run_id, topology=one_line(report.topology), db=kept.location,
+                verdict=verdict, errors=report.errors, warnings=report.warnings, open=kept.row.open,
+                opened=kept.row.opened, fixed=kept.row.fixed)
 
 
 def kept_dict(kept: Kept, report: Report) -> dict[str, object]:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from ..escape import one_line
+from ..i18n import localize, text
+from ..words import display_width as width
 from .history import Trend
-
-
-def width(text: str) -> int:
-    """Columns a terminal gives ``text``: Japanese (wide) characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _pad(text: str, columns: int) -> str:
@@ -24,31 +19,38 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     return lines
 
 
-def render_trends(result: list[Trend], location: str) -> str:
+def render_trends(result: list[Trend], location: str, lang: str = "en") -> str:
+    def say(key: str, **params: object) -> str:
+        return text(lang, key, **params)
+
+    def heads(*names: str) -> tuple[str, ...]:
+        return tuple(say(f"history.col.{n}") for n in names)
+
     if not result:
-        return f"{location}: the record holds no runs yet\n"
+        return say("history.empty", db=location) + "\n"
     out: list[str] = []
     for t in result:
-        out.append(f"{one_line(t.topology)}: {len(t.runs)} run(s) in {location}")
+        out.append(say("history.runs", topology=one_line(t.topology), n=len(t.runs), db=location))
         out += ["  " + line for line in _table(
-            ("run", "date", "profile", "verdict", "open", "opened", "fixed", "revision"),
-            [(str(r.id), r.date, r.profile, "compliant" if r.compliant else "NOT COMPLIANT", str(r.open),
-              str(r.opened), str(r.fixed), (r.git_revision or "-")[:12]) for r in t.runs])]
+            heads("run", "date", "profile", "verdict", "open", "opened", "fixed", "revision"),
+            [(str(r.id), r.date, r.profile, say("history.compliant" if r.compliant else "record.not_compliant"),
+              str(r.open), str(r.opened), str(r.fixed), (r.git_revision or "-")[:12]) for r in t.runs])]
         out.append("")
         still = sum(1 for f in t.findings if f.fixed_on is None)
-        out.append(f"  findings: {len(t.findings)} seen, {len(t.findings) - still} fixed, {still} still open")
+        out.append("  " + say("history.findings", seen=len(t.findings), fixed=len(t.findings) - still, open=still))
         if t.findings:
             out += ["  " + line for line in _table(
-                ("fingerprint", "rule", "first seen", "last seen", "fixed on", "days to fix", "title"),
-                [(f.fingerprint[:12], f.rule, f.first_seen, f.last_seen, f.fixed_on or "open",
-                  "-" if f.days_to_fix is None else str(f.days_to_fix), f.title) for f in t.findings])]
+                heads("fingerprint", "rule", "first", "last", "fixed_on", "days", "title"),
+                [(f.fingerprint[:12], f.rule, f.first_seen, f.last_seen, f.fixed_on or say("history.still_open"),
+                  "-" if f.days_to_fix is None else str(f.days_to_fix), localize(f.title, lang))
+                 for f in t.findings])]
         out.append("")
         if t.expiring:
-            out.append(f"  exceptions expiring within {t.horizon_days} days of {t.today}:")
+            out.append("  " + say("history.expiring", days=t.horizon_days, today=t.today))
             out += ["  " + line for line in _table(
-                ("exception", "rule", "expires", "days left", "owner", "ticket"),
+                heads("exception", "rule", "expires", "days_left", "owner", "ticket"),
                 [(e.id, e.rule, e.expires, str(e.days_left), e.owner, e.ticket) for e in t.expiring])]
         else:
-            out.append(f"  no exception expires within {t.horizon_days} days of {t.today}")
+            out.append("  " + say("history.none_expiring", days=t.horizon_days, today=t.today))
         out.append("")
     return "\n".join(out)

@@ -3,11 +3,13 @@ fingerprint and the exception register with its status; written in one transacti
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..findings import Report
+from ..i18n import Message, from_data, to_data
 from .store import Store
 
 
@@ -91,16 +93,30 @@ def record_run(store: Store, report: Report, source: str, git: GitState | None) 
             tx.run("INSERT INTO segverify_files (run_id, path, sha256) VALUES (:run, :path, :sha)",
                    {"run": run_id, "path": path, "sha": digest})
         for f in report.findings:
-            tx.run("INSERT INTO segverify_findings (run_id, fingerprint, rule, severity, title, location, suppressed) "
-                   "VALUES (:run, :fp, :rule, :severity, :title, :location, :suppressed)",
+            tx.run("INSERT INTO segverify_findings (run_id, fingerprint, rule, severity, title, location, suppressed, "
+                   "title_message) VALUES (:run, :fp, :rule, :severity, :title, :location, :suppressed, :message)",
                    {"run": run_id, "fp": f.fingerprint, "rule": f.rule, "severity": f.severity.value,
-                    "title": f.title, "location": str(f.location), "suppressed": int(f.suppressed)})
+                    "title": str(f.title), "location": str(f.location), "suppressed": int(f.suppressed),
+                    "message": json.dumps(to_data(f.title), ensure_ascii=False, sort_keys=True)
+                    if isinstance(f.title, Message) else None})
         for e in report.exceptions:
             tx.run("INSERT INTO segverify_exceptions (run_id, exception_id, rule, status, expires, owner, ticket) "
                    "VALUES (:run, :id, :rule, :status, :expires, :owner, :ticket)",
                    {"run": run_id, "id": e.id, "rule": e.rule, "status": e.status, "expires": e.expires,
                     "owner": e.owner, "ticket": e.ticket})
     return run_id
+
+
+def _title(stored: str, message: str | None) -> str:
+    """The title as recorded: a Message (renders in any language) when the run kept one that renders
+    to the same English text, else the stored text (older runs, a message this version changed)."""
+    if message is None:
+        return stored
+    try:
+        title = from_data(json.loads(message))
+    except (ValueError, KeyError, TypeError, IndexError):  # damaged, or fields this version does not have
+        return stored
+    return title if isinstance(title, Message) and title == stored else stored
 
 
 def load_runs(store: Store, topology: str | None = None
@@ -114,9 +130,11 @@ def load_runs(store: Store, topology: str | None = None
                 for r in tx.run("SELECT r.id, r.run_date, r.topology, r.source, r.profile, r.compliant, r.errors, "
                                 "r.warnings, r.suppressed, r.git_revision, r.git_dirty, r.segverify_version "
                                 f"FROM segverify_runs r{where} ORDER BY r.id", params)]
-        findings = [RecordedFinding(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), bool(r[6]))
+        findings = [RecordedFinding(int(r[0]), str(r[1]), str(r[2]), str(r[3]), _title(str(r[4]), r[7]), str(r[5]),
+                                    bool(r[6]))
                     for r in tx.run("SELECT f.run_id, f.fingerprint, f.rule, f.severity, f.title, f.location, "
-                                    "f.suppressed FROM segverify_findings f JOIN segverify_runs r ON r.id = f.run_id"
+                                    "f.suppressed, f.title_message FROM segverify_findings f "
+                                    "JOIN segverify_runs r ON r.id = f.run_id"
                                     f"{where} ORDER BY f.run_id, f.rule, f.fingerprint", params)]
         exceptions = [RecordedException(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), str(r[6]))
                       for r in tx.run("SELECT e.run_id, e.exception_id, e.rule, e.status, e.expires, e.owner, e.ticket "

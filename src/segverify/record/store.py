@@ -52,6 +52,9 @@ def _migrations(dialect: str) -> tuple[tuple[str, ...], ...]:
             "CREATE INDEX segverify_findings_by_fingerprint ON segverify_findings (fingerprint)",
             "CREATE INDEX segverify_runs_by_topology ON segverify_runs (topology, id)",
         ),
+        (  # 3: each finding's title as a message (id and parameters), so history can write it in any language
+            "ALTER TABLE segverify_findings ADD COLUMN title_message TEXT",
+        ),
     )
 
 

@@ -14,7 +14,7 @@ from typing import Callable
 import click
 
 from ..escape import for_terminal
-from ..options import today_option
+from ..options import lang_option, today_option
 
 
 
@@ -55,14 +55,15 @@ def _progress_bar() -> tuple[Callable[[int, int], None] | None, Callable[[], Non
               help="Write the packets of every violating flow, unchanged, to this pcap file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @today_option
+@lang_option
 def pcap_audit(path: str, capture: str, at: str | None, violations_file: str | None, fmt: str,
-               today: _dt.date | None) -> None:
+               today: _dt.date | None, lang: str | None) -> None:
     """Classify every flow of CAPTURE (pcap or pcapng) against PATH: allowed, impossible in the
     model (model drift) or a policy violation. Exit 0 all allowed, 1 otherwise, 2 bad input."""
     from .. import load
     from ..outputs.files import check_output, inputs_of, refuse_overwrite
     from ..outputs.json import dumps
-    from ..words import plural
+    from ..i18n import language_from_environment, text as say
     from .pcap import audit, format_text
 
     if violations_file is not None:
@@ -83,9 +84,12 @@ def pcap_audit(path: str, capture: str, at: str | None, violations_file: str | N
             data["violations_file"] = {"path": violations_file, "packets": written}
         click.echo(dumps(data), nl=False)
     else:
-        text = format_text(result)
+        lang = lang or language_from_environment()
+        text = format_text(result, lang)
         if violations_file is not None and written is not None:
-            text += (f"\nwrote {plural(written, 'packet')} of {plural(len(result.violations), 'violating flow')} "
-                     f"to {violations_file}\n")
+            flows = len(result.violations)
+            text += "\n" + say(lang, "pcap.wrote", file=violations_file,
+                                packets=say(lang, "pcap.packets_1") if written == 1 else say(lang, "pcap.packets_n", n=written),
+                                flows=say(lang, "pcap.vflows_1") if flows == 1 else say(lang, "pcap.vflows_n", n=flows)) + "\n"
         click.echo(for_terminal(text), nl=False)
     sys.exit(result.exit_code)

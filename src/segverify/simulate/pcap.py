@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterator, NamedTuple, cast
 
 from ..errors import InputError, QueryError
 from ..escape import one_line
+from ..i18n import joined, localize, m, text
 from ..inputs import open_regular
 from ..headers import Packet
 from ..model import PORTED_PROTOCOLS, NodeKind, Profile, Topology
@@ -40,6 +41,7 @@ from ..policy.exceptions import Register
 from ..places import address_owner
 from ..policy.rules import FLOW_CHECKS
 from ..trace import Path, trace
+from ..words import display_width
 
 TCP, UDP, ICMP = 6, 17, 1
 SYN, ACK = 0x02, 0x10
@@ -521,7 +523,7 @@ class Judge:
         if at is not None:
             node, iface = at
             if node not in self.net.nodes:
-                return source, [], f"{node} is down"
+                return source, [], m("pcap.why.down", node=node)
             own = packet.src in self.topology.nodes[node].addresses
             leaving = own or bool(self._routes_toward(node, packet.src, iface) - {iface})
             if not leaving:  # it came from behind the capture interface: it entered there
@@ -529,7 +531,7 @@ class Judge:
             paths, why = self._from_source(source, packet)
             passing = [p for p in paths if any(h.node == node and h.out_iface == iface for h in p.hops)]
             if paths and not passing:
-                return source, [], f"the model does not send it out of {node}:{iface}, where it was captured"
+                return source, [], m("pcap.why.not_out", at=f"{node}:{iface}")
             return source, passing, why
         paths, why = self._from_source(source, packet)
         return source, paths, why
@@ -537,9 +539,11 @@ class Judge:
     def _from_source(self, source: str | None, packet: Packet) -> tuple[list[Path], str | None]:
         if source is None:
             zone = self.locate(packet.src)[1]
-            return [], f"no node of the model has {packet.src}" + (f" (an unknown host in zone {zone})" if zone != "-" else "")
+            if zone != "-":
+                return [], m("pcap.why.unknown_zone", address=str(packet.src), zone=zone)
+            return [], m("pcap.why.unknown", address=str(packet.src))
         if not self.can_send_from(source, packet.src):
-            return [], f"{source} does not send from {packet.src} in the model"
+            return [], m("pcap.why.not_from", source=source, address=str(packet.src))
         return trace(self.net, source, packet), None
 
     @staticmethod
@@ -547,18 +551,20 @@ class Judge:
         """(possible, what the model does in words, nodes it is delivered to)."""
         delivered = sorted({p.final_node for p in paths if p.delivered and p.final_node is not None})
         if delivered:
-            return True, "delivered to " + ", ".join(delivered), tuple(delivered)
+            return True, m("pcap.model.delivered", nodes=joined(delivered)), tuple(delivered)
         if why is not None or not paths:
-            return False, why or "the model has no path", ()
+            return False, why or m("pcap.model.no_path"), ()
         p = paths[0]
-        text = f"{p.outcome.value} at {p.final_node}"
+        outcome, node = m(f"outcome.{p.outcome.value}"), p.final_node or "?"
         last = p.hops[-1] if p.hops else None
         decision = None
         if last is not None:
             decision = {"denied out": last.acl_out, "denied by policy": last.policy}.get(p.outcome.value, last.acl_in)
-        if decision is not None:
-            text += f" ({decision})"
-        return False, text, ()
+        if decision is None:
+            return False, m("pcap.model.stopped", outcome=outcome, node=node), ()
+        which = m("hop.line", n=decision.rule_index) if decision.rule_index is not None else m("hop.default")
+        said = m("hop.decision", action=decision.action.value, acl=decision.acl, which=which, span=str(decision.span))
+        return False, m("pcap.model.stopped_by", outcome=outcome, node=node, decision=said), ()
 
     # -- the rules -----------------------------------------------------------------------------------
 
@@ -570,7 +576,8 @@ class Judge:
         hits: list[RuleHit] = []
         for check in self.checks:
             if check.violated_by(self.net, self.register, packet, src, dst):
-                hit = RuleHit(check.rule, check.title + check.uncovered, check.severity.value)
+                reason = m("flow.with", what=check.title, more=check.uncovered) if check.uncovered else check.title
+                hit = RuleHit(check.rule, reason, check.severity.value)
                 if hit not in hits:
                     hits.append(hit)
         return tuple(hits)
@@ -680,54 +687,72 @@ def _arrival_zone(topology: Topology, path: Path) -> str:
 LIST_LIMIT = 50
 
 
-def _flow_line(f: FlowVerdict) -> str:
-    where = f"{f.source or '?'} → {', '.join(f.destinations) or '?'}"
-    start = "" if f.start.captured else f"; start not captured ({f.start.value})"
-    return f"{f.packet}  [{where}, {f.from_zone} → {f.to_zone}] {f.packets} packet(s) from #{f.first_packet}{start}"
+def _flow_line(f: FlowVerdict, lang: str = "en") -> str:
+    sep = text(lang, "list.sep")
+    where = f"{f.source or '?'} → {sep.join(f.destinations) or '?'}"
+    start = ""
+    if not f.start.captured:
+        how = f.start.value if lang == "en" else text(lang, f"pcap.start.{f.start.value}")
+        start = text(lang, "pcap.start", how=how)
+    return text(lang, "pcap.flow", packet=f.packet, where=where, from_zone=f.from_zone, to_zone=f.to_zone,
+                packets=f.packets, first=f.first_packet, start=start)
 
 
-def format_text(result: AuditResult) -> str:
+def format_text(result: AuditResult, lang: str = "en") -> str:
     counts = result.counts()
-    lines = [f"pcap-audit {one_line(result.topology)}: {one_line(result.capture)} ({result.format}"
-             + (f", captured at {result.at}" if result.at else "") + ")"]
-    skipped = ", ".join(f"{n} {why}" for why, n in sorted(result.skipped.items()))
-    lines.append(f"{result.packets} packets, {result.ipv4_packets} IPv4 unicast in {len(result.flows)} flows"
-                 + (f"; skipped: {skipped}" if skipped else ""))
+    lines = [text(lang, "pcap.header", topology=one_line(result.topology), capture=one_line(result.capture),
+                  format=result.format, at=text(lang, "pcap.at", at=result.at) if result.at else "")]
+    skipped = text(lang, "list.sep").join(text(lang, "pcap.skip", n=n, why=why)
+                                          for why, n in sorted(result.skipped.items()))
+    lines.append(text(lang, "pcap.counts", packets=result.packets, ipv4=result.ipv4_packets, flows=len(result.flows),
+                      skipped=text(lang, "pcap.skipped", skipped=skipped) if skipped else ""))
     both = sum(1 for f in result.violations if f.drift)
-    lines.append(f"flows: {counts['allowed']} allowed, {counts['blocked']} blocked as the model predicts, "
-                 f"{counts['impossible']} impossible in the model (model drift), {counts['violation']} policy violation(s)"
-                 + (f"; {both} of them both" if both else ""))
+    lines.append(text(lang, "pcap.flows", allowed=counts["allowed"], blocked=counts["blocked"],
+                      impossible=counts["impossible"], violation=counts["violation"],
+                      both=text(lang, "pcap.both", n=both) if both else ""))
     pairs = result.zone_pairs()
     if pairs:
-        w1 = max(9, *(len(p.from_zone) for p in pairs))
-        w2 = max(7, *(len(p.to_zone) for p in pairs))
+        heads = [text(lang, f"pcap.col.{c}") for c in
+                 ("from", "to", "flows", "allowed", "blocked", "impossible", "violation", "packets")]
+        w1 = max(display_width(heads[0]), *(display_width(p.from_zone) for p in pairs))
+        w2 = max(display_width(heads[1]), *(display_width(p.to_zone) for p in pairs))
+        widths = [w1, w2] + [max(display_width(h), 5) if k == 0 else display_width(h) for k, h in enumerate(heads[2:])]
         lines.append("")
-        lines.append(f"  {'from zone':<{w1}}  {'to zone':<{w2}}  flows  allowed  blocked  impossible  violation  packets")
+        lines.append("  " + "  ".join(_pad(h, widths[k]) if k < 2 else _right(h, widths[k])
+                                      for k, h in enumerate(heads)))
         for p in pairs:
-            lines.append(f"  {p.from_zone:<{w1}}  {p.to_zone:<{w2}}  {p.flows:>5}  {p.allowed:>7}  {p.blocked:>7}  "
-                         f"{p.impossible:>10}  {p.violation:>9}  {p.packets:>7}")
+            cells = [p.from_zone, p.to_zone] + [str(v) for v in (p.flows, p.allowed, p.blocked, p.impossible,
+                                                                 p.violation, p.packets)]
+            lines.append("  " + "  ".join(_pad(c, widths[k]) if k < 2 else _right(c, widths[k])
+                                          for k, c in enumerate(cells)))
     attempts = [f for f in result.flows if f.category is Category.BLOCKED and f.rules]
     surface = [f for f in result.flows if f.category in (Category.ALLOWED, Category.IMPOSSIBLE) and f.rules]
-    for title, flows in (("policy violations", result.violations), ("impossible in the model (model drift)",
-                                                                     result.impossible),
-                         ("blocked attempts at forbidden flows (the network stops them, as modelled)", attempts),
-                         ("allowed flows with warnings (a relay's attack surface)", surface)):
+    for key, flows in (("violations", result.violations), ("impossible", result.impossible),
+                       ("attempts", attempts), ("surface", surface)):
         if not flows:
             continue
         lines.append("")
-        lines.append(f"{title}:")
+        lines.append(f"{text(lang, 'pcap.s.' + key)}:")
         for f in flows[:LIST_LIMIT]:
-            lines.append(f"  {_flow_line(f)}")
+            lines.append(f"  {_flow_line(f, lang)}")
             for hit in f.rules:
-                lines.append(f"      {hit.rule}{'' if hit.severity == 'error' else ' (warning)'}: {hit.reason}")
-            unanswered = "" if f.possible or f.replies else " (no reply seen: the network may drop it as the model does)"
-            lines.append(f"      model: {f.model}{unanswered}")
+                warning = "" if hit.severity == "error" else text(lang, "pcap.warning")
+                lines.append(f"      {hit.rule}{warning}: {localize(hit.reason, lang)}")
+            unanswered = "" if f.possible or f.replies else text(lang, "pcap.unanswered")
+            lines.append("      " + text(lang, "pcap.model", model=localize(f.model, lang), unanswered=unanswered))
             if f.drift and f.category is Category.VIOLATION:
-                lines.append("      verdicts: policy violation AND impossible in the model (model drift): answers "
-                             "were seen, so the real network carries what the model and the rules forbid")
+                lines.append("      " + text(lang, "pcap.drift_violation"))
         if len(flows) > LIST_LIMIT:
-            lines.append(f"  … {len(flows) - LIST_LIMIT} more (--format json lists them all)")
+            lines.append("  " + text(lang, "pcap.more", n=len(flows) - LIST_LIMIT))
     return "\n".join(lines) + "\n"
+
+
+def _pad(cell: str, width: int) -> str:
+    return cell + " " * (width - display_width(cell))
+
+
+def _right(cell: str, width: int) -> str:
+    return " " * (width - display_width(cell)) + cell
 
 
 __all__ = ["AuditResult", "Capture", "Category", "FlowVerdict", "Judge", "Start", "audit", "decode", "flow_key",

@@ -170,7 +170,7 @@ def write_atlas(topology: Topology, network: Network, report: Report, output: st
     for done, (name, members) in enumerate(groups.items(), 1):
         progress.tick("municipality maps", done, len(groups))
         target = path.with_name(f"{path.stem}-{name}{path.suffix}")
-        fig = map_figure(topology, network, report, warn=warn, nodes=members, subtitle=name)
+        fig = map_figure(topology, network, report, warn=warn, nodes=members, subtitle=name, lang=lang)
         write_bytes(target, render(fig, fmt))
         written.append(str(target))
     return written

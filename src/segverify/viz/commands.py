@@ -122,7 +122,7 @@ def draw(path: str, output: str, highlight: str | None, src: str | None, dst: st
             from .map import draw_map
 
             draw_map(found.topology, found.network, found.report, output, highlight=highlight, warn=_warn,
-                     reach=found.reach)
+                     reach=found.reach, lang=lang or "en")
     click.echo(f"wrote {output}", err=True)
 
 
@@ -164,4 +164,4 @@ def write_heatmap(matrix: Matrix, output: str, topology: Topology | None = None,
 
             write_bytes(output, render(aggregate_figure(matrix, topology, lang, _warn), Path(output).suffix[1:].lower()))
         else:
-            plot_matrix(matrix, output, warn=_warn)
+            plot_matrix(matrix, output, warn=_warn, lang=lang)

@@ -12,6 +12,7 @@ import os
 import warnings
 from typing import TYPE_CHECKING, Callable
 
+from ..i18n import text
 from ..matrix import Crossing, Matrix
 from ..outputs.files import write_bytes
 from . import fonts
@@ -28,16 +29,10 @@ CROSSING_COLOURS: dict[Crossing, str] = {
     Crossing.EXCEPTION: "#f6b26b",
     Crossing.VIOLATION: "#d62020",
 }
-CROSSING_LABELS: dict[Crossing, str] = {
-    Crossing.NONE: "nothing crosses (通信なし)",
-    Crossing.ALLOWED: "allowed (許可)",
-    Crossing.SANITIZED: "sanitized only (無害化のみ)",
-    Crossing.EXCEPTION: "exception (例外措置)",
-    Crossing.VIOLATION: "violation (違反)",
-}
 
 
-def matrix_figure(matrix: Matrix, title: str = "", warn: Callable[[str], None] | None = None) -> Figure:
+def matrix_figure(matrix: Matrix, title: str = "", warn: Callable[[str], None] | None = None,
+                  lang: str = "en") -> Figure:
     from matplotlib import rc_context
     from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
@@ -113,22 +108,22 @@ def matrix_figure(matrix: Matrix, title: str = "", warn: Callable[[str], None] |
         ax.tick_params(length=0, pad=20)  # clear of the segment strips
         for spine in ax.spines.values():
             spine.set_visible(False)
-        ax.set_ylabel("from (送信元ゾーン)", fontsize=9)
+        ax.set_ylabel(text(lang, "picture.matrix_from"), fontsize=9)
         ax.xaxis.set_label_position("top")
-        ax.set_xlabel("to (宛先ゾーン)", fontsize=9, labelpad=6)
-        fig.text(0.01, 1 - 0.15 / height, title or "Zone × zone matrix (ゾーン間通信マトリクス)", fontsize=11,
+        ax.set_xlabel(text(lang, "picture.matrix_to"), fontsize=9, labelpad=6)
+        fig.text(0.01, 1 - 0.15 / height, title or text(lang, "picture.matrix_title"), fontsize=11,
                  fontweight="bold", va="top", ha="left")
-        fig.legend(handles=[Patch(facecolor=CROSSING_COLOURS[c], edgecolor="#999999", label=CROSSING_LABELS[c])
+        fig.legend(handles=[Patch(facecolor=CROSSING_COLOURS[c], edgecolor="#999999", label=text(lang, f"picture.crossing.{c.value}"))
                             for c in Crossing], loc="lower center", ncol=5 if width > 10 else 3, fontsize=7.5,
                    frameon=False, bbox_to_anchor=(0.5, 0.0))
     return fig
 
 
 def plot_matrix(matrix: Matrix, path: str | os.PathLike[str], title: str = "",
-                warn: Callable[[str], None] | None = None) -> None:
+                warn: Callable[[str], None] | None = None, lang: str = "en") -> None:
     """Write the heatmap to ``path`` (.png, .svg or .pdf)."""
     fmt = format_of(path)
-    write_bytes(path, render(matrix_figure(matrix, title, warn), fmt))
+    write_bytes(path, render(matrix_figure(matrix, title, warn, lang), fmt))
 
 
 def render(fig: Figure, fmt: str) -> bytes:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..errors import QueryError
 from ..findings import Finding, Report, Severity
+from ..i18n import text
 from ..model import NodeKind, Topology
 from ..network import Network
 from ..trace import Path
@@ -192,9 +193,10 @@ def resolve_highlight(topology: Topology, network: Network, spec: str, reach: Re
 
 def map_figure(topology: Topology, network: Network, report: Report, highlight: str | Path | None = None,
                warn: Callable[[str], None] | None = None, reach: Reachability | None = None,
-               nodes: list[str] | None = None, subtitle: str = "") -> Figure:
+               nodes: list[str] | None = None, subtitle: str = "", lang: str = "en") -> Figure:
     """Build the map as a matplotlib Figure (not saved). Needs matplotlib. ``reach``: the run's
-    propagation, reused for a SRC:DST highlight. ``nodes``: only these devices (one municipality)."""
+    propagation, reused for a SRC:DST highlight. ``nodes``: only these devices (one municipality).
+    ``lang``: ``en`` writes English with the Japanese names beside it, ``ja`` Japanese only."""
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
@@ -225,7 +227,7 @@ def map_figure(topology: Topology, network: Network, report: Report, highlight: 
         x1 = max(b.x1 for b in layout.bands) + 0.3 if layout.bands else 1
         ax.set_xlim(x0, x1)
         ax.set_ylim(layout.top + layout.height + 0.3, layout.top - 1.0)  # y grows downward
-        _draw_bands(ax, layout, scale)
+        _draw_bands(ax, layout, scale, lang)
         _draw_links(ax, topology, network, layout)
         _draw_nodes(ax, topology, layout, scale)
         paths, marks = overlays(report, layout.positions, selector)
@@ -239,23 +241,25 @@ def map_figure(topology: Topology, network: Network, report: Report, highlight: 
                                                                          True), i, len(paths), scale, placed)
         if flow is not None:
             flow_nodes = _dedupe(tuple(n for n in flow.nodes if n in layout.positions))
-            stopped = "" if flow.delivered else f"{flow.outcome.value} at {flow.final_node}"
+            outcome = flow.outcome.value if lang == "en" else text(lang, f"outcome.{flow.outcome.value}")
+            stopped = "" if flow.delivered else text(lang, "picture.stopped", outcome=outcome, node=flow.final_node)
             _draw_path(ax, layout, Overlay(flow_nodes, str(flow.packet), "highlight", False, stopped), 0, 1, scale,
                        placed)
-        _title(fig, topology, report, height, subtitle)
+        _title(fig, topology, report, height, subtitle, lang)
         _legend(fig, topology, layout, any(p.style == "violation" for p in paths) or any(
-            m.style == "violation" for m in marks), any(p.style == "exception" for p in paths), flow is not None)
+            m.style == "violation" for m in marks), any(p.style == "exception" for p in paths), flow is not None,
+            lang)
     return fig
 
 
 def draw_map(topology: Topology, network: Network, report: Report, path: str | os.PathLike[str],
              highlight: str | Path | None = None, warn: Callable[[str], None] | None = None,
-             reach: Reachability | None = None) -> None:
+             reach: Reachability | None = None, lang: str = "en") -> None:
     """Write the map to ``path``: .png, .svg or .pdf."""
     from ..outputs.files import write_bytes
 
     fmt = format_of(path)
-    fig = map_figure(topology, network, report, highlight, warn, reach)
+    fig = map_figure(topology, network, report, highlight, warn, reach, lang=lang)
     write_bytes(path, render(fig, fmt))
 
 
@@ -271,7 +275,15 @@ def render(fig: Figure, fmt: str) -> bytes:
 # -- drawing pieces ----------------------------------------------------------------------------------
 
 
-def _draw_bands(ax: Axes, layout: Layout, scale: float) -> None:
+def band_title(key: str, lang: str) -> str:
+    """A segment column's title: English over Japanese, or Japanese alone."""
+    en, ja = BAND_TITLES.get(key, (key, ""))
+    if lang == "en":
+        return f"{en}\n{ja}" if ja else en
+    return ja or en
+
+
+def _draw_bands(ax: Axes, layout: Layout, scale: float, lang: str = "en") -> None:
     from matplotlib.patches import FancyBboxPatch
 
     for band in layout.bands:
@@ -279,12 +291,12 @@ def _draw_bands(ax: Axes, layout: Layout, scale: float) -> None:
         ax.add_patch(FancyBboxPatch((band.x0, band.y0), band.x1 - band.x0, band.y1 - band.y0,
                                     boxstyle="round,pad=0.02,rounding_size=0.2", facecolor=fill,
                                     edgecolor=colour, linewidth=1.0, zorder=0))
-        en, ja = BAND_TITLES.get(band.key, (band.key, ""))
+        title = band_title(band.key, lang)
         if band.key == BACKBONE:
-            ax.text(band.x0 + 0.1, band.y0 + 0.08, f"{en}\n{ja}", ha="left", va="top", fontsize=7.5 * scale,
+            ax.text(band.x0 + 0.1, band.y0 + 0.08, title, ha="left", va="top", fontsize=7.5 * scale,
                     color=colour, fontweight="bold", zorder=1)
         else:
-            ax.text((band.x0 + band.x1) / 2, band.y0 - 0.08, f"{en}\n{ja}", ha="center", va="bottom",
+            ax.text((band.x0 + band.x1) / 2, band.y0 - 0.08, title, ha="center", va="bottom",
                     fontsize=9 * scale if band.x1 - band.x0 > 1.5 else 7.5 * scale, color=colour,
                     fontweight="bold", zorder=1, linespacing=1.1)
 
@@ -491,39 +503,43 @@ def _draw_mark(ax: Axes, layout: Layout, mark: NodeMark, scale: float, placed: l
             bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "edgecolor": colour, "alpha": alpha})
 
 
-def _title(fig: Figure, topology: Topology, report: Report, height: float, subtitle: str = "") -> None:
+def _title(fig: Figure, topology: Topology, report: Report, height: float, subtitle: str = "",
+           lang: str = "en") -> None:
     if report.compliant:
-        verdict = "適合 COMPLIANT" + (f" ({report.warnings} warning(s))" if report.warnings else "")
+        verdict = (text(lang, "picture.compliant_warn", n=report.warnings) if report.warnings
+                   else text(lang, "picture.compliant"))
         colour = "#2e7d32"
     else:
-        verdict = f"不適合 NOT COMPLIANT: {report.errors} error(s), {report.warnings} warning(s)"
+        verdict = text(lang, "picture.not_compliant", errors=report.errors, warnings=report.warnings)
         colour = "#b71c1c"  # darker than the paths' red, so red on the map always means a drawn violation
     name = f"{topology.name} — {subtitle}" if subtitle else topology.name
     fig.text(0.01, 1 - 0.25 / height, name, fontsize=13, fontweight="bold", va="top", ha="left")
     from .. import __version__
 
-    fig.text(0.01, 1 - 0.62 / height, f"profile {report.profile} · {report.today} · segverify {__version__}",
+    fig.text(0.01, 1 - 0.62 / height, text(lang, "picture.meta", profile=report.profile, date=report.today,
+                                           version=__version__),
              fontsize=9, va="top",
              ha="left", color="#444444")
     fig.text(0.99, 1 - 0.25 / height, verdict, fontsize=12, fontweight="bold", va="top", ha="right", color=colour)
 
 
-def _legend(fig: Figure, topology: Topology, layout: Layout, violations: bool, exceptions: bool, flow: bool) -> None:
+def _legend(fig: Figure, topology: Topology, layout: Layout, violations: bool, exceptions: bool, flow: bool,
+            lang: str = "en") -> None:
     from matplotlib.lines import Line2D
 
     kinds = sorted({topology.nodes[n].kind for n in layout.positions}, key=lambda k: list(NodeKind).index(k))
     handles = [Line2D([], [], linestyle="none", marker=KIND_MARKERS[k][0], markersize=7, color="#555555",
-                      label=k.value) for k in kinds]
-    handles.append(Line2D([], [], color=LINK, linewidth=1, label="link / LAN"))
+                      label=k.value if lang == "en" else text(lang, f"kind.{k.value}")) for k in kinds]
+    handles.append(Line2D([], [], color=LINK, linewidth=1, label=text(lang, "picture.link")))
     if any(dual_homed(topology, n) for n in layout.positions):
         handles.append(Line2D([], [], linestyle="none", marker="o", markersize=9, markerfacecolor="none",
-                              markeredgecolor=DUAL, label="in two segments (二つのセグメントに接続)"))
+                              markeredgecolor=DUAL, label=text(lang, "picture.dual")))
     if violations:
-        handles.append(Line2D([], [], color=VIOLATION, linewidth=2.2, label="violation: witness path (rule #n)"))
+        handles.append(Line2D([], [], color=VIOLATION, linewidth=2.2, label=text(lang, "picture.violation")))
     if exceptions:
         handles.append(Line2D([], [], color=EXCEPTION, linewidth=2.2, linestyle="--",
-                              label="covered by exception (例外措置)"))
+                              label=text(lang, "picture.exception")))
     if flow:
-        handles.append(Line2D([], [], color=HIGHLIGHT, linewidth=3, label="highlighted flow"))
+        handles.append(Line2D([], [], color=HIGHLIGHT, linewidth=3, label=text(lang, "picture.highlight")))
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=7.5, frameon=False,
                bbox_to_anchor=(0.5, 0.0))

@@ -62,8 +62,8 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
         map_svg = segmap.render(atlas.overview_figure(topology, net, report, lang, warn), "svg")
         heat_svg = heatmap.render(atlas.aggregate_figure(matrix, topology, lang, warn), "svg")
     else:
-        map_svg = segmap.render(segmap.map_figure(topology, net, report, warn=warn), "svg")
-        heat_svg = heatmap.render(heatmap.matrix_figure(matrix, warn=warn), "svg")
+        map_svg = segmap.render(segmap.map_figure(topology, net, report, warn=warn, lang=lang), "svg")
+        heat_svg = heatmap.render(heatmap.matrix_figure(matrix, warn=warn, lang=lang), "svg")
     refs = segmap.finding_numbers(report)
 
     if report.compliant:
@@ -143,7 +143,7 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
         add(f'<h3>{esc(text(lang, "atlas.pictures"))}</h3>')
         for name, members in atlas.municipalities(topology, list(net.graph.nodes)).items():
             picture = segmap.render(segmap.map_figure(topology, net, report, warn=warn, nodes=members,
-                                                      subtitle=name), "svg")
+                                                      subtitle=name, lang=lang), "svg")
             add(f'<details class="town"><summary>{esc(name)} ({esc(text(lang, "map.devices", n=len(members)))})'
                 f'</summary><figure>{_svg_img(picture, name, "map-" + name)}</figure></details>')
     add("</section>")
