@@ -150,8 +150,9 @@ def test_check_text_in_japanese(name: str) -> None:
     assert en.splitlines()[-1].startswith(("COMPLIANT", "NOT COMPLIANT"))  # English stays the default
 
 
-def run_command(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
-    """stdout and stderr of ``segverify ARGS`` (exit 0 or 1), the locale cleared unless ``env`` sets it."""
+def run_command(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, err: bool = False) -> str:
+    """stdout (and stderr with ``err``) of ``segverify ARGS`` (exit 0 or 1), the locale cleared unless
+    ``env`` sets it."""
     import os
     import subprocess
     import sys
@@ -161,7 +162,7 @@ def run_command(*args: str, env: dict[str, str] | None = None, cwd: Path | None 
     result = subprocess.run([sys.executable, "-m", "segverify", *args], capture_output=True, text=True,
                             env=environment, cwd=cwd)
     assert result.returncode in (0, 1), result.stderr
-    return result.stdout + result.stderr
+    return result.stdout + (result.stderr if err else "")
 
 
 def english_in(output: str) -> list[str]:
@@ -247,7 +248,7 @@ def test_record_and_history_in_japanese(tmp_path: Path) -> None:
     first = run_command("record", str(examples / "office.yaml"), "--db", db, "--today", "2026-11-26", "--lang", "ja")
     assert first.startswith(f"{db} に 例示庁舎 の第 1 回の点検を記録した: 不適合、エラー 2 件")
     checked = run_command("check", str(examples / "office-fixed.yaml"), "--record", "--db", db, "--today", "2026-11-27",
-                          "--lang", "ja")
+                          "--lang", "ja", err=True)
     assert "例示庁舎 の第 2 回の点検を記録した: 不適合" in checked and english_in(checked) == []
     ja = run_command("history", "--db", db, "--today", "2026-11-27", "--lang", "ja")
     assert english_in(ja) == [] and "COMPLIANT" not in ja
