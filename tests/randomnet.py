@@ -513,14 +513,24 @@ class _Builder:
                 else:
                     tables[rng.choice(contexts)].append(route)
             targets = self.route_targets()
+
+            def taken(vrf: str, to: str) -> bool:
+                # A leak never ties with another route of its prefix: equal cost across tables is
+                # something the engine takes but policy routing (the emulator) cannot express.
+                net = IPv4Network("0.0.0.0/0" if to == "default" else to)
+                return any(IPv4Network("0.0.0.0/0" if r["to"] == "default" else r["to"]) == net for r in tables[vrf])
+
             for _ in range(rng.randint(1, 3)):
                 home, target = rng.sample(contexts, 2)
-                leak: dict[str, Any] = {"to": rng.choice(targets), "next_vrf": target}
+                to = rng.choice(targets)
+                if taken(home, to):
+                    continue
+                leak: dict[str, Any] = {"to": to, "next_vrf": target}
                 if rng.random() < 0.2:
                     leak["distance"] = rng.choice((1, 5))
                 tables[home].append(leak)
-                if rng.random() < 0.15:  # the way back for the same prefix: a leak cycle
-                    tables[target].append({"to": leak["to"], "next_vrf": home})
+                if rng.random() < 0.15 and not taken(target, to):  # the way back for the same prefix: a leak cycle
+                    tables[target].append({"to": to, "next_vrf": home})
             if tables["default"]:
                 node["routes"] = tables["default"]
             node["vrfs"] = {v: ({"routes": tables[v]} if tables[v] else {}) for v in names}

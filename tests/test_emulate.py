@@ -218,6 +218,39 @@ def test_small_network_agrees() -> None:
     assert not _ours()
 
 
+VRF_LEAKS = Path(__file__).parent / "data" / "vrf-leaks.yaml"
+
+
+def test_vrfs_render_as_tables_chosen_by_interface() -> None:
+    """Each VRF is a table chosen by ``ip rule iif``; its connected routes live there; a leak is a
+    throw route, then a rule into the target table and a blackhole for what the target leaves."""
+    topo = segverify.load(VRF_LEAKS)
+    core = make_plan(topo, "t", []).nodes["core"]
+    e = {i: core.ifname[i] for i in ("vlan20", "vlan30", "up", "vlan99")}
+    lines = core.ip_lines
+    assert f"addr add 10.20.1.1/24 dev {e['vlan20']} noprefixroute" in lines
+    assert f"addr add 10.99.1.1/24 dev {e['vlan99']}" in lines  # the default VRF: main, as before
+    lgwan = next(line.split()[-1] for line in lines if line.startswith(f"rule add") and f"iif {e['vlan20']} lookup" in line)
+    assert f"route add 10.20.1.0/24 dev {e['vlan20']} table {lgwan} proto kernel scope link src 10.20.1.1" in lines
+    assert f"route add throw 10.99.0.0/16 table {lgwan}" in lines
+    rules = [line.split(" ", 4)[4] for line in lines if line.startswith("rule add")]
+    mine = [r for r in rules if r.startswith(f"iif {e['vlan20']} ")]
+    at = mine.index(f"iif {e['vlan20']} to 10.99.0.0/16 lookup main")
+    assert mine[at + 1] == f"iif {e['vlan20']} to 10.99.0.0/16 blackhole"
+    assert mine[-1] == f"iif {e['vlan20']} blackhole"
+    assert f"route add 10.40.0.0/16 table {lgwan} via 10.31.0.2 dev {e['up']} onlink" in lines
+
+
+@needs_kernel
+def test_vrf_network_agrees() -> None:
+    result = emulate(segverify.load(VRF_LEAKS))
+    _assert_agrees(result)
+    delivered = {(o.probe.src_node, frozenset(o.observed)) for o in result.outcomes}
+    assert ("h-lg", frozenset({"h-mgmt"})) in delivered  # through two leaks
+    assert ("h-lg", frozenset({"h-far"})) in delivered  # by a next hop of the other VRF
+    assert ("h-lg", frozenset({"h-inet"})) not in delivered
+
+
 @needs_kernel
 def test_nat_as_devices_do_it_agrees() -> None:
     """Port forwards, a whole-address VIP, a policy line's source NAT to a pool with a port pool,
@@ -249,10 +282,16 @@ def test_reference_network_agrees(path: Path) -> None:
 KNOWN_DISAGREEMENTS = {18: {("pool:p-lan2", "gre 10.0.0.49 -> 203.0.113.102", frozenset({"x1"}), frozenset())}}
 
 
+def test_the_random_sample_uses_vrfs() -> None:
+    """The sample below holds networks with routing contexts and leaks (9 of its 20)."""
+    with_vrfs = [s for s in RANDOM_SEEDS if any("vrfs" in n for n in randomnet.generate_dict(s)["nodes"].values())]
+    assert len(with_vrfs) >= 8
+
+
 @needs_kernel
 @pytest.mark.parametrize("seed", RANDOM_SEEDS)
 def test_random_network_agrees(seed: int) -> None:
-    topo = segverify.loads(randomnet.generate(seed, vrfs=False), name=f"random-{seed}.yaml")
+    topo = segverify.loads(randomnet.generate(seed), name=f"random-{seed}.yaml")
     result = emulate(topo)
     if seed in KNOWN_DISAGREEMENTS:
         found = {(o.probe.src_node, str(o.probe.packet), o.expected, o.observed) for o in result.disagreements}
@@ -333,7 +372,7 @@ def test_interrupts_at_random_moments_leave_nothing_behind(tmp_path: Path) -> No
     import random
 
     path = tmp_path / "random-27.yaml"
-    path.write_text(randomnet.generate(27, vrfs=False), encoding="utf-8")
+    path.write_text(randomnet.generate(27), encoding="utf-8")
     rng = random.Random(INTERRUPT_SEED)
     links_before, tables_before = _root_links_and_tables()
     calibration = _start_emulate(path)

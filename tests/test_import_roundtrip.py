@@ -51,7 +51,7 @@ def _pairs(topology: segverify.Topology) -> set[tuple[str, str]]:
 
 
 def _dump(seed: int, root: Path) -> segverify.Topology:
-    raw = randomnet.generate_dict(seed, vrfs=False)  # the host importer reads no VRF devices (ip vrf) yet
+    raw = randomnet.generate_dict(seed, vrfs=False)  # the host importer reads no VRF tables (ip rule) yet
     topology = segverify.loads(randomnet.dump(raw), name=f"random-{seed}.yaml")
     plan = make_plan(topology, netns.new_run_tag(), Reachability(Network(topology)).endpoints)
     lab = Lab(plan)

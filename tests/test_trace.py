@@ -116,3 +116,23 @@ def test_trace_agrees_with_engine_through_nat_as_devices_do_it() -> None:
     hop = next(h for p in forward for h in p.hops if h.node == "fw")
     assert hop.packet.dst == IPv4Address("10.0.5.10") and hop.packet.dport == 8443
     assert hop.policy is not None and hop.policy.rule_index == 1
+
+
+def test_trace_names_the_vrf_and_each_leak_per_hop() -> None:
+    """On a node with VRFs a hop says which VRF the lookup began in and which leak route (file:line)
+    moved it into the next one; the JSON carries the same as ``vrf`` and ``vrf_path``."""
+    path = Path(__file__).parent / "data" / "vrf-leaks.yaml"
+    net = Network(segverify.load(path))
+    [leaked] = trace(net, "h-lg", Packet(IPv4Address("10.20.1.10"), IPv4Address("10.99.1.10"), 6, 49152, 443))
+    assert leaked.delivered and leaked.final_node == "h-mgmt"
+    core = leaked.hops[1]
+    assert f"vrf lgwan -> default (leak {path}:33:13)" in core.describe()
+    assert core.to_dict()["vrf"] == "default"
+    assert core.to_dict()["vrf_path"] == [{"vrf": "lgwan"}, {"vrf": "default", "leak": f"{path}:33:13"}]
+    assert "vrf" not in leaked.hops[0].to_dict()  # a node without VRFs says nothing about them
+    [stays] = trace(net, "h-inet", Packet(IPv4Address("10.30.1.10"), IPv4Address("10.20.1.10"), 1, 0, 8))
+    assert stays.outcome.value == "no route" and "vrf inet" in stays.hops[-1].describe()
+    [cycle] = trace(net, "h-lg", Packet(IPv4Address("10.20.1.10"), IPv4Address("10.50.0.1"), 1, 0, 8))
+    assert cycle.outcome.value == "no route"  # the leak cycle lgwan -> inet -> lgwan ends
+    [other_vrf] = trace(net, "h-lg", Packet(IPv4Address("10.20.1.10"), IPv4Address("10.40.1.10"), 1, 0, 8))
+    assert other_vrf.delivered and other_vrf.hops[1].out_iface == "up"  # next hop resolved in VRF inet

@@ -29,13 +29,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..errors import EnvironmentProblem
 from ..pools import stands_for
-from ..model import Node, NodeKind, Topology
+from ..model import DEFAULT_VRF, Node, NodeKind, Route, Topology
 from ..network import nat_rules
 from . import nftables
+from . import vrf as vrf_tables
 
 LOCAL_TABLE = 100
 COMMON_SYSCTLS = (
@@ -104,15 +105,16 @@ def _lan_of(topo: Topology) -> dict[tuple[str, str], tuple[tuple[str, str], ...]
 
 def egress_for(topo: Topology, node: Node, via: IPv4Address,
                lan_of: dict[tuple[str, str], tuple[tuple[str, str], ...]],
-               owners: dict[IPv4Address, tuple[str, str]]) -> str | None:
-    """The interface a next hop is reached by: the one sharing a LAN with its owner, else the one
-    whose prefix holds it."""
+               owners: dict[IPv4Address, tuple[str, str]], vrf: str | None = None) -> str | None:
+    """The interface a next hop is reached by (among the interfaces of ``vrf`` when given): the
+    one sharing a LAN with its owner, else the one whose prefix holds it."""
     owner = owners.get(via)
-    for iface in node.interfaces:
+    candidates = [i for i in node.interfaces if vrf is None or i.vrf == vrf]
+    for iface in candidates:
         peers = lan_of.get((node.name, iface.name), ())
         if owner is not None and owner != (node.name, iface.name) and owner in peers:
             return iface.name
-    for iface in node.interfaces:
+    for iface in candidates:
         if iface.on_subnet(via):
             return iface.name
     return None
@@ -120,21 +122,30 @@ def egress_for(topo: Topology, node: Node, via: IPv4Address,
 
 def route_lines(topo: Topology, node: Node, ifname: dict[str, str],
                 lan_of: dict[tuple[str, str], tuple[tuple[str, str], ...]],
-                owners: dict[IPv4Address, tuple[str, str]]) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    """``ip route`` lines for the node's static routes, and the multipath ones with one line per
-    single next hop (used to try each path of an equal-cost group in turn)."""
-    connected = {a.network for i in node.interfaces for a in i.all_addresses}
+                owners: dict[IPv4Address, tuple[str, str]],
+                vrf: str = DEFAULT_VRF) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """``ip route`` lines for the static routes of one of the node's VRFs (in its table), and the
+    multipath ones with one line per single next hop (used to try each path of an equal-cost group
+    in turn). A leak route is a ``throw`` route (see :mod:`.vrf`)."""
+    table = vrf_tables.table_of(node, vrf)
+    in_table = "" if table == vrf_tables.MAIN_TABLE else f" table {table}"
+    connected = {a.network for i in node.interfaces_in(vrf) for a in i.all_addresses}
     # Per prefix, only the live routes of the lowest administrative distance count, as in the engine
     # (a floating route with a higher distance waits until the primary's link is down).
     live: dict[IPv4Network, list[tuple[int, IPv4Address | None, bool, str | None]]] = {}
-    for r in node.routes:
-        egress = None if r.drop or r.via is None else egress_for(topo, node, r.via, lan_of, owners)
+    for r in node.routes_in(vrf):
+        if r.leak:
+            continue
+        hop_vrf = r.next_vrf if r.next_vrf is not None else vrf
+        egress = None if r.drop or r.via is None else egress_for(topo, node, r.via, lan_of, owners, hop_vrf)
         if r.drop or egress is not None:
             live.setdefault(r.prefix, []).append((r.distance, r.via, r.drop, egress))
-    lines: list[str] = []
+    leaks = {r.prefix for r in vrf_tables.chosen_leaks(node, vrf, _alive(topo, node, lan_of, owners))}
+    lines: list[str] = [f"route add throw {prefix}{in_table}" for prefix in sorted(
+        leaks, key=lambda p: (p.prefixlen, int(p.network_address)))]
     multipath: list[tuple[str, list[str]]] = []
     for prefix in sorted(live, key=lambda p: (p.prefixlen, int(p.network_address))):
-        if prefix in connected:
+        if prefix in connected or prefix in leaks:
             continue
         best = min(d for d, *_ in live[prefix])
         hops: list[str] = []
@@ -143,13 +154,22 @@ def route_lines(topo: Topology, node: Node, ifname: dict[str, str],
                 hops.append(f"via {via} dev {ifname[egress]} onlink")
         hops = sorted(set(hops))
         if not hops:
-            lines.append(f"route add blackhole {prefix}")
+            lines.append(f"route add blackhole {prefix}{in_table}")
         elif len(hops) == 1:
-            lines.append(f"route add {prefix} {hops[0]}")
+            lines.append(f"route add {prefix}{in_table} {hops[0]}")
         else:
-            lines.append(f"route add {prefix} " + " ".join(f"nexthop {h}" for h in hops))
-            multipath.append((str(prefix), [f"route replace {prefix} {h}" for h in hops]))
+            lines.append(f"route add {prefix}{in_table} " + " ".join(f"nexthop {h}" for h in hops))
+            multipath.append((f"{prefix}{in_table}", [f"route replace {prefix}{in_table} {h}" for h in hops]))
     return lines, multipath
+
+
+def _alive(topo: Topology, node: Node, lan_of: dict[tuple[str, str], tuple[tuple[str, str], ...]],
+           owners: dict[IPv4Address, tuple[str, str]]) -> Callable[[Route], bool]:
+    """Is a route with a next hop a candidate: is the next hop on an interface (of its VRF)?"""
+    def alive(route: Route) -> bool:
+        hop_vrf = route.next_vrf if route.next_vrf is not None else route.vrf
+        return route.via is not None and egress_for(topo, node, route.via, lan_of, owners, hop_vrf) is not None
+    return alive
 
 
 def _implicit_default(topo: Topology, node: Node, ifname: dict[str, str],
@@ -343,13 +363,26 @@ def make_plan(topo: Topology, tag: str, endpoints: Iterable[str]) -> Plan:
         lines = ["link set lo up"]
         for iface in node.interfaces:
             kn = p.ifname[iface.name]
+            table = vrf_tables.table_of(node, iface.vrf)
             for extra in iface.all_addresses:
-                lines.append(f"addr add {extra.with_prefixlen} dev {kn}")
+                if table == vrf_tables.MAIN_TABLE:
+                    lines.append(f"addr add {extra.with_prefixlen} dev {kn}")
+                else:  # the connected route goes into the VRF's table, not main
+                    lines.append(f"addr add {extra.with_prefixlen} dev {kn} noprefixroute")
             for vip in iface.virtual:  # a VRRP address: the active member holds it as one more address
                 lines.append(f"addr add {vip}/32 dev {kn}")
             lines.append(f"link set {kn} address {macs[(name, iface.name)]}")
             lines.append(f"link set {kn} up")
+            if table != vrf_tables.MAIN_TABLE:
+                for subnet in dict.fromkeys(a.network for a in iface.all_addresses):
+                    src = next(a.ip for a in iface.all_addresses if a.network == subnet)
+                    lines.append(f"route add {subnet} dev {kn} table {table} proto kernel scope link src {src}")
         routes, multipath = route_lines(topo, node, p.ifname, lan_of, owners)
+        for vrf in node.vrf_names[1:]:
+            more, more_multipath = route_lines(topo, node, p.ifname, lan_of, owners, vrf)
+            routes += more
+            multipath += more_multipath
+        routes += vrf_tables.rule_lines(node, p.ifname, _alive(topo, node, lan_of, owners))
         if external and not node.routes:
             routes += _implicit_default(topo, node, p.ifname, lan_of)
         lines += routes

@@ -5,9 +5,10 @@ firewall, the security cloud's generic permit toward the Internet). The one to c
 packet first crosses from the source's segment into a zone of the side the rule forbids:
 
 * at a device in the middle of the path (its outgoing interface, or the far end of the link it sends
-  on, is on the forbidden side): its explicit permit there (the policy line, then the outgoing ACL,
-  then the incoming one; a line before a default action), else its static route, else the device itself
-  (it forwards between the two sides: ``ip_forward``, a stray VLAN);
+  on, is on the forbidden side): the route leak that moved the lookup into the VRF it leaves by (it
+  joins two routing contexts), else its explicit permit there (the policy line, then the outgoing
+  ACL, then the incoming one; a line before a default action), else its static route, else the
+  device itself (it forwards between the two sides: ``ip_forward``, a stray VLAN);
 * at the source itself: the source sends straight into the forbidden side, so it is dual-homed —
   the node's declaration is the place, unless its own ACL permits it;
 * nowhere (the packet stays on the source's side): the destination itself has a leg in the
@@ -56,6 +57,8 @@ def _at_hop(topology: Topology, hop: Hop, transit: bool, waypoint: bool) -> Caus
              if transit and hop.route_span is not None and hop.route is not None else None)
     if waypoint and route is not None:  # around a waypoint: the route that takes the detour
         return route
+    if hop.leak_spans:  # the leak into the VRF of the way out joined the two routing contexts
+        return Cause(hop.leak_spans[-1], f"{hop.node} route leak into VRF {hop.vrfs[-1]}")
     if permits:
         return Cause(permits[0].span, _acl_text(permits[0]))
     return route or _node_cause(topology, hop.node)
@@ -91,8 +94,9 @@ def culprit(topology: Topology, path: Path | None, source_zone: str, boundary: f
         return Cause(fallback, "")
     permits = [d for h in path.hops for d in h.decisions() if d.action.value == "permit"]
     routes = [(h, h.route_span) for h in path.hops if h.route_span is not None]
+    leaks = [span for h in path.hops for span in h.leak_spans]
     cause = _find(topology, path, source_zone, boundary, permits, routes, fallback, waypoint)
-    related = tuple(s for s in dict.fromkeys([d.span for d in permits] + [s for _, s in routes])
+    related = tuple(s for s in dict.fromkeys([d.span for d in permits] + [s for _, s in routes] + leaks)
                     if s != cause.location)
     return Cause(cause.location, cause.what, related)
 
