@@ -342,18 +342,25 @@ def test_diff_against_a_git_revision_of_a_configuration_repository(tmp_path: Pat
     assert data["newly_allowed"] and not data["newly_blocked"]
 
 
-def test_a_vrf_is_a_node_of_its_own(tmp_path: Path) -> None:
+def test_vrfs_are_routing_contexts_of_the_router(tmp_path: Path) -> None:
+    """``vrf definition`` / ``vrf forwarding`` / ``ip route vrf`` become the node's VRFs; a route
+    with ``global`` has its next hop in the global table (``next_vrf: default``)."""
     config = ("hostname pe1\nvrf definition CUST\ninterface Gi0/0\n vrf forwarding CUST\n ip address 10.1.0.1 "
-              "255.255.255.0\ninterface Gi0/1\n vrf forwarding CUST\n ip address 10.2.0.1 255.255.255.0\n"
+              "255.255.255.0\ninterface Gi0/1\n ip vrf forwarding CUST\n ip address 10.2.0.1 255.255.255.0\n"
               "interface Gi0/2\n ip address 10.3.0.1 255.255.255.0\n"
-              "ip route vrf CUST 10.9.0.0 255.255.0.0 10.2.0.9\nip route 0.0.0.0 0.0.0.0 10.3.0.254\n")
+              "ip route vrf CUST 10.9.0.0 255.255.0.0 10.2.0.9\nip route 0.0.0.0 0.0.0.0 10.3.0.254\n"
+              "ip route vrf CUST 0.0.0.0 0.0.0.0 10.3.0.254 global\n")
     root = snapshot(tmp_path, {"pe1": config}, OVERLAY + "nodes:\n  pe1: {kind: router}\n")
     topo = segverify.load(root)
-    assert sorted(n for n, node in topo.nodes.items() if node.pool is None) == ["pe1", "pe1@CUST"]
-    assert [i.name for i in topo.nodes["pe1@CUST"].interfaces] == ["Gi0/0", "Gi0/1"]
-    assert [i.name for i in topo.nodes["pe1"].interfaces] == ["Gi0/2"]
-    assert [(str(r.prefix), str(r.via)) for r in topo.nodes["pe1@CUST"].routes] == [("10.9.0.0/16", "10.2.0.9")]
-    assert [(str(r.prefix), str(r.via)) for r in topo.nodes["pe1"].routes] == [("0.0.0.0/0", "10.3.0.254")]
+    assert sorted(n for n, node in topo.nodes.items() if node.pool is None) == ["pe1"]
+    pe1 = topo.nodes["pe1"]
+    assert sorted(pe1.vrfs) == ["CUST"]
+    assert {i.name: i.vrf for i in pe1.interfaces} == {"Gi0/0": "CUST", "Gi0/1": "CUST", "Gi0/2": "default"}
+    assert pe1.interface("Gi0/1").span.line == 6 and pe1.vrfs["CUST"].span.line == 2
+    assert [(str(r.prefix), str(r.via), r.next_vrf) for r in pe1.routes_in("CUST")] == [
+        ("10.9.0.0/16", "10.2.0.9", None), ("0.0.0.0/0", "10.3.0.254", "default")]
+    assert [(str(r.prefix), str(r.via)) for r in pe1.routes_in("default")] == [("0.0.0.0/0", "10.3.0.254")]
+    assert [r.span.line for r in pe1.routes_in("CUST")] == [11, 13]
 
 
 def test_zone_based_firewall_match_all_class(tmp_path: Path) -> None:

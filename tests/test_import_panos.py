@@ -145,6 +145,39 @@ def test_palo_alto_reachability(tmp_path: Path) -> None:
     assert not reach.delivers("lg-pc", "cloud", Packet(pc, out, 6, 40000, 443))
 
 
+def test_virtual_routers_are_routing_contexts_with_next_vr_leaks(tmp_path: Path) -> None:
+    """The uplink in a virtual router of its own, reached by ``nexthop next-vr`` both ways: the
+    device's VRFs, and the same reachability as with one virtual router."""
+    config = PA.replace("set network virtual-router default interface [ ethernet1/1 ethernet1/2.30 ethernet1/3 ]",
+                        "set network virtual-router default interface [ ethernet1/1 ethernet1/2.30 ]\n"
+                        "set network virtual-router vr-out interface ethernet1/3").replace(
+        "static-route to-cloud nexthop ip-address 203.0.113.1", "static-route to-cloud nexthop next-vr vr-out")
+    config += ("set network virtual-router vr-out routing-table ip static-route up destination 0.0.0.0/0\n"
+               "set network virtual-router vr-out routing-table ip static-route up nexthop ip-address 203.0.113.1\n"
+               "set network virtual-router vr-out routing-table ip static-route back destination 10.0.0.0/8\n"
+               "set network virtual-router vr-out routing-table ip static-route back nexthop next-vr default\n"
+               "set network virtual-router vr-loop routing-table ip static-route x destination 10.9.0.0/16\n"
+               "set network virtual-router default routing-table ip static-route y destination 10.8.0.0/16\n"
+               "set network virtual-router default routing-table ip static-route y nexthop next-vr nowhere\n")
+    imported = load_snapshot(snapshot(tmp_path, config))
+    pa = imported.doc.data["nodes"]["pa-boundary"]
+    assert set(pa["vrfs"]) == {"vr-out"}
+    assert pa["interfaces"]["ethernet1/3"]["vrf"] == "vr-out" and "vrf" not in pa["interfaces"]["ethernet1/1"]
+    assert {"to": "0.0.0.0/0", "distance": 10, "next_vrf": "vr-out"} in pa["routes"]
+    assert pa["vrfs"]["vr-out"]["routes"] == [{"to": "0.0.0.0/0", "via": "203.0.113.1"},
+                                              {"to": "10.0.0.0/8", "next_vrf": "default"}]
+    notes = {(n.span.line, n.kind) for n in imported.notes.items}
+    assert (line_of(config, "static-route y destination"), NoteKind.NOT_VERIFIED) in notes  # no such router
+    topo = segverify.load(snapshot(tmp_path / "again", config))
+    assert topo.nodes["pa-boundary"].vrfs["vr-out"].span.line == line_of(config, "virtual-router vr-out interface")
+    reach = Reachability(Network(topo))
+    pc, vb, out = IPv4Address("10.20.1.11"), IPv4Address("10.30.1.100"), IPv4Address("198.51.100.7")
+    assert reach.delivers("vb", "cloud", Packet(vb, out, 6, 40000, 443))       # default -> vr-out -> cloud
+    assert not reach.delivers("vb", "cloud", Packet(vb, out, 6, 40000, 25))
+    assert reach.delivers("cloud", "web", Packet(out, IPv4Address("203.0.113.2"), 6, 40000, 443))  # vr-out -> default
+    assert reach.delivers("lg-pc", "vb", Packet(pc, vb, 6, 40000, 8443))
+
+
 def test_several_vsys_are_devices_of_their_own(tmp_path: Path) -> None:
     config = PA.replace("set zone ", "set vsys vsys1 zone ").replace("set address", "set vsys vsys1 address").replace(
         "set rulebase", "set vsys vsys1 rulebase").replace("set service", "set vsys vsys1 service").replace(

@@ -306,6 +306,7 @@ class IosParser:
                 self.zbf.members[name] = (w[2], where)
             elif w[:2] == ["vrf", "forwarding"] or w[:3] == ["ip", "vrf", "forwarding"]:
                 iface.vrf = w[-1]
+                iface.vrf_span = self.span(line)
             elif w[0] in ("standby", "vrrp"):
                 self.redundancy(iface, child, w, where)
             elif w[:3] == ["ip", "policy", "route-map"]:
@@ -450,6 +451,7 @@ class IosParser:
         if rest and rest[0][0].isdigit() and rest[0].count(".") == 3:
             via, rest = str(parse_ip(rest[0], where)), rest[1:]
         distance = 1
+        global_hop = False
         while rest:
             word = rest[0]
             if word.isdigit():
@@ -457,7 +459,10 @@ class IosParser:
                 rest = rest[1:]
             elif word in ("name", "tag", "track") and len(rest) >= 2:
                 rest = rest[2:]
-            elif word in ("permanent", "global"):
+            elif word == "global" and vrf is not None:  # the next hop is resolved in the global table
+                global_hop = True
+                rest = rest[1:]
+            elif word == "permanent":
                 rest = rest[1:]
             else:
                 raise InputError(f"cannot read {' '.join(rest)!r} in this route", where)
@@ -473,6 +478,8 @@ class IosParser:
             raise InputError("a route needs a next hop or an interface", where)
         if distance != 1:
             data["distance"] = distance
+        if global_hop and "via" in data:
+            data["next_vrf"] = "default"
         device.routes.append(RouteData(data, where, vrf, interface if "via" not in data and "drop" not in data
                                        else None))
 

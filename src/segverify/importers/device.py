@@ -47,6 +47,7 @@ class L3Interface:
     vlan_tag: int | None = None  # 802.1Q tag of a subinterface (None: untagged)
     svi_vlan: int | None = None  # the VLAN an SVI (interface VlanN) routes for
     vrf: str | None = None
+    vrf_span: Span | None = None
     nat_side: str | None = None  # inside | outside
     loopback: bool = False
 

@@ -63,6 +63,7 @@ APP_DEFAULT: dict[str, list[dict[str, Any]]] = {
     "vnc": [{"proto": "tcp", "dport": "5900"}],
     "citrix": [{"proto": "tcp", "dport": "1494"}, {"proto": "tcp", "dport": "2598"}],
 }
+DEFAULT_ROUTER = "default"  # the virtual router PAN-OS ships with: the routing context of the default table
 DENY_ACTIONS = {"deny", "drop", "reset-client", "reset-server", "reset-both"}
 # Security-rule keys that cannot change which packets a rule matches.
 NEUTRAL_RULE_KEYS = {"description", "tag", "log-start", "log-end", "log-setting", "profile-setting", "group-tag",
@@ -539,14 +540,35 @@ class PanosParser:
             devices.append(VsysBuilder(self, vsys, members, several).build())
         return devices
 
-    def routes_of(self, members: list[str]) -> list[RouteData]:
-        """Routes of the virtual routers the interfaces belong to."""
+    def routes_of(self, members: list[str], device: Device | None = None) -> list[RouteData]:
+        """Routes of the virtual routers the interfaces belong to. With several of them (or a route
+        into another, ``nexthop next-vr``) each virtual router is a routing context of the device:
+        the one named ``default`` its default table, the others VRFs of their name; the interfaces
+        are bound to theirs and a ``next-vr`` route is a leak (``next_vrf``)."""
         pending = self.static_routes
         routers = {r for r, (ifaces, _routes, _span) in self.routers.items() if set(ifaces) & set(members)}
+        while True:  # the virtual routers a next-vr route leads into take part too
+            more = {spec["next-vr"] for (router, _n), spec in pending.items()
+                    if router in routers and spec.get("next-vr") and spec["next-vr"] in self.routers} - routers
+            if not more:
+                break
+            routers |= more
+        contexts = len(routers) > 1 and device is not None
+        if contexts:
+            assert device is not None
+            for router in sorted(routers):
+                ifaces, _routes, rspan = self.routers[router]
+                if router != DEFAULT_ROUTER:
+                    device.vrfs[router] = rspan
+                for iface in ifaces:
+                    if iface in device.interfaces:
+                        device.interfaces[iface].vrf = None if router == DEFAULT_ROUTER else router
+                        device.interfaces[iface].vrf_span = rspan
         result: list[RouteData] = []
         for (router, name), spec in pending.items():
             if router not in routers:
                 continue
+            vrf = None if not contexts or router == DEFAULT_ROUTER else router
             span = spec["span"]
             if "destination" not in spec:
                 raise InputError(f"static route {name} of virtual router {router} has no destination", span)
@@ -562,21 +584,23 @@ class PanosParser:
                 data["distance"] = max(1, min(255, spec["distance"]))
             if spec.get("drop"):
                 data["drop"] = True
-                result.append(RouteData(data, span))
+                result.append(RouteData(data, span, vrf))
             elif "next-vr" in spec:
-                self.notes.unverified(span, f"static route {name}: a route into another virtual router is not "
-                                      "modelled")
+                target = spec["next-vr"]
+                if not contexts or target not in self.routers or target == router:
+                    self.notes.unverified(span, f"static route {name}: next-vr {target or '(none)'} is no other "
+                                          "virtual router of this device: route left out")
+                    continue
+                data["next_vrf"] = "default" if target == DEFAULT_ROUTER else target
+                result.append(RouteData(data, span, vrf))
             elif "via" in spec:
                 data["via"] = spec["via"]
-                result.append(RouteData(data, span))
+                result.append(RouteData(data, span, vrf))
             elif "interface" in spec:
-                result.append(RouteData(data, span, interface=spec["interface"]))
+                result.append(RouteData(data, span, vrf, interface=spec["interface"]))
             else:
                 raise InputError(f"static route {name} has no next hop (nexthop ip-address, discard or an "
                                  "interface)", span)
-        if len(routers) > 1:
-            self.notes.unverified(Span(self.file, 1), "a vsys with interfaces in several virtual routers: their "
-                                  "routes are modelled as one table")
         return result
 
 
@@ -603,7 +627,7 @@ class VsysBuilder:
         self.dnat: list[tuple[list[str], str, dict[str, Any] | None]] = []
 
     def build(self) -> Device:
-        self.device.routes = self.p.routes_of(list(self.device.interfaces))
+        self.device.routes = self.p.routes_of(list(self.device.interfaces), self.device)
         if self.p.dynamic is not None:
             self.device.dynamic_routing = self.p.dynamic
         self.nat()

@@ -181,7 +181,7 @@ class Emitter:
         self.notes = notes
         self.doc = Document(data={})
         self.node_of: dict[tuple[str, str], str] = {}  # (device, interface) -> model node
-        self.pending: list[tuple[str, Device, RouteData]] = []  # interface routes, resolved after the LANs
+        self.pending: list[tuple[Path_, Device, RouteData]] = []  # interface routes, resolved after the LANs
         self.lan_of: dict[tuple[str, str], Segment] = {}
         self.virtual_winner: dict[tuple[str, str, IPv4Address], bool] = {}
 
@@ -198,7 +198,13 @@ class Emitter:
 
     def node_name(self, device: Device, iface: L3Interface | None = None, vrf: str | None = None) -> str:
         vrf = iface.vrf if iface is not None else vrf
-        return device.name if vrf is None else f"{device.name}@{vrf}"
+        return device.name if vrf is None or self.routing_contexts(device) else f"{device.name}@{vrf}"
+
+    @staticmethod
+    def routing_contexts(device: Device) -> bool:
+        """A routing device's VRFs are routing contexts of its one node (``vrfs``); a device that does
+        not route keeps one node per VRF, since only a forwarding node may hold VRFs."""
+        return device.forwarding and any(i.vrf is not None for i in device.interfaces.values())
 
     # -- devices ------------------------------------------------------------------------------------
 
@@ -232,9 +238,10 @@ class Emitter:
     def device(self, device: Device, owners: dict[IPv4Address, tuple[str, str, Span]]) -> None:
         nodes = self.doc.data["nodes"]
         vrfs = sorted({i.vrf for i in device.interfaces.values() if i.vrf is not None})
-        for vrf in [None, *vrfs]:
+        contexts = self.routing_contexts(device)
+        for vrf in [None] if contexts else [None, *vrfs]:
             name = self.node_name(device, vrf=vrf)
-            members = {n: i for n, i in device.interfaces.items() if i.vrf == vrf}
+            members = {n: i for n, i in device.interfaces.items() if contexts or i.vrf == vrf}
             if vrf is not None and not members:
                 continue
             self.put(("nodes", name), {}, device.span)
@@ -255,7 +262,10 @@ class Emitter:
             self.acls(device, name, used_acls | (set(device.acls) if vrf is None else set()))
             if vrf is None and device.policies is not None:
                 self.policies(device, name)
-            self.routes(device, name, vrf)
+            if contexts:
+                self.routing_tables(device, name, vrfs)
+            else:
+                self.routes(device, name, vrf)
             self.nat(device, name, set(members))
 
     def interface(self, device: Device, node: str, iface: L3Interface, owners: dict[IPv4Address, tuple[str, str, Span]],
@@ -298,6 +308,8 @@ class Emitter:
             self.put(path + (key,), acl_name, ref_span)
         if iface.description:
             self.put(path + ("description",), iface.description, iface.span)
+        if iface.vrf is not None and self.routing_contexts(device):
+            self.put(path + ("vrf",), iface.vrf, iface.vrf_span or iface.span)
 
     def _claim(self, owners: dict[IPv4Address, tuple[str, str, Span]], address: IPv4Address, device: Device,
                iface: str, span: Span) -> bool:
@@ -344,21 +356,39 @@ class Emitter:
         for i, (rule, span) in enumerate(zip(policy.local_rules, policy.local_spans)):
             self.put(path + ("local", "rules", i), dict(rule), span)
 
-    def routes(self, device: Device, node: str, vrf: str | None) -> None:
+    def routing_tables(self, device: Device, node: str, with_interfaces: list[str]) -> None:
+        """The device's VRFs (declared, bound to an interface or holding a route) and their routes."""
+        vrfs = sorted(set(with_interfaces) | {r.vrf for r in device.routes if r.vrf is not None}
+                      | set(device.vrfs), key=_natural)
+        self.put(("nodes", node, "vrfs"), {}, device.span)
+        for vrf in vrfs:
+            self.put(("nodes", node, "vrfs", vrf), {}, device.vrfs.get(vrf, device.span))
+        self.routes(device, node, None)
+        for vrf in vrfs:
+            self.routes(device, node, vrf, ("nodes", node, "vrfs", vrf, "routes"))
+
+    def routes(self, device: Device, node: str, vrf: str | None, path: Path_ | None = None) -> None:
         mine = [r for r in device.routes if r.vrf == vrf]
         if not mine:
             return
-        self.put(("nodes", node, "routes"), [], device.span)
+        path = path if path is not None else ("nodes", node, "routes")
+        self.put(path, [], device.span)
         gateways = {str(i.gateway) for i in device.interfaces.values() if i.gateway is not None}
         for route in mine:
-            items = self.doc.data["nodes"][node]["routes"]
+            items = self._at(path)
             if route.data.get("to") == "0.0.0.0/0" and route.data.get("via") in gateways and \
-                    route.data.get("distance", 1) == 1:
+                    route.data.get("distance", 1) == 1 and vrf is None:
                 continue  # the interface's gateway is this route already
             if route.interface is not None:
-                self.pending.append((node, device, route))
+                self.pending.append((path, device, route))
                 continue
-            self.put(("nodes", node, "routes", len(items)), dict(route.data), route.span)
+            self.put(path + (len(items),), dict(route.data), route.span)
+
+    def _at(self, path: Path_) -> Any:
+        target: Any = self.doc.data
+        for key in path:
+            target = target[key]
+        return target
 
     def nat(self, device: Device, node: str, members: set[str]) -> None:
         rules = [n for n in device.nat if n.data.get("out", n.data.get("in")) in members]
@@ -390,7 +420,7 @@ class Emitter:
 
     def resolve_interface_routes(self) -> None:
         """``ip route P M IFACE`` (no next hop): the one other addressed interface on IFACE's segment."""
-        for node, device, route in self.pending:
+        for path, device, route in self.pending:
             seg = self.lan_of.get((device.name, route.interface or ""))
             peers = []
             if seg is not None:
@@ -403,8 +433,8 @@ class Emitter:
                 self.notes.unverified(route.span, f"route out of {route.interface} without a next hop: the model "
                                       "needs one neighbour there to send to (proxy ARP is not modelled)")
                 continue
-            items = self.doc.data["nodes"][node]["routes"]
-            self.put(("nodes", node, "routes", len(items)), {**route.data, "via": str(peers[0])}, route.span)
+            items = self._at(path)
+            self.put(path + (len(items),), {**route.data, "via": str(peers[0])}, route.span)
 
 
 def _natural(name: str) -> tuple[Any, ...]:
