@@ -242,3 +242,49 @@ def test_report_embeds_the_interactive_map(chromium: str, tmp_path: Path) -> Non
             ROOT / "topologies" / "broken" / "dual-homed-server-lgwan-internet.yaml").nodes)
         assert browser.evaluate("segmap.select('1')") is True and browser.evaluate("segmap.highlighted()")
         assert browser.errors == []
+
+
+OVERLAPS = """(function (group) {
+  segmap.zoomToGroup(group);  // near enough that names show
+  var box = function (e, name) {  // in the coordinates of the layers (a shape is translated, a name is not)
+    var b = e.getBBox(), t = e.transform.baseVal.consolidate(), dx = t ? t.matrix.e : 0, dy = t ? t.matrix.f : 0;
+    return {x: b.x + dx, y: b.y + dy, w: b.width, h: b.height, name: name};
+  };
+  var labels = [].slice.call(document.querySelectorAll('#segmap .label')).map(function (e) { return box(e, e.textContent); });
+  var nodes = [].slice.call(document.querySelectorAll('#segmap .node')).map(function (e) {
+    return box(e, e.getAttribute('data-name')); });
+  var hit = function (a, b) { return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h; };
+  var bad = [];
+  labels.forEach(function (a, i) {
+    if (!a.w) return;
+    labels.slice(i + 1).forEach(function (b) { if (b.w && hit(a, b)) bad.push(a.name + ' / ' + b.name); });
+    nodes.forEach(function (n) { if (n.name !== a.name && hit(a, n)) bad.push(a.name + ' on ' + n.name); });
+  });
+  return {shown: labels.filter(function (a) { return a.w > 0; }).length, bad: bad};
+})"""
+
+
+def test_names_on_the_interactive_map_never_overlap(chromium: str, tmp_path: Path) -> None:
+    """A generated two-municipality network (rows of 60-odd devices with long names): no device's
+    name overlaps another's name or another device."""
+    from click.testing import CliRunner
+
+    from segverify.cli import cli
+
+    runner = CliRunner()
+    made = runner.invoke(cli, ["generate", "--municipalities", "2", "-o", str(tmp_path / "pref")])
+    assert made.exit_code == 0, made.output
+    out = tmp_path / "map.html"
+    drawn = runner.invoke(cli, ["draw", str(tmp_path / "pref" / "network.yaml"), "-o", str(out), "--today",
+                                TODAY.isoformat()])
+    assert drawn.exit_code == 0, drawn.output
+    import cdp
+
+    with cdp.Browser(chromium) as browser:
+        browser.open(out.as_uri())
+        assert browser.evaluate("document.getElementById('segmap').getAttribute('data-ready')") == "true"
+        total = browser.evaluate("segmap.nodeCount()")
+        for group in ("m01", "m02"):
+            found = browser.evaluate(f"{OVERLAPS}({json.dumps(group)})")
+            assert found["shown"] == total and found["bad"] == [], found["bad"][:10]
+        assert browser.errors == []

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ..escape import one_line
 from ..findings import Report
 from ..i18n import text
-from .history import RunTrend, trends
+from .history import RunTrend, Trend, trends
 from .runs import git_state, load_runs, record_run
 from .store import Store, default_location, open_store
 
@@ -44,3 +44,10 @@ def kept_line(kept: Kept, report: Report, lang: str = "en") -> str:
 def kept_dict(kept: Kept, report: Report) -> dict[str, object]:
     return {"run": kept.run_id, "db": kept.location, "topology": report.topology, "compliant": report.compliant,
             "open": kept.row.open, "opened": kept.row.opened, "fixed": kept.row.fixed}
+
+
+def trend_of(store: Store, topology: str, today: _dt.date, days: int = 90) -> Trend | None:
+    """The trend of one network (by its name) in the record, as of ``today``; None if it holds no run of it."""
+    runs, findings, exceptions = load_runs(store, topology)
+    found = trends(runs, findings, exceptions, today, days)
+    return found[0] if found else None

@@ -132,16 +132,30 @@ def draw(path: str, output: str, highlight: str | None, src: str | None, dst: st
 @click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="Report language.")
 @profile_option
 @today_option
-def report(path: str, output: str, lang: str, profile: str | None, today: _dt.date | None) -> None:
-    """Write a self-contained HTML audit report of PATH (verdict, matrix, map, findings, exceptions)."""
+@click.option("--db", metavar="FILE|URL", default=None,
+              help="Add the trend of this network in the self-inspection record (the --db of `segverify "
+                   "record`): findings opened and fixed per run as a chart, and exceptions expiring within 90 days.")
+def report(path: str, output: str, lang: str, profile: str | None, today: _dt.date | None, db: str | None) -> None:
+    """Write a self-contained HTML audit report of PATH (verdict, matrix, map, findings, exceptions;
+    with --db, the self-inspection record)."""
     _check_suffix(output, ("html", "htm"))
     from ..outputs.files import write_text
     from .report import render_report
 
+    store = None
+    if db is not None:
+        from ..record.store import open_store
+
+        store = open_store(db, create=False)  # a missing, damaged or foreign record stops us first
     found = _analysed(path, profile, today, output)
+    record = None
+    if store is not None:
+        from ..record.keeping import trend_of
+
+        record = (store.location, trend_of(store, found.report.topology, _dt.date.fromisoformat(found.report.today)))
     with current().stage(f"drawing the report's pictures and pages ({len(found.topology.nodes):,} devices)"):
         html = render_report(found.topology, found.report, found.matrix, lang=lang, network=found.network,
-                             warn=_warn)
+                             warn=_warn, record=record)
     write_text(output, html)
     click.echo(f"wrote {output}", err=True)
 

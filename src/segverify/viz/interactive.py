@@ -26,13 +26,17 @@ from ..i18n import text as message_text
 from ..model import NodeKind, Topology
 from ..network import Network
 from ..trace import Hop
+from ..words import display_width
 from .layout import BAND_ORDER, BACKBONE, compute_layout, dual_homed, hub_of, lan_groups, natural_key
 from .map import BAND_STYLE, BAND_TITLES, finding_numbers
 from .map_script import CSS, SCRIPT
 
 SLOT_X = 74.0  # px per layout slot
-SLOT_Y = 58.0
+SLOT_Y = 64.0  # room for three rows of names under a row of devices
 BLOCK_GAP = 2.0  # slots between municipality blocks
+LABEL_PX = 6.3  # px of one narrow character of a 10 px name label (a wide, Japanese one takes two)
+LABEL_ROWS = 3  # name rows under a row of devices: 19, 34 and 49 px below it (the next row is 64 px down)
+LABEL_ROW_PX = 15.0  # a 10 px name is 14.2 px tall with its ascent and descent
 
 # Node shapes as SVG path data around (0, 0), about 12 px across.
 SHAPES: dict[str, str] = {
@@ -88,6 +92,25 @@ def block_positions(topology: Topology, network: Network) -> tuple[dict[str, tup
                 band[name] = layout.band_of[name]
         y += height + BLOCK_GAP
     return positions, band, order
+
+
+def label_rows(positions: dict[str, tuple[float, float]]) -> dict[str, int]:
+    """Under which of the name rows below it each device's name goes, so that the names of
+    neighbours in a crowded row never overlap: left to right, the first name row whose last name
+    ends clear of this one (the emptiest one if none does)."""
+    rows: dict[float, list[str]] = {}
+    for name, (_, y) in positions.items():
+        rows.setdefault(round(y, 1), []).append(name)
+    chosen: dict[str, int] = {}
+    for names in rows.values():
+        ends = [-math.inf] * LABEL_ROWS
+        for name in sorted(names, key=lambda n: (positions[n][0], n)):
+            x, half = positions[name][0], display_width(name) * LABEL_PX / 2
+            free = [r for r in range(LABEL_ROWS) if ends[r] + 4 <= x - half]
+            row = free[0] if free else min(range(LABEL_ROWS), key=lambda r: ends[r])
+            ends[row] = x + half
+            chosen[name] = row
+    return chosen
 
 
 def _edges(topology: Topology, network: Network, index: dict[str, int]) -> list[list[int]]:
@@ -147,11 +170,13 @@ def map_data(topology: Topology, network: Network, report: Report, text: dict[st
             "outcome": message_text(lang, f"outcome.{f.path.outcome.value}") if f.path is not None else "",
         })
     nodes = []
+    rows = label_rows({n: positions[n] for n in names})
     for n in names:
         node = topology.nodes[n]
         x, y = positions[n]
         nodes.append({
             "n": n, "k": node.kind.value, "b": band[n], "x": round(x, 1), "y": round(y, 1),
+            "ly": round(y + 19 + LABEL_ROW_PX * rows[n], 1),  # where its name goes
             "m": municipality_of(topology, n), "z": _zone_of(topology, n),
             "segs": sorted(s.value for s in topology.segments_of(n)),
             "dual": dual_homed(topology, n),

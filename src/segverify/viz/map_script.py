@@ -121,7 +121,7 @@ SCRIPT = r"""
     var p = s("path", {d: data.shapes[n.k] || data.shapes.host, transform: "translate(" + n.x + "," + n.y + ")",
                        fill: band.colour, "class": cls, "data-i": i, "data-name": n.n}, layers.nodes);
     nodeEls.push(p);
-    var t = s("text", {x: n.x, y: n.y + 19, "class": "label"}, layers.labels);
+    var t = s("text", {x: n.x, y: n.ly, "class": "label"}, layers.labels);
     t.textContent = n.n;
     labelEls.push(t);
   });

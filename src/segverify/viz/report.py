@@ -20,7 +20,8 @@ from ..network import Network
 from ..policy.catalogue import CATALOGUE
 from ..trace import AclDecision, Hop, Path
 from ..i18n import catalogue, localize, text
-from . import atlas, interactive, template
+from ..record.history import Trend
+from . import atlas, interactive, template, trend
 
 LANGS = ("ja", "en")
 
@@ -48,8 +49,10 @@ def _svg_img(data: bytes, alt: str, ident: str) -> str:
 
 
 def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str = "ja",
-                  network: Network | None = None, warn: Callable[[str], None] | None = None) -> str:
-    """The report as one HTML document (a str). Needs matplotlib for the pictures."""
+                  network: Network | None = None, warn: Callable[[str], None] | None = None,
+                  record: tuple[str, Trend | None] | None = None) -> str:
+    """The report as one HTML document (a str). Needs matplotlib for the pictures. ``record``: the
+    self-inspection record's location and this network's trend in it (section 9)."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}")
     from .. import __version__
@@ -80,7 +83,7 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
         add(f"<p>{esc(topology.description)}</p>")
     add("</header>")
     sections = ("s_summary", "s_inventory", "s_matrix", "s_map", "s_findings", "s_exceptions", "s_method",
-                "s_trail")
+                "s_trail") + (("s_record",) if record is not None else ())
     add(f'<nav><strong>{esc(w["toc"])}</strong>: ' + " · ".join(
         f'<a href="#{key}">{esc(w[key])}</a>' for key in sections) + "</nav>")
 
@@ -195,6 +198,10 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
     for path, digest in report.files:
         add(f"<tr><td><code>{esc(path)}</code></td><td><code>{esc(digest)}</code></td></tr>")
     add("</table></section>")
+
+    # 9. the self-inspection record
+    if record is not None:
+        add(trend.record_section(record[1], record[0], lang, w["s_record"]))
 
     return template.PAGE.substitute(lang=lang, version=esc(__version__), script=interactive.script_hash(),
                                     title=esc(f"{topology.name} — {w['doc_title']}"), css=template.CSS,
