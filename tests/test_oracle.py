@@ -540,3 +540,20 @@ def test_oracle_vrfs_route_in_the_ingress_vrf_and_follow_leaks() -> None:
     assert delivered(topo, "h-lg", Pkt(A("10.20.1.10"), A("10.30.1.1"), ICMP)) == frozenset()
     assert delivered(topo, "h-lg", Pkt(A("10.20.1.10"), A("10.20.1.1"), ICMP)) == {"core"}
     check_against_oracle(topo, "vrfs.yaml", 6000, seed=5, extra_dsts=("10.50.0.1",))
+
+
+def test_vrf_leaks_equal_cost_with_other_routes_against_oracle() -> None:
+    """A leak that ties with a route of its VRF, and two leaks of one prefix into two VRFs, are
+    equal-cost: both ways are taken (random networks leave ties out, for the emulator's sake)."""
+    text = VRF_NET.replace("          - {to: 10.50.0.0/16, next_vrf: inet}       # a leak cycle: lgwan -> inet -> lgwan\n",
+                           "          - {to: 10.50.0.0/16, next_vrf: inet}\n"
+                           "          - {to: 10.40.0.0/16, next_vrf: default}\n"
+                           "          - {to: 10.30.0.0/16, next_vrf: inet}\n"
+                           "          - {to: 10.30.0.0/16, next_vrf: default}\n")
+    text = text.replace("      - {to: 10.20.0.0/16, next_vrf: lgwan}          # management reaches the LGWAN VRF\n",
+                        "      - {to: 10.20.0.0/16, next_vrf: lgwan}\n      - {to: 10.30.0.0/16, next_vrf: lgwan}\n")
+    assert text.count("{to: 10.30.0.0/16, next_vrf:") == 3 and "{to: 10.40.0.0/16, next_vrf: default}" in text
+    topo = segverify.loads(text, name="vrf-ties.yaml")
+    assert delivered(topo, "h-lg", Pkt(A("10.20.1.10"), A("10.40.1.10"), ICMP)) == {"h-far"}  # one way of two
+    assert delivered(topo, "h-lg", Pkt(A("10.20.1.10"), A("10.30.1.10"), ICMP)) == {"h-inet"}  # via inet; default loops
+    check_against_oracle(topo, "vrf-ties.yaml", 6000, seed=9, extra_dsts=("10.50.0.1", "10.30.9.9"))
