@@ -25,6 +25,7 @@ from pathlib import Path
 INSIDE = IPv4Network("10.0.0.0/9")    # what lan stands for: the sources
 OUTSIDE = IPv4Network("10.128.0.0/9")  # the destinations compared (wan stands for every address)
 PROTOCOL_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1}
+ICMP_TYPE_NAMES = {0: "echo-reply", 3: "unreachable", 8: "echo-request", 11: "time-exceeded"}  # aerleon's names
 VENDORS = ("cisco", "iptables", "nftables", "fortigate", "paloalto")
 
 
@@ -36,6 +37,7 @@ class Term:
     protocols: tuple[str, ...] | None = None      # None: every IP protocol
     dports: tuple[tuple[int, int], ...] | None = None  # tcp/udp only; None: every port
     sports: tuple[tuple[int, int], ...] | None = None
+    icmp_type: int | None = None                  # protocols ("icmp",) only; None: every type
 
 
 # -- aerleon's input ------------------------------------------------------------------------------
@@ -58,7 +60,10 @@ def definitions(policy: list[Term]) -> dict[str, object]:
     return {"networks": networks, "services": services}
 
 
-def aerleon_terms(policy: list[Term], reject_as: str = "reject") -> list[dict[str, object]]:
+def aerleon_terms(policy: list[Term], reject_as: str = "reject", type_twice: bool = False) -> list[dict[str, object]]:
+    """The terms in aerleon's policy format. ``type_twice`` names an ICMP type twice: aerleon 1.18's
+    nftables generator fails on a single icmp-type (it writes a list where it wants a word), and
+    ``icmp type { echo-request, echo-request }`` is the same match."""
     terms: list[dict[str, object]] = []
     for i, term in enumerate(policy):
         spec: dict[str, object] = {"name": f"t{i}", "action": reject_as if term.action == "reject" else term.action}
@@ -72,6 +77,8 @@ def aerleon_terms(policy: list[Term], reject_as: str = "reject") -> list[dict[st
             spec["destination-port"] = f"T{i}DP"
         if term.sports is not None:
             spec["source-port"] = f"T{i}SP"
+        if term.icmp_type is not None:
+            spec["icmp-type"] = " ".join([ICMP_TYPE_NAMES[term.icmp_type]] * (2 if type_twice else 1))
         terms.append(spec)
     return terms
 
@@ -96,7 +103,7 @@ def generate(policy: list[Term], vendor: str) -> str:
     defs.ParseDefinitionsObject(definitions(policy), "")
     options, reject_as = HEADERS[vendor]
     doc = {"filename": "policy", "filters": [{"header": {"targets": {vendor: options}},
-                                              "terms": aerleon_terms(policy, reject_as)}]}
+                                              "terms": aerleon_terms(policy, reject_as, vendor == "nftables")}]}
     out = api.Generate([doc], defs)
     (text,) = out.values()
     return str(text)

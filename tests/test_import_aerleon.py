@@ -29,7 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import segverify
-from aerleon_render import INSIDE, OUTSIDE, PROTOCOL_NUMBERS, VENDORS, Term, nft_available, write_snapshot
+from aerleon_render import (ICMP_TYPE_NAMES, INSIDE, OUTSIDE, PROTOCOL_NUMBERS, VENDORS, Term, generate,
+                            nft_available, write_snapshot)
 from conftest import require_environment
 from segverify.headers import ICMP, TCP, UDP, Bdd, HeaderSpace, Packet, pick_packet
 from segverify.model import PortRange
@@ -69,10 +70,12 @@ ports = st.none() | st.lists(port_ranges, min_size=1, max_size=3, unique=True).m
 def terms(draw: st.DrawFn) -> Term:
     protocols = draw(st.sampled_from([None, ("tcp",), ("udp",), ("icmp",), ("tcp", "udp")]))
     ported = protocols is not None and "icmp" not in protocols
+    icmp = protocols == ("icmp",)
     return Term(action=draw(st.sampled_from(["accept", "deny", "reject"])),
                 src=draw(addresses), dst=draw(addresses), protocols=protocols,
                 dports=draw(ports) if ported else None,
-                sports=draw(st.none() | ports) if ported else None)
+                sports=draw(st.none() | ports) if ported else None,
+                icmp_type=draw(st.none() | st.sampled_from(sorted(ICMP_TYPE_NAMES))) if icmp else None)
 
 
 policies = st.lists(terms(), min_size=1, max_size=6)
@@ -80,26 +83,32 @@ policies = st.lists(terms(), min_size=1, max_size=6)
 
 # -- what the policy means ------------------------------------------------------------------------
 
-def fortigate_term(term: Term) -> Term:
-    """aerleon's FortiGate rendering of a term: a term with a protocol but no port (or an ICMP
-    term without types) gets FortiOS's service ALL, every protocol; aerleon renders no
-    protocol-only service. (aerleon 1.18 fortigate.py: services are made for ports and ICMP
-    types only.)"""
-    if term.protocols is not None and term.dports is None and term.sports is None:
+def fortigate_term(term: Term) -> Term | None:
+    """aerleon's FortiGate rendering of a term (aerleon 1.18 fortigate.py), or None when it matches
+    nothing. A term with a protocol but no port (or an ICMP term without types) gets FortiOS's
+    service ALL, every protocol: aerleon writes services for ports and ICMP types only. A term with
+    source ports but no destination ports gets a custom service with no port range at all (aerleon
+    writes one range per destination range), which matches no packet."""
+    if term.protocols is not None and term.dports is None and term.sports is None and term.icmp_type is None:
         return replace(term, protocols=None)
+    if term.dports is None and term.sports is not None:
+        return None
     return term
 
 
 def expected_for(vendor: str, policy: list[Term]) -> list[Term]:
     """The policy as the vendor's rendering means it (see docs/import.md, cross-vendor differential)."""
     if vendor == "fortigate":
-        return [fortigate_term(t) for t in policy]
+        return [t for t in map(fortigate_term, policy) if t is not None]
     if vendor == "paloalto":
         # aerleon writes an ICMP term as App-ID 'icmp' with service application-default. PAN-OS
         # identifies applications from the traffic (an echo request is App-ID 'ping', not 'icmp'),
         # so segverify reads an App-ID in a deny as matching nothing (docs/import.md, PAN-OS) and in
-        # an allow as its default ports, here ICMP.
-        return [t for t in policy if t.action == "accept" or "icmp" not in (t.protocols or ())]
+        # an allow as its default ports, here ICMP. An ICMP type becomes a custom application
+        # (ident-by-icmp-type), which PAN-OS identifies only through an application override:
+        # segverify reads its allow as any service.
+        return [replace(t, protocols=None, icmp_type=None) if t.icmp_type is not None else t
+                for t in policy if t.action == "accept" or "icmp" not in (t.protocols or ())]
     return policy
 
 
@@ -115,6 +124,8 @@ def matches(term: Term, p: Packet) -> bool:
     if not (_in_nets(p.src, term.src) and _in_nets(p.dst, term.dst)):
         return False
     if term.protocols is not None and p.proto not in {PROTOCOL_NUMBERS[x] for x in term.protocols}:
+        return False
+    if term.icmp_type is not None and p.dport != term.icmp_type:  # the engine carries ICMP's type as dport
         return False
     return _in_ports(p.dport, term.dports) and _in_ports(p.sport, term.sports)
 
@@ -138,6 +149,8 @@ def expected_bdd(space: HeaderSpace, policy: list[Term]) -> Bdd:
             m &= space.ports("dport", [_range(r) for r in term.dports])
         if term.sports is not None:
             m &= space.ports("sport", [_range(r) for r in term.sports])
+        if term.icmp_type is not None:
+            m &= space.port_range("dport", term.icmp_type, term.icmp_type)
         if term.action == "accept":
             result |= m & ~taken
         taken |= m
@@ -177,11 +190,28 @@ def samples(policy: list[Term]) -> Iterator[Packet]:
             for k, dport in enumerate(values):
                 sport = values[(k + i + j) % len(values)]
                 yield Packet(src, dst, proto, sport, dport)
-        yield Packet(src, dst, ICMP, 0, 8)
+        for icmp_type in (0, 3, 4, 8, 11):
+            yield Packet(src, dst, ICMP, (i + icmp_type) % 2, icmp_type)  # code in sport, type in dport
         yield Packet(src, dst, 47)  # GRE: neither port nor ICMP
 
 
 # -- the differential -----------------------------------------------------------------------------
+
+def aerleon_renders(vendor: str, policy: list[Term]) -> bool:
+    """False where aerleon 1.18 itself fails: its FortiGate generator sorts its service objects and
+    cannot compare a port service with an ICMP-type service (TypeError), so a FortiGate policy with
+    both an ICMP-type term and a term with ports has no rendering. Only this case is excused: any
+    other failure of aerleon fails the test."""
+    if vendor != "fortigate":
+        return True
+    typed = any(t.icmp_type is not None for t in policy)
+    ported = any(t.dports is not None or t.sports is not None for t in policy)
+    if not (typed and ported):
+        return True
+    with pytest.raises(TypeError, match="FortigateIPService|FortigateIcmpService"):
+        generate(policy, vendor)
+    return False
+
 
 def imported_reach(policy: list[Term], scratch: Path) -> tuple[HeaderSpace, dict[str, Bdd], dict[str, str]]:
     """Per vendor: the headers lan's new flows carry that reach wan, all in one BDD manager."""
@@ -190,6 +220,8 @@ def imported_reach(policy: list[Term], scratch: Path) -> tuple[HeaderSpace, dict
     renderings: dict[str, str] = {}
     for vendor in VENDORS:
         root = scratch / vendor
+        if not aerleon_renders(vendor, policy):
+            continue
         renderings[vendor] = write_snapshot(policy, vendor, root)
         topology = segverify.load(root)
         if space is None:
@@ -203,8 +235,9 @@ def imported_reach(policy: list[Term], scratch: Path) -> tuple[HeaderSpace, dict
 def check_policy(policy: list[Term]) -> None:
     with tempfile.TemporaryDirectory(prefix="differential-") as scratch:
         space, reach, renderings = imported_reach(policy, Path(scratch))
+    assert set(VENDORS) - set(reach) <= {"fortigate"}
     domain = compared(space)
-    for vendor in VENDORS:
+    for vendor in reach:
         meant = expected_for(vendor, policy)
         got, want = reach[vendor] & domain, expected_bdd(space, meant) & domain
         if got != want:
@@ -219,7 +252,7 @@ def check_policy(policy: list[Term]) -> None:
             assert space.contains(want, packet) == expected, f"expected_bdd disagrees with first match at {packet}"
             assert space.contains(got, packet) == expected, f"{vendor} at {packet}"
     # identical across vendors, wherever the vendors' renderings mean the same policy
-    same = [v for v in VENDORS if expected_for(v, policy) == policy]
+    same = [v for v in reach if expected_for(v, policy) == policy]
     for vendor in same[1:]:
         assert reach[vendor] & domain == reach[same[0]] & domain, f"{vendor} differs from {same[0]}"
 

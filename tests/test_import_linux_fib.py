@@ -11,6 +11,7 @@ import pytest
 
 import segverify
 from corpora import corpus
+from segverify.errors import InputError
 from segverify.headers import Packet
 from segverify.importers import NoteKind, load_snapshot
 from segverify.importers.fib import ios_show_ip_route, stanford_table
@@ -276,3 +277,40 @@ def test_nftables_protocol_sets_are_one_rule_per_protocol(tmp_path: Path) -> Non
         {"action": "permit", "proto": "udp", "dport": "53"},
         {"action": "permit", "proto": "tcp"}, {"action": "permit", "proto": "udp"}]
     assert not [n for n in imported.notes.items if "protocol" in n.message]
+
+
+def test_iptables_icmp_types(tmp_path: Path) -> None:
+    """``--icmp-type`` (by number, number/code or name) was widened to all ICMP; it is the model's
+    icmp/TYPE[/CODE] service. A code name stays over-approximated (noted), as in nftables."""
+    from segverify.importers.netfilter import parse_iptables_save
+    from segverify.importers.notes import Notes
+
+    text = "\n".join(["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]",
+                      "-A FORWARD -p icmp -m icmp --icmp-type 8 -j ACCEPT",
+                      "-A FORWARD -p icmp -m icmp --icmp-type 3/4 -j ACCEPT",
+                      "-A FORWARD -p icmp -m icmp --icmp-type time-exceeded -j ACCEPT",
+                      "-A FORWARD -p icmp -m icmp --icmp-type port-unreachable -j ACCEPT",
+                      "-A FORWARD -p icmp -m icmp --icmp-type any -j DROP", "COMMIT", ""])
+    root = _nft_host(tmp_path, "")
+    (root / "hosts" / "fw" / "nft.json").unlink()
+    (root / "hosts" / "fw" / "iptables.txt").write_text(text)
+    imported = load_snapshot(root)
+    rules = imported.doc.data["nodes"]["fw"]["policies"]["rules"]
+    assert [r.get("service", r.get("proto")) for r in rules] == ["icmp/8", "icmp/3/4", "icmp/11", "icmp", "icmp"]
+    assert [n.span.line for n in imported.notes.items] == [8]
+    with pytest.raises(InputError, match="needs -p icmp"):
+        parse_iptables_save(text.replace("-p icmp -m icmp --icmp-type 8", "--icmp-type 8"), "fw.txt", Notes())
+
+
+def test_nftables_icmp_type_sets_are_one_rule_per_type(tmp_path: Path) -> None:
+    types = {"match": {"op": "==", "left": {"payload": {"protocol": "icmp", "field": "type"}},
+                       "right": {"set": ["echo-request", "destination-unreachable", "echo-request"]}}}
+    ruleset = {"nftables": [
+        {"table": {"family": "ip", "name": "t"}},
+        {"chain": {"family": "ip", "table": "t", "name": "f", "type": "filter", "hook": "forward", "prio": 0,
+                   "policy": "drop"}},
+        {"rule": {"family": "ip", "table": "t", "chain": "f", "expr": [types, {"accept": None}]}}]}
+    imported = load_snapshot(_nft_host(tmp_path, json.dumps(ruleset)))
+    assert imported.doc.data["nodes"]["fw"]["policies"]["rules"] == [
+        {"action": "permit", "service": "icmp/8"}, {"action": "permit", "service": "icmp/3"}]
+    assert not imported.notes.items

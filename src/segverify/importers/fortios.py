@@ -710,6 +710,9 @@ class VdomParser:
             for key, proto in (("tcp-portrange", "tcp"), ("udp-portrange", "udp"), ("sctp-portrange", "sctp")):
                 for item in entry.values(key):
                     terms.append(self.port_term(proto, item, entry))
+            if not terms:
+                self.notes.warn(entry.span, f"service {entry.name} has no tcp-, udp- or sctp-portrange: it matches "
+                                "no packet")
             return terms
         if protocol in ("ICMP", "ICMP6"):
             if protocol == "ICMP6":

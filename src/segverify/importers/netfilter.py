@@ -22,6 +22,11 @@ from ..errors import InputError, Span
 from .notes import Notes
 
 PROTOCOL_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1, "gre": 47, "esp": 50, "ah": 51, "sctp": 132, "all": None}
+# ICMP type names iptables and nft accept (the types with a name of their own).
+ICMP_TYPES = {"echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5,
+              "echo-request": 8, "router-advertisement": 9, "router-solicitation": 10, "time-exceeded": 11,
+              "parameter-problem": 12, "timestamp-request": 13, "timestamp-reply": 14, "info-request": 15,
+              "info-reply": 16, "address-mask-request": 17, "address-mask-reply": 18}
 PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 47: "gre", 50: "esp", 132: "sctp"}
 EVERYTHING = IPv4Network("0.0.0.0/0")
 MAX_CHAIN_DEPTH = 32
@@ -300,6 +305,18 @@ def _iptables_rule(words: list[str], span: Span, line: str, ruleset: RuleSet, no
             new = new and matches_new
         elif word == "--comment":
             take()
+        elif word == "--icmp-type" and not neg:
+            text = take()
+            kind, _, code = text.partition("/")
+            icmp_type = ICMP_TYPES[kind] if kind in ICMP_TYPES else int(kind) if kind.isdigit() else -1
+            if text == "any":
+                continue
+            if not 0 <= icmp_type <= 255 or (code and (not code.isdigit() or int(code) > 255)):
+                unmodelled.append(f"--icmp-type {text}")  # a code name: over-approximated, as in nftables
+                continue
+            m["icmp_type"] = icmp_type
+            if code:
+                m["icmp_code"] = int(code)
         elif word in ("--icmp-type", "--tcp-flags", "--syn", "--limit", "--limit-burst", "--tcp-option"):
             if word in ("--icmp-type", "--limit", "--limit-burst"):
                 unmodelled.append(f"{word} {take()}")
@@ -343,9 +360,11 @@ def _iptables_rule(words: list[str], span: Span, line: str, ruleset: RuleSet, no
     match = NfMatch(src=m.get("src"), dst=m.get("dst"), proto=m.get("proto"), sport=m.get("sport"),
                     dport=m.get("dport"), iif=m.get("iif"), iif_not=m.get("iif_not", frozenset()),
                     oif=m.get("oif"), oif_not=m.get("oif_not", frozenset()), new=new,
-                    unmodelled=tuple(unmodelled))
+                    unmodelled=tuple(unmodelled), icmp_type=m.get("icmp_type"), icmp_code=m.get("icmp_code"))
     if (match.sport is not None or match.dport is not None) and match.proto not in (6, 17, 132):
         raise InputError("ports need -p tcp, udp or sctp", span)
+    if match.icmp_type is not None and match.proto != 1:
+        raise InputError("--icmp-type needs -p icmp", span)
     return NfRule(match, verdict, span, line, target, nat)
 
 

@@ -16,14 +16,8 @@ from typing import Any
 
 from ..errors import InputError, Span
 from .linux_host import load_json
-from .netfilter import PROTOCOL_NUMBERS, NfChain, NfMatch, NfRule, NfTable, RuleSet, complement, port_complement
+from .netfilter import ICMP_TYPES, PROTOCOL_NUMBERS, NfChain, NfMatch, NfRule, NfTable, RuleSet, complement, port_complement
 from .notes import Notes
-
-ICMP_TYPES = {"echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5,
-              "echo-request": 8, "router-advertisement": 9, "router-solicitation": 10, "time-exceeded": 11,
-              "parameter-problem": 12, "timestamp-request": 13, "timestamp-reply": 14, "info-request": 15,
-              "info-reply": 16, "address-mask-request": 17, "address-mask-reply": 18}
-
 
 class _Unmodelled(Exception):
     pass
@@ -136,11 +130,16 @@ def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) 
             m[field] = port_complement(ports) if negate else ports
             return
         if proto == "icmp" and field in ("type", "code") and not negate:
-            value = ICMP_TYPES.get(right, right) if field == "type" and isinstance(right, str) else right
-            if not isinstance(value, int) or not 0 <= value <= 255:
+            listed = right["set"] if isinstance(right, dict) and isinstance(right.get("set"), list) else [right]
+            values = list(dict.fromkeys(ICMP_TYPES.get(v, v) if field == "type" and isinstance(v, str) else v
+                                        for v in listed))
+            if not values or not all(isinstance(v, int) and 0 <= v <= 255 for v in values):
                 raise _Unmodelled(f"icmp {field} {right!r}")
             _restrict(m, [1])
-            m["icmp_" + field] = value
+            before = m.get("icmp_" + field)
+            m["icmp_" + field] = [v for v in values if before is None or v in before]
+            if not m["icmp_" + field]:
+                m["never"] = True
             return
         raise _Unmodelled(f"{proto} {field}")
     if isinstance(left, dict) and "meta" in left:
@@ -172,8 +171,9 @@ def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) 
 
 
 def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset: RuleSet) -> list[NfRule]:
-    """The rule as netfilter rules of one protocol each: a set of protocols is one rule per
-    protocol, in order (they match disjoint packets, so the verdicts are the same)."""
+    """The rule as netfilter rules of one protocol (and ICMP type and code) each: a set of
+    protocols or ICMP types is one rule per element, in order (they match disjoint packets, so the
+    verdicts are the same)."""
     m: dict[str, Any] = {}
     unmodelled: list[str] = []
     verdict: str | None = None
@@ -223,16 +223,17 @@ def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset:
     if m.pop("never", False):
         m["new"] = False
     protocols: list[int | None] = list(m.get("protos") or [None])
+    types: list[int | None] = list(m.get("icmp_type") or [None])
+    codes: list[int | None] = list(m.get("icmp_code") or [None])
     text = json.dumps(rule.get("expr", []), separators=(",", ":"))
     text = text if len(text) <= 300 else text[:297] + "..."
     return [NfRule(NfMatch(src=m.get("src"), dst=m.get("dst"), proto=proto, sport=m.get("sport"),
                            dport=m.get("dport"), iif=m.get("iif"), iif_not=m.get("iif_not", frozenset()),
                            oif=m.get("oif"), oif_not=m.get("oif_not", frozenset()), new=m.get("new", True),
-                           unmodelled=tuple(unmodelled), icmp_type=m.get("icmp_type"),
-                           icmp_code=m.get("icmp_code")),
+                           unmodelled=tuple(unmodelled), icmp_type=icmp_type, icmp_code=icmp_code),
                    verdict, span, f"chain {rule.get('chain')} rule handle {rule.get('handle', '?')}: {text}",
                    target, nat)
-            for proto in protocols]
+            for proto in protocols for icmp_type in types for icmp_code in codes]
 
 
 def parse_nft_json(path: Path, display: str, notes: Notes) -> RuleSet:
