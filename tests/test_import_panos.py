@@ -352,6 +352,12 @@ def test_a_one_member_static_group_in_the_set_format_is_that_member(tmp_path: Pa
     web_out = next(r for r in rules if "web-out" in r.get("description", ""))
     assert web_out["src"] == ["10.30.1.100/32"]
     assert not [n for n in imported.notes.items if "INET_HOSTS" in n.message]
+    # set again, a member list grows (as on the CLI); a value is replaced
+    config = config.replace("static VB\n", "static VB\nset address-group INET_HOSTS static VB_POOL\n"
+                            "set address-group INET_HOSTS static VB\n")
+    rules = load_snapshot(snapshot(tmp_path / "again", config)).doc.data["nodes"]["pa-boundary"]["policies"]["rules"]
+    web_out = next(r for r in rules if "web-out" in r.get("description", ""))
+    assert web_out["src"] == ["10.30.1.100/32", "10.30.2.10-10.30.2.20"]
 
 
 @pytest.mark.parametrize("seed", range(2))

@@ -518,8 +518,12 @@ class PanosParser:
     def _keys(self, obj: Rule, w: list[str], line: SetLine) -> None:
         """The settings of an object or rule on one line: ``key value`` and ``key [ list ]`` pairs, one
         or several, where a group key (``protocol tcp``, ``source-translation static-ip``) puts the
-        rest of the line under it."""
+        rest of the line under it. Setting a member list again adds to it, as on the CLI
+        (``static A`` then ``static B`` is ``static [ A B ]``); any other key is replaced."""
         for key, values in _pairs(w, []):
+            known = obj.keys.get(key)
+            if key in MEMBER_LISTS and known is not None:
+                values = known[0] + [v for v in values if v not in known[0]]
             obj.keys[key] = (values, line.span, line.text)
 
     # -- building devices -------------------------------------------------------------------------
@@ -964,6 +968,9 @@ class VsysBuilder:
                 self.device.nat.append(NatData(data, rule.span))
 
 
+# Keys that hold a list of members: a second set adds to the list.
+MEMBER_LISTS = {"static", "members", "from", "to", "source", "destination", "service", "application", "tag",
+                "source-user", "category", "hip-profiles", "translated-address"}
 # Keys whose following words (this many) name a group the rest of the line belongs to.
 GROUP_KEYS = {"protocol": 1, "source-translation": 1, "destination-translation": 0, "interface-address": 0,
               "dynamic-ip-and-port": 0, "dynamic": 0, "profile-setting": 0, "option": 0, "qos": 0,
