@@ -30,7 +30,11 @@ from ..network import Network
 from ..pools import stands_for
 from ..reach import Reachability
 
-TCP, UDP, ICMP, SCTP = 6, 17, 1, 132
+TCP, UDP, ICMP, SCTP, GRE = 6, 17, 1, 132, 47
+# A GRE version 0 header without options, carrying an experimental EtherType (RFC 9542): the
+# kernel's NAT drops GRE of an unknown version when it rewrites the destination, so the tag alone
+# (which reads as version 7) would be lost where a real GRE packet passes.
+GRE_HEADER = struct.pack("!HH", 0, 0x88B5)
 ECHO_REQUEST = 8
 MAGIC = b"SGVP"
 DEFAULT_SPORT = 40000
@@ -360,7 +364,7 @@ def encode(probe: Probe, run: int) -> bytes:
         pkt = ip / S_SCTP(sport=p.sport, dport=p.dport, tag=0) / SCTPChunkInit(
             init_tag=probe.id, a_rwnd=run & 0xFFFFFFFF, n_out_streams=1, n_in_streams=1, init_tsn=1)
     else:
-        pkt = ip / Raw(tag)
+        pkt = ip / Raw((GRE_HEADER if p.proto == GRE else b"") + tag)
         pkt[IP].proto = p.proto
     return bytes(pkt)
 
@@ -390,6 +394,10 @@ def decode(data: bytes) -> tuple[int, int] | None:
             return None
         tag, rwnd = struct.unpack("!II", body[16:24])
         return rwnd, tag
+    elif proto == GRE:
+        if body[:4] != GRE_HEADER:
+            return None
+        off = 4
     else:
         off = 0
     chunk = body[off:off + 12]

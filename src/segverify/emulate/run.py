@@ -32,8 +32,8 @@ from typing import Iterable, Sequence
 
 from ..errors import ToolFailed
 from ..escape import one_line
-from ..headers import HeaderSet
-from ..model import NodeKind, Topology
+from ..headers import ICMP, HeaderSet
+from ..model import PORTED_PROTOCOLS, NodeKind, Topology
 from . import netns, probes as probes_mod
 from .nftables import PROBE_MARK
 from .plan import NEIGH_QUEUE, Plan, make_plan
@@ -245,26 +245,40 @@ def _flush_conntrack() -> None:
         s.close()
 
 
-def _rounds(batch: Sequence[tuple[Probe, bytes]]) -> list[list[tuple[Probe, bytes]]]:
-    """Split probes so that no round holds a probe and its mirror image.
+def _rounds(batch: Sequence[tuple[Probe, bytes]], nat: bool = False) -> list[list[tuple[Probe, bytes]]]:
+    """Split probes so that no two in one round can meet in conntrack.
 
-    Conntrack would take the second for the answer to the first (for protocols without ports,
+    Conntrack would take a probe's mirror image for the answer to it (for protocols without ports,
     any packet back between the same two addresses is), and a stateful ACL would let it in as
-    "established". Conntrack is flushed between rounds.
+    "established". Where the network translates addresses (``nat``), two probes of a protocol
+    without ports (GRE, ESP, ...) can also leave a NAT with one and the same tuple: the kernel has no
+    port to make the second unique and drops it, although each on its own is delivered (the
+    engine's question). So a round then holds at most one probe of each such protocol. Conntrack is
+    flushed between rounds.
     """
     rounds: list[tuple[set[tuple[object, ...]], list[tuple[Probe, bytes]]]] = []
     for item in batch:
         p = item[0].packet
-        key = (p.proto, p.src, p.sport, p.dst, p.dport)
-        mirror = (p.proto, p.dst, p.dport, p.src, p.sport)
+        key: tuple[object, ...] = (p.proto, p.src, p.sport, p.dst, p.dport)
+        mirror: tuple[object, ...] = (p.proto, p.dst, p.dport, p.src, p.sport)
+        portless = nat and p.proto not in PORTED_PROTOCOLS and p.proto != ICMP
         for keys, members in rounds:
-            if mirror not in keys:
-                keys.add(key)
-                members.append(item)
+            if mirror not in keys and not (portless and ("portless", p.proto) in keys):
                 break
         else:
-            rounds.append(({key}, [item]))
+            keys, members = set(), []
+            rounds.append((keys, members))
+        keys.add(key)
+        if portless:
+            keys.add(("portless", p.proto))
+        members.append(item)
     return [members for _keys, members in rounds]
+
+
+def _translates(topology: Topology) -> bool:
+    """Whether any node rewrites addresses (interface NAT or a policy line's source NAT)."""
+    return any(n.nat or (n.policy is not None and any(line.snat for line in n.policy.lines))
+               for n in topology.nodes.values())
 
 
 def _variants(plan: Plan) -> list[dict[str, list[str]]]:
@@ -350,7 +364,8 @@ def emulate(topology: Topology, probes: int | None = None, keep: bool = False, s
         try:
             lab.build()
             lab.open_sockets({p.packet.proto for p in chosen} or {1}, {p.src_node for p in chosen})
-            for k, batch in enumerate(_rounds(encoded)):
+            nat = _translates(topology)
+            for k, batch in enumerate(_rounds(encoded, nat)):
                 if k:
                     lab.flush_conntrack()
                 lab.send_round(run, batch, arrivals, errors)
@@ -358,7 +373,7 @@ def emulate(topology: Topology, probes: int | None = None, keep: bool = False, s
             if missing:
                 for lines in _variants(plan):
                     lab.apply(lines)
-                    for batch in _rounds(missing):
+                    for batch in _rounds(missing, nat):
                         lab.flush_conntrack()
                         lab.send_round(run, batch, arrivals, errors)
                     variants_tried += 1
