@@ -6,6 +6,7 @@ import datetime as _dt
 import json
 import struct
 import tracemalloc
+from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from segverify.cli import cli, main
 from segverify.errors import InputError, QueryError
 from segverify.network import Network
 from segverify.simulate.commands import pcap_audit
-from segverify.simulate.pcap import Category, Start, audit, format_text
+from segverify.simulate.pcap import Category, Judge, Start, audit, format_text
 
 ROOT = Path(__file__).parent.parent
 ALPHA = str(ROOT / "topologies" / "alpha.yaml")
@@ -292,3 +293,31 @@ def test_a_relays_attack_surface_is_a_warning_not_a_violation(tmp_path: Path) ->
     assert flow.category is Category.ALLOWED and [(h.rule, h.severity) for h in flow.rules] == [("SEG004", "warning")]
     assert result.exit_code == 0
     assert "allowed flows with warnings (a relay's attack surface):" in format_text(result)
+
+
+def test_a_packet_is_judged_for_every_node_that_may_send_it(tmp_path: Path) -> None:
+    """A capture cannot tell who sent a packet. From lg-vdi, the owner of 10.20.2.100, this SMB
+    opening to an Internet-segment PC is the relay reaching the terminals' side (SEG004); any other
+    host of the server LAN may send with that address too (a host may use any address of its
+    subnet), and from there the same packet is an LGWAN ↔ Internet path (SEG003), which verify
+    reports with exactly this witness. The audit names both, and who adds the second."""
+    topology = segverify.load(ROOT / "topologies" / "broken" / "beta-vdi-opens-sessions-to-terminals.yaml")
+    path = tmp_path / "spoofed.pcap"
+    wrpcap(str(path), [Ether() / IP(src="10.20.2.100", dst="10.30.2.11") / TCP(sport=49152, dport=445, flags="S")])
+    result = audit(topology, str(path), today=TODAY)
+    [flow] = result.flows
+    assert flow.source == "lg-vdi" and flow.spoofers == ("lan:lg-server",)
+    assert flow.category is Category.VIOLATION and [h.rule for h in flow.rules] == ["SEG004", "SEG003"]
+    assert "lg-vdi → inet-pc01 (or lan:lg-server with this address)" in format_text(result)
+    assert json.loads(json.dumps(result.to_dict()))["flows"][0]["spoofers"] == ["lan:lg-server"]
+
+
+def test_alike_hosts_are_one_candidate_and_name_no_one_when_they_change_nothing(alpha: segverify.Topology,
+                                                                                  tmp_path: Path) -> None:
+    path = tmp_path / "office.pcap"
+    wrpcap(str(path), conversation("10.20.1.11", "10.30.1.100", 40000, 443))
+    judge_owner, others = Judge(alpha, Network(alpha), TODAY).senders(IPv4Address("10.20.1.11"))
+    assert judge_owner == "lg-pc01"
+    assert len([o for o in others if o.startswith("lg-pc")]) == 1  # seven other office PCs, one kind
+    [flow] = audit(alpha, str(path), today=TODAY).flows
+    assert flow.spoofers == () and flow.category is Category.ALLOWED

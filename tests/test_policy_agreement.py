@@ -49,21 +49,14 @@ def on_the_wire(p: Packet) -> ScapyPacket:
     return ETH / ip / Raw(b"\x00" * 8)
 
 
-def expected_by_packet(report: Report, topology: Topology) -> dict[Packet, set[str]]:
-    # A witness sent with an address another node owns (a host may use any address of its subnet)
-    # is judged by the audit as that node's packet: a capture cannot tell them apart. Such witnesses
-    # are left out here; a known gap of pcap-audit, which should judge the packet for every sender
-    # that could have sent it.
-    owner = {i.address.ip: n.name for n in topology.nodes.values() if n.pool is None for i in n.interfaces
-             if i.address is not None}
+def expected_by_packet(report: Report) -> dict[Packet, set[str]]:
+    """Every witness with the rules verify names for it. A witness may be sent with an address
+    another node owns (a host may use any address of its subnet): the audit, which cannot tell the
+    sender from a capture, judges a packet for every node that may send it."""
     wanted: dict[Packet, set[str]] = {}
     for f in report.active:
-        if f.witness is None:
-            continue
-        sender = f.path.source if f.path is not None else None
-        if owner.get(f.witness.src, sender) != sender:
-            continue
-        wanted.setdefault(f.witness, set()).add(f.rule)
+        if f.witness is not None:
+            wanted.setdefault(f.witness, set()).add(f.rule)
     return wanted
 
 
@@ -71,7 +64,7 @@ def check_agreement(topology: Topology, directory: Path) -> int:
     """Audit every witness of ``verify`` and compare the rules; returns how many were compared."""
     network = Network(topology)
     report = verify(topology, today=TODAY, network=network)
-    wanted = expected_by_packet(report, topology)
+    wanted = expected_by_packet(report)
     if not wanted:
         return 0
     capture = directory / "witnesses.pcap"

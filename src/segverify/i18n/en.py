@@ -369,6 +369,7 @@ MESSAGES: dict[str, str] = {
     "pcap.drift_violation": "verdicts: policy violation AND impossible in the model (model drift): answers were seen, so the real network carries what the model and the rules forbid",
     "pcap.more": "… {n} more (--format json lists them all)",
     "pcap.flow": "{packet}  [{where}, {from_zone} → {to_zone}] {packets} packet(s) from #{first}{start}",
+    "pcap.spoofers": " (or {senders} with this address)",
     "pcap.start": "; start not captured ({how})",
     "pcap.start.syn-ack": "syn-ack",
     "pcap.start.midstream": "midstream",

@@ -369,6 +369,7 @@ MESSAGES: dict[str, str] = {
     "pcap.drift_violation": "判定: ポリシー違反であり、かつモデル上ありえない通信 (モデルとの乖離) である。応答が見られるため、実際のネットワークはモデルと規則が禁じる通信を運んでいる",
     "pcap.more": "… ほか {n} 件 (--format json ですべて示す)",
     "pcap.flow": "{packet}  [{where}、{from_zone} → {to_zone}] パケット {packets} 個、#{first} から{start}",
+    "pcap.spoofers": " (この送信元アドレスは {senders} も使用し得る)",
     "pcap.start": "。開始は取得されていない ({how})",
     "pcap.start.syn-ack": "SYN-ACK から判定",
     "pcap.start.midstream": "通信の途中から取得",

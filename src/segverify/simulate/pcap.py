@@ -33,7 +33,7 @@ from ..escape import one_line
 from ..i18n import joined, localize, m, text
 from ..inputs import open_regular
 from ..headers import Packet
-from ..model import PORTED_PROTOCOLS, NodeKind, Profile, Topology
+from ..model import PORTED_PROTOCOLS, Node, NodeKind, Profile, Topology
 from ..network import Network
 from ..policy.catalogue import rules_for
 from ..policy.context import Context
@@ -342,6 +342,9 @@ class FlowVerdict:
     model: str  # what the model does with it, in words
     rules: tuple[RuleHit, ...]
     key: FlowKey
+    # Other nodes that may put this source address on the wire (a host may send with any address of
+    # its subnet) and for which the model delivers it: the rules are judged for them too.
+    spoofers: tuple[str, ...] = ()
 
     @property
     def drift(self) -> bool:
@@ -354,7 +357,8 @@ class FlowVerdict:
                 "bytes": self.octets,
                 "source": self.source, "destinations": list(self.destinations), "from_zone": self.from_zone,
                 "to_zone": self.to_zone, "category": self.category.value, "possible": self.possible,
-                "model": self.model, "drift": self.drift, "rules": [r.to_dict() for r in self.rules]}
+                "model": self.model, "drift": self.drift, "rules": [r.to_dict() for r in self.rules],
+                "spoofers": list(self.spoofers)}
 
 
 @dataclass(frozen=True)
@@ -453,6 +457,17 @@ class AuditResult:
         return written
 
 
+def _plain_host(net: Network, node: Node) -> tuple[object, ...] | None:
+    """What a host with no filters, translation or forwarding of its own does with a packet it sends
+    depends on only this (its LANs, zones, gateways and routes); None for any other node."""
+    if node.acls or node.nat or node.policy is not None or node.forwarding or node.kind is NodeKind.EXTERNAL:
+        return None
+    return (node.kind, node.roles, tuple(route.prefix for route in node.routes),
+            tuple((route.via, route.drop, route.distance) for route in node.routes),
+            tuple((i.zone, i.gateway, net.lan_of.get((node.name, i.name)), tuple(a.network for a in i.all_addresses))
+                  for i in node.interfaces))
+
+
 class Judge:
     """Applies the model and the rules of the topology's profile to one header at a time."""
 
@@ -472,6 +487,7 @@ class Judge:
                              if n.kind is not NodeKind.EXTERNAL for i in n.interfaces if i.address is not None},
                             key=lambda pz: (-pz[0].prefixlen, int(pz[0].network_address), pz[1]))
         self._where: dict[IPv4Address, tuple[str | None, str]] = {}
+        self._senders: dict[IPv4Address, tuple[str | None, tuple[str, ...]]] = {}
 
     # -- where addresses belong ---------------------------------------------------------------------
 
@@ -504,6 +520,23 @@ class Judge:
                 return node.name, node.interfaces[0].zone if node.interfaces else "-"
         return None, "-"
 
+    def senders(self, addr: IPv4Address) -> tuple[str | None, tuple[str, ...]]:
+        """(the node the address belongs to, the other nodes that may send from it): the engine's
+        spoofing rule lets every node attached to the address's subnet use it, and an external node
+        whatever it stands for. Plain hosts alike in all but their addresses send such a packet
+        alike, so one of each kind stands for the others (250 office PCs are one candidate)."""
+        if addr not in self._senders:
+            owner = self.locate(addr)[0]
+            kinds: dict[object, str] = {}
+            for n in sorted(self.topology.nodes.values(), key=lambda n: n.name):
+                if n.name == owner or not (any(addr in a.network for i in n.interfaces for a in i.all_addresses)
+                                           or any(addr in r for r in n.represents)):
+                    continue
+                if self.can_send_from(n.name, addr):
+                    kinds.setdefault(_plain_host(self.net, n) or n.name, n.name)
+            self._senders[addr] = owner, tuple(kinds.values())
+        return self._senders[addr]
+
     def can_send_from(self, node: str, addr: IPv4Address) -> bool:
         """The engine's rule: own addresses, any address of an attached subnet, what it stands for."""
         if node not in self.net.nodes:
@@ -517,9 +550,12 @@ class Judge:
         cube = self.space.address("dst", addr)
         return {e.egress for e in self.net.fib_for(node, iface) if (e.match & cube) != self.space.false}
 
-    def paths(self, packet: Packet, at: tuple[str, str] | None) -> tuple[str | None, list[Path], str | None]:
-        """(sending node, paths the model gives the packet, why none if the model has no sender)."""
-        source = self.locate(packet.src)[0]
+    def paths(self, packet: Packet, at: tuple[str, str] | None,
+              source: str | None = None) -> tuple[str | None, list[Path], str | None]:
+        """(sending node, paths the model gives the packet, why none if the model has no sender).
+        ``source``: the sender to assume; by default the node the source address belongs to."""
+        if source is None:
+            source = self.locate(packet.src)[0]
         if at is not None:
             node, iface = at
             if node not in self.net.nodes:
@@ -638,15 +674,15 @@ def audit(topology: Topology, capture: str, at: str | None = None, today: _dt.da
                            for i in n.interfaces if i.address is not None and i.address.network.prefixlen < 31)
     cap, flows, total, ipv4, skipped = read_capture(capture, broadcasts, progress)
     verdicts: list[FlowVerdict] = []
-    cache: dict[Packet, tuple[str | None, list[Path], str | None]] = {}
+    cache: dict[Packet, tuple[str | None, list[Path], str | None, tuple[str, ...], tuple[RuleHit, ...]]] = {}
     for key, flow in sorted(flows.items(), key=lambda kv: kv[1].first):
         proto, a, pa, b, pb = key
         src, sport, dst, dport = (a, pa, b, pb) if flow.forward else (b, pb, a, pa)
         ported = proto in PORTED_PROTOCOLS
         packet = Packet(IPv4Address(src), IPv4Address(dst), proto, sport if ported else 0, dport if ported else 0)
         if packet not in cache:
-            cache[packet] = judge.paths(packet, point)
-        source, paths, why = cache[packet]
+            cache[packet] = _judged(judge, packet, point)
+        source, paths, why, spoofers, spoofed = cache[packet]
         possible, model, delivered = judge.describe(paths, why)
         if delivered:
             targets = delivered
@@ -659,6 +695,7 @@ def audit(topology: Topology, capture: str, at: str | None = None, today: _dt.da
             for hit in judge.judge(packet, source, target):
                 if hit not in hits:
                     hits.append(hit)
+        hits += [h for h in spoofed if h not in hits]
         from_zone = judge.locate(packet.src)[1]
         if point is not None and from_zone == "-":
             from_zone = topology.nodes[point[0]].interface(point[1]).zone
@@ -671,8 +708,37 @@ def audit(topology: Topology, capture: str, at: str | None = None, today: _dt.da
         else:  # answered although the model drops it: the model and the network disagree
             category = Category.ALLOWED if possible else Category.IMPOSSIBLE
         verdicts.append(FlowVerdict(packet, flow.start, flow.first, flow.packets, flow.octets, flow.replies, source, targets,
-                                    from_zone, to_zone, category, possible, model, tuple(hits), key))
+                                    from_zone, to_zone, category, possible, model, tuple(hits), key, spoofers))
     return AuditResult(topology.name, capture, cap.format, at, total, ipv4, skipped, verdicts, cap)
+
+
+def _judged(judge: Judge, packet: Packet, point: tuple[str, str] | None,
+            ) -> tuple[str | None, list[Path], str | None, tuple[str, ...], tuple[RuleHit, ...]]:
+    """The packet as the address's owner sends it, and as every other node that may send from that
+    address (spoofing) does: (owner, the owner's paths, why none, the spoofers that add a rule, the
+    rules they add). A capture cannot tell who sent a packet, so a packet is a violation when it is
+    one for any possible sender. Whether the model carries the packet at all (model drift) stays the
+    owner's question: a router on the subnet could forge almost anything, which explains no
+    captured flow."""
+    source, paths, why = judge.paths(packet, point)
+    hits = _hits(judge, packet, source, paths)
+    spoofers: list[str] = []
+    added: list[RuleHit] = []
+    for other in judge.senders(packet.src)[1]:
+        more = [h for h in _hits(judge, packet, other, judge.paths(packet, point, other)[1]) if h not in hits + tuple(added)]
+        if more:
+            spoofers.append(other)
+            added.extend(more)
+    return source, paths, why, tuple(spoofers), tuple(added)
+
+
+def _hits(judge: Judge, packet: Packet, sender: str | None, paths: list[Path]) -> tuple[RuleHit, ...]:
+    hits: list[RuleHit] = []
+    for target in sorted({p.final_node for p in paths if p.delivered and p.final_node is not None}):
+        for hit in judge.judge(packet, sender, target):
+            if hit not in hits:
+                hits.append(hit)
+    return tuple(hits)
 
 
 def _arrival_zone(topology: Topology, path: Path) -> str:
@@ -690,6 +756,8 @@ LIST_LIMIT = 50
 def _flow_line(f: FlowVerdict, lang: str = "en") -> str:
     sep = text(lang, "list.sep")
     where = f"{f.source or '?'} → {sep.join(f.destinations) or '?'}"
+    if f.spoofers:
+        where += text(lang, "pcap.spoofers", senders=sep.join(f.spoofers))
     start = ""
     if not f.start.captured:
         how = f.start.value if lang == "en" else text(lang, f"pcap.start.{f.start.value}")
