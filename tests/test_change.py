@@ -180,3 +180,27 @@ def test_github_annotations() -> None:
     assert "\n" not in permit and "%0AWitness: tcp 10.1.0.10:49152 -> 10.2.0.10:443" in permit
     assert any(",line=17,col=3,title=SEG003 LGWAN ↔ Internet IP path%3A inet → lg::" in line for line in lines)
     assert len([line for line in lines if line.startswith("::error")]) == 4
+
+
+def test_diff_sees_what_a_change_opens_for_a_pool() -> None:
+    """A permit for one DHCP address nobody lists: diff reports it as newly allowed from the pool,
+    with a witness sent from that address, and the finding it introduces (issue: every address
+    sends)."""
+    text = (DATA / "whatif-backup-link.yaml").read_text(encoding="utf-8").replace(
+        "links:\n  - {name: pc-core", "pools:\n  dhcp: {lan: office, range: 10.1.0.100-10.1.0.199, kind: terminal}\nlinks:\n  - {name: pc-core"
+    ).replace("  - {name: pc-core, endpoints: [pc:eth0, core:eth0]}\n", "").replace(
+        "lans:\n", "lans:\n  office: [pc:eth0, core:eth0]\n")
+    old = segverify.loads(text, "old.yaml")
+    opened = text.replace("deny-all: {default: deny, rules: []}",
+                          "deny-all: {default: deny, rules: [{action: permit, src: 10.1.0.150, dst: 10.2.0.10, service: tcp/443}]}")
+    d = diff(old, segverify.loads(opened, "new.yaml"), today=TODAY)
+    [change] = [c for c in d.allowed if c.cross_segment]
+    assert (change.source_zone, change.destination_zone) == ("lg", "inet")
+    assert change.witness is not None and str(change.witness.src) == "10.1.0.150"
+    assert change.path is not None and change.path.source == "pool:dhcp"
+    assert change.headers == ("tcp/443 from 10.1.0.150 to 10.2.0.10",)
+    assert {f.rule for f in d.introduced} == {"SEG003"}
+    assert all(f.path is not None and f.path.source == "pool:dhcp" for f in d.introduced)
+    # The same permit for a listed PC's address opens the flow for that PC, not for the pool.
+    listed = diff(old, segverify.loads(opened.replace("src: 10.1.0.150", "src: 10.1.0.10"), "new.yaml"), today=TODAY)
+    assert {c.path.source for c in listed.allowed if c.cross_segment and c.path is not None} == {"pc"}
