@@ -252,6 +252,12 @@ def test_vrf_network_agrees() -> None:
 
 
 @needs_kernel
+def test_vrfs_with_overlapping_subnets_agree() -> None:
+    """Each VRF's connected routes live in its own table, so two VRFs may hold one subnet."""
+    _assert_agrees(emulate(segverify.load(Path(__file__).parent / "data" / "vrf-overlap.yaml")))
+
+
+@needs_kernel
 def test_nat_as_devices_do_it_agrees() -> None:
     """Port forwards, a whole-address VIP, a policy line's source NAT to a pool with a port pool,
     interface NAT keeping ports, ARP for NAT addresses: the kernel delivers what the engine says."""

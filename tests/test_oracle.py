@@ -557,3 +557,14 @@ def test_vrf_leaks_equal_cost_with_other_routes_against_oracle() -> None:
     assert delivered(topo, "h-lg", Pkt(A("10.20.1.10"), A("10.40.1.10"), ICMP)) == {"h-far"}  # one way of two
     assert delivered(topo, "h-lg", Pkt(A("10.20.1.10"), A("10.30.1.10"), ICMP)) == {"h-inet"}  # via inet; default loops
     check_against_oracle(topo, "vrf-ties.yaml", 6000, seed=9, extra_dsts=("10.50.0.1", "10.30.9.9"))
+
+
+def test_vrfs_with_overlapping_subnets_against_oracle() -> None:
+    """Two VRFs of one router hold the same subnet (with different addresses): each is its own
+    table, and the default table's leak picks one of them."""
+    topo = segverify.load(Path(__file__).parent / "data" / "vrf-overlap.yaml")
+    assert delivered(topo, "srv", Pkt(A("10.9.0.10"), A("10.0.0.10"), ICMP)) == {"ha"}
+    assert delivered(topo, "srv", Pkt(A("10.9.0.10"), A("10.0.0.20"), ICMP)) == frozenset()  # vb is not leaked to
+    assert delivered(topo, "hb", Pkt(A("10.0.0.20"), A("10.9.0.10"), ICMP)) == {"srv"}
+    assert delivered(topo, "ha", Pkt(A("10.0.0.10"), A("10.0.0.20"), ICMP)) == frozenset()  # on ha's own subnet
+    check_against_oracle(topo, "vrf-overlap.yaml", 5000, seed=4, extra_dsts=("10.0.0.30",))
