@@ -53,6 +53,8 @@ def test_fan_out_keeps_order_serially_on_dask_and_in_a_process_pool(cluster: str
     assert fan_out(_square, 3, items) == expected
     assert fan_out(_square, 3, items, scheduler=cluster) == expected
     assert _on_process_pool(_square, 3, items, 2) == expected  # the way without the extra
+    seen: list[int] = []
+    assert _on_process_pool(_square, 3, items, 2, seen.append) == expected and seen == list(range(1, 41))
 
 
 def test_check_on_a_cluster_is_the_serial_check(cluster: str) -> None:

@@ -68,13 +68,16 @@ def fan_out(work: Callable[[Shared, Item], Result], shared: Shared, items: Seque
 
 
 def _on_dask(work: Callable[[Shared, Item], Result], shared: Shared, items: Sequence[Item], jobs: int,
-             scheduler: str | None, done: Done) -> list[Result]:
+             scheduler: str | None, done: Done = _ignore) -> list[Result]:
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
     try:
         if scheduler is None:
+            # No dashboard, and the scheduler's HTTP endpoint on a free local port: its default,
+            # 8787, may be taken (another cluster, a second run), and Dask then warns on the terminal.
             cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                                    silence_logs=logging.ERROR)
             client = Client(cluster)
         else:
@@ -101,7 +104,7 @@ def _call(item: Item, work: Callable[[Shared, Item], Result], shared: Shared) ->
 
 
 def _on_process_pool(work: Callable[[Shared, Item], Result], shared: Shared, items: Sequence[Item],
-                     jobs: int, done: Done) -> list[Result]:
+                     jobs: int, done: Done = _ignore) -> list[Result]:
     context = multiprocessing.get_context("fork")  # the workers inherit ``shared`` instead of unpickling it
     results: list[Any] = [None] * len(items)
     with context.Pool(jobs, initializer=_keep, initargs=(shared,)) as pool:

@@ -193,27 +193,29 @@ class Network:
         up again in the leak's target VRF (less the node's addresses there, which the node keeps);
         a leak that comes back to a VRF already on its way (a cycle) drops what it took."""
         tables = {vrf: self._fib(node, vrf) for vrf in node.vrf_names}
-        s = self.space
+        return {vrf: self._resolve_leaks(tables, own_vrf, vrf, (vrf,)) for vrf in node.vrf_names}
 
-        def resolve(vrf: str, chain: tuple[str, ...]) -> list[FibEntry]:
-            out: list[FibEntry] = []
-            for entry in tables[vrf]:
-                route = entry.route
-                if route is None or not route.leak:
-                    out.append(FibEntry(entry.route, entry.prefix, entry.match, entry.egress, entry.next_hop, chain))
-                    continue
-                target = route.next_vrf
-                assert target is not None
-                if target in chain:
-                    continue  # a leak cycle: nothing comes out of it
-                for inner in resolve(target, chain + (target,)):
-                    m = entry.match & inner.match & ~own_vrf[target]
-                    if m != s.false:
-                        out.append(FibEntry(inner.route, inner.prefix, m, inner.egress, inner.next_hop, inner.vrfs,
-                                            (route,) + inner.leaks))
-            return out
-
-        return {vrf: resolve(vrf, (vrf,)) for vrf in node.vrf_names}
+    def _resolve_leaks(self, tables: dict[str, list[FibEntry]], own_vrf: dict[str, Bdd], vrf: str,
+                       chain: tuple[str, ...]) -> list[FibEntry]:
+        # A method, not a closure calling itself: such a closure is a reference cycle that keeps the
+        # tables' BDDs alive until the garbage collector runs, at exit possibly after the BDD manager
+        # is gone (CUDD then reports nodes still referenced at shutdown).
+        out: list[FibEntry] = []
+        for entry in tables[vrf]:
+            route = entry.route
+            if route is None or not route.leak:
+                out.append(FibEntry(entry.route, entry.prefix, entry.match, entry.egress, entry.next_hop, chain))
+                continue
+            target = route.next_vrf
+            assert target is not None
+            if target in chain:
+                continue  # a leak cycle: nothing comes out of it
+            for inner in self._resolve_leaks(tables, own_vrf, target, chain + (target,)):
+                m = entry.match & inner.match & ~own_vrf[target]
+                if m != self.space.false:
+                    out.append(FibEntry(inner.route, inner.prefix, m, inner.egress, inner.next_hop, inner.vrfs,
+                                        (route,) + inner.leaks))
+        return out
 
     def fib_for(self, node: str, in_iface: str | None) -> list[FibEntry]:
         """The table a packet entering ``node`` by ``in_iface`` is routed by: its VRF's (the
