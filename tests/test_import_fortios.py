@@ -664,3 +664,106 @@ config firewall policy
     assert reach.delivers("lg-pc", "vb", Packet(pc, vb, 6, 40000, 0))
     assert not reach.delivers("lg-pc", "vb", Packet(pc, vb, 6, 40000, 1))
     assert not reach.delivers("lg-pc", "vb", Packet(pc, vb, 6, 40000, 65535))
+
+
+VDOM_LINK = """\
+config vdom
+edit lg
+next
+edit inet
+next
+end
+config global
+config system global
+    set hostname "fgt"
+end
+config system interface
+    edit "port1"
+        set vdom "inet"
+        set ip 10.30.1.1 255.255.255.0
+    next
+    edit "port2"
+        set vdom "lg"
+        set ip 10.20.1.1 255.255.255.0
+    next
+    edit "sep0"
+        set vdom "inet"
+        set type vdom-link
+        set ip 10.255.0.1 255.255.255.252
+    next
+    edit "sep1"
+        set vdom "lg"
+        set type vdom-link
+        set ip 10.255.0.2 255.255.255.252
+    next
+end
+end
+config vdom
+edit lg
+config firewall policy
+    edit 1
+        set name "from the Internet VDOM: replies only"
+        set srcintf "sep1"
+        set dstintf "port2"
+        set srcaddr "all"
+        set dstaddr "all"
+        set action accept
+        set service "ALL"
+    next
+end
+config router static
+    edit 1
+        set dst 10.30.0.0 255.255.0.0
+        set gateway 10.255.0.1
+        set device "sep1"
+    next
+end
+next
+edit inet
+config firewall policy
+    edit 4
+        set name "temporary: file server maintenance"
+        set srcintf "port1"
+        set dstintf "sep0"
+        set srcaddr "all"
+        set dstaddr "all"
+        set action accept
+        set service "ALL"
+    next
+end
+config router static
+    edit 1
+        set dst 10.20.0.0 255.255.0.0
+        set gateway 10.255.0.2
+        set device "sep0"
+    next
+end
+next
+end
+"""
+
+
+def test_a_vdom_link_joining_lgwan_and_internet_is_found_at_its_policy(tmp_path: Path) -> None:
+    """One FortiGate, an LGWAN VDOM and an Internet VDOM joined by an inter-VDOM link (a classic way
+    to save a box): the Internet VDOM's policy into the link, with the LGWAN VDOM's policy out of it,
+    opens LGWAN to the Internet segment. SEG003, cited at the Internet VDOM's policy (where the
+    packet first enters an LGWAN zone: the link's addresses belong to the LGWAN side)."""
+    overlay = OVERLAY.replace("  fw-boundary:\n    role: boundary\n", "").replace(
+        "zones:\n", "zones:\n  lg-vdom-link: {segment: lgwan, subnets: [10.255.0.0/30]}\n")
+    root = snapshot(tmp_path, VDOM_LINK, overlay)
+    topo = segverify.load(root)
+    assert {"fgt@lg", "fgt@inet"} <= set(topo.nodes)
+    report = segverify.verify(topo)
+    crossing = [f for f in report.active if f.rule == "SEG003"]
+    assert crossing and all(f.path is not None and f.path.hops[0].node in ("vb", "web") or "inet-dmz" in f.title
+                            for f in crossing)
+    policy_4 = line_of(VDOM_LINK, "edit 4", after="edit inet")
+    assert {(Path(f.location.file).name, f.location.line) for f in crossing if f.location is not None} == {
+        ("fw.conf", policy_4)}
+    # Without the Internet VDOM's policy into the link, nothing crosses.
+    closed = VDOM_LINK.replace("        set action accept\n        set service \"ALL\"\n    next\nend\nconfig router static\n"
+                               "    edit 1\n        set dst 10.20.0.0", "        set action deny\n        set service \"ALL\"\n"
+                               "    next\nend\nconfig router static\n    edit 1\n        set dst 10.20.0.0")
+    assert closed != VDOM_LINK
+    report = segverify.verify(segverify.load(snapshot(tmp_path / "closed", closed, overlay)))
+    assert not [f for f in report.active if f.rule in ("SEG001", "SEG002", "SEG003")]
