@@ -38,6 +38,8 @@ class Term:
     dports: tuple[tuple[int, int], ...] | None = None  # tcp/udp only; None: every port
     sports: tuple[tuple[int, int], ...] | None = None
     icmp_type: int | None = None                  # protocols ("icmp",) only; None: every type
+    src_exclude: tuple[IPv4Network, ...] | None = None  # only with src: src less these
+    dst_exclude: tuple[IPv4Network, ...] | None = None
 
 
 # -- aerleon's input ------------------------------------------------------------------------------
@@ -50,7 +52,7 @@ def definitions(policy: list[Term]) -> dict[str, object]:
     networks: dict[str, object] = {}
     services: dict[str, object] = {}
     for i, term in enumerate(policy):
-        for side, nets in (("S", term.src), ("D", term.dst)):
+        for side, nets in (("S", term.src), ("D", term.dst), ("SX", term.src_exclude), ("DX", term.dst_exclude)):
             if nets is not None:
                 networks[f"T{i}{side}"] = {"values": [{"address": str(n)} for n in nets]}
         for side, ports in (("SP", term.sports), ("DP", term.dports)):
@@ -71,6 +73,10 @@ def aerleon_terms(policy: list[Term], reject_as: str = "reject", type_twice: boo
             spec["source-address"] = f"T{i}S"
         if term.dst is not None:
             spec["destination-address"] = f"T{i}D"
+        if term.src_exclude is not None:
+            spec["source-exclude"] = f"T{i}SX"
+        if term.dst_exclude is not None:
+            spec["destination-exclude"] = f"T{i}DX"
         if term.protocols is not None:
             spec["protocol"] = " ".join(term.protocols)
         if term.dports is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, ip_network
 from pathlib import Path
 
 import pytest
@@ -314,3 +314,38 @@ def test_nftables_icmp_type_sets_are_one_rule_per_type(tmp_path: Path) -> None:
     assert imported.doc.data["nodes"]["fw"]["policies"]["rules"] == [
         {"action": "permit", "service": "icmp/8"}, {"action": "permit", "service": "icmp/3"}]
     assert not imported.notes.items
+
+
+def test_rules_after_a_conditional_address_return_see_the_rest_exactly(tmp_path: Path) -> None:
+    """``-s X -j RETURN`` then ``-j ACCEPT`` (aerleon's iptables rendering of an excluded network):
+    the accept applies to packets not from X only. It was widened to the returned packets too."""
+    text = "\n".join(["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]", ":T - [0:0]",
+                      "-A FORWARD -j T",
+                      "-A T -s 10.1.5.0/24 -j RETURN",
+                      "-A T -s 10.1.0.0/16 -d 10.2.0.128/25 -j RETURN",
+                      "-A T -p tcp -s 10.1.0.0/16 -j ACCEPT",
+                      "-A T -p udp -j RETURN",
+                      "-A T -p icmp -j ACCEPT", "COMMIT", ""])
+    root = _nft_host(tmp_path, "")
+    (root / "hosts" / "fw" / "nft.json").unlink()
+    (root / "hosts" / "fw" / "iptables.txt").write_text(text)
+    imported = load_snapshot(root)
+    policies = imported.doc.data["nodes"]["fw"]["policies"]
+
+    def permitted(src: str, dst: str, proto: str) -> bool:
+        def inside(address: str, nets: object) -> bool:
+            listed = [nets] if isinstance(nets, str) else nets if isinstance(nets, list) else ["0.0.0.0/0"]
+            return any(IPv4Address(address) in ip_network(n) for n in listed)
+        for rule in policies["rules"]:
+            if inside(src, rule.get("src")) and inside(dst, rule.get("dst")) and rule.get("proto", proto) == proto:
+                return bool(rule["action"] == "permit")
+        return bool(policies["default"] == "permit")
+
+    assert permitted("10.1.6.7", "10.2.0.5", "tcp")
+    assert not permitted("10.1.5.7", "10.2.0.5", "tcp")      # returned by the first RETURN
+    assert not permitted("10.1.6.7", "10.2.0.200", "tcp")    # returned by the second
+    assert permitted("10.1.6.7", "10.2.0.200", "icmp") is False
+    assert permitted("10.9.0.1", "10.2.0.5", "icmp") and not permitted("10.9.0.1", "10.2.0.5", "tcp")
+    assert not permitted("10.1.5.7", "10.2.0.5", "icmp")
+    # an over-approximation note only for the return that tests a protocol
+    assert {n.span.line for n in imported.notes.items} == {text.splitlines().index("-A T -p udp -j RETURN") + 1}

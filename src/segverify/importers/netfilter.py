@@ -387,10 +387,26 @@ def flatten(ruleset: RuleSet, chain: NfChain, notes: Notes) -> tuple[list[FlatRu
     return result, chain.policy or "accept", chain.span
 
 
+MAX_SPLIT_RULES = 10_000
+
+
+def _negation(m: NfMatch) -> list[NfMatch] | None:
+    """Disjoint matches whose union is the packets ``m`` does not match, when ``m`` tests addresses
+    only (not src, or src and not dst); None otherwise."""
+    if m != NfMatch(src=m.src, dst=m.dst):
+        return None
+    pieces = []
+    if m.src is not None:
+        pieces.append(NfMatch(src=complement(m.src)))
+    if m.dst is not None:
+        pieces.append(NfMatch(src=m.src, dst=complement(m.dst)))
+    return pieces
+
+
 def _inline(chain: NfChain, context: NfMatch, chains: dict[str, NfChain], out: list[FlatRule], notes: Notes,
             stack: tuple[str, ...], widened: bool) -> bool:
     """Append ``chain``'s rules under ``context``; return True when an unconditional verdict ended it."""
-    for rule in chain.rules:
+    for index, rule in enumerate(chain.rules):
         match = context.conjoin(rule.match)
         if match is None or match.empty():
             continue
@@ -400,6 +416,15 @@ def _inline(chain: NfChain, context: NfMatch, chains: dict[str, NfChain], out: l
         if rule.verdict == "return":
             if not conditional:
                 return False
+            pieces = _negation(rule.match)
+            if pieces is not None and len(out) < MAX_SPLIT_RULES:
+                # the rest of the chain sees exactly the packets that did not return
+                rest = replace(chain, rules=chain.rules[index + 1:])
+                for piece in pieces:
+                    sub = context.conjoin(piece)
+                    if sub is not None and not sub.empty():
+                        _inline(rest, sub, chains, out, notes, stack, widened)
+                return False  # the returned packets go on in the calling chain
             widened = True
             notes.over(rule.span, "rules after a conditional RETURN are widened: their drops are left out "
                        "and their accepts apply to the returned packets too", rule.text)
