@@ -767,3 +767,58 @@ def test_a_vdom_link_joining_lgwan_and_internet_is_found_at_its_policy(tmp_path:
     assert closed != VDOM_LINK
     report = segverify.verify(segverify.load(snapshot(tmp_path / "closed", closed, overlay)))
     assert not [f for f in report.active if f.rule in ("SEG001", "SEG002", "SEG003")]
+
+
+VRF_FGT = """\
+config system global
+    set hostname "fw-boundary"
+end
+config system interface
+    edit "port1"
+        set ip 10.20.1.1 255.255.255.0
+        set speed 1000full
+    next
+    edit "port2"
+        set ip 10.30.1.1 255.255.255.0
+        set vrf 5
+        set vrrp-virtual-mac enable
+    next
+end
+config router static
+    edit 1
+        set dst 10.31.0.0 255.255.0.0
+        set gateway 10.30.1.254
+        set device "port2"
+    next
+end
+config firewall policy
+    edit 1
+        set srcintf "port1"
+        set dstintf "port2"
+        set srcaddr "all"
+        set dstaddr "all"
+        set action accept
+        set service "ALL"
+        set schedule "always"
+    next
+end
+"""
+
+
+def test_interface_vrfs_are_routing_contexts_of_the_vdom(tmp_path: Path) -> None:
+    """``set vrf N`` puts an interface in VRF N of its VDOM (0 is the main table); a static route
+    belongs to its device's VRF. A policy from port1 to port2 then opens nothing: port2's subnet is
+    not in port1's table."""
+    imported = load_snapshot(snapshot(tmp_path, VRF_FGT))
+    fw = imported.doc.data["nodes"]["fw-boundary"]
+    assert fw["interfaces"]["port2"]["vrf"] == "vrf5" and "vrf" not in fw["interfaces"]["port1"]
+    assert fw["vrfs"]["vrf5"]["routes"] == [{"to": "10.31.0.0/16", "via": "10.30.1.254", "distance": 10}]
+    notes = {(n.span.line, n.kind) for n in imported.notes.items}
+    assert (line_of(VRF_FGT, "vrrp-virtual-mac"), NoteKind.NOT_VERIFIED) in notes  # reported, not dropped
+    assert not any(n.span.line == line_of(VRF_FGT, "set speed") for n in imported.notes.items)
+    packet = Packet(IPv4Address("10.20.1.11"), IPv4Address("10.30.1.100"), 6, 40000, 443)
+    assert not Reachability(Network(segverify.load(snapshot(tmp_path / "vrf", VRF_FGT)))).delivers("lg-pc", "vb", packet)
+    flat = VRF_FGT.replace("        set vrf 5\n", "")
+    assert Reachability(Network(segverify.load(snapshot(tmp_path / "flat", flat)))).delivers("lg-pc", "vb", packet)
+    with pytest.raises(InputError, match="a VRF is a number"):
+        load_snapshot(snapshot(tmp_path / "bad", VRF_FGT.replace("set vrf 5", "set vrf five")))
