@@ -40,6 +40,8 @@ class Term:
     icmp_type: int | None = None                  # protocols ("icmp",) only; None: every type
     src_exclude: tuple[IPv4Network, ...] | None = None  # only with src: src less these
     dst_exclude: tuple[IPv4Network, ...] | None = None
+    logging: bool = False                         # no effect on what passes: logging, counters, comments
+    comment: str | None = None
 
 
 # -- aerleon's input ------------------------------------------------------------------------------
@@ -83,6 +85,11 @@ def aerleon_terms(policy: list[Term], reject_as: str = "reject", type_twice: boo
             spec["destination-port"] = f"T{i}DP"
         if term.sports is not None:
             spec["source-port"] = f"T{i}SP"
+        if term.logging:
+            spec["logging"] = "true"
+            spec["counter"] = f"t{i}-count"
+        if term.comment is not None:
+            spec["comment"] = term.comment
         if term.icmp_type is not None:
             spec["icmp-type"] = " ".join([ICMP_TYPE_NAMES[term.icmp_type]] * (2 if type_twice else 1))
         terms.append(spec)

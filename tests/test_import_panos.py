@@ -337,6 +337,13 @@ def test_bad_xml_names_the_line(tmp_path: Path, change: str, needle: str, messag
     assert err.value.span.line == line_of(broken, needle.splitlines()[-1][:12])
 
 
+def test_empty_xml_tables_are_understood(tmp_path: Path) -> None:
+    """Generators write the tables they have nothing for as empty elements (``<service/>``)."""
+    empty = XML.replace("<application/>", "<application/><service/><service-group/><address-group/><tag/>")
+    imported = load_snapshot(_xml_snapshot(tmp_path, empty))
+    assert not [n for n in imported.notes.items if n.kind is not NoteKind.WARNING], imported.notes.items
+
+
 def test_xml_nested_too_deeply_is_an_error(tmp_path: Path) -> None:
     deep = XML.replace("<application/>", "<a>" * 80 + "</a>" * 80)
     with pytest.raises(InputError, match="nested deeper"):

@@ -475,6 +475,8 @@ class PanosParser:
 
     def in_vsys(self, vsys: Vsys, w: list[str], line: SetLine) -> None:
         head = w[0]
+        if len(w) == 1 and head in EMPTY_TABLES:
+            return  # a table with no entries (the XML configuration writes <service/>)
         if head == "zone" and len(w) >= 4 and w[2] == "network":
             if w[3] in ("layer3",):
                 members = _values(w[4:])
@@ -968,6 +970,9 @@ class VsysBuilder:
                 self.device.nat.append(NatData(data, rule.span))
 
 
+# Tables of a vsys that the XML configuration may write empty.
+EMPTY_TABLES = {"address", "address-group", "service", "service-group", "zone", "rulebase", "import", "application",
+                "application-group", "tag", "schedule", "profiles", "profile-group"}
 # Keys that hold a list of members: a second set adds to the list.
 MEMBER_LISTS = {"static", "members", "from", "to", "source", "destination", "service", "application", "tag",
                 "source-user", "category", "hip-profiles", "translated-address"}
