@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from ipaddress import IPv4Address, ip_network
+from ipaddress import IPv4Address, IPv4Network, ip_network
 from pathlib import Path
 
 import pytest
@@ -349,3 +349,51 @@ def test_rules_after_a_conditional_address_return_see_the_rest_exactly(tmp_path:
     assert not permitted("10.1.5.7", "10.2.0.5", "icmp")
     # an over-approximation note only for the return that tests a protocol
     assert {n.span.line for n in imported.notes.items} == {text.splitlines().index("-A T -p udp -j RETURN") + 1}
+
+
+def test_nftables_masks_code_names_tcp_flags_and_repeated_fields(tmp_path: Path) -> None:
+    """What the kernel round trip found widened: a masked address compare (a non-contiguous
+    wildcard, ``ip daddr & 255.255.255.159 == 10.0.0.27``) is the prefixes it selects; an ICMP code
+    by name is its number; ``tcp flags & (syn | ack) == ack`` is ``established``; and two compares
+    of one field (``ip saddr 10.0.0.0/24 ip saddr != 10.0.0.5``) both hold (the second used to
+    replace the first)."""
+    def match(left: dict[str, object], right: object, op: str = "==") -> dict[str, object]:
+        return {"match": {"op": op, "left": left, "right": right}}
+
+    def ip(field: str) -> dict[str, object]:
+        return {"payload": {"protocol": "ip", "field": field}}
+
+    def rule(*expr: dict[str, object]) -> dict[str, object]:
+        return {"rule": {"family": "ip", "table": "t", "chain": "f", "expr": list(expr)}}
+
+    flags = {"&": [{"payload": {"protocol": "tcp", "field": "flags"}}, ["syn", "ack"]]}
+    ruleset = {"nftables": [
+        {"table": {"family": "ip", "name": "t"}},
+        {"chain": {"family": "ip", "table": "t", "name": "f", "type": "filter", "hook": "forward", "prio": 0,
+                   "policy": "drop"}},
+        rule(match({"&": [ip("daddr"), "255.255.255.159"]}, "10.0.0.27"), {"accept": None}),
+        rule(match({"&": [ip("saddr"), "255.255.255.0"]}, "10.1.0.0", "!="), {"drop": None}),
+        rule(match({"payload": {"protocol": "icmp", "field": "type"}}, "destination-unreachable"),
+             match({"payload": {"protocol": "icmp", "field": "code"}}, "net-unreachable"), {"accept": None}),
+        rule(match(ip("daddr"), {"prefix": {"addr": "10.2.0.0", "len": 24}}), match(flags, "ack"), {"accept": None}),
+        rule(match(ip("saddr"), {"prefix": {"addr": "10.1.0.0", "len": 24}}), match(ip("saddr"), "10.1.0.5", "!="),
+             {"accept": None}),
+        rule(match({"&": [ip("daddr"), "255.0.0.255"]}, "10.0.0.1"), {"accept": None})]}
+    imported = load_snapshot(_nft_host(tmp_path, json.dumps(ruleset)))
+    rules = imported.doc.data["nodes"]["fw"]["policies"]["rules"]
+    assert rules[0] == {"action": "permit", "dst": ["10.0.0.27/32", "10.0.0.59/32", "10.0.0.91/32", "10.0.0.123/32"]}
+    dropped = [IPv4Network(p) for p in rules[1]["src"]]  # every source but 10.1.0.0/24
+    assert rules[1]["action"] == "deny" and sum(n.num_addresses for n in dropped) == 2 ** 32 - 256
+    assert not any(n.overlaps(IPv4Network("10.1.0.0/24")) for n in dropped)
+    assert rules[2] == {"action": "permit", "service": "icmp/3/0"}
+    assert rules[3] == {"action": "permit", "dst": "10.2.0.0/24", "proto": "tcp", "established": True}
+    assert rules[4]["src"] == [str(n) for n in
+                               sorted(IPv4Network("10.1.0.0/24").address_exclude(IPv4Network("10.1.0.5/32")))]
+    # 16 don't-care bits above the last compared one: 65,536 prefixes, more than are read; widened and noted
+    assert rules[5] == {"action": "permit"}
+    assert [n.message for n in imported.notes.items] == ["accept widened: ip daddr & 255.0.0.255: too many prefixes "
+                                                         "not modelled"]
+    net = Network(segverify.load(tmp_path / "snap"))
+    pc, web = IPv4Address("10.1.0.10"), IPv4Address("10.2.0.80")
+    # the established line lets no new flow through; the source line (10.1.0.0/24 but .5) does
+    assert [p.outcome for p in trace(net, "pc", Packet(pc, web, 6, 40000, 80))] == [Outcome.DELIVERED]

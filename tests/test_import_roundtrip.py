@@ -90,11 +90,9 @@ def test_dumped_kernel_state_imports_to_the_same_reachability(tmp_path: Path, se
     original = _dump(seed, root)
     imported = segverify.load(root)
     before, after = _pairs(original), _pairs(imported)
-    assert not before - after, f"the import lost paths: {sorted(before - after)}"
-    unmodelled = [n for n in load_snapshot(root).notes.items if n.kind is not NoteKind.WARNING
-                  and EMULATOR_MARKS not in n.message]
-    if after != before:
-        # only where a dumped construct was not modelled, and then only ever more (never less)
-        assert unmodelled, f"extra paths without a reason: {sorted(after - before)}"
-    else:
-        assert before == after
+    notes = [str(n) for n in load_snapshot(root).notes.sorted() if n.kind is not NoteKind.WARNING
+             and EMULATOR_MARKS not in n.message]
+    # Exactly the same pairs: an import that widens a rule the kernel holds exactly is a bug here,
+    # even when it says so in a note (the notes are printed to show which line was widened).
+    assert after == before, (f"lost {sorted(before - after)}, extra {sorted(after - before)}; notes:\n"
+                             + "\n".join(notes))

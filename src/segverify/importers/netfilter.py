@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field, replace
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from ..errors import InputError, Span
@@ -27,6 +27,13 @@ ICMP_TYPES = {"echo-reply": 0, "destination-unreachable": 3, "source-quench": 4,
               "echo-request": 8, "router-advertisement": 9, "router-solicitation": 10, "time-exceeded": 11,
               "parameter-problem": 12, "timestamp-request": 13, "timestamp-reply": 14, "info-request": 15,
               "info-reply": 16, "address-mask-request": 17, "address-mask-reply": 18}
+# nft's names for ICMP codes (``nft describe icmp code``); iptables names a code only together
+# with its type (``port-unreachable``), which is not modelled.
+ICMP_CODES = {"net-unreachable": 0, "host-unreachable": 1, "prot-unreachable": 2, "port-unreachable": 3,
+              "frag-needed": 4, "net-prohibited": 9, "host-prohibited": 10, "admin-prohibited": 13}
+# A masked compare ``addr & MASK == VALUE`` is read as the prefixes it selects while there are at
+# most this many (a mask with few don't-care bits above its last compared bit); beyond, not modelled.
+MAX_MASK_PREFIXES = 256
 PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 47: "gre", 50: "esp", 132: "sctp"}
 EVERYTHING = IPv4Network("0.0.0.0/0")
 MAX_CHAIN_DEPTH = 32
@@ -46,6 +53,28 @@ def complement(prefixes: list[IPv4Network]) -> list[IPv4Network]:
                 nxt.append(r)
         remaining = nxt
     return sorted(remaining)
+
+
+def masked_prefixes(mask: IPv4Address, value: IPv4Address) -> list[IPv4Network] | None:
+    """The addresses ``a`` with ``a & mask == value & mask``, as prefixes; None when there are more
+    than MAX_MASK_PREFIXES of them (the caller then reports the compare as not modelled)."""
+    care = int(mask)
+    trailing = (care & -care).bit_length() - 1 if care else 32  # don't-care bits below every compared one
+    length = 32 - trailing
+    free = [bit for bit in range(32 - length, 32) if not (care >> bit) & 1]
+    if 1 << len(free) > MAX_MASK_PREFIXES:
+        return None
+    if int(value) & ~care & 0xFFFFFFFF:
+        return []  # the value has bits the mask clears: no address compares equal
+    base = int(value)
+    out = []
+    for n in range(1 << len(free)):
+        addr = base
+        for i, bit in enumerate(free):
+            if (n >> i) & 1:
+                addr |= 1 << bit
+        out.append(IPv4Network((addr, length)))
+    return sorted(out)
 
 
 def intersect(a: list[IPv4Network] | None, b: list[IPv4Network] | None) -> list[IPv4Network] | None:
@@ -99,6 +128,7 @@ class NfMatch:
     unmodelled: tuple[str, ...] = ()  # conditions the model cannot express
     icmp_type: int | None = None
     icmp_code: int | None = None
+    established: bool | None = None  # TCP ACK without SYN (the model's ``established``); None: any
 
     def empty(self) -> bool:
         return (self.src == [] or self.dst == [] or self.sport == [] or self.dport == []
@@ -112,6 +142,9 @@ class NfMatch:
             proto = other.proto
         iif = self.iif if other.iif is None else (other.iif if self.iif is None else self.iif & other.iif)
         oif = self.oif if other.oif is None else (other.oif if self.oif is None else self.oif & other.oif)
+        if None not in (self.established, other.established) and self.established != other.established:
+            return None
+        established = self.established if self.established is not None else other.established
         icmp: list[int | None] = []
         for mine, theirs in ((self.icmp_type, other.icmp_type), (self.icmp_code, other.icmp_code)):
             if mine is not None and theirs is not None and mine != theirs:
@@ -120,7 +153,7 @@ class NfMatch:
         return NfMatch(intersect(self.src, other.src), intersect(self.dst, other.dst), proto,
                        port_intersect(self.sport, other.sport), port_intersect(self.dport, other.dport),
                        iif, self.iif_not | other.iif_not, oif, self.oif_not | other.oif_not,
-                       self.new and other.new, self.unmodelled + other.unmodelled, icmp[0], icmp[1])
+                       self.new and other.new, self.unmodelled + other.unmodelled, icmp[0], icmp[1], established)
 
 
 @dataclass
@@ -508,6 +541,8 @@ def _rule_dict(match: NfMatch, action: str) -> dict[str, Any]:
         rule["service"] = f"icmp/{match.icmp_type}" + (f"/{match.icmp_code}" if match.icmp_code is not None else "")
     elif match.proto is not None:
         rule["proto"] = PROTO_NAMES.get(match.proto, match.proto)
+    if match.established is not None:
+        rule["established"] = match.established
     for key in ("sport", "dport"):
         ports = getattr(match, key)
         if ports is not None:

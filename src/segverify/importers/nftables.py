@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import InputError, Span
 from .linux_host import load_json
-from .netfilter import ICMP_TYPES, PROTOCOL_NUMBERS, NfChain, NfMatch, NfRule, NfTable, RuleSet, complement, port_complement
+from .netfilter import ICMP_CODES, ICMP_TYPES, PROTOCOL_NUMBERS, intersect, masked_prefixes, port_intersect, NfChain, NfMatch, NfRule, NfTable, RuleSet, complement, port_complement
 from .notes import Notes
 
 class _Unmodelled(Exception):
@@ -112,11 +112,15 @@ def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) 
     negate = op == "!="
     if op not in ("==", "!=", "in"):
         raise _Unmodelled(f"operator {op}")
+    if isinstance(left, dict) and "&" in left:
+        _masked(left["&"], right, negate, m)
+        return
     if isinstance(left, dict) and "payload" in left:
         proto, field = left["payload"].get("protocol"), left["payload"].get("field")
         if proto == "ip" and field in ("saddr", "daddr"):
             nets = _addresses(right, sets)
-            m["src" if field == "saddr" else "dst"] = complement(nets) if negate else nets
+            key = "src" if field == "saddr" else "dst"  # several compares of one field: all must hold
+            m[key] = intersect(m.get(key), complement(nets) if negate else nets)
             return
         if proto == "ip" and field == "protocol" and not negate:
             _restrict(m, _protocols(right, sets))
@@ -127,12 +131,12 @@ def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) 
             elif not m.get("protos") or any(p not in (6, 17, 132) for p in m["protos"]):
                 raise _Unmodelled("th ports without a ported protocol")
             ports = _ports(right, sets)
-            m[field] = port_complement(ports) if negate else ports
+            m[field] = port_intersect(m.get(field), port_complement(ports) if negate else ports)
             return
         if proto == "icmp" and field in ("type", "code") and not negate:
             listed = right["set"] if isinstance(right, dict) and isinstance(right.get("set"), list) else [right]
-            values = list(dict.fromkeys(ICMP_TYPES.get(v, v) if field == "type" and isinstance(v, str) else v
-                                        for v in listed))
+            symbolic = ICMP_TYPES if field == "type" else ICMP_CODES
+            values = list(dict.fromkeys(symbolic.get(v, v) if isinstance(v, str) else v for v in listed))
             if not values or not all(isinstance(v, int) and 0 <= v <= 255 for v in values):
                 raise _Unmodelled(f"icmp {field} {right!r}")
             _restrict(m, [1])
@@ -168,6 +172,30 @@ def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) 
             m["stateful"] = True
         return
     raise _Unmodelled("this match")
+
+
+def _masked(operands: Any, right: Any, negate: bool, m: dict[str, Any]) -> None:
+    """``ip saddr/daddr & MASK == VALUE`` (the prefixes it selects) and ``tcp flags & (syn | ack) ==
+    ack`` (the model's ``established``); other masked compares raise _Unmodelled."""
+    if not (isinstance(operands, list) and len(operands) == 2 and isinstance(operands[0], dict)
+            and "payload" in operands[0]):
+        raise _Unmodelled("a masked compare")
+    payload, mask = operands[0]["payload"], operands[1]
+    proto, field = payload.get("protocol"), payload.get("field")
+    if proto == "ip" and field in ("saddr", "daddr") and isinstance(mask, str) and isinstance(right, str):
+        nets = masked_prefixes(IPv4Address(mask), IPv4Address(right))
+        if nets is None:
+            raise _Unmodelled(f"ip {field} & {mask}: too many prefixes")
+        key = "src" if field == "saddr" else "dst"
+        chosen = complement(nets) if negate else nets
+        m[key] = intersect(m.get(key), chosen)
+        return
+    flags = sorted(mask) if isinstance(mask, list) else [mask]
+    if proto == "tcp" and field == "flags" and flags == ["ack", "syn"] and right == "ack" and not negate:
+        _restrict(m, [6])
+        m["established"] = True
+        return
+    raise _Unmodelled(f"{proto} {field} masked")
 
 
 def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset: RuleSet) -> list[NfRule]:
@@ -230,7 +258,8 @@ def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset:
     return [NfRule(NfMatch(src=m.get("src"), dst=m.get("dst"), proto=proto, sport=m.get("sport"),
                            dport=m.get("dport"), iif=m.get("iif"), iif_not=m.get("iif_not", frozenset()),
                            oif=m.get("oif"), oif_not=m.get("oif_not", frozenset()), new=m.get("new", True),
-                           unmodelled=tuple(unmodelled), icmp_type=icmp_type, icmp_code=icmp_code),
+                           unmodelled=tuple(unmodelled), icmp_type=icmp_type, icmp_code=icmp_code,
+                           established=m.get("established")),
                    verdict, span, f"chain {rule.get('chain')} rule handle {rule.get('handle', '?')}: {text}",
                    target, nat)
             for proto in protocols for icmp_type in types for icmp_code in codes]
