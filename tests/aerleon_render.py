@@ -142,7 +142,7 @@ nodes:
     kind: external
     represents: [any]
     interfaces:
-      eth0: {{zone: outside, address: 192.168.2.2/24}}
+      eth0: {{zone: outside, address: 192.168.2.2/24, gateway: 192.168.2.1}}
 """
 
 CISCO = """\
@@ -156,6 +156,7 @@ interface GigabitEthernet0/1
  ip address 192.168.2.1 255.255.255.0
 !
 ip route 0.0.0.0 0.0.0.0 192.168.2.2
+ip route 10.0.0.0 255.128.0.0 192.168.1.2
 !
 """
 
@@ -176,6 +177,11 @@ config router static
         set gateway 192.168.2.2
         set device "port2"
     next
+    edit 2
+        set dst 10.0.0.0 255.128.0.0
+        set gateway 192.168.1.2
+        set device "port1"
+    next
 end
 """
 
@@ -186,7 +192,8 @@ LINUX_ADDR = [
     {"ifindex": 3, "ifname": "eth1", "flags": ["BROADCAST", "UP"],
      "addr_info": [{"family": "inet", "local": "192.168.2.1", "prefixlen": 24}]},
 ]
-LINUX_ROUTE = [{"dst": "default", "gateway": "192.168.2.2", "dev": "eth1"}]
+LINUX_ROUTE = [{"dst": "default", "gateway": "192.168.2.2", "dev": "eth1"},
+               {"dst": "10.0.0.0/9", "gateway": "192.168.1.2", "dev": "eth0"}]
 
 
 def iptables_save(rendered: str) -> str:
@@ -261,6 +268,9 @@ def panos_xml(rendered: str) -> str:
     route = _element(router, "routing-table ip static-route entry=default-route")
     _element(route, "destination").text = "0.0.0.0/0"
     _element(route, "nexthop ip-address").text = "192.168.2.2"
+    back = _element(router, "routing-table ip static-route entry=to-lan")
+    _element(back, "destination").text = str(INSIDE)
+    _element(back, "nexthop ip-address").text = "192.168.1.2"
     vsys = _element(device, "vsys entry=vsys1")
     for zone, iface in (("inside", "ethernet1/1"), ("outside", "ethernet1/2")):
         ET.SubElement(_element(vsys, f"zone entry={zone} network layer3"), "member").text = iface

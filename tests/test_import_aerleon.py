@@ -201,11 +201,13 @@ def compared(space: HeaderSpace) -> Bdd:
     return space.networks("src", [INSIDE]) & space.networks("dst", [OUTSIDE]) & space.new_flow
 
 
-def samples(policy: list[Term]) -> Iterator[Packet]:
+def samples(policy: list[Term], back: bool = False) -> Iterator[Packet]:
     """Packets at every boundary the policy draws: each network's first and last address and their
-    neighbours, each port range's ends and their neighbours, for each protocol, plus ICMP."""
-    srcs: set[IPv4Address] = {INSIDE.network_address, INSIDE.broadcast_address}
-    dsts: set[IPv4Address] = {OUTSIDE.network_address, OUTSIDE.broadcast_address}
+    neighbours, each port range's ends and their neighbours, for each protocol, plus ICMP. From
+    lan to wan, or with ``back`` from wan to lan."""
+    inside, outside = (OUTSIDE, INSIDE) if back else (INSIDE, OUTSIDE)
+    srcs: set[IPv4Address] = {inside.network_address, inside.broadcast_address}
+    dsts: set[IPv4Address] = {outside.network_address, outside.broadcast_address}
     port_values: set[int] = {0, 1, 65535}
     for term in policy:
         for nets, out in ((term.src, srcs), (term.dst, dsts), (term.src_exclude, srcs), (term.dst_exclude, dsts)):
@@ -216,8 +218,8 @@ def samples(policy: list[Term]) -> Iterator[Packet]:
         for ranges in (term.dports, term.sports):
             for lo, hi in ranges or ():
                 port_values.update(v for v in (lo - 1, lo, hi, hi + 1) if 0 <= v <= 65535)
-    srcs = {a for a in srcs if a in INSIDE}
-    dsts = {a for a in dsts if a in OUTSIDE}
+    srcs = {a for a in srcs if a in inside}
+    dsts = {a for a in dsts if a in outside}
     values = sorted(port_values)
     for i, (src, dst) in enumerate((s, d) for s in sorted(srcs) for d in sorted(dsts)):
         for j, proto in enumerate(PORTED):
@@ -257,10 +259,13 @@ def aerleon_renders(vendor: str, policy: list[Term]) -> bool:
     return False
 
 
-def imported_reach(policy: list[Term], scratch: Path) -> tuple[HeaderSpace, dict[str, Bdd], dict[str, str]]:
-    """Per vendor: the headers lan's new flows carry that reach wan, all in one BDD manager."""
+def imported_reach(policy: list[Term], scratch: Path) -> tuple[HeaderSpace, dict[str, Bdd], dict[str, Bdd],
+                                                                dict[str, str]]:
+    """Per vendor: the headers lan's new flows carry that reach wan, and wan's that reach lan, all
+    in one BDD manager."""
     space: HeaderSpace | None = None
     reach: dict[str, Bdd] = {}
+    back: dict[str, Bdd] = {}
     renderings: dict[str, str] = {}
     for vendor in VENDORS:
         root = scratch / vendor
@@ -284,14 +289,16 @@ def imported_reach(policy: list[Term], scratch: Path) -> tuple[HeaderSpace, dict
         if space is None:
             space = space_for(topology)
         net = Network(topology, shared_space=space)
-        reach[vendor] = Reachability(net, sources=["lan"]).sent_headers(["lan"], ["wan"])
+        flows = Reachability(net, sources=["lan", "wan"])
+        reach[vendor] = flows.sent_headers(["lan"], ["wan"])
+        back[vendor] = flows.sent_headers(["wan"], ["lan"])
     assert space is not None
-    return space, reach, renderings
+    return space, reach, back, renderings
 
 
 def check_policy(policy: list[Term]) -> None:
     with tempfile.TemporaryDirectory(prefix="differential-") as scratch:
-        space, reach, renderings = imported_reach(policy, Path(scratch))
+        space, reach, back, renderings = imported_reach(policy, Path(scratch))
     assert set(VENDORS) - set(reach) <= {"fortigate", "paloalto"}
     domain = compared(space)
     for vendor in reach:
@@ -308,10 +315,30 @@ def check_policy(policy: list[Term]) -> None:
             expected = permits(meant, packet)
             assert space.contains(want, packet) == expected, f"expected_bdd disagrees with first match at {packet}"
             assert space.contains(got, packet) == expected, f"{vendor} at {packet}"
+        check_back(space, vendor, back[vendor], policy)
     # identical across vendors, wherever the vendors' renderings mean the same policy
     same = [v for v in reach if expected_for(v, policy) == policy]
     for vendor in same[1:]:
         assert reach[vendor] & domain == reach[same[0]] & domain, f"{vendor} differs from {same[0]}"
+
+
+def check_back(space: HeaderSpace, vendor: str, got: Bdd, policy: list[Term]) -> None:
+    """From wan to lan the vendors differ by where the filter sits, as configured: IOS filters only
+    what enters the lan-side interface (nothing back), the FORWARD chain and the forward hook see
+    both directions with the same rules (they name no interface), FortiGate's policies and PAN-OS's
+    rules go from the lan side to the wan side only (back: the implicit deny)."""
+    domain = space.networks("src", [OUTSIDE]) & space.networks("dst", [INSIDE]) & space.new_flow
+    if vendor == "cisco":
+        want = domain
+    elif vendor in ("iptables", "nftables"):
+        want = expected_bdd(space, policy) & domain
+        for packet in samples(policy, back=True):
+            assert space.contains(got, packet) == permits(policy, packet), f"{vendor} back at {packet}"
+    else:
+        want = space.false
+    if got & domain != want:
+        witness = pick_packet(space, ((got & domain) & ~want) | (want & ~got))
+        pytest.fail(f"{vendor}: from wan to lan, imported reachability differs at {witness}\npolicy: {policy}")
 
 
 @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
