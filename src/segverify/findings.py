@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from .errors import Span
 from .headers import Packet
+from .model import ImportScope
 from .trace import Path
 
 
@@ -140,6 +141,7 @@ class Report:
     today: str = ""
     zones: tuple[tuple[str, str], ...] = ()  # (zone, segment), for outputs that list every zone pair
     baselined: int = 0  # findings left out because a baseline file accepted them (--baseline)
+    import_scope: ImportScope | None = None  # a snapshot's vendor lines outside the proof
 
     def __post_init__(self) -> None:
         self.findings.sort(key=Finding.sort_key)

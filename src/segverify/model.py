@@ -477,6 +477,15 @@ class SourceFile:
 
 
 @dataclass(frozen=True)
+class ImportScope:
+    """What the import of a snapshot left outside the proof, for the report's scope: every vendor
+    line "not verified" (its file:line, why, the line as written) and how many were over-approximated."""
+
+    not_verified: tuple[tuple[str, str, str], ...] = ()
+    over_approximated: int = 0
+
+
+@dataclass(frozen=True)
 class Topology:
     name: str
     profile: Profile
@@ -488,6 +497,7 @@ class Topology:
     span: Span
     description: str = ""
     networks: Mapping[str, tuple[IPv4Network, ...]] = field(default_factory=dict)
+    import_scope: ImportScope | None = None  # read from a snapshot: what its import did not verify
 
     def zone_of(self, node: str, iface: str) -> Zone:
         return self.zones[self.nodes[node].interface(iface).zone]

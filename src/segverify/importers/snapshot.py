@@ -18,13 +18,13 @@ builder then checks it like any topology, so its errors cite vendor lines too.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Span
-from ..model import SourceFile
+from ..model import ImportScope, SourceFile
 from ..reader import Document, Path_
 from .cisco_ios import looks_like_ios, parse_ios
 from .fortios import parse_fortios
@@ -34,7 +34,7 @@ from .device import AclData, Device, L3Interface, RouteData
 from .fib import Fib, read_fib
 from .files import read_text
 from .linux_host import batfish_host, dumped_host, load_json
-from .notes import Notes
+from .notes import NoteKind, Notes
 from .overlay import OVERLAY_INTERFACE_KEYS, OVERLAY_NODE_KEYS, Overlay, read_overlay
 from .topology import Cable, Segment, derive
 
@@ -712,4 +712,12 @@ def load_snapshot_topology(root: Path, overlay_path: Path | None = None) -> tupl
 
     imported = load_snapshot(root, overlay_path)
     validate_document(imported.doc)
-    return build(imported.doc), imported.notes
+    return replace(build(imported.doc), import_scope=import_scope(imported.notes)), imported.notes
+
+
+def import_scope(notes: Notes) -> ImportScope:
+    """The notes the report's scope lists: every line not verified, and the count of the
+    over-approximated ones (``import --report-unsupported`` lists those)."""
+    items = notes.sorted()
+    return ImportScope(tuple((str(n.span), n.message, n.text) for n in items if n.kind is NoteKind.NOT_VERIFIED),
+                       sum(1 for n in items if n.kind is NoteKind.OVER_APPROXIMATED))

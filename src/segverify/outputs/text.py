@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..escape import for_terminal, one_line
 from ..findings import Finding, Report, Severity
 from ..i18n import localize, text
+from ..model import ImportScope
 from ..policy.catalogue import CATALOGUE
 from ..policy.completeness import gap_summary
 from ..trace import AclDecision, Hop
@@ -97,6 +98,20 @@ def rule_counts(report: Report, lang: str = "en") -> list[str]:
             for k in order]
 
 
+def scope_lines(scope: ImportScope, lang: str = "en") -> list[str]:
+    """A snapshot's import in the scope of the proof: the lines not verified, each with its place,
+    and how many were over-approximated (``import --report-unsupported`` lists those)."""
+    n, over = len(scope.not_verified), scope.over_approximated
+    if not n and not over:
+        return [text(lang, "text.scope_all")]
+    out = [text(lang, "text.scope", n=n, over=over)]
+    if n:
+        out.append("  " + text(lang, "text.scope_list"))
+        for location, message, written in scope.not_verified:
+            out.append(f"    {location}: {one_line(message)}" + (f"  | {one_line(written)}" if written else ""))
+    return out
+
+
 def render_text(report: Report, lang: str = "en") -> str:
     out = [text(lang, "text.header", topology=one_line(report.topology), profile=report.profile, date=report.today),
            text(lang, "text.rules_checked", rules=" ".join(report.rules_checked))]
@@ -119,6 +134,9 @@ def render_text(report: Report, lang: str = "en") -> str:
         out.append(text(lang, "text.suppressed"))
         for f in report.suppressed:
             out.append(f"  {f.rule} {localize(f.title, lang)} — {', '.join(f.suppressed_by)}")
+        out.append("")
+    if report.import_scope is not None:
+        out.extend(scope_lines(report.import_scope, lang))
         out.append("")
     out.append(verdict(report, lang))
     return for_terminal("\n".join(out) + "\n")

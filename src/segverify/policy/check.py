@@ -55,4 +55,4 @@ def run_rules(topology: Topology, network: Network, profile: str | Profile | Non
     ]
     zones = tuple(sorted((z.name, z.segment.value) for z in topology.zones.values()))
     return ctx, Report(topology.name, chosen.value, tuple((f.path, f.sha256) for f in topology.files), selected,
-                       findings, exceptions, day.isoformat(), zones)
+                       findings, exceptions, day.isoformat(), zones, import_scope=topology.import_scope)

@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..findings import Finding, Report, Severity
 from ..matrix import Crossing, Matrix
-from ..model import NodeKind, Segment, Topology
+from ..model import ImportScope, NodeKind, Segment, Topology
 from ..network import Network
 from ..policy.catalogue import CATALOGUE
 from ..trace import AclDecision, Hop, Path
@@ -46,6 +46,19 @@ def rule_summary(rule: str, lang: str) -> str:
 def _svg_img(data: bytes, alt: str, ident: str) -> str:
     uri = "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
     return f'<img id="{ident}" src="{uri}" alt="{esc(alt)}">'
+
+
+def _import_scope(scope: ImportScope, w: dict[str, str]) -> str:
+    """The snapshot's vendor lines outside the proof (not verified), and how many were widened."""
+    n, over = len(scope.not_verified), scope.over_approximated
+    head = f'<h3 id="import_scope">{esc(w["import_scope"])}</h3>'
+    if not n and not over:
+        return head + f"<p>{esc(w['import_all'])}</p>"
+    rows = "".join(f"<tr><td><code>{esc(location)}</code></td><td>{esc(message)}</td><td><code>{esc(written)}</code>"
+                   f"</td></tr>" for location, message, written in scope.not_verified)
+    table = (f'<table id="not_verified"><tr><th>{esc(w["import_line"])}</th><th>{esc(w["reason"])}</th>'
+             f'<th>{esc(w["vendor_line"])}</th></tr>{rows}</table>') if n else ""
+    return head + f'<p>{esc(w["import_counts"].format(n=n, over=over))}</p>' + table
 
 
 def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str = "ja",
@@ -186,7 +199,10 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
     add("</section>")
 
     # 7. method
-    add(f'<section id="s_method"><h2>{esc(w["s_method"])}</h2>{template.METHOD[lang]}</section>')
+    add(f'<section id="s_method"><h2>{esc(w["s_method"])}</h2>{template.METHOD[lang]}')
+    if report.import_scope is not None:
+        add(_import_scope(report.import_scope, w))
+    add("</section>")
 
     # 8. audit trail
     add(f'<section id="s_trail"><h2>{esc(w["s_trail"])}</h2><dl class="kv">')
