@@ -200,6 +200,10 @@ class IosParser:
             return self.numbered_acl(device, line)
         if w[:2] == ["ip", "access-list"] and len(w) >= 4 and w[2] in ("standard", "extended"):
             return self.named_acl(device, line, children, w[2] == "standard", w[3])
+        if w[:2] == ["ip", "access-list"] and len(w) >= 4 and w[3] in ("permit", "deny"):
+            # NEC IX: ``ip access-list NAME permit ip src A dest B``, applied by ``ip filter``
+            return self.unverified(line, "an access list in NEC IX form is not modelled (the interface's "
+                                   "'ip filter' using it is listed too): the model lets its traffic through")
         if w[:2] == ["ip", "route"]:
             return self.route(device, line)
         if w[:2] == ["ip", "nat"]:
@@ -266,8 +270,14 @@ class IosParser:
                 shutdown = False
             elif w[0] == "description":
                 iface.description = child.text.strip()[len("description"):].strip()
-            elif w[:2] == ["ip", "address"] and len(w) >= 4 and w[2][0].isdigit():
-                address = self.address(w[2], w[3], where)
+            elif w[:2] == ["ip", "address"] and len(w) >= 3 and w[2][0].isdigit():
+                # IOS writes ``A MASK``; AlliedWare Plus and NEC IX write ``A/LEN``
+                if "/" in w[2]:
+                    address, w = self.cidr(w[2], where), w[:2] + [w[2], ""] + w[3:]
+                elif len(w) >= 4:
+                    address = self.address(w[2], w[3], where)
+                else:
+                    raise InputError(f"cannot read {child.text.strip()!r}", where)
                 if len(w) >= 5 and w[4] == "secondary":
                     iface.secondary.append((address, where))
                 elif len(w) == 4:
@@ -339,6 +349,13 @@ class IosParser:
             device.ports[name] = port
         device.interfaces[name] = iface
 
+    def cidr(self, text: str, span: Span) -> IPv4Interface:
+        """``A/LEN`` (AlliedWare Plus, NEC IX)."""
+        addr, _, length = text.partition("/")
+        if not length.isdigit() or int(length) > 32:
+            raise InputError(f"cannot read the address {text!r}", span)
+        return IPv4Interface((int(parse_ip(addr, span)), int(length)))
+
     def address(self, addr: str, mask: str, span: Span) -> IPv4Interface:
         ip = parse_ip(addr, span)
         length = mask_length(parse_ip(mask, span), span)
@@ -391,7 +408,8 @@ class IosParser:
         standard = 1 <= n <= 99 or 1300 <= n <= 1999
         extended = 100 <= n <= 199 or 2000 <= n <= 2699
         if not standard and not extended:
-            return self.unverified(line, f"access-list {n} is not an IP access list")
+            return self.unverified(line, f"access-list {n} is not an IOS IP access list (numbers 1-199, 1300-2699; "
+                                   "AlliedWare Plus hardware ACLs 3000-3699 are not modelled)")
         acl = device.acls.get(number)
         if acl is None:
             acl = device.acls[number] = AclData(number, self.span(line), default_span=self.span(line))
@@ -438,12 +456,18 @@ class IosParser:
         vrf = None
         if w[:1] == ["vrf"] and len(w) >= 2:
             vrf, w = w[1], w[2:]
-        if len(w) < 3:
+        if w[:1] == ["default"] or w[:1] and "/" in w[0]:  # NEC IX ``default``, AlliedWare Plus / IX ``P/LEN``
+            prefix = "0.0.0.0/0" if w[0] == "default" else f"{self.cidr(w[0], where).network}"
+            rest = w[1:]
+        elif len(w) >= 3:
+            net = parse_ip(w[0], where)
+            length = mask_length(parse_ip(w[1], where), where)
+            prefix = f"{IPv4Interface((int(net), length)).network}"
+            rest = w[2:]
+        else:
             raise InputError(f"cannot read {line.text.strip()!r}", where)
-        net = parse_ip(w[0], where)
-        length = mask_length(parse_ip(w[1], where), where)
-        prefix = f"{IPv4Interface((int(net), length)).network}"
-        rest = w[2:]
+        if not rest:
+            raise InputError(f"cannot read {line.text.strip()!r}", where)
         interface = None
         via = None
         if rest and not rest[0][0].isdigit():
