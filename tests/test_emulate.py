@@ -30,6 +30,7 @@ from segverify.errors import EnvironmentProblem
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = sorted((ROOT / "topologies").glob("*.yaml"))
 RANDOM_SEEDS = range(20)
+POLICY_FORM_PROBES = int(os.environ.get("SEGVERIFY_POLICY_FORM_PROBES", "1500"))
 
 
 def _environment() -> str | None:
@@ -283,6 +284,20 @@ def test_the_random_sample_uses_vrfs() -> None:
     """The sample below holds networks with routing contexts and leaks (9 of its 20)."""
     with_vrfs = [s for s in RANDOM_SEEDS if any("vrfs" in n for n in randomnet.generate_dict(s)["nodes"].values())]
     assert len(with_vrfs) >= 8
+
+
+@needs_kernel
+@pytest.mark.parametrize("path", REFERENCE, ids=[p.stem for p in REFERENCE])
+def test_reference_network_as_zone_pair_policies_agrees(path: Path) -> None:
+    """Each reference network with its boundary firewalls written as zone-pair policies (as a
+    FortiGate or PAN-OS holds them; tests/policyform.py): the kernel, with nftables iifname/oifname
+    rules in the forward hook and the local lines in the input hook, agrees with the engine."""
+    from test_policies import reference_as_policies
+
+    topology, rewritten = reference_as_policies(path)
+    assert rewritten
+    # The ACL form is emulated with every planned probe above; here an even, fixed cut of them.
+    _assert_agrees(emulate(topology, probes=POLICY_FORM_PROBES))
 
 
 @needs_kernel

@@ -6,9 +6,12 @@ import datetime as dt
 from ipaddress import IPv4Address
 from pathlib import Path
 
+import pytest
+
 import segverify
 from segverify.headers import Packet
 from segverify.network import Network
+from segverify.reach import Reachability
 from segverify.trace import trace
 
 DATA = Path(__file__).parent / "data"
@@ -51,3 +54,38 @@ def test_diff_sees_a_policy_line_change() -> None:
     assert {(c.source_zone, c.destination_zone) for c in d.allowed} == {("lg", "world")}
     assert all(c.headers and all(h.startswith("tcp/443 ") for h in c.headers) for c in d.allowed)
     assert {f.rule for f in d.introduced} == {"SEG003"}
+
+
+# -- the reference networks written as zone-pair policies ---------------------------------------------
+
+REFERENCE_NETWORKS = sorted((Path(__file__).parent.parent / "topologies").glob("*.yaml"))
+
+
+def reference_as_policies(path: Path) -> tuple[segverify.Topology, list[str]]:
+    import yaml
+
+    import policyform
+
+    data, rewritten = policyform.as_policies(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return segverify.loads(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), name=path.name), rewritten
+
+
+@pytest.mark.parametrize("path", REFERENCE_NETWORKS, ids=[p.stem for p in REFERENCE_NETWORKS])
+def test_reference_network_as_policies_is_the_same_network(path: Path) -> None:
+    """Every boundary firewall whose ingress ACLs agree on statefulness (all but the My Number one,
+    whose outbound ACL is stateful and inbound one not) rewritten as zone-pair policies: every
+    endpoint receives exactly the same headers from the same senders, and the verdict stays."""
+    from segverify.network import space_for
+
+    acl_form = segverify.load(path)
+    policy_form, rewritten = reference_as_policies(path)
+    assert rewritten and all(policy_form.nodes[n].policy is not None for n in rewritten)
+    space = space_for(acl_form, policy_form)
+    before = Reachability(Network(acl_form, shared_space=space))
+    after = Reachability(Network(policy_form, shared_space=space))
+    assert set(before.delivered) == set(after.delivered)
+    different = [d for d in before.delivered if before.delivered[d] != after.delivered[d]]
+    assert not different
+    today = dt.date(2026, 11, 26)
+    assert [f.fingerprint for f in segverify.verify(policy_form, today=today).active] == \
+        [f.fingerprint for f in segverify.verify(acl_form, today=today).active]
