@@ -195,6 +195,7 @@ class _Builder:
         for r in routers:
             self.add_nat(r)
         self.add_grown_constructs(seed=self.seed, routers=routers, hosts=hosts)
+        self.add_twice_nat(random.Random(self.seed * 7927 + 29), routers)
         if self.with_vrfs:
             self.add_vrfs(random.Random(self.seed * 104729 + 3), routers)
 
@@ -574,6 +575,27 @@ class _Builder:
             rules.insert(rng.randrange(len(rules) + 1), rule)
         if rules:
             self.nodes[router]["nat"] = rules
+
+    def add_twice_nat(self, rng: random.Random, routers: list[str]) -> None:
+        """Twice NAT on one router, both addresses of a pair translated: a destination rule that
+        also matches the source (``real_src -> mapped_dst`` becomes ``-> real_dst``) and the source
+        rule of the egress for that pair (``real_src`` becomes ``mapped_src``, ports kept), often
+        with the mirror pair for the other direction. Placed first, so they are what decides; drawn
+        from a generator of their own so the rest of the network stays as it was."""
+        candidates = [r for r in routers if len(self.nodes[r]["interfaces"]) >= 2]
+        if not candidates or rng.random() >= 0.5:
+            return
+        router = rng.choice(candidates)
+        a, b = rng.sample(sorted(self.nodes[router]["interfaces"]), 2)
+        real_src, real_dst = rng.sample(self.all_addresses(), 2)
+        mapped_dst, mapped_src = (str(NAT_SPACE.network_address + n) for n in (250, 251))
+        pair: list[dict[str, Any]] = [
+            {"type": "destination", "in": a, "src": real_src, "dst": mapped_dst, "to": real_dst},
+            {"type": "source", "out": b, "src": real_src, "dst": real_dst, "to": mapped_src, "ports": "keep"}]
+        if rng.random() < 0.6:
+            pair += [{"type": "destination", "in": b, "src": real_dst, "dst": mapped_src, "to": real_src},
+                     {"type": "source", "out": a, "src": real_dst, "dst": real_src, "to": mapped_dst, "ports": "keep"}]
+        self.nodes[router]["nat"] = pair + self.nodes[router].get("nat", [])
 
     def policy_side(self, rng: random.Random, node: str) -> Any:
         ifaces = sorted(self.nodes[node]["interfaces"])

@@ -274,6 +274,19 @@ def test_nat_as_devices_do_it_agrees() -> None:
     assert any(o.probe.src_node == "pc" and o.observed == {"x"} for o in result.outcomes)
 
 
+
+@needs_kernel
+@pytest.mark.parametrize("name", ["twice-nat.yaml", "twice-nat-static.yaml"])
+def test_twice_nat_agrees(name: str) -> None:
+    """Both addresses translated in both directions (static pairs, no pool to choose from): the
+    kernel's conntrack does what the engine says, downstream filters on the translated addresses
+    included."""
+    result = emulate(segverify.load(Path(__file__).parent / "data" / name))
+    _assert_agrees(result)
+    reached = {(o.probe.src_node, str(o.probe.packet.dst)) for o in result.outcomes if o.observed}
+    assert ("pc", "10.0.9.5") in reached and ("partner", "198.51.100.5") in reached
+
+
 @needs_kernel
 @pytest.mark.parametrize("path", REFERENCE, ids=[p.stem for p in REFERENCE])
 def test_reference_network_agrees(path: Path) -> None:
@@ -284,6 +297,14 @@ def test_the_random_sample_uses_vrfs() -> None:
     """The sample below holds networks with routing contexts and leaks (9 of its 20)."""
     with_vrfs = [s for s in RANDOM_SEEDS if any("vrfs" in n for n in randomnet.generate_dict(s)["nodes"].values())]
     assert len(with_vrfs) >= 8
+
+
+def test_the_random_sample_uses_twice_nat() -> None:
+    """The sample below holds networks with a twice-NAT pair on a router (6 of its 20)."""
+    def twice(seed: int) -> bool:
+        return any(rule.get("dst") == "203.0.113.250" and rule["type"] == "destination"
+                   for n in randomnet.generate_dict(seed)["nodes"].values() for rule in n.get("nat", []))
+    assert len([s for s in RANDOM_SEEDS if twice(s)]) >= 5
 
 
 @needs_kernel
