@@ -6,6 +6,7 @@ from functools import lru_cache
 from ipaddress import IPv4Address
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -116,6 +117,31 @@ def test_trace_agrees_with_engine_through_nat_as_devices_do_it() -> None:
     hop = next(h for p in forward for h in p.hops if h.node == "fw")
     assert hop.packet.dst == IPv4Address("10.0.5.10") and hop.packet.dport == 8443
     assert hop.policy is not None and hop.policy.rule_index == 1
+
+
+
+@pytest.mark.parametrize("name", ["twice-nat.yaml", "twice-nat-static.yaml"])
+def test_trace_of_twice_nat_shows_the_packet_as_sent_and_as_received(name: str) -> None:
+    """Both addresses translated: the trace agrees with the engine packet by packet, and shows the
+    packet as the PC sent it and as the partner received it, in both directions."""
+    net = Network(segverify.load(Path(__file__).parent / "data" / name))
+    reach = Reachability(net)
+    dsts = [IPv4Address(a) for a in ("10.0.9.5", "198.51.100.5", "192.0.2.5", "10.0.1.10", "198.51.100.1")]
+    for source, src in (("pc", "10.0.1.10"), ("pc2", "10.0.1.11"), ("partner", "192.0.2.5")):
+        for dst in dsts:
+            for dport in (22, 443):
+                packet = Packet(IPv4Address(src), dst, 6, 40000, dport)
+                delivered = {p.final_node for p in trace(net, source, packet) if p.delivered}
+                for destination in net.endpoints:
+                    if destination != source:
+                        assert reach.delivers(source, destination, packet) == (destination in delivered)
+    for source, sent, received in (("pc", ("10.0.1.10", "10.0.9.5"), ("198.51.100.5", "192.0.2.5")),
+                                   ("partner", ("192.0.2.5", "198.51.100.5"), ("10.0.9.5", "10.0.1.10"))):
+        paths = trace(net, source, Packet(IPv4Address(sent[0]), IPv4Address(sent[1]), 6, 40000, 443))
+        [path] = [p for p in paths if p.delivered]
+        first, last = path.hops[0].packet, path.hops[-1].packet
+        assert (str(first.src), str(first.dst)) == sent and (str(last.src), str(last.dst)) == received
+        assert any(len(h.nat) == 2 for h in path.hops)  # both translations named at the firewall
 
 
 def test_trace_names_the_vrf_and_each_leak_per_hop() -> None:
