@@ -337,6 +337,14 @@ def test_bad_xml_names_the_line(tmp_path: Path, change: str, needle: str, messag
     assert err.value.span.line == line_of(broken, needle.splitlines()[-1][:12])
 
 
+def test_the_xml_api_answer_reads_as_its_configuration(tmp_path: Path) -> None:
+    """``show config running`` through the XML API wraps the configuration in <response><result>."""
+    body = XML.split("\n", 1)[1]
+    wrapped = '<response status="success"><result>\n' + body + "</result></response>\n"
+    pa = load_snapshot(_xml_snapshot(tmp_path, wrapped)).doc.data["nodes"]["pa-boundary"]
+    assert pa["interfaces"]["ethernet1/1"]["address"] == "10.20.1.1/24"
+
+
 def test_empty_xml_tables_are_understood(tmp_path: Path) -> None:
     """Generators write the tables they have nothing for as empty elements (``<service/>``)."""
     empty = XML.replace("<application/>", "<application/><service/><service-group/><address-group/><tag/>")
