@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
+from typing import Any
 
 INSIDE = IPv4Network("10.0.0.0/9")    # what lan stands for: the sources
 OUTSIDE = IPv4Network("10.128.0.0/9")  # the destinations compared (wan stands for every address)
@@ -115,9 +116,10 @@ def generate(policy: list[Term], vendor: str) -> str:
     defs = naming.Naming()
     defs.ParseDefinitionsObject(definitions(policy), "")
     options, reject_as = HEADERS[vendor]
-    doc = {"filename": "policy", "filters": [{"header": {"targets": {vendor: options}},
-                                              "terms": aerleon_terms(policy, reject_as, vendor == "nftables")}]}
+    doc: Any = {"filename": "policy", "filters": [{"header": {"targets": {vendor: options}},
+                                                   "terms": aerleon_terms(policy, reject_as, vendor == "nftables")}]}
     out = api.Generate([doc], defs)
+    assert out is not None
     (text,) = out.values()
     return str(text)
 
