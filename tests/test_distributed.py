@@ -57,6 +57,20 @@ def test_fan_out_keeps_order_serially_on_dask_and_in_a_process_pool(cluster: str
     assert _on_process_pool(_square, 3, items, 2, seen.append) == expected and seen == list(range(1, 41))
 
 
+def _fails_on_seven(offset: int, item: int) -> int:
+    if item == 7:
+        raise ValueError(f"job {item} failed")
+    return item + offset
+
+
+def test_a_failing_job_on_our_own_cluster_raises_its_error(cluster: str) -> None:
+    """The local cluster segverify starts keeps Dask's logs off the terminal (a missed heartbeat on
+    a loaded machine is logged as an error and the worker carries on); what a user must see, a job
+    that really failed, still comes back as that job's exception."""
+    with pytest.raises(ValueError, match="job 7 failed"):
+        fan_out(_fails_on_seven, 0, list(range(12)), jobs=2)
+
+
 def test_check_on_a_cluster_is_the_serial_check(cluster: str) -> None:
     serial = check_many(NETWORKS, OPTIONS)
     remote = check_many(NETWORKS, OPTIONS, scheduler=cluster)

@@ -76,9 +76,12 @@ def _on_dask(work: Callable[[Shared, Item], Result], shared: Shared, items: Sequ
         if scheduler is None:
             # No dashboard, and the scheduler's HTTP endpoint on a free local port: its default,
             # 8787, may be taken (another cluster, a second run), and Dask then warns on the terminal.
+            # Our own cluster's logs stay off the user's terminal, errors too: on a loaded machine a
+            # worker logs a missed heartbeat as an ERROR and carries on, and a job that really fails
+            # raises from gather below, which is what the user sees.
             cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
                                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-                                   silence_logs=logging.ERROR)
+                                   silence_logs=logging.CRITICAL)
             client = Client(cluster)
         else:
             try:
