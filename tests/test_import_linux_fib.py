@@ -100,7 +100,7 @@ def test_a_dumped_linux_router(tmp_path: Path) -> None:
     assert gw["interfaces"]["eth0"]["secondary"] == ["10.1.9.1/24"]
     assert gw["routes"] == [{"to": "0.0.0.0/0", "via": "10.2.0.254"}, {"to": "10.66.0.0/16", "drop": True},
                             {"to": "10.77.0.0/16", "via": "10.2.0.254"}, {"to": "10.77.0.0/16", "via": "10.2.0.253"}]
-    assert gw["nat"] == [{"type": "source", "out": "eth1", "to": "10.2.0.1", "src": ["10.1.0.0/24"]}]
+    assert gw["nat"] == [{"type": "source", "out": "eth1", "to": "10.2.0.1", "src": "10.1.0.0/24"}]
     assert any(n.kind is NoteKind.NOT_VERIFIED and "inet6" in n.message for n in imported.notes.items)
     net = Network(segverify.load(root))
     web = IPv4Address("10.2.0.80")
@@ -218,8 +218,8 @@ def test_nftables_json(tmp_path: Path) -> None:
     assert local[1] == {"action": "deny", "src": ["10.9.0.0/16", "192.0.2.7/32"], "from": ["eth0", "eth1"]}  # @blocked
     assert local[-2:] == [{"action": "deny", "from": ["eth0", "eth1"]}, {"action": "permit", "to": ["eth0", "eth1"]}]
     assert imported.doc.data["nodes"]["fw"]["nat"] == [
-        {"type": "source", "out": "eth1", "to": "10.2.0.1", "src": ["10.1.0.0/24"]},
-        {"type": "static", "out": "eth1", "inside": "10.1.0.5", "outside": "10.2.0.5"}]
+        {"type": "source", "out": "eth1", "to": "10.2.0.1", "src": "10.1.0.0/24"},
+        {"type": "destination", "in": "eth1", "to": "10.1.0.5", "dst": "10.2.0.5/32"}]  # DNAT: exactly
     assert {"action": "permit", "src": "10.1.0.0/24", "service": "icmp/8", "from": ["eth0", "eth1"]} in local  # jump checks
     net = Network(segverify.load(root))
     assert [p.outcome for p in trace(net, "pc", Packet(IPv4Address("10.1.0.10"), IPv4Address("10.2.0.80"), 6,
@@ -397,3 +397,54 @@ def test_nftables_masks_code_names_tcp_flags_and_repeated_fields(tmp_path: Path)
     pc, web = IPv4Address("10.1.0.10"), IPv4Address("10.2.0.80")
     # the established line lets no new flow through; the source line (10.1.0.0/24 but .5) does
     assert [p.outcome for p in trace(net, "pc", Packet(pc, web, 6, 40000, 80))] == [Outcome.DELIVERED]
+
+
+def test_nat_with_protocol_and_port_conditions_and_icmp_type_ranges(tmp_path: Path) -> None:
+    """What the kernel round trip found lost (DNAT with a port condition was left out, so its
+    traffic was denied) or widened (an ICMP type range): NAT rules take the same match as policy
+    lines (proto, ports, addresses), DNAT is the model's destination NAT (exact, no longer
+    widened to a static one-to-one NAT), and ``icmp type echo-reply-router-solicitation`` is the
+    types 0 to 10."""
+    def match(left: dict[str, object], right: object, op: str = "==") -> dict[str, object]:
+        return {"match": {"op": op, "left": left, "right": right}}
+
+    iif = {"meta": {"key": "iifname"}}
+    oif = {"meta": {"key": "oifname"}}
+    daddr = {"payload": {"protocol": "ip", "field": "daddr"}}
+    saddr = {"payload": {"protocol": "ip", "field": "saddr"}}
+    dport = {"payload": {"protocol": "tcp", "field": "dport"}}
+    ruleset = {"nftables": [
+        {"table": {"family": "ip", "name": "t"}},
+        {"chain": {"family": "ip", "table": "t", "name": "f", "type": "filter", "hook": "forward", "prio": 0,
+                   "policy": "accept"}},
+        {"chain": {"family": "ip", "table": "t", "name": "pre", "type": "nat", "hook": "prerouting", "prio": -100,
+                   "policy": "accept"}},
+        {"chain": {"family": "ip", "table": "t", "name": "post", "type": "nat", "hook": "postrouting", "prio": 100,
+                   "policy": "accept"}},
+        {"rule": {"family": "ip", "table": "t", "chain": "f", "expr": [
+            match({"payload": {"protocol": "icmp", "field": "type"}}, {"range": ["echo-reply", "router-solicitation"]}),
+            {"drop": None}]}},
+        {"rule": {"family": "ip", "table": "t", "chain": "pre", "expr": [
+            match(iif, "eth1"), match(daddr, "10.2.0.5"), match(dport, {"range": [20, 30]}),
+            {"dnat": {"addr": "10.1.0.5", "port": 2222}}]}},
+        {"rule": {"family": "ip", "table": "t", "chain": "post", "expr": [
+            match(oif, "eth1"), match(saddr, {"prefix": {"addr": "10.1.0.0", "len": 24}}),
+            match({"payload": {"protocol": "udp", "field": "dport"}}, 53),
+            {"snat": {"addr": "10.2.0.1", "port": {"range": [1024, 65535]}}}]}},
+        {"rule": {"family": "ip", "table": "t", "chain": "post", "expr": [
+            match({"meta": {"key": "mark"}}, 7), {"snat": {"addr": "10.2.0.1"}}]}}]}
+    imported = load_snapshot(_nft_host(tmp_path, json.dumps(ruleset)))
+    fw = imported.doc.data["nodes"]["fw"]
+    assert fw["policies"]["rules"] == [{"action": "deny", "service": f"icmp/{t}"} for t in range(11)]
+    assert fw["nat"] == [
+        {"type": "destination", "in": "eth1", "to": "10.1.0.5", "dst": "10.2.0.5/32", "proto": "tcp",
+         "dport": "20-30", "port": 2222},
+        {"type": "source", "out": "eth1", "to": "10.2.0.1", "ports": "1024-65535", "src": "10.1.0.0/24",
+         "proto": "udp", "dport": "53"}]
+    # a NAT conditioned on a mark stays not verified, with its line
+    assert [n.kind for n in imported.notes.items] == [NoteKind.NOT_VERIFIED]
+    net = Network(segverify.load(tmp_path / "snap"))
+    web = IPv4Address("10.2.0.80")
+    inbound = trace(net, "web", Packet(web, IPv4Address("10.2.0.5"), 6, 40000, 25))
+    assert [p.outcome for p in inbound] == [Outcome.DELIVERED]
+    assert inbound[0].hops[-1].packet.dst == IPv4Address("10.1.0.5") and inbound[0].hops[-1].packet.dport == 2222

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import InputError, Span
 from .device import Device, L3Interface, NatData, RouteData
 from .files import json_spans, read_text
-from .netfilter import RuleSet, parse_iptables_save, policy_lines
+from .netfilter import RuleSet, rule_dict, parse_iptables_save, policy_lines
 from .notes import Notes
 
 
@@ -198,13 +198,25 @@ def apply_ruleset(device: Device, ruleset: RuleSet, notes: Notes) -> None:
                     nat_rule(device, chain.hook, rule, notes)
 
 
+def _nat_conditions(m: Any) -> dict[str, Any]:
+    """The rule's address, protocol and port conditions as the model's NAT keys (src, dst, proto,
+    sport, dport, service): NAT rules take the same match as policy lines."""
+    from dataclasses import replace
+
+    conditions = rule_dict(replace(m, iif=None, iif_not=frozenset(), oif=None, oif_not=frozenset()), "accept")
+    conditions.pop("action")
+    return conditions
+
+
 def nat_rule(device: Device, hook: str | None, rule: Any, notes: Notes) -> None:
     kind = rule.nat["kind"]
     m = rule.match
-    if m.unmodelled or m.sport is not None or m.dport is not None or m.proto is not None:
-        notes.unverified(rule.span, "NAT conditioned on protocol, ports or unmodelled matches is not modelled",
+    if m.unmodelled or m.established is not None or m.iif_not or m.oif_not or not m.new \
+            or (m.iif if kind != "dnat" else m.oif) is not None:  # the model's NAT names one side
+        notes.unverified(rule.span, "NAT conditioned on matches the model's NAT rules cannot express is not modelled",
                          rule.text)
         return
+    conditions = _nat_conditions(m)
     if kind in ("masquerade", "snat") and hook == "postrouting":
         outs = sorted(m.oif) if m.oif is not None else sorted(device.interfaces)
         for out in outs:
@@ -218,22 +230,25 @@ def nat_rule(device: Device, hook: str | None, rule: Any, notes: Notes) -> None:
             data: dict[str, Any] = {"type": "source", "out": out, "to": to}  # an address, a-b or a prefix
             if ports or rule.nat.get("ports"):
                 data["ports"] = (ports or rule.nat["ports"]).replace(":", "-")
-            if m.src is not None:
-                data["src"] = [str(p) for p in m.src]
-            if m.dst is not None:
-                data["dst"] = [str(p) for p in m.dst]
+            data.update(conditions)
             device.nat.append(NatData(data, rule.span))
         return
-    if kind == "dnat" and hook == "prerouting" and m.dst is not None and len(m.dst) == 1 \
-            and m.dst[0].prefixlen == 32 and m.iif is not None:
-        to = rule.nat.get("to", "").split(":")[0]
-        if "-" in to or "/" in to:
-            notes.unverified(rule.span, "DNAT to a range of addresses is not modelled", rule.text)
+    if kind == "dnat" and hook == "prerouting" and m.dst is not None:
+        to, _, port = rule.nat.get("to", "").partition(":")
+        port = port or str(rule.nat.get("ports", ""))
+        if "-" in to or "/" in to or "-" in port or not to:
+            notes.unverified(rule.span, "DNAT to a range of addresses or ports is not modelled", rule.text)
             return
-        notes.over(rule.span, "DNAT modelled as static one-to-one NAT on the input interface (it also "
-                   "translates the inside address's own new flows leaving there)", rule.text)
-        for out in sorted(m.iif):
-            device.nat.append(NatData({"type": "static", "out": out, "inside": to,
-                                       "outside": str(m.dst[0].network_address)}, rule.span))
+        if port and m.proto not in (6, 17, 132):
+            notes.unverified(rule.span, "DNAT to a port without a TCP, UDP or SCTP match is not modelled", rule.text)
+            return
+        ins = sorted(m.iif) if m.iif is not None else sorted(device.interfaces)
+        for inside in ins:
+            if inside not in device.interfaces:
+                continue
+            data = {"type": "destination", "in": inside, "to": to, **conditions}
+            if port:
+                data["port"] = int(port)
+            device.nat.append(NatData(data, rule.span))
         return
     notes.unverified(rule.span, f"{kind} in {hook} with these matches is not modelled", rule.text)

@@ -531,7 +531,7 @@ def compose(chains: list[tuple[list[FlatRule], str, Span]]) -> tuple[list[FlatRu
     return product, last.action if last else "accept", last.span if last else chains[0][2]
 
 
-def _rule_dict(match: NfMatch, action: str) -> dict[str, Any]:
+def rule_dict(match: NfMatch, action: str) -> dict[str, Any]:
     rule: dict[str, Any] = {"action": "permit" if action == "accept" else "deny"}
     if match.src is not None:
         rule["src"] = [str(p) for p in match.src] if len(match.src) != 1 else str(match.src[0])
@@ -584,7 +584,7 @@ def policy_lines(ruleset: RuleSet, interfaces: list[str], forwards: bool, notes:
             elif hook == "output":
                 egress = egress if egress is not None else list(interfaces)
                 ingress = None
-            line = _rule_dict(rest, rule.action)
+            line = rule_dict(rest, rule.action)
             if ingress is not None:
                 line["from"] = ingress
             if egress is not None:

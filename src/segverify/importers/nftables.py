@@ -136,7 +136,20 @@ def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) 
         if proto == "icmp" and field in ("type", "code") and not negate:
             listed = right["set"] if isinstance(right, dict) and isinstance(right.get("set"), list) else [right]
             symbolic = ICMP_TYPES if field == "type" else ICMP_CODES
-            values = list(dict.fromkeys(symbolic.get(v, v) if isinstance(v, str) else v for v in listed))
+
+            def number(v: Any) -> Any:
+                return symbolic.get(v, v) if isinstance(v, str) else v
+
+            values: list[Any] = []
+            for item in listed:  # a value, or a range of them (nft prints `echo-reply-router-solicitation`)
+                if isinstance(item, dict) and isinstance(item.get("range"), list) and len(item["range"]) == 2:
+                    low, high = (number(v) for v in item["range"])
+                    if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high <= 255):
+                        raise _Unmodelled(f"icmp {field} {right!r}")
+                    values.extend(range(low, high + 1))
+                else:
+                    values.append(number(item))
+            values = list(dict.fromkeys(values))
             if not values or not all(isinstance(v, int) and 0 <= v <= 255 for v in values):
                 raise _Unmodelled(f"icmp {field} {right!r}")
             _restrict(m, [1])
