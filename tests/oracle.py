@@ -181,11 +181,12 @@ class _Context:
 
     def _implicit_default(self, node: Node) -> list[tuple[IPv4Network, IPv4Address | None, bool]]:
         # An external node without routes sends everything to the one addressed neighbour of its
-        # first interface that has exactly one (its uplink).
+        # first interface that has exactly one (its uplink); pools are hosts, never an uplink.
         for iface in node.interfaces:
             if iface.address is None:
                 continue
-            peers = [ep for ep in self.lan_of.get((node.name, iface.name), ()) if ep != (node.name, iface.name)]
+            peers = [ep for ep in self.lan_of.get((node.name, iface.name), ())
+                     if ep != (node.name, iface.name) and self.topo.nodes[ep[0]].pool is None]
             addresses = [self.topo.nodes[n].interface(i).address for n, i in peers]
             present = [a.ip for a in addresses if a is not None]
             if iface.address is not None and (node.name, iface.name) in self.lan_of and len(present) == 1:

@@ -590,3 +590,44 @@ def test_vrfs_with_overlapping_subnets_against_oracle() -> None:
     assert delivered(topo, "hb", Pkt(A("10.0.0.20"), A("10.9.0.10"), ICMP)) == {"srv"}
     assert delivered(topo, "ha", Pkt(A("10.0.0.10"), A("10.0.0.20"), ICMP)) == frozenset()  # on ha's own subnet
     check_against_oracle(topo, "vrf-overlap.yaml", 5000, seed=4, extra_dsts=("10.0.0.30",))
+
+
+EXTERNAL_ON_A_LAN = """\
+segverify: 1
+name: external on a LAN
+profile: alpha
+zones:
+  inet: {segment: internet}
+  world: {segment: external-internet}
+nodes:
+  srv:
+    kind: server
+    interfaces:
+      eth0: {zone: inet, address: 10.30.1.10/24, gateway: 10.30.1.1}
+  fw:
+    kind: firewall
+    interfaces:
+      eth0: {zone: inet, address: 10.30.1.1/24}
+      eth1: {zone: world, address: 192.0.2.1/24}
+  internet:
+    kind: external
+    represents: [203.0.113.0/24]
+    interfaces:
+      eth0: {zone: world, address: 192.0.2.254/24}
+lans:
+  office: [srv:eth0, fw:eth0]
+  wan: [fw:eth1, internet:eth0]
+"""
+
+
+def test_an_external_node_on_a_lan_sends_through_its_one_router() -> None:
+    """The LAN's implicit pool (the addresses nobody lists) is no uplink: the external node without
+    routes still sends everything to fw. Counting the pool as a second neighbour had left it
+    sending nothing, so no flow from the Internet was checked at all."""
+    topo = segverify.loads(EXTERNAL_ON_A_LAN, name="external-on-a-lan.yaml")
+    assert any(n.pool is not None and n.pool.lan == "wan" for n in topo.nodes.values())
+    assert delivered(topo, "internet", Pkt(A("203.0.113.9"), A("10.30.1.10"), TCP, 40000, 443)) == {"srv"}
+    from segverify.headers import Packet
+
+    assert Reachability(Network(topo)).delivers("internet", "srv", Packet(A("203.0.113.9"), A("10.30.1.10"), TCP, 40000, 443))
+    check_against_oracle(topo, "external-on-a-lan.yaml", 3000, seed=5)

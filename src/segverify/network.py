@@ -277,10 +277,14 @@ class Network:
         return result
 
     def _implicit_external_routes(self, node: Node) -> list[Route]:
-        """An external node with no routes sends everything to its only neighbour on its link."""
+        """An external node with no routes sends everything to its only neighbour on its link. A
+        pool on that LAN is no neighbour to route by: hosts do not forward (counting the LAN's
+        implicit pool left an Internet on a LAN with one router sending nothing at all)."""
         routes = []
+        nodes = self.topology.nodes
         for iface in self._live_interfaces(node):
-            peers = [p for p in self.lan_members[self.lan_of[(node.name, iface.name)]] if p != (node.name, iface.name)]
+            peers = [p for p in self.lan_members[self.lan_of[(node.name, iface.name)]]
+                     if p != (node.name, iface.name) and nodes[p[0]].pool is None]
             addressed = [a for a in (self.topology.nodes[n].interface(i).address for n, i in peers) if a is not None]
             if len(addressed) == 1:
                 routes.append(Route(IPv4Network("0.0.0.0/0"), addressed[0].ip, False, iface.span))
