@@ -281,13 +281,10 @@ class Network:
         pool on that LAN is no neighbour to route by: hosts do not forward (counting the LAN's
         implicit pool left an Internet on a LAN with one router sending nothing at all)."""
         routes = []
-        nodes = self.topology.nodes
         for iface in self._live_interfaces(node):
-            peers = [p for p in self.lan_members[self.lan_of[(node.name, iface.name)]]
-                     if p != (node.name, iface.name) and nodes[p[0]].pool is None]
-            addressed = [a for a in (self.topology.nodes[n].interface(i).address for n, i in peers) if a is not None]
+            addressed = uplinks(self.topology, (node.name, iface.name), self.lan_members[self.lan_of[(node.name, iface.name)]])
             if len(addressed) == 1:
-                routes.append(Route(IPv4Network("0.0.0.0/0"), addressed[0].ip, False, iface.span))
+                routes.append(Route(IPv4Network("0.0.0.0/0"), addressed[0], False, iface.span))
         return routes[:1]
 
     def acl_permits(self, node: str, acl_name: str | None) -> Bdd:
@@ -601,6 +598,15 @@ def origin_bits_for(topology: Topology) -> int:
 
 def needs_origin_copies(topology: Topology) -> bool:
     return any(nat_rules(n) for n in topology.nodes.values())
+
+
+def uplinks(topology: Topology, endpoint: tuple[str, str], members: Iterable[tuple[str, str]]) -> list[IPv4Address]:
+    """The addresses an external node's interface ``endpoint`` could send by, on the LAN of
+    ``members``: every other member's address, pools left out (hosts do not forward). One of them is
+    the uplink of an external node without routes; the engine and the emulator both ask this."""
+    nodes = topology.nodes
+    addresses = (nodes[n].interface(i).address for n, i in members if (n, i) != endpoint and nodes[n].pool is None)
+    return [a.ip for a in addresses if a is not None]
 
 
 def space_for(*topologies: Topology) -> HeaderSpace:

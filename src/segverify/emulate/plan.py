@@ -34,7 +34,7 @@ from typing import Callable, Iterable
 from ..errors import EnvironmentProblem
 from ..pools import stands_for
 from ..model import DEFAULT_VRF, Node, NodeKind, Route, Topology
-from ..network import nat_rules
+from ..network import nat_rules, uplinks
 from . import nftables
 from . import vrf as vrf_tables
 
@@ -179,8 +179,7 @@ def _implicit_default(topo: Topology, node: Node, ifname: dict[str, str],
     for iface in node.interfaces:
         if iface.address is None or (node.name, iface.name) not in lan_of:
             continue
-        peers = [ep for ep in lan_of[(node.name, iface.name)] if ep != (node.name, iface.name)]
-        present = [a.ip for a in (topo.nodes[n].interface(i).address for n, i in peers) if a is not None]
+        present = uplinks(topo, (node.name, iface.name), lan_of[(node.name, iface.name)])
         if len(present) == 1:
             return [f"route add default via {present[0]} dev {ifname[iface.name]} onlink"]
     return []
