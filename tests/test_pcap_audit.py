@@ -321,3 +321,10 @@ def test_alike_hosts_are_one_candidate_and_name_no_one_when_they_change_nothing(
     assert len([o for o in others if o.startswith("lg-pc")]) == 1  # seven other office PCs, one kind
     [flow] = audit(alpha, str(path), today=TODAY).flows
     assert flow.spoofers == () and flow.category is Category.ALLOWED
+    # A node a rule asks about by itself is never folded into another: each sanitizer has its own
+    # declaration (SEG004), so two alike sanitizers on one subnet stay two candidates.
+    from segverify.simulate.pcap import _plain_host
+
+    net = Network(alpha)
+    assert _plain_host(net, alpha.nodes["lg-pc01"]) == _plain_host(net, alpha.nodes["lg-pc02"]) is not None
+    assert _plain_host(net, alpha.nodes["san-mail"]) is None and _plain_host(net, alpha.nodes["san-file"]) is None

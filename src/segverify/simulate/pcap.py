@@ -459,8 +459,10 @@ class AuditResult:
 
 def _plain_host(net: Network, node: Node) -> tuple[object, ...] | None:
     """What a host with no filters, translation or forwarding of its own does with a packet it sends
-    depends on only this (its LANs, zones, gateways and routes); None for any other node."""
-    if node.acls or node.nat or node.policy is not None or node.forwarding or node.kind is NodeKind.EXTERNAL:
+    depends on only this (its LANs, zones, gateways and routes); None for any other node, and for
+    a node a rule asks about by itself (a sanitizer's declaration, a proxy's allow-list, a role)."""
+    if (node.acls or node.nat or node.policy is not None or node.forwarding or node.kind is NodeKind.EXTERNAL
+            or node.sanitizer is not None or node.allow or node.roles or node.vrfs):
         return None
     return (node.kind, node.roles, tuple(route.prefix for route in node.routes),
             tuple((route.via, route.drop, route.distance) for route in node.routes),
