@@ -684,7 +684,7 @@ def audit(topology: Topology, capture: str, at: str | None = None, today: _dt.da
         packet = Packet(IPv4Address(src), IPv4Address(dst), proto, sport if ported else 0, dport if ported else 0)
         if packet not in cache:
             cache[packet] = _judged(judge, packet, point)
-        source, paths, why, spoofers, spoofed = cache[packet]
+        source, paths, why, spoofers, hits = cache[packet]
         possible, model, delivered = judge.describe(paths, why)
         if delivered:
             targets = delivered
@@ -692,12 +692,6 @@ def audit(topology: Topology, capture: str, at: str | None = None, today: _dt.da
         else:
             owner, to_zone = judge.locate(packet.dst)
             targets = (owner,) if owner is not None else ()
-        hits: list[RuleHit] = []
-        for target in targets:
-            for hit in judge.judge(packet, source, target):
-                if hit not in hits:
-                    hits.append(hit)
-        hits += [h for h in spoofed if h not in hits]
         from_zone = judge.locate(packet.src)[1]
         if point is not None and from_zone == "-":
             from_zone = topology.nodes[point[0]].interface(point[1]).zone
@@ -710,33 +704,39 @@ def audit(topology: Topology, capture: str, at: str | None = None, today: _dt.da
         else:  # answered although the model drops it: the model and the network disagree
             category = Category.ALLOWED if possible else Category.IMPOSSIBLE
         verdicts.append(FlowVerdict(packet, flow.start, flow.first, flow.packets, flow.octets, flow.replies, source, targets,
-                                    from_zone, to_zone, category, possible, model, tuple(hits), key, spoofers))
+                                    from_zone, to_zone, category, possible, model, hits, key, spoofers))
     return AuditResult(topology.name, capture, cap.format, at, total, ipv4, skipped, verdicts, cap)
 
 
 def _judged(judge: Judge, packet: Packet, point: tuple[str, str] | None,
             ) -> tuple[str | None, list[Path], str | None, tuple[str, ...], tuple[RuleHit, ...]]:
     """The packet as the address's owner sends it, and as every other node that may send from that
-    address (spoofing) does: (owner, the owner's paths, why none, the spoofers that add a rule, the
-    rules they add). A capture cannot tell who sent a packet, so a packet is a violation when it is
-    one for any possible sender. Whether the model carries the packet at all (model drift) stays the
-    owner's question: a router on the subnet could forge almost anything, which explains no
-    captured flow."""
+    address (spoofing) does: (owner, the owner's paths, why none, the spoofers that add a rule, every
+    rule broken). The owner's rules are those of its delivered paths, or, when the model drops the
+    packet, of the attempt on the destination address's owner. A capture cannot tell who sent a
+    packet, so a packet is a violation when it is one for any possible sender. Whether the model
+    carries the packet at all (model drift) stays the owner's question: a router on the subnet
+    could forge almost anything, which explains no captured flow."""
     source, paths, why = judge.paths(packet, point)
-    hits = _hits(judge, packet, source, paths)
+    targets = _delivered_to(paths) or [t for t in (judge.locate(packet.dst)[0],) if t is not None]
+    hits = _hits(judge, packet, source, targets)
     spoofers: list[str] = []
-    added: list[RuleHit] = []
     for other in judge.senders(packet.src)[1]:
-        more = [h for h in _hits(judge, packet, other, judge.paths(packet, point, other)[1]) if h not in hits + tuple(added)]
+        more = [h for h in _hits(judge, packet, other, _delivered_to(judge.paths(packet, point, other)[1]))
+                if h not in hits]
         if more:
             spoofers.append(other)
-            added.extend(more)
-    return source, paths, why, tuple(spoofers), tuple(added)
+            hits += tuple(more)
+    return source, paths, why, tuple(spoofers), hits
 
 
-def _hits(judge: Judge, packet: Packet, sender: str | None, paths: list[Path]) -> tuple[RuleHit, ...]:
+def _delivered_to(paths: list[Path]) -> list[str]:
+    return sorted({p.final_node for p in paths if p.delivered and p.final_node is not None})
+
+
+def _hits(judge: Judge, packet: Packet, sender: str | None, targets: list[str]) -> tuple[RuleHit, ...]:
     hits: list[RuleHit] = []
-    for target in sorted({p.final_node for p in paths if p.delivered and p.final_node is not None}):
+    for target in targets:
         for hit in judge.judge(packet, sender, target):
             if hit not in hits:
                 hits.append(hit)
