@@ -100,7 +100,7 @@ def test_a_dumped_linux_router(tmp_path: Path) -> None:
     assert gw["interfaces"]["eth0"]["secondary"] == ["10.1.9.1/24"]
     assert gw["routes"] == [{"to": "0.0.0.0/0", "via": "10.2.0.254"}, {"to": "10.66.0.0/16", "drop": True},
                             {"to": "10.77.0.0/16", "via": "10.2.0.254"}, {"to": "10.77.0.0/16", "via": "10.2.0.253"}]
-    assert gw["nat"] == [{"type": "source", "out": "eth1", "to": "10.2.0.1", "src": "10.1.0.0/24"}]
+    assert gw["nat"] == [{"type": "source", "out": "eth1", "to": "10.2.0.1", "ports": "keep", "src": "10.1.0.0/24"}]
     assert any(n.kind is NoteKind.NOT_VERIFIED and "inet6" in n.message for n in imported.notes.items)
     net = Network(segverify.load(root))
     web = IPv4Address("10.2.0.80")
@@ -218,7 +218,7 @@ def test_nftables_json(tmp_path: Path) -> None:
     assert local[1] == {"action": "deny", "src": ["10.9.0.0/16", "192.0.2.7/32"], "from": ["eth0", "eth1"]}  # @blocked
     assert local[-2:] == [{"action": "deny", "from": ["eth0", "eth1"]}, {"action": "permit", "to": ["eth0", "eth1"]}]
     assert imported.doc.data["nodes"]["fw"]["nat"] == [
-        {"type": "source", "out": "eth1", "to": "10.2.0.1", "src": "10.1.0.0/24"},
+        {"type": "source", "out": "eth1", "to": "10.2.0.1", "ports": "keep", "src": "10.1.0.0/24"},
         {"type": "destination", "in": "eth1", "to": "10.1.0.5", "dst": "10.2.0.5/32"}]  # DNAT: exactly
     assert {"action": "permit", "src": "10.1.0.0/24", "service": "icmp/8", "from": ["eth0", "eth1"]} in local  # jump checks
     net = Network(segverify.load(root))

@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import InputError, Span
 from .device import Device, L3Interface, NatData, RouteData
 from .files import json_spans, read_text
+from .marks import follow_marks
 from .netfilter import RuleSet, rule_dict, parse_iptables_save, policy_lines
 from .notes import Notes
 
@@ -190,12 +191,13 @@ def ip_routes(device: Device, path: Path, display: str, notes: Notes) -> None:
 
 def apply_ruleset(device: Device, ruleset: RuleSet, notes: Notes) -> None:
     """Filtering as the node's policy (exact for interface pairs), NAT as NAT rules."""
-    device.policies = policy_lines(ruleset, sorted(device.interfaces), device.forwarding, notes)
+    marks = follow_marks(ruleset)
+    device.policies = policy_lines(ruleset, sorted(device.interfaces), notes, marks)
     for table in ruleset.tables:
         for chain in table.chains.values():
             for rule in chain.rules:
-                if rule.nat is not None:
-                    nat_rule(device, chain.hook, rule, notes)
+                if rule.nat is not None and not marks.consumes(rule):  # else a policy line's snat
+                    nat_rule(device, chain.hook, rule, notes, marks.why_not(rule))
 
 
 def _nat_conditions(m: Any) -> dict[str, Any]:
@@ -208,9 +210,13 @@ def _nat_conditions(m: Any) -> dict[str, Any]:
     return conditions
 
 
-def nat_rule(device: Device, hook: str | None, rule: Any, notes: Notes) -> None:
+def nat_rule(device: Device, hook: str | None, rule: Any, notes: Notes, unfollowed_mark: str | None = None) -> None:
+    """One NAT rule as the model's NAT; ``unfollowed_mark`` says why a mark it tests was not followed."""
     kind = rule.nat["kind"]
     m = rule.match
+    if unfollowed_mark is not None:
+        notes.unverified(rule.span, f"NAT conditioned on a packet mark is not modelled: {unfollowed_mark}", rule.text)
+        return
     if m.unmodelled or m.established is not None or m.iif_not or m.oif_not or not m.new \
             or (m.iif if kind != "dnat" else m.oif) is not None:  # the model's NAT names one side
         notes.unverified(rule.span, "NAT conditioned on matches the model's NAT rules cannot express is not modelled",
@@ -228,8 +234,8 @@ def nat_rule(device: Device, hook: str | None, rule: Any, notes: Notes) -> None:
             if not to:
                 raise InputError("SNAT needs --to-source", rule.span)
             data: dict[str, Any] = {"type": "source", "out": out, "to": to}  # an address, a-b or a prefix
-            if ports or rule.nat.get("ports"):
-                data["ports"] = (ports or rule.nat["ports"]).replace(":", "-")
+            # Without a port range the kernel keeps the source port (it picks another only on a clash).
+            data["ports"] = str(ports or rule.nat.get("ports") or "keep").replace(":", "-")
             data.update(conditions)
             device.nat.append(NatData(data, rule.span))
         return

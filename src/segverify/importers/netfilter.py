@@ -164,6 +164,19 @@ class NfRule:
     text: str
     target: str | None = None  # chain of jump/goto
     nat: dict[str, Any] | None = None  # masquerade / snat / dnat: {"kind", "to"}
+    # The packet marks the rule sets, in order: a constant, or None with what sets it otherwise
+    # (an expression, a statement that is not understood); and the constants ``meta mark == X`` it
+    # tests (each also in match.unmodelled, as MARK_TEST.format(X)). See marks.py.
+    mark_sets: tuple[tuple[int | None, str], ...] = ()
+    mark_tests: tuple[int, ...] = ()
+    label: str = ""  # how a message names the rule beside its span ("chain forward rule handle 7")
+
+    @property
+    def where(self) -> str:
+        return f"{self.label} ({self.span})" if self.label else str(self.span)
+
+
+MARK_TEST = "meta mark {:#x}"
 
 
 @dataclass
@@ -375,7 +388,7 @@ def _iptables_rule(words: list[str], span: Span, line: str, ruleset: RuleSet, no
             value = take()
             if nat is None:
                 raise InputError(f"{word} without a NAT target", span)
-            nat["to"] = value
+            nat["ports" if word == "--to-ports" else "to"] = value
         elif word in ("--reject-with", "--log-prefix", "--log-level", "--set-mark", "--set-xmark", "--random",
                       "--persistent", "--log-tcp-options", "--log-ip-options", "--set-mss", "--clamp-mss-to-pmtu"):
             if word not in ("--random", "--persistent", "--log-tcp-options", "--log-ip-options",
@@ -410,6 +423,9 @@ class FlatRule:
     action: str  # accept | drop
     span: Span
     text: str
+    mark: int | None = None  # the packet mark an accept sets (marks.py joins it to its NAT)
+    mark_exact: bool = True  # False: the line was widened, so it marks more than the kernel does
+    mark_where: str = ""  # the rule that sets the mark
 
 
 def flatten(ruleset: RuleSet, chain: NfChain, notes: Notes) -> tuple[list[FlatRule], str, Span]:
@@ -483,6 +499,8 @@ def _inline(chain: NfChain, context: NfMatch, chains: dict[str, NfChain], out: l
         action = rule.verdict
         if action == "drop" and widened:
             continue
+        mark = rule.mark_sets[-1][0] if rule.mark_sets else None
+        exact = not widened and not match.unmodelled
         if match.unmodelled:
             if action == "drop":
                 notes.over(rule.span, f"drop left out (it then matches nothing): {', '.join(match.unmodelled)} "
@@ -490,7 +508,7 @@ def _inline(chain: NfChain, context: NfMatch, chains: dict[str, NfChain], out: l
                 continue
             notes.over(rule.span, f"accept widened: {', '.join(match.unmodelled)} not modelled", rule.text)
             match = replace(match, unmodelled=())
-        out.append(FlatRule(match, action or "accept", rule.span, rule.text))
+        out.append(FlatRule(match, action or "accept", rule.span, rule.text, mark, exact, rule.where))
         if not conditional and not widened:
             return True
     return False
@@ -522,7 +540,9 @@ def compose(chains: list[tuple[list[FlatRule], str, Span]]) -> tuple[list[FlatRu
                     continue
                 drop = a if a.action == "drop" else b if b.action == "drop" else None
                 decider = drop or b
-                combined.append(FlatRule(match, "drop" if drop else "accept", decider.span, decider.text))
+                marker = b if b.mark is not None else a  # a later chain's mark overwrites an earlier one's
+                combined.append(FlatRule(match, "drop" if drop else "accept", decider.span, decider.text,
+                                         None if drop else marker.mark, marker.mark_exact, marker.mark_where))
                 if len(combined) > MAX_COMPOSED_RULES:
                     raise InputError(f"the base chains of one hook compose to more than {MAX_COMPOSED_RULES:,} "
                                      "rules", chains[0][2])
@@ -563,9 +583,13 @@ def _sides(match: NfMatch, interfaces: list[str]) -> tuple[list[str] | None, lis
     return sides[0], sides[1], replace(match, iif=None, iif_not=frozenset(), oif=None, oif_not=frozenset())
 
 
-def policy_lines(ruleset: RuleSet, interfaces: list[str], forwards: bool, notes: Notes) -> Any:
+def policy_lines(ruleset: RuleSet, interfaces: list[str], notes: Notes, marks: Any = None) -> Any:
     """INPUT, FORWARD and OUTPUT as the model's node policy: FORWARD's lines with ``from``/``to`` the
-    interfaces the kernel matches, INPUT and OUTPUT as ``local`` lines (every line names its side)."""
+    interfaces the kernel matches, INPUT and OUTPUT as ``local`` lines (every line names its side).
+    FORWARD is read on a host that does not forward too: its lines never apply there, but the NAT
+    addresses they hold are the host's (as those of its interface NAT are), and an overlay may yet
+    make the host a router.
+    ``marks`` (a marks.MarkNat) gives the forward lines that mark packets for NAT their ``snat``."""
     from .device import PolicyData
 
     def lines(hook: str) -> tuple[list[tuple[dict[str, Any], Span]], str, Span]:
@@ -573,6 +597,8 @@ def policy_lines(ruleset: RuleSet, interfaces: list[str], forwards: bool, notes:
         if not chains:
             return [], "accept", Span(ruleset.file, 1, 1)
         flat, policy, policy_span = compose([flatten(ruleset, c, notes) for c in chains])
+        if marks is not None and hook == "forward":
+            marks.check_lines(flat)
         out = []
         for rule in flat:
             ingress, egress, rest = _sides(rule.match, interfaces)
@@ -585,6 +611,9 @@ def policy_lines(ruleset: RuleSet, interfaces: list[str], forwards: bool, notes:
                 egress = egress if egress is not None else list(interfaces)
                 ingress = None
             line = rule_dict(rest, rule.action)
+            snat = marks.snat_of(rule) if marks is not None and hook == "forward" else None
+            if snat is not None:
+                line["snat"] = dict(snat)
             if ingress is not None:
                 line["from"] = ingress
             if egress is not None:
@@ -592,7 +621,7 @@ def policy_lines(ruleset: RuleSet, interfaces: list[str], forwards: bool, notes:
             out.append((line, rule.span))
         return out, policy, policy_span
 
-    forward, forward_policy, forward_span = lines("forward") if forwards else ([], "accept", Span(ruleset.file, 1, 1))
+    forward, forward_policy, forward_span = lines("forward")
     data = PolicyData(forward_span, "permit" if forward_policy == "accept" else "deny", stateful=ruleset.stateful)
     for line, span in forward:
         data.rules.append(line)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import InputError, Span
 from .linux_host import load_json
-from .netfilter import ICMP_CODES, ICMP_TYPES, PROTOCOL_NUMBERS, intersect, masked_prefixes, port_intersect, NfChain, NfMatch, NfRule, NfTable, RuleSet, complement, port_complement
+from .netfilter import ICMP_CODES, ICMP_TYPES, MARK_TEST, PROTOCOL_NUMBERS, intersect, masked_prefixes, port_intersect, NfChain, NfMatch, NfRule, NfTable, RuleSet, complement, port_complement
 from .notes import Notes
 
 class _Unmodelled(Exception):
@@ -211,7 +211,18 @@ def _masked(operands: Any, right: Any, negate: bool, m: dict[str, Any]) -> None:
     raise _Unmodelled(f"{proto} {field} masked")
 
 
-def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset: RuleSet) -> list[NfRule]:
+def _is_mark(expr: Any) -> bool:
+    return isinstance(expr, dict) and isinstance(expr.get("meta"), dict) and expr["meta"].get("key") == "mark"
+
+
+# Statements that neither filter, translate nor set a packet mark.
+_INERT = ("counter", "log", "limit", "comment", "continue", "notrack", "quota")
+# Header fields the model follows: a stateless rewrite of one (``ip saddr set ...``) is not modelled.
+_MODELLED_FIELDS = ("saddr", "daddr", "sport", "dport", "protocol", "type", "code", "flags")
+
+
+def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset: RuleSet,
+          notes: Notes) -> list[NfRule]:
     """The rule as netfilter rules of one protocol (and ICMP type and code) each: a set of
     protocols or ICMP types is one rule per element, in order (they match disjoint packets, so the
     verdicts are the same)."""
@@ -220,11 +231,22 @@ def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset:
     verdict: str | None = None
     target: str | None = None
     nat: dict[str, Any] | None = None
+    mark_sets: list[tuple[int | None, str]] = []
+    mark_tests: list[int] = []
+    text = json.dumps(rule.get("expr", []), separators=(",", ":"))
+    text = text if len(text) <= 300 else text[:297] + "..."
+    label = f"chain {rule.get('chain')} rule handle {rule.get('handle', '?')}"
     for expr in rule.get("expr", []):
         if not isinstance(expr, dict) or len(expr) != 1:
             raise InputError("a rule expression is an object with one key", span)
         (kind, body), = expr.items()
-        if kind == "match":
+        if kind == "match" and isinstance(body, dict) and body.get("op", "==") == "==" and _is_mark(body.get("left")) \
+                and isinstance(body.get("right"), int) and not isinstance(body.get("right"), bool):
+            # meta mark == X: kept for the NAT it may select (marks.py); a condition the model's
+            # filters cannot express, so widened like any other
+            mark_tests.append(body["right"])
+            unmodelled.append(MARK_TEST.format(body["right"]))
+        elif kind == "match":
             try:
                 if not isinstance(body, dict):
                     raise _Unmodelled("a match that is not an object")
@@ -254,11 +276,25 @@ def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset:
                 port = body["port"]
                 nat["ports"] = "-".join(str(p) for p in port["range"]) if isinstance(port, dict) and \
                     "range" in port else str(port)
-        elif kind in ("counter", "log", "limit", "comment", "continue", "notrack", "mangle", "quota"):
+            if isinstance(body, dict):
+                nat["options"] = sorted(str(k) for k in body if k not in ("addr", "port", "family"))
+        elif kind == "mangle" and isinstance(body, dict) and _is_mark(body.get("key")):
+            value = body.get("value")
+            constant = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0xFFFFFFFF
+            mark_sets.append((value if constant else None, "" if constant else "meta mark set from an expression"))
+        elif kind == "mangle":
+            key = body.get("key") if isinstance(body, dict) else None
+            payload = key.get("payload") if isinstance(key, dict) else None
+            # other keys (meta priority, ct mark, ip dscp, ...) change nothing the model follows
+            if not isinstance(key, dict) or isinstance(payload, dict) and payload.get("field") in _MODELLED_FIELDS:
+                notes.unverified(span, f"{label} rewrites a header field in place (a stateless rewrite), which "
+                                 "is not modelled", text)
+        elif kind in _INERT:
             if kind in ("limit", "quota"):
                 unmodelled.append(kind)
         else:
             unmodelled.append(kind)
+            mark_sets.append((None, f"a {kind!r} statement"))  # it may set a mark for all the import knows
     if m.pop("stateful", False):
         ruleset.stateful = True
     if m.pop("never", False):
@@ -266,15 +302,12 @@ def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset:
     protocols: list[int | None] = list(m.get("protos") or [None])
     types: list[int | None] = list(m.get("icmp_type") or [None])
     codes: list[int | None] = list(m.get("icmp_code") or [None])
-    text = json.dumps(rule.get("expr", []), separators=(",", ":"))
-    text = text if len(text) <= 300 else text[:297] + "..."
     return [NfRule(NfMatch(src=m.get("src"), dst=m.get("dst"), proto=proto, sport=m.get("sport"),
                            dport=m.get("dport"), iif=m.get("iif"), iif_not=m.get("iif_not", frozenset()),
                            oif=m.get("oif"), oif_not=m.get("oif_not", frozenset()), new=m.get("new", True),
                            unmodelled=tuple(unmodelled), icmp_type=icmp_type, icmp_code=icmp_code,
                            established=m.get("established")),
-                   verdict, span, f"chain {rule.get('chain')} rule handle {rule.get('handle', '?')}: {text}",
-                   target, nat)
+                   verdict, span, f"{label}: {text}", target, nat, tuple(mark_sets), tuple(mark_tests), label)
             for proto in protocols for icmp_type in types for icmp_code in codes]
 
 
@@ -337,6 +370,6 @@ def _item(kind: str, body: Any, span: Span, ruleset: RuleSet, tables: dict[tuple
         chain_name = str(body.get("chain"))
         if table is None or chain_name not in table.chains:
             raise InputError(f"rule of chain {chain_name!r}, which is not declared", span)
-        table.chains[chain_name].rules.extend(_rule(body, span, sets.get(key, {}), ruleset))
+        table.chains[chain_name].rules.extend(_rule(body, span, sets.get(key, {}), ruleset, notes))
     else:
         notes.unverified(span, f"nftables object {kind} is not modelled")
