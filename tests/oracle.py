@@ -6,8 +6,10 @@ standard ``ipaddress`` module, and every step of the per-node pipeline is writte
 
     originate:             dst is the node itself: it never leaves; else straight to routing
     enter by interface i:  destination NAT, the first rule of i in file order: static (i is its
-                           outside interface, dst == outside: dst := inside) or destination
-                           (its match holds the packet: dst := to, dport := port if given)
+                           outside interface, dst == outside: dst := inside), destination
+                           (its match holds the packet: dst := to, dport := port if given) or
+                           twice (the same, and the packet leaves this node with the rule's
+                           new source, whatever its egress; delivered here, it keeps its source)
                            -> acl_in of i (first match, else the ACL's default)
                            -> dst is the node itself: the local policy (lines without 'to',
                               then its default) decides; delivered, stop
@@ -23,7 +25,8 @@ standard ``ipaddress`` module, and every step of the per-node pipeline is writte
                               interface and whose 'to' holds the egress one decides, else its
                               default (sent by the node itself: the local lines without 'from')
                            -> acl_out of the egress interface
-                           -> source NAT: the deciding policy line's snat if it has one, else the
+                           -> source NAT: a twice rule's new source if one matched on entry (and
+                              nothing else), else the deciding policy line's snat if it has one, else the
                               rules of the egress interface (first match in order): static
                               (src == inside: src := outside) or source (src := each pool
                               address; a ported packet's sport := each port class of the pool)
@@ -121,7 +124,7 @@ def _pool(rule: Any) -> list[IPv4Address]:
 
 def _public_addresses(rule: Any) -> list[IPv4Address]:
     """Addresses a NAT rule answers for: a pool, a static outside address, a DNAT rule's dst."""
-    if rule.type is NatType.DESTINATION:
+    if rule.type in (NatType.DESTINATION, NatType.TWICE):
         return []  # its dst may be a large prefix: _Context.inside_nets holds it
     return _pool(rule)
 
@@ -159,7 +162,8 @@ class _Context:
             for addr in (*node_ips(node), *(a for rule in _all_nat(node) for a in _public_addresses(rule)))
         )
         self.inside_nets = [net for node in topo.nodes.values() if node.kind is not NodeKind.EXTERNAL
-                            for rule in node.nat if rule.type is NatType.DESTINATION for net in rule.match.dst or ()]
+                            for rule in node.nat if rule.type in (NatType.DESTINATION, NatType.TWICE)
+                            for net in rule.match.dst or ()]
         self.pools = sorted(name for name, node in topo.nodes.items() if node.pool is not None)
         self.nat_public = frozenset(a for node in topo.nodes.values() if node.kind is not NodeKind.EXTERNAL
                                     for rule in _all_nat(node) for a in _public_addresses(rule))
@@ -489,15 +493,20 @@ def delivered(topo: Topology, src_node: str, packet: Any) -> frozenset[str]:
             entered = _enter(topo, node, ingress, p, received)
             if entered is None:
                 continue
-            p = entered
-        for nxt in _route_and_send(ctx, node, p, ingress):
+            p, twice_src = entered
+        else:
+            twice_src = None
+        for nxt in _route_and_send(ctx, node, p, ingress, twice_src):
             work.append(nxt)
     return frozenset(received)
 
 
-def _enter(topo: Topology, node: str, ingress: str, p: Pkt, received: set[str]) -> Pkt | None:
-    """Ingress half of the pipeline; returns the packet to route on, or None when it stops here."""
+def _enter(topo: Topology, node: str, ingress: str, p: Pkt,
+           received: set[str]) -> tuple[Pkt, IPv4Address | None] | None:
+    """Ingress half of the pipeline; returns the packet to route on (with the source a twice rule
+    gives it on the way out, if one matched), or None when it stops here."""
     n = topo.nodes[node]
+    twice_src = None
     for rule in n.nat:  # destination NAT of the ingress interface, first match in file order
         if rule.interface != ingress:
             continue
@@ -505,10 +514,12 @@ def _enter(topo: Topology, node: str, ingress: str, p: Pkt, received: set[str]) 
             assert rule.inside is not None
             p = replace(p, dst=rule.inside)
             break
-        if rule.type is NatType.DESTINATION and matches(rule.match, p):
+        if rule.type in (NatType.DESTINATION, NatType.TWICE) and matches(rule.match, p):
             p = replace(p, dst=rule.translated)
             if rule.ports is not None:
                 p = replace(p, dport=rule.ports.low)
+            if rule.type is NatType.TWICE:
+                twice_src = rule.source_to
             break
     if not acl_permits(topo, node, n.interface(ingress).acl_in, p):
         return None
@@ -518,7 +529,7 @@ def _enter(topo: Topology, node: str, ingress: str, p: Pkt, received: set[str]) 
         return None
     if n.kind is NodeKind.EXTERNAL or not n.forwarding:
         return None  # an external node never forwards
-    return p
+    return p, twice_src
 
 
 def _lookup(ctx: _Context, node: str, dst: IPv4Address, vrf: str = "default",
@@ -555,11 +566,14 @@ def _pool_translations(ctx: _Context, rule: Any, p: Pkt) -> list[Pkt]:
     return out
 
 
-def _source_nat(ctx: _Context, node: str, egress: str, p: Pkt, line: Any) -> list[Pkt]:
+def _source_nat(ctx: _Context, node: str, egress: str, p: Pkt, line: Any,
+                twice_src: IPv4Address | None) -> list[Pkt]:
+    if twice_src is not None:  # the pair was translated on entry: its source, and nothing else
+        return [replace(p, src=twice_src)]
     if line is not None and line.snat is not None:  # the deciding policy line translates
         return _pool_translations(ctx, line.snat, p)
     for rule in ctx.topo.nodes[node].nat:
-        if rule.interface != egress or rule.type is NatType.DESTINATION:
+        if rule.interface != egress or rule.type in (NatType.DESTINATION, NatType.TWICE):
             continue
         if rule.type is NatType.STATIC:
             if p.src == rule.inside:
@@ -580,7 +594,7 @@ def _nat_arp(topo: Topology, ep: tuple[str, str], addr: IPv4Address) -> bool:
     for rule in _all_nat(node):
         if rule.policy_line is None and rule.interface != iface.name:
             continue
-        if rule.type is NatType.DESTINATION:
+        if rule.type in (NatType.DESTINATION, NatType.TWICE):
             if any(addr in net for net in rule.match.dst or ()):
                 return True
         elif addr in _pool(rule):
@@ -588,7 +602,8 @@ def _nat_arp(topo: Topology, ep: tuple[str, str], addr: IPv4Address) -> bool:
     return False
 
 
-def _route_and_send(ctx: _Context, node: str, p: Pkt, ingress: str | None) -> list[tuple[str, str, Pkt]]:
+def _route_and_send(ctx: _Context, node: str, p: Pkt, ingress: str | None,
+                    twice_src: IPv4Address | None = None) -> list[tuple[str, str, Pkt]]:
     topo = ctx.topo
     out: list[tuple[str, str, Pkt]] = []
     for route in _lookup(ctx, node, p.dst, _vrf_of(topo.nodes[node], ingress)):
@@ -602,7 +617,7 @@ def _route_and_send(ctx: _Context, node: str, p: Pkt, ingress: str | None) -> li
             continue
         here = (node, egress)
         peers = [ep for ep in ctx.lan_of.get(here, ()) if ep != here]
-        for q in _source_nat(ctx, node, egress, p, line if ingress is not None else None):
+        for q in _source_nat(ctx, node, egress, p, line if ingress is not None else None, twice_src):
             receivers: list[tuple[str, str]] = []
             if route.via is not None:
                 receivers = [ep for ep in peers if ep in ctx.owner.get(route.via, [])]

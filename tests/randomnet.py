@@ -577,9 +577,10 @@ class _Builder:
             self.nodes[router]["nat"] = rules
 
     def add_twice_nat(self, rng: random.Random, routers: list[str]) -> None:
-        """Twice NAT on one router, both addresses of a pair translated: a destination rule that
-        also matches the source (``real_src -> mapped_dst`` becomes ``-> real_dst``) and the source
-        rule of the egress for that pair (``real_src`` becomes ``mapped_src``, ports kept), often
+        """Twice NAT on one router, both addresses of a pair translated: either one twice rule
+        (``real_src -> mapped_dst`` becomes ``mapped_src -> real_dst``; bidirectional, or one way
+        with a service and sometimes a new port), or the pair form: a destination rule that also
+        matches the source and the source rule of the egress for that pair (ports kept), often
         with the mirror pair for the other direction. Placed first, so they are what decides; drawn
         from a generator of their own so the rest of the network stays as it was."""
         candidates = [r for r in routers if len(self.nodes[r]["interfaces"]) >= 2]
@@ -589,6 +590,17 @@ class _Builder:
         a, b = rng.sample(sorted(self.nodes[router]["interfaces"]), 2)
         real_src, real_dst = rng.sample(self.all_addresses(), 2)
         mapped_dst, mapped_src = (str(NAT_SPACE.network_address + n) for n in (250, 251))
+        if rng.random() < 0.5:  # the exact rule: one twice rule, both ways or one way with a service
+            rule: dict[str, Any] = {"type": "twice", "in": a, "src": real_src, "dst": mapped_dst,
+                                    "to_src": mapped_src, "to_dst": real_dst}
+            if rng.random() < 0.6:
+                rule["out"] = b
+            else:
+                rule["service"] = rng.choice(["tcp/80", "tcp/443", ["tcp/22", "udp/53"], "icmp"])
+                if rule["service"] != "icmp" and rng.random() < 0.5:
+                    rule["port"] = rng.choice((22, 80, UNLISTED_PORT))
+            self.nodes[router]["nat"] = [rule] + self.nodes[router].get("nat", [])
+            return
         pair: list[dict[str, Any]] = [
             {"type": "destination", "in": a, "src": real_src, "dst": mapped_dst, "to": real_dst},
             {"type": "source", "out": b, "src": real_src, "dst": real_dst, "to": mapped_src, "ports": "keep"}]

@@ -276,7 +276,7 @@ def test_nat_as_devices_do_it_agrees() -> None:
 
 
 @needs_kernel
-@pytest.mark.parametrize("name", ["twice-nat.yaml", "twice-nat-static.yaml"])
+@pytest.mark.parametrize("name", ["twice-nat-rule.yaml", "twice-nat.yaml", "twice-nat-static.yaml"])
 def test_twice_nat_agrees(name: str) -> None:
     """Both addresses translated in both directions (static pairs, no pool to choose from): the
     kernel's conntrack does what the engine says, downstream filters on the translated addresses
@@ -300,11 +300,16 @@ def test_the_random_sample_uses_vrfs() -> None:
 
 
 def test_the_random_sample_uses_twice_nat() -> None:
-    """The sample below holds networks with a twice-NAT pair on a router (6 of its 20)."""
-    def twice(seed: int) -> bool:
-        return any(rule.get("dst") == "203.0.113.250" and rule["type"] == "destination"
+    """The sample below holds networks with twice NAT on a router: as twice rules (both ways and
+    one way) and as the pair form."""
+    def twice(seed: int, kind: str) -> bool:
+        return any(rule.get("dst") == "203.0.113.250" and rule["type"] == kind
                    for n in randomnet.generate_dict(seed)["nodes"].values() for rule in n.get("nat", []))
-    assert len([s for s in RANDOM_SEEDS if twice(s)]) >= 5
+    rules = [s for s in RANDOM_SEEDS if twice(s, "twice")]
+    assert len(rules) >= 3 and len([s for s in RANDOM_SEEDS if twice(s, "destination")]) >= 2
+    kinds = {"out" in rule for s in rules for n in randomnet.generate_dict(s)["nodes"].values()
+             for rule in n.get("nat", []) if rule["type"] == "twice"}
+    assert kinds == {True, False}
 
 
 @needs_kernel

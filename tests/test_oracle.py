@@ -209,23 +209,26 @@ def test_nat_as_devices_do_it_against_oracle() -> None:
 
 
 
-@pytest.mark.parametrize("name", ["twice-nat.yaml", "twice-nat-static.yaml"])
+@pytest.mark.parametrize("name", ["twice-nat-rule.yaml", "twice-nat.yaml", "twice-nat-static.yaml"])
 def test_twice_nat_against_oracle(name: str) -> None:
-    """Twice NAT, both addresses translated in both directions: as a destination rule with a source
-    match plus the source translation of the policy line that permits it (and the mirror pair),
-    and the IOS way as two static rules, one per interface. Filters downstream see the translated
-    addresses."""
+    """Twice NAT, both addresses translated in both directions: as one twice rule (the exact pair),
+    as a destination rule with a source match plus the source translation of the policy line that
+    permits it (and the mirror pair), and the IOS way as two static rules, one per interface.
+    Filters downstream see the translated addresses."""
     topo = segverify.loads((ROOT / "tests" / "data" / name).read_text(encoding="utf-8"), name=name)
     assert delivered(topo, "pc", tcp("10.0.1.10", "10.0.9.5", 443)) == {"partner"}     # as 198.51.100.5
     assert delivered(topo, "partner", tcp("192.0.2.5", "198.51.100.5", 22)) == {"pc"}  # as 10.0.9.5
     # The pair rule translates pc's flows only; IOS's outside static translates 10.0.9.5 for every
     # inside host (pc2's web traffic then leaves as 198.51.100.1, which the partner side lets in).
     assert delivered(topo, "pc2", tcp("10.0.1.11", "10.0.9.5", 443)) == (
-        set() if name == "twice-nat.yaml" else {"partner"})
+        {"partner"} if name == "twice-nat-static.yaml" else set())
     assert delivered(topo, "pc2", tcp("10.0.1.11", "192.0.2.5", 22)) == set()          # 198.51.100.1: denied
-    # A packet already addressed to the real server takes the source translation too: IOS's static
-    # rules do that; an ASA twice-NAT rule would not (the limit documented in docs/format.md).
-    assert delivered(topo, "pc", tcp("10.0.1.10", "192.0.2.5", 22)) == {"partner"}
+    # A packet already addressed to the real server: the twice rule leaves it alone (it leaves as
+    # 198.51.100.1, which the partner side lets in for web only); IOS's static rules and the pair
+    # form translate its source too.
+    assert delivered(topo, "pc", tcp("10.0.1.10", "192.0.2.5", 22)) == (
+        set() if name == "twice-nat-rule.yaml" else {"partner"})
+    assert delivered(topo, "pc", tcp("10.0.1.10", "192.0.2.5", 443)) == {"partner"}
     check_against_oracle(topo, name, 20000, seed=6,
                          extra_dsts=("10.0.9.5", "198.51.100.5", "192.0.2.5", "10.0.1.10", "198.51.100.1"))
 

@@ -120,7 +120,7 @@ def test_trace_agrees_with_engine_through_nat_as_devices_do_it() -> None:
 
 
 
-@pytest.mark.parametrize("name", ["twice-nat.yaml", "twice-nat-static.yaml"])
+@pytest.mark.parametrize("name", ["twice-nat-rule.yaml", "twice-nat.yaml", "twice-nat-static.yaml"])
 def test_trace_of_twice_nat_shows_the_packet_as_sent_and_as_received(name: str) -> None:
     """Both addresses translated: the trace agrees with the engine packet by packet, and shows the
     packet as the PC sent it and as the partner received it, in both directions."""

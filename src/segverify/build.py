@@ -459,7 +459,9 @@ class Builder:
             if iface.gateway is not None:
                 routes += (Route(IPv4Network("0.0.0.0/0"), iface.gateway, False, self.doc.span(
                     ("nodes", name, "interfaces", iface.name, "gateway")), vrf=iface.vrf),)
-        nat = tuple(self.nat(name, i, spec, path + ("nat", i), iface_names) for i, spec in enumerate(raw.get("nat", [])))
+        nat = tuple(rule for i, spec in enumerate(raw.get("nat", []))
+                    for rule in (self.twice_nat(name, i, spec, path + ("nat", i), iface_names)
+                                 if spec.get("type") == "twice" else (self.nat(name, i, spec, path + ("nat", i), iface_names),)))
         policy = self.policy(name, raw["policies"], path + ("policies",), interfaces) if "policies" in raw else None
         represents: tuple[IPv4Network, ...] = ()
         if "represents" in raw:
@@ -685,6 +687,55 @@ class Builder:
             port = PortRange(int(raw["port"]), int(raw["port"]))
         return NatRule(node, index + 1, kind, raw["in"], match, self.host_address(raw["to"], path + ("to",)), None,
                        self.doc.span(path), ports=port)
+
+    def twice_nat(self, node: str, index: int, raw: dict[str, Any], path: Path_,
+                  iface_names: set[str]) -> tuple[NatRule, ...]:
+        """A twice NAT rule: packets entering by ``in`` from ``src`` to ``dst`` (and the service) get
+        the destination ``to_dst`` (port ``port``) and, as they leave, the source ``to_src``. With
+        ``out`` the rule is bidirectional: packets entering by ``out`` from ``to_dst`` to ``to_src``
+        get the destination ``src`` and the source ``dst`` (one NatRule per direction)."""
+        for key in ("in", "src", "dst", "to_src", "to_dst"):
+            if key not in raw:
+                raise InputError(f"twice NAT needs '{key}'", self.doc.span(path))
+        allowed = {"type", "in", "out", "src", "dst", "to_src", "to_dst", "port", "service", "proto", "sport", "dport",
+                   "description"}
+        for key in raw:
+            if key not in allowed:
+                raise InputError(f"'{key}' does not belong to twice NAT", self.doc.key_span(path + (key,)))
+        for side in ("in", "out"):
+            if side in raw and raw[side] not in iface_names:
+                raise InputError(f"node {node!r} has no interface {raw[side]!r}", self.doc.span(path + (side,)))
+        match = self.match(raw, path)
+        for key, nets, wild, excluded in (("src", match.src, match.src_wild, match.src_except),
+                                          ("dst", match.dst, match.dst_wild, match.dst_except)):
+            if nets is None or wild or excluded:
+                raise InputError(f"twice NAT needs '{key}' as addresses or prefixes (no any, wildcard or except)",
+                                 self.doc.span(path + (key,)))
+        to_src = self.host_address(raw["to_src"], path + ("to_src",))
+        to_dst = self.host_address(raw["to_dst"], path + ("to_dst",))
+        port = None
+        if "port" in raw:
+            if match.services is None or any(t.protocol not in PORTED_PROTOCOLS for t in match.services):
+                raise InputError("a translated 'port' needs a service of tcp, udp or sctp to match",
+                                 self.doc.key_span(path + ("port",)))
+            port = PortRange(int(raw["port"]), int(raw["port"]))
+        span = self.doc.span(path)
+        forward = NatRule(node, index + 1, NatType.TWICE, raw["in"], match, to_dst, None, span, ports=port,
+                          source_to=to_src)
+        if "out" not in raw:
+            return (forward,)
+        if match.services is not None or port is not None:
+            raise InputError("a bidirectional twice NAT ('out') translates the address pair only: a rule with a "
+                             "service or port works one way (leave out 'out')", self.doc.key_span(path + ("out",)))
+        assert match.src is not None and match.dst is not None
+        real_src, mapped_dst = match.src, match.dst
+        if len(real_src) != 1 or len(mapped_dst) != 1 or real_src[0].prefixlen != 32 or mapped_dst[0].prefixlen != 32:
+            raise InputError("a bidirectional twice NAT ('out') maps single addresses: 'src' and 'dst' must each be "
+                             "one address", self.doc.key_span(path + ("out",)))
+        mirror = Match(src=(IPv4Network(to_dst),), dst=(IPv4Network(to_src),))
+        back = NatRule(node, index + 1, NatType.TWICE, raw["out"], mirror, real_src[0].network_address, None, span,
+                       ports=None, source_to=mapped_dst[0].network_address, reverse=True)
+        return (forward, back)
 
     def nat_pool(self, text: Any, path: Path_) -> tuple[IPv4Address, IPv4Address]:
         """A source-NAT target: an address, a range a-b, or a prefix (all of its addresses)."""

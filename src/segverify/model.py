@@ -303,27 +303,36 @@ class NatType(str, enum.Enum):
     SOURCE = "source"  # source translation to an address or a pool (overload / masquerade / ippool)
     STATIC = "static"  # one-to-one, both directions
     DESTINATION = "destination"  # destination translation on ingress, with a port (VIP / port forward)
+    TWICE = "twice"  # source and destination of one address pair together (ASA twice NAT); one rule per direction
 
 
 @dataclass(frozen=True)
 class NatRule:
     """One translation. ``interface`` is where it works: the egress interface for SOURCE and the
-    outside interface for STATIC (both directions), the ingress interface for DESTINATION; a rule
-    of a policy line (``policy_line`` set) works on whatever egress that line's packets take."""
+    outside interface for STATIC (both directions), the ingress interface for DESTINATION and TWICE;
+    a rule of a policy line (``policy_line`` set) works on whatever egress that line's packets take.
+
+    A TWICE rule is a DESTINATION rule whose matched packets also get the source ``source_to`` as
+    they leave the node (by whatever interface), instead of any other source NAT: the pair is
+    translated only for packets that matched on entry. A bidirectional twice rule is two of them,
+    one per direction (the second on the other interface, its match the mirror pair)."""
 
     node: str
     index: int
     type: NatType
     interface: str
-    match: Match  # SOURCE, DESTINATION: which packets; STATIC: unused (any)
-    translated: IPv4Address  # SOURCE: the (first) new source; STATIC: the outside address; DESTINATION: the new destination
+    match: Match  # SOURCE, DESTINATION, TWICE: which packets; STATIC: unused (any)
+    # SOURCE: the (first) new source; STATIC: the outside address; DESTINATION, TWICE: the new destination
+    translated: IPv4Address
     inside: IPv4Address | None  # STATIC only
     span: Span
     pool_last: IPv4Address | None = None  # SOURCE: last address of the pool translated..pool_last
     # SOURCE: the source-port pool of ported protocols (None: ports kept);
-    # DESTINATION: the new destination port (low == high; None: kept).
+    # DESTINATION, TWICE: the new destination port (low == high; None: kept).
     ports: PortRange | None = PortRange(1024, 65535)
     policy_line: int | None = None  # the policy line this rule belongs to
+    source_to: IPv4Address | None = None  # TWICE only: the new source
+    reverse: bool = False  # TWICE only: the rule of the other direction of a bidirectional rule
 
     @property
     def pool(self) -> tuple[IPv4Address, IPv4Address]:
@@ -333,7 +342,7 @@ class NatRule:
     def public(self) -> tuple[IPv4Network, ...]:
         """The addresses this rule makes the node answer for from outside (never an external
         node's): a source pool, a static outside address, the destinations a DNAT rule takes."""
-        if self.type is NatType.DESTINATION:
+        if self.type in (NatType.DESTINATION, NatType.TWICE):
             return self.match.dst or ()
         first, last = self.pool
         return tuple(summarize_address_range(first, last))

@@ -170,7 +170,7 @@ class Network:
                 assert rule.inside is not None
                 dnat.setdefault(rule.interface, []).append((rule, s.address("dst", rule.translated)))
                 snat.setdefault(rule.interface, []).append((rule, s.address("src", rule.inside)))
-            elif rule.type is NatType.DESTINATION:
+            elif rule.type in (NatType.DESTINATION, NatType.TWICE):
                 dnat.setdefault(rule.interface, []).append((rule, s.match(rule.match)))
             else:
                 snat.setdefault(rule.interface, []).append((rule, s.match(rule.match)))
@@ -425,21 +425,45 @@ class Network:
     # -- header-space helpers the engine and traces share ----------------------------------------------
 
     def apply_dnat(self, node: str, in_iface: str | None, headers: Bdd) -> Bdd:
-        """Destination NAT of the ingress interface: rules in order, the first that matches wins."""
+        """Destination NAT of the ingress interface, every packet as it is after the step."""
+        plain, twice = self.split_dnat(node, in_iface, headers)
+        for _rule, part in twice:
+            plain |= part
+        return plain
+
+    def split_dnat(self, node: str, in_iface: str | None,
+                   headers: Bdd) -> tuple[Bdd, tuple[tuple[NatRule, Bdd], ...]]:
+        """Destination NAT of the ingress interface: rules in order, the first that matches wins.
+
+        Returns what is routed on as usual, and apart from it, per twice rule, the packets it
+        translated: they get that rule's source as they leave (:meth:`translate_twice_source`),
+        which a packet sent to the same real address directly does not, so the two sets are kept
+        apart until then."""
         if in_iface is None:
-            return headers
+            return headers, ()
         rules = self.nodes[node].dnat.get(in_iface, ())
         if not rules:
-            return headers
+            return headers, ()
         s = self.space
         rest = headers
         result = s.false
+        twice: list[tuple[NatRule, Bdd]] = []
         for rule, match in rules:
             hit = rest & match
             if hit != s.false:
-                result |= self.translate_destination(rule, hit)
+                if rule.type is NatType.TWICE:
+                    twice.append((rule, self.translate_destination(rule, hit)))
+                else:
+                    result |= self.translate_destination(rule, hit)
             rest &= ~match
-        return result | rest
+        return result | rest, tuple(twice)
+
+    def translate_twice_source(self, rule: NatRule, hit: Bdd) -> Bdd:
+        """The second half of a twice rule, as its packets leave the node: the source becomes the
+        rule's (ports kept); no other source NAT applies to them."""
+        assert rule.type is NatType.TWICE and rule.source_to is not None
+        s = self.space
+        return s.set_field(hit, "src", s.address("src", rule.source_to))
 
     def translate_destination(self, rule: NatRule, hit: Bdd) -> Bdd:
         """What one destination-NAT step makes of the headers it matched."""
@@ -447,7 +471,7 @@ class Network:
         to = rule.inside if rule.type is NatType.STATIC else rule.translated
         assert to is not None
         moved = s.set_field(hit, "dst", s.address("dst", to))
-        if rule.type is NatType.DESTINATION and rule.ports is not None:
+        if rule.type in (NatType.DESTINATION, NatType.TWICE) and rule.ports is not None:
             moved = s.set_field(moved, "dport", s.port_range("dport", rule.ports.low, rule.ports.high))
         return moved
 

@@ -13,6 +13,7 @@ from collections import deque
 from typing import Iterable
 
 from .headers import Bdd, HeaderSet, Packet
+from .model import NatRule
 from .network import LAN, ORIGIN, Network, State
 from .progress import current
 
@@ -61,19 +62,26 @@ class Reachability:
                 continue
             self.visited[state] = seen | delta
             node, where = state
+            twice: tuple[tuple[NatRule, Bdd], ...] = ()
             if node != LAN and where != ORIGIN:
-                delta = net.apply_dnat(node, where, delta)
-                local = delta & net.own_for(node, where) & net.delivery_filter(node, where)
+                delta, twice = net.split_dnat(node, where, delta)
+                arrived = delta
+                for _rule, part in twice:
+                    arrived |= part
+                local = arrived & net.own_for(node, where) & net.delivery_filter(node, where)
                 if local != false:
                     self.delivered[node] = self.delivered.get(node, false) | local
             for transfer in net.transfers.get(state, ()):
                 target = transfer.target
                 if target[0] in self.blocked:
                     continue
-                moved = delta & transfer.filter
+                moved = net.apply_snat(transfer.snat, delta & transfer.filter) if delta != false else false
+                for rule, part in twice:  # a twice rule's packets take its source, not the egress NAT
+                    hit = part & transfer.filter
+                    if hit != false:
+                        moved |= net.translate_twice_source(rule, hit)
                 if moved == false:
                     continue
-                moved = net.apply_snat(transfer.snat, moved)
                 if target in pending:
                     pending[target] = pending[target] | moved
                 else:

@@ -67,7 +67,7 @@ NAT_PORTS = {"type": ["string", "integer"], "pattern": r"^(\d+(-\d+)?|keep)$", "
              "description": "source NAT: the source-port pool low-high, or keep; destination NAT: the new port"}
 NAT = _obj(
     {
-        "type": {"enum": ["source", "static", "destination"]},
+        "type": {"enum": ["source", "static", "destination", "twice"]},
         "out": NAME,
         "in": NAME,
         "src": MATCH_ADDRESSES,
@@ -81,6 +81,8 @@ NAT = _obj(
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
         "inside": {"type": "string"},
         "outside": {"type": "string"},
+        "to_src": {"type": "string", "description": "twice NAT: the new source (an address)"},
+        "to_dst": {"type": "string", "description": "twice NAT: the new destination (an address)"},
         "description": TEXT,
     },
     ["type"],

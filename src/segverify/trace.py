@@ -14,7 +14,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from .errors import Span
 from .headers import Bdd, Packet
-from .model import DEFAULT_VRF, Action, NatType
+from .model import DEFAULT_VRF, Action, NatRule, NatType
 from .network import LAN, CompiledAcl, FibEntry, Network, lookup_rule
 
 MAX_HOPS = 64
@@ -165,28 +165,34 @@ def _decision(net: Network, node: str, acl_name: str, compiled: CompiledAcl, pac
     return AclDecision(node, acl_name, rule.action, rule.index, rule.span, rule.text)
 
 
-def _dnat(net: Network, node: str, iface: str, packet: Packet) -> tuple[Packet, tuple[str, ...]]:
-    """The engine's destination NAT step on one packet (first matching rule of the interface)."""
+def _dnat(net: Network, node: str, iface: str, packet: Packet) -> tuple[Packet, tuple[str, ...], NatRule | None]:
+    """The engine's destination NAT step on one packet (first matching rule of the interface), and
+    the twice rule whose source translation the packet takes as it leaves, if one matched."""
     cube = net.space.packet(packet)
     for rule, match in net.nodes[node].dnat.get(iface, ()):
         if (match & cube) == net.space.false:
             continue
         after = _concrete(net, net.translate_destination(rule, cube), packet)
-        kind = "static" if rule.type is NatType.STATIC else "destination"
+        kind = rule.type.value
         port = f":{after.dport}" if after.dport != packet.dport else ""
-        return after, (f"{kind} dst {packet.dst} -> {after.dst}{port} ({rule.span})",)
-    return packet, ()
+        return after, (f"{kind} dst {packet.dst} -> {after.dst}{port} ({rule.span})",), \
+            rule if rule.type is NatType.TWICE else None
+    return packet, (), None
 
 
 POOL_BRANCHES = 16  # a trace follows each address of a source pool up to this many
 
 
-def _snat(net: Network, node: str, in_iface: str | None, egress: str,
-          packet: Packet) -> list[tuple[Packet, tuple[str, ...]]]:
-    """The engine's source NAT step on one packet: a policy line's, else the egress interface's.
-    A pool branches, one packet per address (a device may pick any); the port is one of the pool's."""
+def _snat(net: Network, node: str, in_iface: str | None, egress: str, packet: Packet,
+          twice: NatRule | None = None) -> list[tuple[Packet, tuple[str, ...]]]:
+    """The engine's source NAT step on one packet: the twice rule's that translated its
+    destination on entry, else a policy line's, else the egress interface's. A pool branches, one
+    packet per address (a device may pick any); the port is one of the pool's."""
     s = net.space
     cube = s.packet(packet)
+    if twice is not None:
+        after = _concrete(net, net.translate_twice_source(twice, cube), packet)
+        return [(after, (f"twice src {packet.src} -> {after.src} ({twice.span})",))]
     for rule, match in net.policy_snat(node, in_iface, egress) + net.nodes[node].snat.get(egress, ()):
         if (match & cube) == s.false:
             continue
@@ -259,9 +265,10 @@ def _walk(net: Network, path: Path, node: str, in_iface: str | None, packet: Pac
     seen = seen | {(node, in_iface, packet)}
     compiled = net.nodes[node]
     nat: tuple[str, ...] = ()
+    twice: NatRule | None = None
     acl_in = None
     if in_iface is not None:
-        packet, nat = _dnat(net, node, in_iface, packet)
+        packet, nat, twice = _dnat(net, node, in_iface, packet)
         acl_in = _decide(net, node, compiled.node.interface(in_iface).acl_in, packet)
         hop = Hop(node, in_iface, None, packet, acl_in, nat=nat)
         if acl_in is not None and acl_in.action is Action.DENY:
@@ -300,7 +307,7 @@ def _walk(net: Network, path: Path, node: str, in_iface: str | None, packet: Pac
         if acl_out is not None and acl_out.action is Action.DENY:
             finish(Outcome.DENIED_OUT, hop)
             continue
-        for sent, snat in _snat(net, node, in_iface, entry.egress, packet):
+        for sent, snat in _snat(net, node, in_iface, entry.egress, packet, twice):
             _leave(net, path, replace(hop, nat=nat + snat), node, entry, sent, seen, out, blocked)
 
 

@@ -3,7 +3,8 @@
 The mapping, hook by hook (table ``ip segverify``)::
 
     prerouting  nat     static NAT: iifname <out> ip daddr <outside> dnat to <inside>;
-                        destination NAT: iifname <in> <match> dnat to <to>[:<port>] (file order)
+                        destination NAT: iifname <in> <match> dnat to <to>[:<port>];
+                        twice NAT: the same, and ct mark set <the rule's mark> (file order)
     input       filter  acl_in of the ingress interface        (packets for the node itself)
     forward     filter  acl_in of the ingress interface        (forward_in,  priority 0)
     forward     filter  acl_out of the egress interface        (forward_out, priority 10)
@@ -12,9 +13,13 @@ The mapping, hook by hook (table ``ip segverify``)::
     forward     filter  the policy: iifname/oifname per line, then its default (forward_policy, 5)
     input       filter  the local policy's lines without 'to' (input_policy, 5)
     output      filter  the local policy's lines without 'from' (output_policy, 5)
-    postrouting nat     policy-line source NAT first (meta mark set by the accepting line),
+    postrouting nat     twice NAT first (ct mark of the rule: snat to its source, and nothing
+                        else), then policy-line source NAT (meta mark set by the accepting line),
                         then static NAT snat (src == inside), source NAT snat to a pool[:ports],
                         first match in order
+
+A twice rule marks the connection, not the packet: the policy's ``meta mark set`` for its own
+source NAT must not erase what the twice rule decided on entry.
 
 An ACL is a regular chain ending with its default. ``accept`` inside a jumped-to chain ends only
 that base chain, so acl_in and acl_out sit in two base chains of the forward hook and a packet
@@ -186,6 +191,7 @@ def render_policy(lines: Sequence[PolicyLine], default: Action, stateful: bool, 
 
 
 POLICY_MARK = 0x7000  # + line number: what a policy line with its own source NAT accepted
+TWICE_MARK = 0x100  # + the rule's place among the node's twice rules: a ct mark
 
 
 def policy_mark(line: PolicyLine) -> str:
@@ -229,8 +235,18 @@ def render(node: Node, ifname: Mapping[str, str], *, guard: bool = True,
     for line in policy.lines if policy is not None else ():
         if line.snat is not None:  # the line marked what it accepted (forward_policy)
             snat += _snat_rules(f"meta mark {policy_mark(line)}", line.snat)
+    twice_marks = 0
     for rule in node.nat:
         where = ifname[rule.interface]
+        if rule.type is NatType.TWICE:  # the source translation follows the connection's mark
+            twice_marks += 1
+            mark = f"{TWICE_MARK + twice_marks:#x}"
+            port = f":{rule.ports.low}" if rule.ports is not None else ""
+            for expr in match_exprs(rule.match):
+                dnat.append(f'iifname "{where}" {expr} ct mark set {mark} dnat to {rule.translated}{port}'
+                            .replace("  ", " "))
+            snat.insert(twice_marks - 1, f"ct mark {mark} snat to {rule.source_to}")
+            continue
         if rule.type is NatType.STATIC:
             assert rule.inside is not None
             dnat.append(f'iifname "{where}" ip daddr {rule.translated} dnat to {rule.inside}')

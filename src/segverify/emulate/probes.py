@@ -285,7 +285,7 @@ class Chooser:
         services the rule translates), from every endpoint."""
         for node in sorted(self.topo.nodes.values(), key=lambda n: n.name):
             for rule in node.nat:
-                if rule.type is NatType.DESTINATION:
+                if rule.type in (NatType.DESTINATION, NatType.TWICE):
                     hits, _misses = _rule_packets(rule.match)
                     vips = [next(iter(self.addr.candidates((net,)))) for net in rule.public]
                     for s in self.endpoints:
@@ -295,7 +295,7 @@ class Chooser:
                                 sp, dp = _ports(proto, sp, dp)
                                 if srcs:
                                     self.add(s, Packet(srcs[0], vip, proto, sp, dp),
-                                             f"{node.name} destination NAT {vip} -> {rule.translated}")
+                                             f"{node.name} {rule.type.value} NAT {vip} -> {rule.translated}")
                     continue
                 if rule.inside is None:
                     continue
