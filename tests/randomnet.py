@@ -596,6 +596,8 @@ class _Builder:
             if rng.random() < 0.6:
                 rule["out"] = b
             else:
+                if rng.random() < 0.3:
+                    del rule["src"]  # one way, from anyone
                 rule["service"] = rng.choice(["tcp/80", "tcp/443", ["tcp/22", "udp/53"], "icmp"])
                 if rule["service"] != "icmp" and rng.random() < 0.5:
                     rule["port"] = rng.choice((22, 80, UNLISTED_PORT))

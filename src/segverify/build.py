@@ -690,11 +690,11 @@ class Builder:
 
     def twice_nat(self, node: str, index: int, raw: dict[str, Any], path: Path_,
                   iface_names: set[str]) -> tuple[NatRule, ...]:
-        """A twice NAT rule: packets entering by ``in`` from ``src`` to ``dst`` (and the service) get
+        """A twice NAT rule: packets entering by ``in`` from ``src`` (default any) to ``dst`` (and the service) get
         the destination ``to_dst`` (port ``port``) and, as they leave, the source ``to_src``. With
         ``out`` the rule is bidirectional: packets entering by ``out`` from ``to_dst`` to ``to_src``
         get the destination ``src`` and the source ``dst`` (one NatRule per direction)."""
-        for key in ("in", "src", "dst", "to_src", "to_dst"):
+        for key in ("in", "dst", "to_src", "to_dst"):
             if key not in raw:
                 raise InputError(f"twice NAT needs '{key}'", self.doc.span(path))
         allowed = {"type", "in", "out", "src", "dst", "to_src", "to_dst", "port", "service", "proto", "sport", "dport",
@@ -706,11 +706,9 @@ class Builder:
             if side in raw and raw[side] not in iface_names:
                 raise InputError(f"node {node!r} has no interface {raw[side]!r}", self.doc.span(path + (side,)))
         match = self.match(raw, path)
-        for key, nets, wild, excluded in (("src", match.src, match.src_wild, match.src_except),
-                                          ("dst", match.dst, match.dst_wild, match.dst_except)):
-            if nets is None or wild or excluded:
-                raise InputError(f"twice NAT needs '{key}' as addresses or prefixes (no any, wildcard or except)",
-                                 self.doc.span(path + (key,)))
+        if match.dst is None or match.dst_wild or match.dst_except:
+            raise InputError("twice NAT needs 'dst' as addresses or prefixes (no any, wildcard or except): the "
+                             "addresses it answers for", self.doc.span(path + ("dst",)))
         to_src = self.host_address(raw["to_src"], path + ("to_src",))
         to_dst = self.host_address(raw["to_dst"], path + ("to_dst",))
         port = None
@@ -727,9 +725,9 @@ class Builder:
         if match.services is not None or port is not None:
             raise InputError("a bidirectional twice NAT ('out') translates the address pair only: a rule with a "
                              "service or port works one way (leave out 'out')", self.doc.key_span(path + ("out",)))
-        assert match.src is not None and match.dst is not None
-        real_src, mapped_dst = match.src, match.dst
-        if len(real_src) != 1 or len(mapped_dst) != 1 or real_src[0].prefixlen != 32 or mapped_dst[0].prefixlen != 32:
+        real_src, mapped_dst = match.src or (), match.dst
+        if (len(real_src) != 1 or len(mapped_dst) != 1 or real_src[0].prefixlen != 32 or mapped_dst[0].prefixlen != 32
+                or match.src_wild or match.src_except):
             raise InputError("a bidirectional twice NAT ('out') maps single addresses: 'src' and 'dst' must each be "
                              "one address", self.doc.key_span(path + ("out",)))
         mirror = Match(src=(IPv4Network(to_dst),), dst=(IPv4Network(to_src),))
