@@ -20,6 +20,7 @@ from segverify.importers import NoteKind, load_snapshot
 from segverify.importers.panos import looks_like_panos
 from segverify.network import Network
 from segverify.reach import Reachability
+from segverify.trace import trace
 from test_import_fortios import OVERLAY as FORTI_OVERLAY
 from test_import_fortios import line_of, mutate_and_load
 
@@ -378,3 +379,27 @@ def test_a_one_member_static_group_in_the_set_format_is_that_member(tmp_path: Pa
 @pytest.mark.parametrize("seed", range(2))
 def test_mutated_xml_files_give_a_model_or_one_error(tmp_path: Path, seed: int) -> None:
     mutate_and_load(tmp_path, "pa.xml", b"", XML, OVERLAY, seed)
+
+
+TWICE = """set rulebase nat rules partner from inet to cloud source VB destination 203.0.113.9 service any
+set rulebase nat rules partner destination-translation translated-address 198.51.100.9
+set rulebase nat rules partner source-translation static-ip translated-address 203.0.113.3
+"""
+
+
+def test_palo_alto_rule_with_both_translations_is_one_twice_rule(tmp_path: Path) -> None:
+    """A NAT rule that translates source and destination translates both only for the packets it
+    matches: one twice rule, not a destination rule plus a source rule that would also take a
+    packet sent to the real address directly."""
+    config = PA.replace("set rulebase default-security-rules", TWICE + "set rulebase default-security-rules")
+    root = snapshot(tmp_path, config)
+    pa = load_snapshot(root).doc.data["nodes"]["pa-boundary"]
+    assert {"type": "twice", "in": "ethernet1/2.30", "src": ["10.30.1.100/32"], "dst": ["203.0.113.9/32"],
+            "to_dst": "198.51.100.9", "to_src": "203.0.113.3", "description": "NAT rule partner"} in pa["nat"]
+    assert not any(r.get("description") == "NAT rule partner" and r["type"] != "twice" for r in pa["nat"])
+    net = Network(segverify.load(root))
+    vb = IPv4Address("10.30.1.100")
+    [mapped] = [p for p in trace(net, "vb", Packet(vb, IPv4Address("203.0.113.9"), 6, 40000, 443)) if p.delivered]
+    assert (str(mapped.hops[-1].packet.src), str(mapped.hops[-1].packet.dst)) == ("203.0.113.3", "198.51.100.9")
+    [direct] = [p for p in trace(net, "vb", Packet(vb, IPv4Address("198.51.100.9"), 6, 40000, 443)) if p.delivered]
+    assert str(direct.hops[-1].packet.src) == "203.0.113.2"  # the hide rule, not the pair's source

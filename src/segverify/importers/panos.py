@@ -899,6 +899,9 @@ class VsysBuilder:
                 match["dst"] = dst
             services = merge_services(svc_terms)
             dnat = [k for k in rule.keys if k.startswith("destination-translation")]
+            snat = [k for k in rule.keys if k.startswith("source-translation")]
+            if dnat and snat and self.twice_nat(rule, label, ingress, match, services):
+                continue
             if dnat:
                 address = rule.values("destination-translation translated-address")
                 port = rule.values("destination-translation translated-port")
@@ -922,21 +925,51 @@ class VsysBuilder:
                                 if port and port[0].isdigit():
                                     data["port"] = int(port[0])
                                 self.device.nat.append(NatData(data, rule.span))
-            snat = [k for k in rule.keys if k.startswith("source-translation")]
             if snat:
                 if ingress is not None:
                     self.notes.unverified(rule.span_of("from"), f"{label}: the source translation's from zone is not "
                                           "a condition in the model (it translates whatever leaves by its to zone)")
                 self.source_nat(rule, label, egress, match, services)
 
-    def source_nat(self, rule: Rule, label: str, egress: list[str] | None, match: dict[str, Any],
-                   services: list[dict[str, Any]]) -> None:
+    def twice_nat(self, rule: Rule, label: str, ingress: list[str] | None, match: dict[str, Any],
+                  services: list[dict[str, Any]]) -> bool:
+        """A rule with both translations is twice NAT: only the packets it matches get both. Made a
+        twice rule per ingress interface when each side translates to one address and the source
+        port is kept (static-ip, dynamic-ip); False leaves the rule to the two halves below."""
         keys = rule.keys
-        static = [k for k in keys if k.startswith("source-translation static-ip")]
-        ports = "keep" if any(k.startswith("source-translation dynamic-ip ") or k == "source-translation dynamic-ip"
-                              for k in keys) or static else "1024-65535"
+        address = rule.values("destination-translation translated-address")
+        if len(address) != 1 or "dst" not in match:
+            return False
+        if not any(k.startswith("source-translation static-ip") or k.startswith("source-translation dynamic-ip ")
+                   or k == "source-translation dynamic-ip" for k in keys):
+            return False
+        if any(k.startswith("source-translation static-ip bi-directional") and rule.values(k) == ["yes"]
+               for k in keys):
+            return False
+        target = self.addresses(address, rule.span_of("destination-translation translated-address"), wide=False) or []
+        if len(target) != 1 or "-" in target[0] or IPv4Network(target[0]).num_addresses != 1:
+            return False
+        to_src = self.source_target(rule, label)
+        if to_src is None:
+            return False
+        to = target[0].removesuffix("/32")
+        port = rule.values("destination-translation translated-port")
+        protos = {t.get("proto") for t in services if t.get("proto") in ("tcp", "udp", "sctp")}
+        self.dnat.append((match["dst"], to, {"proto": protos.pop(), "dport": port[0]} if port and len(protos) == 1
+                          else None))
+        for iface in ingress if ingress is not None else sorted(self.device.interfaces):
+            for svc in services:
+                data: dict[str, Any] = {"type": "twice", "in": iface, **match, "to_dst": to, "to_src": to_src,
+                                        "description": label, **svc}
+                if port and port[0].isdigit():
+                    data["port"] = int(port[0])
+                self.device.nat.append(NatData(data, rule.span))
+        return True
+
+    def source_target(self, rule: Rule, label: str) -> str | None:
+        """The one address a rule's source translation gives (the first of several, with a note)."""
         to: str | None = None
-        for key in keys:
+        for key in rule.keys:
             if not key.startswith("source-translation"):
                 continue
             values = rule.values(key)
@@ -954,6 +987,15 @@ class VsysBuilder:
                     if len(found) > 1:
                         self.notes.unverified(rule.span_of(key), f"{label}: only the first translated address is "
                                               "modelled")
+        return to
+
+    def source_nat(self, rule: Rule, label: str, egress: list[str] | None, match: dict[str, Any],
+                   services: list[dict[str, Any]]) -> None:
+        keys = rule.keys
+        static = [k for k in keys if k.startswith("source-translation static-ip")]
+        ports = "keep" if any(k.startswith("source-translation dynamic-ip ") or k == "source-translation dynamic-ip"
+                              for k in keys) or static else "1024-65535"
+        to = self.source_target(rule, label)
         if to is None:
             self.notes.unverified(rule.span, f"{label}: source translation not understood; not modelled")
             return
