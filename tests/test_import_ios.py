@@ -173,6 +173,33 @@ def test_nat_static_and_overload(tmp_path: Path) -> None:
                for n in imported.notes.items)
 
 
+def test_nat_outside_source_static_is_each_address_on_its_own(tmp_path: Path) -> None:
+    """IOS twice NAT is two static translations, each for every host: the inside one and the
+    outside one (the partner 192.0.2.5 seen from the inside as 10.0.9.5), as two static rules."""
+    config = """\
+    hostname nat1
+    interface Gi0/0
+     ip address 10.0.1.1 255.255.255.0
+     ip nat inside
+    interface Gi0/1
+     ip address 198.51.100.1 255.255.255.248
+     ip nat outside
+    ip route 0.0.0.0 0.0.0.0 198.51.100.2
+    ip nat inside source static 10.0.1.10 198.51.100.5
+    ip nat outside source static 192.0.2.5 10.0.9.5 add-route
+    ip nat outside source static 192.0.2.6 10.0.9.6
+    ip nat outside source list 5 pool P
+    """
+    imported = load_snapshot(snapshot(tmp_path, {"nat1": config}))
+    nat = imported.doc.data["nodes"]["nat1"]["nat"]
+    assert nat == [{"type": "static", "out": "Gi0/1", "inside": "10.0.1.10", "outside": "198.51.100.5"},
+                   {"type": "static", "out": "Gi0/0", "inside": "192.0.2.5", "outside": "10.0.9.5"},
+                   {"type": "static", "out": "Gi0/0", "inside": "192.0.2.6", "outside": "10.0.9.6"}]
+    notes = [(n.span.line, n.kind) for n in imported.notes.items]
+    assert (11, NoteKind.OVER_APPROXIMATED) in notes and (10, NoteKind.OVER_APPROXIMATED) not in notes
+    assert (12, NoteKind.NOT_VERIFIED) in notes
+
+
 def test_switchports_and_cabling(tmp_path: Path) -> None:
     sw = """\
     hostname sw1

@@ -515,10 +515,14 @@ class IosParser:
                 low, high = parse_ip(w[4], where), parse_ip(w[5], where)
                 self.pools[w[3]] = (low, high, where)
         outside = [i for i in device.interfaces.values() if i.nat_side == "outside"]
+        inside = [i for i in device.interfaces.values() if i.nat_side == "inside"]
         for line in self.nat_lines:
             w = line.words
             where = self.span(line)
             if w[2:3] == ["pool"]:
+                continue
+            if w[2:5] == ["outside", "source", "static"]:
+                self.outside_static_nat(device, outside, inside, w[5:], line, where)
                 continue
             if w[2:4] != ["inside", "source"]:
                 self.unverified(line, "this form of NAT is not modelled")
@@ -550,6 +554,29 @@ class IosParser:
         for iface in outside:
             device.nat.append(NatData({"type": "static", "out": iface.name, "inside": inside,
                                        "outside": outside_addr}, where))
+
+    def outside_static_nat(self, device: Device, outside: list[L3Interface], inside: list[L3Interface],
+                           rest: list[str], line: Line, where: Span) -> None:
+        """``ip nat outside source static GLOBAL LOCAL``: the outside host GLOBAL is seen from the
+        inside as LOCAL. Each address on its own (it applies to every inside host): the model's
+        static rule on each inside interface, with GLOBAL as its inside address and LOCAL as what
+        the inside side sees."""
+        if len(rest) < 2 or not rest[0][0].isdigit() or any(
+                word not in ("add-route", "extendable", "no-alias", "no-payload") for word in rest[2:]):
+            return self.unverified(line, "this form of static NAT is not modelled")
+        parse_ip(rest[0], where)
+        parse_ip(rest[1], where)
+        if not outside or not inside:
+            self.notes.warn(where, "NAT rule, but no interface is 'ip nat inside' and another 'ip nat outside': it "
+                            "never applies", line.text)
+            return
+        if "add-route" not in rest[2:]:
+            self.notes.over(where, f"routed on the outside host's address {rest[0]}: the device routes inside-to-"
+                            f"outside packets on {rest[1]} before translating (add-route makes the two agree)",
+                            line.text)
+        for iface in inside:
+            device.nat.append(NatData({"type": "static", "out": iface.name, "inside": rest[0], "outside": rest[1]},
+                                      where))
 
     def list_nat(self, device: Device, outside: list[L3Interface], rest: list[str], line: Line, where: Span) -> None:
         acl_name = rest[1]
