@@ -245,7 +245,7 @@ def query(path: str, src: str, dst: str, proto: str | None, dport: str | None, l
 @today_option
 def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: _dt.date | None) -> None:
     """Zone × zone table of what crosses: none, allowed, sanitized only, exception, violation."""
-    from .analysis import analyse
+    from .analysis import analyse, settled
     from .outputs.json import dumps
     from .outputs.matrix_text import render_matrix
 
@@ -255,11 +255,13 @@ def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: _d
         check_heatmap_output(plot)
     topo = _load(path)
     _not_over_inputs(plot, topo, also=[path], option="--plot")
-    m = analyse(topo, profile=profile, today=today).matrix
-    if plot:
-        from .viz.commands import write_heatmap
+    found = analyse(topo, profile=profile, today=today)
+    with settled():
+        m = found.matrix
+        if plot:
+            from .viz.commands import write_heatmap
 
-        write_heatmap(m, plot, topo)
+            write_heatmap(m, plot, topo)
     click.echo(dumps(m.to_dict()) if fmt == "json" else render_matrix(m), nl=False)
 
 

@@ -63,14 +63,18 @@ def services_text(space: HeaderSpace, headers: Bdd, limit: int = 6) -> tuple[str
 def zone_matrix(topology: Topology, network: Network, reach: Reachability, report: Report) -> Matrix:
     segment_order = list(Segment)
     zones = tuple(sorted(topology.zones, key=lambda z: (segment_order.index(topology.zones[z].segment), z)))
-    members = {z: [n for n in reach.endpoints if any(i.zone == z for i in topology.nodes[n].interfaces)]
-               for z in zones}
+    members: dict[str, list[str]] = {z: [] for z in zones}
+    for n in reach.endpoints:  # each endpoint once, in every zone it has an interface in
+        for z in dict.fromkeys(i.zone for i in topology.nodes[n].interfaces):
+            if z in members:
+                members[z].append(n)
     by_pair: dict[tuple[str, str], list] = {}
     for finding in report.findings:
         subject = dict(finding.subject)
         if "from_zone" in subject:
             by_pair.setdefault((subject["from_zone"], subject["to_zone"]), []).append(finding)
     sanitizers = {n for n, node in topology.nodes.items() if node.kind is NodeKind.SANITIZER}
+    has_sanitizer = {z: any(n in sanitizers for n in members[z]) for z in zones}
     space = network.space
     false = space.false
     # One union per receiving zone, then a cheap test on the origin ids alone: most of the
@@ -95,7 +99,7 @@ def zone_matrix(topology: Topology, network: Network, reach: Reachability, repor
                 crossing = Crossing.VIOLATION
             elif found:
                 crossing = Crossing.EXCEPTION
-            elif a != b and bool(set(members[a]) & sanitizers or set(members[b]) & sanitizers):
+            elif a != b and (has_sanitizer[a] or has_sanitizer[b]):
                 # Sanitized only: all flows start or end at a sanitizer.
                 if plain_got is None:
                     plain_got = _union(reach, [n for n in members[b] if n not in sanitizers], false)

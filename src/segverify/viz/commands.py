@@ -102,8 +102,10 @@ def draw(path: str, output: str, highlight: str | None, src: str | None, dst: st
     if interactive and highlight is not None:
         raise click.BadParameter("the interactive map highlights findings by a click; give no --highlight",
                                  param_hint="--highlight")
+    from ..analysis import settled
+
     found = _analysed(path, profile, today, output)
-    with current().stage(f"drawing {len(found.topology.nodes):,} devices into {output}"):
+    with settled(), current().stage(f"drawing {len(found.topology.nodes):,} devices into {output}"):
         if interactive:
             from ..outputs.files import write_text
             from .interactive import render_map_html
@@ -140,6 +142,7 @@ def report(path: str, output: str, lang: str, profile: str | None, today: _dt.da
     with --db, the self-inspection record)."""
     _check_suffix(output, ("html", "htm"))
     from ..outputs.files import write_text
+    from ..analysis import settled
     from .report import render_report
 
     store = None
@@ -153,7 +156,7 @@ def report(path: str, output: str, lang: str, profile: str | None, today: _dt.da
         from ..record.keeping import trend_of
 
         record = (store.location, trend_of(store, found.report.topology, _dt.date.fromisoformat(found.report.today)))
-    with current().stage(f"drawing the report's pictures and pages ({len(found.topology.nodes):,} devices)"):
+    with settled(), current().stage(f"drawing the report's pictures and pages ({len(found.topology.nodes):,} devices)"):
         html = render_report(found.topology, found.report, found.matrix, lang=lang, network=found.network,
                              warn=_warn, record=record)
     write_text(output, html)

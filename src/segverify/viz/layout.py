@@ -20,10 +20,11 @@ drawing scales them to inches. Same topology, same positions: every ordering end
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Container, Iterable
 
 import networkx as nx
 
@@ -66,6 +67,7 @@ class Layout:
         return next((b for b in self.bands if b.key == key), None)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a map sorts the same names many times over
 def natural_key(name: str) -> tuple[object, ...]:
     """pc2 before pc10: digits compare as numbers."""
     return tuple(int(part) if part.isascii() and part.isdigit() else part for part in re.split(r"([0-9]+)", name))
@@ -238,8 +240,9 @@ def _grid_band(topology: Topology, key: str, nodes: list[str], where: dict[str, 
     return rows, cols
 
 
-def lan_groups(topology: Topology, graph: nx.MultiGraph) -> list[tuple[str, tuple[str, ...]]]:
-    """Each LAN (or link) as its member nodes that are present in the graph, sorted by name."""
+def lan_groups(topology: Topology, graph: Container[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """Each LAN (or link) as its member nodes that are present in ``graph`` (a device graph, or the
+    positions of one map), sorted by name."""
     groups = []
     for lan in sorted(topology.lans, key=lambda l: l.name):
         present = tuple(sorted({n for n, _ in lan.endpoints if n in graph}, key=natural_key))

@@ -304,10 +304,7 @@ def _draw_bands(ax: Axes, layout: Layout, scale: float, lang: str = "en") -> Non
 def _draw_links(ax: Axes, topology: Topology, network: Network, layout: Layout) -> None:
     pos = layout.positions
     segments: list[Sequence[Point]] = []
-    for _lan, members in lan_groups(topology, network.graph):
-        members = tuple(m for m in members if m in pos)
-        if len(members) < 2:
-            continue
+    for _lan, members in lan_groups(topology, pos):  # pos: the drawn devices, all in network.graph
         if len(members) == 2:
             segments.append(_leg(pos, members[0], members[1]))
             continue
