@@ -328,3 +328,13 @@ def test_alike_hosts_are_one_candidate_and_name_no_one_when_they_change_nothing(
     net = Network(alpha)
     assert _plain_host(net, alpha.nodes["lg-pc01"]) == _plain_host(net, alpha.nodes["lg-pc02"]) is not None
     assert _plain_host(net, alpha.nodes["san-mail"]) is None and _plain_host(net, alpha.nodes["san-file"]) is None
+
+
+@pytest.mark.parametrize("name", ["twice-nat-rule.yaml", "twice-nat-static.yaml"])
+def test_a_translated_address_belongs_to_the_host_it_stands_for(name: str) -> None:
+    """A packet captured beyond a one-to-one translation comes from the host behind it: a static
+    rule's outside address, and a twice rule's new source (its real source being one address)."""
+    topology = segverify.load(Path(__file__).parent / "data" / name)
+    judge = Judge(topology, Network(topology), TODAY)
+    assert judge.locate(IPv4Address("198.51.100.5")) == ("pc", "in")        # the PC as the partner sees it
+    assert judge.locate(IPv4Address("10.0.9.5")) == ("partner", "out")      # the partner as the PC sees it

@@ -481,8 +481,16 @@ class Judge:
         self.register = Register(net.space, topology.exceptions, today)
         self.ctx = Context(topology, net, self.register, today)
         self.checks = [c for rule in sorted(self.rules & FLOW_CHECKS.keys()) for c in FLOW_CHECKS[rule](self.ctx)]
+        # An address that stands for one host on the other side of a translation: a static rule's
+        # outside address, a twice rule's new source when its real source is one address.
         self.static_nat = {rule.translated: rule.inside for node in topology.nodes.values() for rule in node.nat
                            if rule.inside is not None}
+        for node in topology.nodes.values():
+            for rule in node.nat:
+                real = rule.match.src
+                if (rule.source_to is not None and real is not None and len(real) == 1 and real[0].prefixlen == 32
+                        and not rule.match.src_except):
+                    self.static_nat.setdefault(rule.source_to, real[0].network_address)
         self._externals = sorted((n for n in topology.nodes.values() if n.kind is NodeKind.EXTERNAL),
                                  key=lambda n: (-max((r.prefixlen for r in n.represents), default=-1), n.name))
         self._lans = sorted({(i.address.network, i.zone) for n in topology.nodes.values()
