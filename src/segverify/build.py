@@ -46,6 +46,8 @@ class Builder:
         self.zone_subnets: dict[str, tuple[IPv4Network, ...]] = {}  # zone -> its interfaces' subnets
         self.zone_segments: dict[str, str] = {}
         self._resolving: list[str] = []
+        self._literal_networks: dict[str, tuple[IPv4Network]] = {}  # parsed without error, by text
+        self._literal_services: dict[str, ServiceTerm] = {}
         self.extra_files: list[SourceFile] = []  # read on the way: FIB dumps
 
     def span(self, *path: Any) -> Span:
@@ -100,7 +102,10 @@ class Builder:
             raise InputError(f"{term!r}: a wildcard mask is allowed in the src/dst of rules and policies only",
                              self.doc.span(path))
         if term and (term[0].isdigit() or ":" in term):
-            return (self.parse_network(term, path),)
+            literal = self._literal_networks.get(term)
+            if literal is None:  # ipaddress is slow, and a network writes the same prefixes thousands of times
+                literal = self._literal_networks[term] = (self.parse_network(term, path),)
+            return literal
         raise InputError(f"unknown network or node {term!r}", self.doc.span(path))
 
     def zone_term(self, kind: str, name: str, path: Path_) -> tuple[IPv4Network, ...]:
@@ -210,6 +215,10 @@ class Builder:
                                      self.doc.span(item_path))
                 terms.extend(self.service_terms(services[text], ("services", text), stack + (text,)))
                 continue
+            literal = self._literal_services.get(text)
+            if literal is not None:
+                terms.append(literal)
+                continue
             m = _TERM.match(text)
             bare_name = m is not None and m["low"] is None and not str(m["proto"]).isdigit() \
                 and m["proto"] not in PROTOCOLS and m["proto"] != "any"
@@ -220,20 +229,24 @@ class Builder:
                 defined = f"services: defines {', '.join(sorted(services))}" if services else "no services: are defined"
                 raise InputError(f"unknown service {text!r}: not a name under services: and not a term like "
                                  f"tcp/443 ({defined}){hint}", self.doc.span(item_path))
-            proto = self.protocol(m["proto"], item_path)
-            if m["low"] is None:
-                terms.append(ServiceTerm(protocol=proto))
-                continue
-            if proto == ICMP:
-                terms.append(self.icmp_term(m, item_path))
-                continue
-            if m["clow"] is not None:
-                raise InputError(f"{text!r}: only icmp/TYPE/CODE has a third part", self.doc.span(item_path))
-            if proto not in PORTED_PROTOCOLS:
-                raise InputError(f"{m['proto']} has no ports", self.doc.span(item_path))
-            ports = self.port_ranges(f"{m['low']}-{m['high'] or m['low']}", item_path)
-            terms.append(ServiceTerm(protocol=proto, dports=ports))
+            terms.append(self.literal_service(text, m, item_path))
         return tuple(terms)
+
+    def literal_service(self, text: str, m: re.Match[str], path: Path_) -> ServiceTerm:
+        """A term like tcp/443 or icmp/3/4, remembered by its text once it has been read without error."""
+        proto = self.protocol(m["proto"], path)
+        if m["low"] is None:
+            term = ServiceTerm(protocol=proto)
+        elif proto == ICMP:
+            term = self.icmp_term(m, path)
+        else:
+            if m["clow"] is not None:
+                raise InputError(f"{text!r}: only icmp/TYPE/CODE has a third part", self.doc.span(path))
+            if proto not in PORTED_PROTOCOLS:
+                raise InputError(f"{m['proto']} has no ports", self.doc.span(path))
+            term = ServiceTerm(protocol=proto, dports=self.port_ranges(f"{m['low']}-{m['high'] or m['low']}", path))
+        self._literal_services[text] = term
+        return term
 
     def icmp_term(self, m: re.Match[str], path: Path_) -> ServiceTerm:
         """``icmp/TYPE`` or ``icmp/TYPE/CODE`` (each a number or low-high, 0-255): the type rides in

@@ -61,6 +61,7 @@ class Document:
 
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_UNSEEN = object()
 
 
 class _Frame:
@@ -91,6 +92,7 @@ class _Composer:
         self.doc = Document(data={})
         self.count = 0
         self.anchors: dict[str, tuple[Any, int]] = {}
+        self.known: dict[tuple[str, Any], Any] = {}
 
     def where(self, mark: Any) -> tuple[str, int, int]:
         return (self.display, mark.line + 1, mark.column + 1)
@@ -107,36 +109,37 @@ class _Composer:
         try:
             while True:
                 event = loader.get_event()
-                if isinstance(event, yaml.StreamEndEvent):
+                kind = type(event)  # PyYAML's event classes have no subclasses; scalars come most
+                if kind is yaml.ScalarEvent:
+                    value = self.scalar(event)
+                    self.place(stack, value, event.start_mark, is_scalar=True, raw_key=event.value)
+                    if event.anchor is not None:
+                        self.anchors[event.anchor] = (value, 1)
+                    if not stack:
+                        root, root_set = value, True
+                    continue
+                if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                    frame = stack.pop()
+                    if frame.anchor is not None:
+                        self.anchors[frame.anchor] = (frame.value, self.count - frame.start_count + 1)
+                    continue
+                if kind is yaml.StreamEndEvent:
                     break
-                if isinstance(event, yaml.DocumentStartEvent):
+                if kind is yaml.DocumentStartEvent:
                     documents += 1
                     if documents > 1:
                         raise self.fail("one YAML document per file, please (found a second '---')",
                                         event.start_mark)
                     continue
-                if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
+                if kind is yaml.StreamStartEvent or kind is yaml.DocumentEndEvent:
                     continue
-                if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                    frame = stack.pop()
-                    if frame.anchor is not None:
-                        self.anchors[frame.anchor] = (frame.value, self.count - frame.start_count + 1)
-                    continue
-                if isinstance(event, yaml.AliasEvent):
+                if kind is yaml.AliasEvent:
                     if event.anchor not in self.anchors:
                         raise self.fail(f"unknown alias *{event.anchor}", event.start_mark)
                     value, size = self.anchors[event.anchor]
                     self.count += size - 1
                     self.place(stack, value, event.start_mark, is_scalar=not isinstance(value, (dict, list)),
                                raw_key=value if isinstance(value, str) else None)
-                    if not stack:
-                        root, root_set = value, True
-                    continue
-                if isinstance(event, yaml.ScalarEvent):
-                    value = self.scalar(event)
-                    self.place(stack, value, event.start_mark, is_scalar=True, raw_key=event.value)
-                    if event.anchor is not None:
-                        self.anchors[event.anchor] = (value, 1)
                     if not stack:
                         root, root_set = value, True
                     continue
@@ -171,6 +174,16 @@ class _Composer:
         tag = event.tag
         if tag is not None and tag != "!":
             raise self.fail(f"YAML tags ({tag}) are not supported; write the value plainly", event.start_mark)
+        # A network repeats its scalars (any, names, ports, addresses) thousands of times; each
+        # one read (and accepted) before is read again from this table. Values are immutable.
+        known = self.known.get((event.value, event.implicit), _UNSEEN)
+        if known is not _UNSEEN:
+            return known
+        value = self._construct(event)
+        self.known[(event.value, event.implicit)] = value
+        return value
+
+    def _construct(self, event: yaml.ScalarEvent) -> Any:
         tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag == _MERGE_TAG:
             raise self.fail("merge keys (<<) are not supported; write the keys out", event.start_mark)
