@@ -8,6 +8,9 @@ import sys
 from ipaddress import IPv4Network
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 import segverify
 from segverify.describe import _union_text
 from segverify.outputs.text import render_text
@@ -93,3 +96,22 @@ def test_suppressed_flow_is_not_titled_uncovered() -> None:
     broken = segverify.verify(segverify.load(SHADOWED))
     assert any(f.title.startswith("My Number ↔ LGWAN flow not covered by an exception") for f in broken.active)
     assert "1 warning" in render_text(broken).splitlines()[-1]
+
+
+def _addresses_of(text: str) -> set[int]:
+    """The addresses a union text names, by the plain definition of its words."""
+    def block(term: str) -> set[int]:
+        net = IPv4Network("0.0.0.0/0" if term == "any" else term)
+        return set(range(int(net.network_address), int(net.broadcast_address) + 1))
+    whole, _, missing = text.partition(" except ")
+    kept = set().union(*(block(t) for t in whole.split(", ")))
+    return kept - set().union(*(block(t) for t in missing.split(", ") if t))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 255), st.integers(24, 32)), min_size=1, max_size=40))
+def test_union_text_names_exactly_the_union(blocks: list[tuple[int, int]]) -> None:
+    nets = sorted({IPv4Network((0x0A140100 | (low & (0xFF << (32 - length)) & 0xFF), length)) for low, length in blocks})
+    union = set().union(*(set(range(int(n.network_address), int(n.broadcast_address) + 1)) for n in nets))
+    text = _union_text([str(n.network_address) if n.prefixlen == 32 else str(n) for n in nets])
+    assert _addresses_of(text) == union

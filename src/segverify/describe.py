@@ -12,42 +12,47 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, collapse_addresses
 from typing import Iterator
 
-from .headers import FIELD_VARS, WIDTH, Bdd, HeaderSpace
+from .headers import FIELD_VARS, WIDTH, Bdd, HeaderSpace, range_to_prefixes
 from .model import PORTED_PROTOCOLS, PROTOCOL_NAMES
 
 MAX_CUBES = 4000
 
 
-def _cubes(space: HeaderSpace, u: Bdd) -> Iterator[dict[str, bool]]:
-    """Disjoint cubes of ``u`` as partial assignments of the live header variables."""
-    stack: list[tuple[Bdd, dict[str, bool]]] = [(u, {})]
+_FIELDS = ("proto", "src", "dst", "sport", "dport")
+# Each live header variable: (index of its field in a pattern, the bit it sets there).
+_VAR_BITS: dict[str, tuple[int, int]] = {
+    name: (index, 1 << (WIDTH[field] - 1 - bit))
+    for index, field in enumerate(_FIELDS) for bit, name in enumerate(FIELD_VARS[(field, False)])
+}
+Pattern = tuple[tuple[int, int], ...]  # per field of _FIELDS: (value, mask), mask bits where fixed
+
+
+def _cubes(space: HeaderSpace, u: Bdd) -> Iterator[Pattern]:
+    """Disjoint cubes of ``u``, each as the (value, mask) of every live header field; variables of
+    no live field (origin ids and copies) are not fixed by them."""
+    unfixed: Pattern = ((0, 0),) * len(_FIELDS)
+    stack: list[tuple[Bdd, Pattern]] = [(u, unfixed)]
     false, true = space.false, space.true
     while stack:
-        node, assignment = stack.pop()
+        node, pattern = stack.pop()
         if node == false:
             continue
         if node == true:
-            yield assignment
+            yield pattern
             continue
-        var = node.var
         low = ~node.low if node.negated else node.low
         high = ~node.high if node.negated else node.high
+        where = _VAR_BITS.get(node.var)
+        if where is None:
+            stack.append((high, pattern))
+            stack.append((low, pattern))
+            continue
+        index, bit = where
+        value, mask = pattern[index]
+        before, after = pattern[:index], pattern[index + 1:]
         # Push high first so low (smaller values) comes out first: deterministic, ascending.
-        stack.append((high, {**assignment, var: True}))
-        stack.append((low, {**assignment, var: False}))
-
-
-def _field_pattern(assignment: dict[str, bool], field: str) -> tuple[int, int]:
-    """(value, mask) of a field in a cube; mask bits set where the cube fixes the bit."""
-    width = WIDTH[field]
-    value = mask = 0
-    for i, name in enumerate(FIELD_VARS[(field, False)]):
-        bit = assignment.get(name)
-        if bit is not None:
-            mask |= 1 << (width - 1 - i)
-            if bit:
-                value |= 1 << (width - 1 - i)
-    return value, mask
+        stack.append((high, before + ((value | bit, mask | bit),) + after))
+        stack.append((low, before + ((value, mask | bit),) + after))
 
 
 def _is_prefix_mask(mask: int, width: int) -> int | None:
@@ -104,15 +109,24 @@ def _union_text(addresses: list[str]) -> str:
     cover = nets[0]
     while not all(n.subnet_of(cover) for n in nets):
         cover = cover.supernet()
-    missing = [cover]
-    for net in nets:
-        missing = [rest for m in missing for rest in ([m] if not m.overlaps(net) else
-                                                      (m.address_exclude(net) if net.subnet_of(m) else []))]
-    missing = list(collapse_addresses(missing))
+    missing = _gaps(cover, nets)
     if len(missing) < len(nets):
         whole = "any" if cover.prefixlen == 0 else _net_text(cover)
         return f"{whole} except " + ", ".join(_net_text(m) for m in missing)
     return ", ".join(_net_text(n) for n in nets)
+
+
+def _gaps(cover: IPv4Network, nets: list[IPv4Network]) -> list[IPv4Network]:
+    """The fewest prefixes that hold exactly what of ``cover`` the sorted, collapsed ``nets`` leave
+    out: each gap between them split into its aligned blocks (one pass, no set algebra)."""
+    gaps: list[IPv4Network] = []
+    low = int(cover.network_address)
+    for net in [*nets, None]:
+        high = int(net.network_address) - 1 if net is not None else int(cover.broadcast_address)
+        gaps += [IPv4Network((value, length)) for value, length in range_to_prefixes(low, high, 32)]
+        if net is not None:
+            low = int(net.broadcast_address) + 1
+    return gaps
 
 
 def _prefixes(addresses: list[str]) -> list[str]:
@@ -184,11 +198,12 @@ def header_groups(space: HeaderSpace, u: Bdd) -> tuple[list[HeaderGroup], bool]:
         if count >= MAX_CUBES:
             truncated = True
             break
-        proto = _range(*_field_pattern(cube, "proto"), 8) or (0, 255)
-        src = _address_text(*_field_pattern(cube, "src"))
-        dst = _address_text(*_field_pattern(cube, "dst"))
-        sport = _range(*_field_pattern(cube, "sport"), 16) or (0, 65535)
-        dport = _range(*_field_pattern(cube, "dport"), 16) or (0, 65535)
+        proto_bits, src_bits, dst_bits, sport_bits, dport_bits = cube
+        proto = _range(*proto_bits, 8) or (0, 255)
+        src = _address_text(*src_bits)
+        dst = _address_text(*dst_bits)
+        sport = _range(*sport_bits, 16) or (0, 65535)
+        dport = _range(*dport_bits, 16) or (0, 65535)
         sport_text = "" if sport == (0, 65535) else _ranges_text([sport])
         by_ports.setdefault((proto, src, dst, sport_text), []).append(dport)
     by_proto: dict[tuple[str, str, str, str], list[tuple[int, int]]] = {}

@@ -370,7 +370,9 @@ class HeaderSet:
         return self._wrap(self.bdd & ~other.bdd)
 
     def __le__(self, other: "HeaderSet") -> bool:
-        return bool(self.bdd <= other.bdd)  # containment without building the difference
+        # dd's `<=` builds `other | ~self`, the size of `other`; an empty difference is built from
+        # nothing but the constant false, so the usual yes costs no new node.
+        return (self.bdd & ~other.bdd) == self.space.false
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, HeaderSet) and self.bdd == other.bdd

@@ -333,16 +333,18 @@ def hyg001(ctx: Context) -> list[Finding]:
             acl = compiled.acls[acl_name]
             covered = s.false  # every packet some line above already decides
             for i, (rule, match) in enumerate(zip(acl.acl.rules, acl.line_matches)):
-                if match <= covered:  # CUDD's containment test builds no nodes
-                    outside = ~match  # "m meets match" is "m is not inside ~match": no node is built
-                    above = [r.index for r, m in zip(acl.acl.rules[:i], acl.line_matches[:i]) if not m <= outside]
+                # BDDs are canonical: the line adds nothing exactly when the union is the same node.
+                # One union per line, where a containment test and then the union were two.
+                grown = covered | match
+                if grown == covered:
+                    above = [r.index for r, m in zip(acl.acl.rules[:i], acl.line_matches[:i]) if m & match != s.false]
                     why = (m("HYG001.above", lines=", ".join(map(str, above))) if above
                            else "it matches no packet a source sends")
                     findings.append(Finding(
                         "HYG001", Severity.WARNING, m("HYG001.title", node=name, acl=acl_name, line=rule.index),
                         m("HYG001.message", why=why), rule.span,
                         subject=(("node", name), ("acl", acl_name), ("line", str(rule.index)))))
-                covered |= match
+                covered = grown
     return findings
 
 
