@@ -13,6 +13,7 @@ import datetime as _dt
 import os
 from typing import TYPE_CHECKING
 
+from .cycles import pausing
 from .errors import EnvironmentProblem, InputError, QueryError, SegverifyError, Span
 from .model import Topology
 
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 
+@pausing
 def load(path: str | os.PathLike[str], overlay: str | os.PathLike[str] | None = None) -> Topology:
     """Read a topology file or directory, or a snapshot of device configurations (a directory with
     configs/ or hosts/, see docs/import.md) with its overlay; raise :class:`InputError` with file:line
@@ -57,6 +59,7 @@ def load(path: str | os.PathLike[str], overlay: str | os.PathLike[str] | None = 
     return build(load_document(path))
 
 
+@pausing
 def loads(text: str, name: str = "<string>") -> Topology:
     """Read a topology from YAML text; ``name`` is used in error messages."""
     from .build import build

@@ -18,6 +18,7 @@ from typing import Iterable
 
 import networkx as nx
 
+from .cycles import pausing
 from .headers import Bdd, HeaderSpace
 from .model import (DEFAULT_VRF, Acl, Action, Interface, NatRule, NatType, Node, NodeKind, Role, Route, Rule,
                     Segment, Topology)
@@ -95,6 +96,7 @@ class Network:
     lan_of: dict[tuple[str, str], str] = field(init=False)
     graph: nx.MultiGraph = field(init=False)
 
+    @pausing
     def __post_init__(self) -> None:
         topo = self.topology
         self.endpoints = sorted(n.name for n in topo.nodes.values() if is_endpoint(n))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import replace
 
+from ..cycles import pausing
 from ..findings import ExceptionStatus, Report, Severity
 from ..model import Profile, Topology
 from ..network import Network
@@ -26,6 +27,7 @@ def verify(topology: Topology, profile: str | Profile | None = None, today: _dt.
     return analyse(topology, profile, today, network, strict=strict).report
 
 
+@pausing
 def run_rules(topology: Topology, network: Network, profile: str | Profile | None,
               today: _dt.date | None, strict: bool = False) -> tuple[Context, Report]:
     """The rules over a compiled network: the context they filled (propagations, register) and the report."""

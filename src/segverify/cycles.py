@@ -1,0 +1,40 @@
+"""Python's cycle collector paused while a network is read, compiled and checked.
+
+Reading a large network allocates millions of objects that all stay alive, and the collector runs a
+full pass over every live object each time the heap has grown by a quarter: measured on a
+1,000-device / 20,000-rule network, ten full passes that found nothing were 40% of reading and a
+third of compiling. These phases build plain data, BDD handles and model objects, none of them in
+reference cycles they then drop; a cycle that does form is collected at the first pass after the
+phase. Pausing nests: only the outermost pause turns the collector back on.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Callable, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def pausing(function: Callable[P, R]) -> Callable[P, R]:
+    """``function`` run with the cycle collector paused."""
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with paused():
+            return function(*args, **kwargs)
+    return wrapper
