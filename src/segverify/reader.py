@@ -33,6 +33,11 @@ MAX_FILE_BYTES = int(os.environ.get("SEGVERIFY_MAX_FILE_BYTES", 256 * 1024 * 102
 MAX_VALUES = 20_000_000
 MAX_DEPTH = 64
 MAX_INCLUDE_DEPTH = 16
+# Spans of scalars and mapping keys deeper than this (the fields of ACL and policy lines: most of a
+# large network) are not kept when reading a topology; a container's span always is. Findings cite
+# containers (a line, a node); an error or an import note that cites a deep value finds its span
+# again by reading that one file with every span (Document._deep).
+EAGER_DEPTH = 5
 
 Path_ = tuple[Any, ...]
 
@@ -48,15 +53,54 @@ class Document:
     key_spans: dict[Path_, tuple[str, int, int]] = field(default_factory=dict)
     files: list[SourceFile] = field(default_factory=list)
 
+    # Texts of the files read with deep spans left out (display name -> text), and those files
+    # read again with every span, once something asks for one of them.
+    texts: dict[str, str] = field(default_factory=dict)
+    _exact: dict[str, tuple["Document", dict[tuple[int, int, int], Path_]]] = field(default_factory=dict)
+
     def span(self, path: Path_) -> Span:
         """The span of the value at ``path``, or of its nearest ancestor that has one."""
-        while path not in self.spans and path:
+        where = self.spans.get(path) or self._deep(path, keys=False)
+        while where is None and path:
             path = path[:-1]
-        return Span(*self.spans.get(path, ("<input>", 1, 1)))
+            where = self.spans.get(path)
+        return Span(*(where or ("<input>", 1, 1)))
 
     def key_span(self, path: Path_) -> Span:
-        where = self.key_spans.get(path)
+        where = self.key_spans.get(path) or self._deep(path, keys=True)
         return Span(*where) if where is not None else self.span(path)
+
+    def _deep(self, path: Path_, keys: bool) -> tuple[str, int, int] | None:
+        """A span the fast read left out (see :data:`EAGER_DEPTH`): the nearest container above
+        ``path`` has its span, which finds that container in its file read again with every span."""
+        if not self.texts or len(path) <= EAGER_DEPTH:
+            return None
+        above = path[:-1]
+        while above and above not in self.spans:
+            above = above[:-1]
+        where = self.spans.get(above)
+        if where is None or where[0] not in self.texts:
+            return None
+        exact, containers = self._exactly_read(where[0])
+        local = containers.get((where[1], where[2], len(above)))
+        if local is None:
+            return None
+        return (exact.key_spans if keys else exact.spans).get(local + path[len(above):])
+
+    def _exactly_read(self, display: str) -> tuple["Document", dict[tuple[int, int, int], Path_]]:
+        if display not in self._exact:
+            exact = _Composer(self.texts[display], display, eager=True).compose()
+            assert exact is not None  # the same text composed once already
+            containers = {(w[1], w[2], len(p)): p for p, w in exact.spans.items()
+                          if isinstance(_value_at(exact.data, p), (dict, list))}
+            self._exact[display] = (exact, containers)
+        return self._exact[display]
+
+
+def _value_at(data: Any, path: Path_) -> Any:
+    for step in path:
+        data = data[step]
+    return data
 
 
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
@@ -86,10 +130,11 @@ class _Composer:
     Aliases are not copied: the anchored value is shared, and its size counts again at every use,
     so an alias bomb stops at MAX_VALUES before anything is expanded."""
 
-    def __init__(self, text: str, display: str) -> None:
+    def __init__(self, text: str, display: str, eager: bool = True) -> None:
         self.loader = _Loader(text)
         self.display = display
-        self.doc = Document(data={})
+        self.eager = eager  # every span; otherwise none of scalars and keys below EAGER_DEPTH
+        self.doc = Document(data={}, texts={} if eager else {display: text})
         self.count = 0
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.known: dict[tuple[str, Any], Any] = {}
@@ -224,30 +269,36 @@ class _Composer:
             self.doc.spans[()] = where
             return ()
         top = stack[-1]
+        deep = not self.eager and is_scalar and len(top.path) >= EAGER_DEPTH
         if isinstance(top.value, list):
             path = top.path + (len(top.value),)
             top.value.append(value)
-            self.doc.spans[path] = where
+            if not deep:
+                self.doc.spans[path] = where
             return path
         if top.key is None:  # this value is a key
             if not is_scalar:
                 raise self.fail("a mapping key must be a plain name", mark)
             key = str(raw_key)
-            if key in top.first:
+            if key in top.value:
+                if not self.eager:
+                    raise _ReadAgain  # the first one's place is not kept; the eager read names it
                 raise self.fail(f"duplicate key {key!r}", mark, related=top.first[key])
-            top.first[key] = where
+            if self.eager:
+                top.first[key] = where
             top.key, top.key_where = key, where
             self.count -= 1  # keys are names, not values
             return top.path
         path = top.path + (top.key,)
         top.value[top.key] = value
-        self.doc.key_spans[path] = top.key_where  # type: ignore[assignment]
-        self.doc.spans[path] = where
+        if not deep:
+            self.doc.key_spans[path] = top.key_where  # type: ignore[assignment]
+            self.doc.spans[path] = where
         top.key = None
         return path
 
 
-def read_yaml(path: Path, display: str, where: Span | None = None) -> tuple[Any, str, bytes]:
+def read_yaml(path: Path, display: str, where: Span | None = None, eager: bool = True) -> tuple[Any, str, bytes]:
     """Parse one file into plain data with spans; return it with its text and raw bytes.
 
     Only a regular file is read (a FIFO or a device would hang or never end), and the size limit
@@ -259,12 +310,23 @@ def read_yaml(path: Path, display: str, where: Span | None = None) -> tuple[Any,
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError("the file is not UTF-8 text", Span(display, line, 1)) from None
-    return parse_text(text, display), text, raw
+    return parse_text(text, display, eager), text, raw
 
 
-def parse_text(text: str, display: str) -> Document | None:
-    """Plain data and spans of one YAML document (None for an empty file)."""
-    return _Composer(text, display).compose()
+class _ReadAgain(Exception):
+    """The fast read met an error it cannot describe alone; the eager read of the text will."""
+
+
+def parse_text(text: str, display: str, eager: bool = True) -> Document | None:
+    """Plain data and spans of one YAML document (None for an empty file). Not ``eager``: the
+    spans of deep scalars and keys are left out and found again on demand (:data:`EAGER_DEPTH`)."""
+    if eager:
+        return _Composer(text, display).compose()
+    try:
+        return _Composer(text, display, eager=False).compose()
+    except (_ReadAgain, InputError):
+        # Every error is described by the eager read, with the places the fast one did not keep.
+        return _Composer(text, display).compose()
 
 
 def _display_name(path: Path) -> str:
@@ -372,7 +434,8 @@ def _load_document(path: str | os.PathLike[str]) -> Document:
 
 def load_text(text: str, name: str = "<string>") -> Document:
     doc = Document(data={})
-    _merge_node(doc, parse_text(text, name), name, Path("."), seen=[], depth=0, confine=Path(".").resolve())
+    _merge_node(doc, parse_text(text, name, eager=False), name, Path("."), seen=[], depth=0,
+                confine=Path(".").resolve())
     doc.files.append(SourceFile(name, hashlib.sha256(text.encode()).hexdigest()))
     return doc
 
@@ -395,7 +458,7 @@ def _merge_file(doc: Document, path: Path, seen: list[Path], depth: int, confine
         raise InputError(f"includes nested deeper than {MAX_INCLUDE_DEPTH}", where or Span(display, 1, 1))
     if any(f.path == display for f in doc.files):
         raise InputError(f"{display} is read twice (included from two places)", where or Span(display, 1, 1))
-    part, _text, raw = read_yaml(path, display, where)
+    part, _text, raw = read_yaml(path, display, where, eager=False)
     doc.files.append(SourceFile(display, hashlib.sha256(raw).hexdigest()))
     _merge_node(doc, part, display, path.parent, seen + [resolved], depth, confine)
 
@@ -406,6 +469,7 @@ def _merge_node(doc: Document, part: Document | None, display: str, base: Path,
         raise InputError("the file is empty", Span(display, 1, 1))
     data = part.data
     _validate(part, data, (), display)
+    doc.texts.update(part.texts)
     # Group the part's spans by section once, rather than scanning all of them per section.
     grouped: dict[str, tuple[list[tuple[Path_, Any]], list[tuple[Path_, Any]]]] = {}
     for which, table in enumerate((part.spans, part.key_spans)):
