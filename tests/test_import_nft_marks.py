@@ -165,6 +165,17 @@ def test_nat_on_a_mark_test_other_than_equality_is_not_verified(tmp_path: Path, 
     assert any("NAT conditioned on matches the model's NAT rules cannot express" in n for n in notes), notes
 
 
+def test_nat_on_a_conntrack_mark_first_leaves_the_marked_lines_nat_readable(tmp_path: Path) -> None:
+    """A NAT rule on a ct mark alone (how a twice rule's source half is rendered) applies only to
+    connections marked before: it is not verified itself, and the packet-mark NAT after it is still
+    the policy line's."""
+    ct_nat = [_is({"ct": {"key": "mark"}}, 0x101), {"snat": {"addr": "10.2.0.9"}}]
+    node, notes = _import(tmp_path, [("fwd", MARKING_LINE), ("post", ct_nat), ("post", NAT_REST)])
+    assert node["policies"]["rules"][0]["snat"] == {"to": "10.2.0.100-10.2.0.101", "ports": "keep"}
+    assert any("NAT conditioned on matches the model's NAT rules cannot express" in n for n in notes), notes
+    assert not [n for n in notes if "packet mark" in n]
+
+
 def test_a_stateless_rewrite_of_an_address_is_not_verified(tmp_path: Path) -> None:
     rewrite = {"mangle": {"key": {"payload": {"protocol": "ip", "field": "saddr"}}, "value": "10.2.0.9"}}
     _, notes = _import(tmp_path, [("fwd", [*LAN_TO_UP, rewrite, {"accept": None}])])

@@ -15,7 +15,9 @@ exactly:
 Packets are taken to enter the rule set unmarked (no ``tc`` or socket marks, which a rule-set dump
 does not show); a mark no rule sets is therefore never followed. Anything else about marks (masks,
 ``ct mark``, marks tested elsewhere) is left as it was: the NAT rule is reported as not verified,
-with the reason found here.
+with the reason found here. A NAT rule on a ``ct mark`` alone before the marked rules (how the
+emulator renders the source half of a twice rule) is such a rule; it applies only to connections
+marked earlier and does not keep the marked rules after it from being read.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from .netfilter import MARK_TEST, FlatRule, NfChain, NfMatch, NfRule, RuleSet
+from .netfilter import CT_MARK_TEST, MARK_TEST, FlatRule, NfChain, NfMatch, NfRule, RuleSet
 
 PORTED = (6, 17, 132)
 OTHER = -1  # a protocol no rule names
@@ -152,6 +154,10 @@ def follow_marks(ruleset: RuleSet) -> MarkNat:
         for rule in chain.rules:
             if rule.verdict is None and rule.nat is None:
                 continue  # a counter, a log: the packet goes on
+            if not rule.mark_tests and CT_MARK_TEST in rule.match.unmodelled:
+                # Only for connections a rule marked earlier (a twice NAT's source half, as the
+                # emulator renders it): not verified itself, and no reason to doubt the lines after it.
+                continue
             if rule.mark_tests:
                 problem = _shape(rule) or (None if head else f"the rule at {rule.where} comes after NAT rules that "
                                            "do not test a mark (the model's policy-line NAT comes first)")

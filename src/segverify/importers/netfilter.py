@@ -177,6 +177,7 @@ class NfRule:
 
 
 MARK_TEST = "meta mark {:#x}"
+CT_MARK_TEST = "ct mark"  # a conntrack mark test (not modelled): the rule applies to marked connections only
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import InputError, Span
 from .linux_host import load_json
-from .netfilter import ICMP_CODES, ICMP_TYPES, MARK_TEST, PROTOCOL_NUMBERS, intersect, masked_prefixes, port_intersect, NfChain, NfMatch, NfRule, NfTable, RuleSet, complement, port_complement
+from .netfilter import ICMP_CODES, ICMP_TYPES, CT_MARK_TEST, MARK_TEST, PROTOCOL_NUMBERS, intersect, masked_prefixes, port_intersect, NfChain, NfMatch, NfRule, NfTable, RuleSet, complement, port_complement
 from .notes import Notes
 
 class _Unmodelled(Exception):
@@ -184,6 +184,8 @@ def _match(expr: dict[str, Any], m: dict[str, Any], sets: dict[str, list[Any]]) 
         if {"established", "related"} & states and not negate:
             m["stateful"] = True
         return
+    if isinstance(left, dict) and isinstance(left.get("ct"), dict) and left["ct"].get("key") == "mark":
+        raise _Unmodelled(CT_MARK_TEST)
     raise _Unmodelled("this match")
 
 
