@@ -18,6 +18,12 @@ class Severity(str, enum.Enum):
     WARNING = "warning"
 
 
+def fingerprint_of(rule: str, subject: tuple[tuple[str, str], ...]) -> str:
+    """A finding's fingerprint, from its rule and subject alone (see :attr:`Finding.fingerprint`)."""
+    text = json.dumps([rule, list(subject)], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class Finding:
     rule: str
@@ -41,8 +47,7 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable across runs and across unrelated edits: the rule and what it is about."""
-        text = json.dumps([self.rule, list(self.subject)], ensure_ascii=False)
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        return fingerprint_of(self.rule, self.subject)
 
     def sort_key(self) -> tuple[object, ...]:
         return (self.rule, self.location, self.subject, self.title)

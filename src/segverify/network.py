@@ -88,13 +88,15 @@ class Network:
     down: frozenset[str] = frozenset()
     fail_open: frozenset[str] = frozenset()
     shared_space: HeaderSpace | None = None  # compile into this manager, to compare with another network
+    # The same topology compiled as built, in ``shared_space``: what no failure changes (the address
+    # sets of pools and external nodes) is taken from it instead of being computed again.
+    as_built: Network | None = None
     space: HeaderSpace = field(init=False)
     endpoints: list[str] = field(init=False)
     origin_ids: dict[str, int] = field(init=False)
     nodes: dict[str, CompiledNode] = field(init=False)
     transfers: dict[State, list[Transfer]] = field(init=False)
     lan_of: dict[tuple[str, str], str] = field(init=False)
-    graph: nx.MultiGraph = field(init=False)
 
     @pausing
     def __post_init__(self) -> None:
@@ -126,16 +128,64 @@ class Network:
             ip: (node.name, iface.name)
             for node in topo.nodes.values() for iface in node.interfaces for ip in iface.ips
         }
-        self.pool_space = {n.name: self._pool_space(n) for n in topo.nodes.values() if n.pool is not None}
-        self.external_space = {n.name: self._external_space(n) for n in topo.nodes.values()
-                               if n.kind is NodeKind.EXTERNAL}
+        base = self.as_built
+        if base is not None and (base.topology is not topo or base.space is not self.space or base.down or base.fail_open):
+            raise ValueError("as_built must be the same topology compiled without failures in the shared space")
+        self.pool_space = base.pool_space if base is not None else {
+            n.name: self._pool_space(n) for n in topo.nodes.values() if n.pool is not None}
+        self.external_space = base.external_space if base is not None else {
+            n.name: self._external_space(n) for n in topo.nodes.values() if n.kind is NodeKind.EXTERNAL}
         self._policy_cache: dict[tuple[str, str | None, str | None], CompiledAcl | None] = {}
-        self.nodes = {name: self._compile_node(node) for name, node in topo.nodes.items() if name not in self.down}
+        self._origin_cache: dict[str, Bdd] = {}
+        # Nodes and LANs no failure touches are taken from ``as_built`` as compiled there.
+        self._kept_lans = self._untouched_lans(base) if base is not None else frozenset()
+        self._kept_nodes = self._untouched_nodes(base) if base is not None else frozenset()
+        if base is not None:
+            self._sources_cache = base._sources_cache  # origin ids do not depend on failures
+        self.nodes = {name: base.nodes[name] if base is not None and name in self._kept_nodes
+                      else self._compile_node(node) for name, node in topo.nodes.items() if name not in self.down}
         self.transfers = {}
         for name, compiled in self.nodes.items():
-            self._add_transfers(compiled)
+            if base is not None and name in self._kept_nodes:
+                for state in self._states_of(compiled.node):
+                    self.transfers[state] = base.transfers[state]
+            else:
+                self._add_transfers(compiled)
         self._add_lan_transfers()
-        self.graph = self._device_graph()
+        self._graph: nx.MultiGraph | None = None
+
+    def _untouched_lans(self, base: Network) -> frozenset[str]:
+        """The LANs that are up here with the members they have as built."""
+        return frozenset(lan for lan, members in self.lan_members.items() if base.lan_members.get(lan) == members)
+
+    def _untouched_nodes(self, base: Network) -> frozenset[str]:
+        """The live nodes whose compilation no failure changes: not failing open, every interface on
+        the LAN it is on as built (or on none, as built), each of those LANs with all its members.
+        A node's routes, next hops, transfers and what it may send depend on nothing else."""
+        kept = set()
+        for name, node in self.topology.nodes.items():
+            if name in self.down or name in self.fail_open:
+                continue
+            if all(self.lan_of.get((name, i.name)) == base.lan_of.get((name, i.name))
+                   and ((name, i.name) not in self.lan_of or self.lan_of[(name, i.name)] in self._kept_lans)
+                   for i in node.interfaces):
+                kept.add(name)
+        return frozenset(kept)
+
+    def _states_of(self, node: Node) -> list[State]:
+        """The states a node's transfers leave from: each interface on a LAN, and its origin if it sends."""
+        states: list[State] = [(node.name, i.name) for i in node.interfaces if (node.name, i.name) in self.lan_of]
+        if node.name in self.origin_ids:
+            states.append((node.name, ORIGIN))
+        return states
+
+    @property
+    def graph(self) -> nx.MultiGraph:
+        """The device graph (drawings, failures, path questions), built when first asked for: the
+        engine and the rules do not need it."""
+        if self._graph is None:
+            self._graph = self._device_graph()
+        return self._graph
 
     # -- compiling ---------------------------------------------------------------------------------
 
@@ -382,6 +432,9 @@ class Network:
     def _add_lan_transfers(self) -> None:
         s = self.space
         for lan, members in self.lan_members.items():
+            if self.as_built is not None and lan in self._kept_lans:
+                self.transfers[(LAN, lan)] = self.as_built.transfers[(LAN, lan)]
+                continue
             out = []
             for node, iface in members:
                 if node not in self.nodes:
@@ -511,8 +564,15 @@ class Network:
 
     def origin_headers(self, name: str) -> Bdd:
         """Every new flow the endpoint ``name`` can send, tagged with its origin id."""
-        s = self.space
-        return s.sent(s.origin(self.origin_ids[name]) & self.sendable(name) & s.new_flow)
+        cached = self._origin_cache.get(name)
+        if cached is None:
+            if self.as_built is not None and name in self._kept_nodes:
+                cached = self.as_built.origin_headers(name)
+            else:
+                s = self.space
+                cached = s.sent(s.origin(self.origin_ids[name]) & self.sendable(name) & s.new_flow)
+            self._origin_cache[name] = cached
+        return cached
 
     def sendable(self, name: str) -> Bdd:
         """The source addresses node ``name`` may send from (a predicate on ``src``).

@@ -6,7 +6,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from ..findings import Finding
+from ..findings import Finding, fingerprint_of
 from ..headers import Bdd, HeaderSet
 from ..model import Segment, Topology
 from ..network import Network
@@ -29,6 +29,10 @@ class Context:
     network: Network
     register: Register
     today: _dt.date
+    # A what-if scenario asks only for what its failure opens: given the fingerprints of the
+    # findings the network has as built, flow findings with one of them, and suppressed ones, are
+    # left out before their witness and description are computed. None (a verification): all.
+    only_new: frozenset[str] | None = None
     _reach: dict[tuple[frozenset[str], frozenset[str] | None], Reachability] = field(default_factory=dict)
 
     def reach(self, blocked: Iterable[str] = (), sources: Iterable[str] | None = None) -> Reachability:
@@ -103,6 +107,9 @@ class Context:
                 continue
             remainder, relaxed = self.register.relax(check.rule, undeclared)
             suppressed = remainder == s.false
+            subject = check.subject + (("from_zone", szone), ("to_zone", dzone))
+            if self.only_new is not None and (suppressed or fingerprint_of(check.rule, subject) in self.only_new):
+                continue
             shown = undeclared if suppressed else remainder
             zone_dsts = [d for d in destinations if self.zone_in(d, check.destination_segments) == dzone]
             packet, path = find_witness(net, reach, by_zone[szone], zone_dsts, shown)
@@ -115,7 +122,7 @@ class Context:
                         else m("flow.with", what=check.title, more=check.uncovered)),
                 message=check.message or info.summary,
                 location=cause.location,
-                subject=check.subject + (("from_zone", szone), ("to_zone", dzone)),
+                subject=subject,
                 headers=tuple(HeaderSet(s, shown).describe()), witness=packet, path=path, related=cause.related,
                 suppressed_by=relaxed if suppressed else (), relaxed_by=() if suppressed else relaxed,
                 cause=cause.what,
