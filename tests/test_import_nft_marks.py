@@ -165,6 +165,49 @@ def test_nat_on_a_mark_test_other_than_equality_is_not_verified(tmp_path: Path, 
     assert any("NAT conditioned on matches the model's NAT rules cannot express" in n for n in notes), notes
 
 
+CT_MARK = {"ct": {"key": "mark"}}
+TWICE_DNAT = [_meta("iifname", "eth0"), _ip("saddr", "10.1.0.10"), _ip("daddr", "10.1.0.250"),
+              {"mangle": {"key": CT_MARK, "value": 0x101}}, {"dnat": {"addr": "10.2.0.5"}}]
+TWICE_SNAT = [_is(CT_MARK, 0x101), {"snat": {"addr": "10.2.0.250"}}]
+
+
+def _with_nat_prerouting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(CHAINS, "prenat", ("prerouting", "nat", -100, "accept"))
+
+
+def test_a_dnat_that_marks_its_connection_and_an_snat_on_the_mark_are_one_twice_rule(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """How the emulator writes a twice rule, and how nftables can: read back as the twice rule (only
+    the DNAT's packets take the SNAT's source), the SNAT rule inside it."""
+    _with_nat_prerouting(monkeypatch)
+    node, notes = _import(tmp_path, [("prenat", TWICE_DNAT), ("post", TWICE_SNAT), ("fwd", MARKING_LINE),
+                                     ("post", NAT_REST)])
+    assert node["nat"] == [{"type": "twice", "in": "eth0", "to_dst": "10.2.0.5", "to_src": "10.2.0.250",
+                            "src": "10.1.0.10/32", "dst": "10.1.0.250/32"}]
+    assert node["policies"]["rules"][0]["snat"] == {"to": "10.2.0.100-10.2.0.101", "ports": "keep"}
+    assert notes == []
+
+
+@pytest.mark.parametrize("variant", ["set twice", "snat with ports", "after another NAT rule", "set elsewhere"])
+def test_a_twice_nat_the_import_cannot_follow_is_the_dnat_alone_and_the_snat_not_verified(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str) -> None:
+    _with_nat_prerouting(monkeypatch)
+    rules: list[tuple[str, list[Expr]]] = [("prenat", TWICE_DNAT), ("post", TWICE_SNAT)]
+    if variant == "set twice":
+        rules.append(("prenat", [*TWICE_DNAT[:1], _ip("daddr", "10.1.0.251"), *TWICE_DNAT[3:]]))
+    elif variant == "snat with ports":
+        rules[1] = ("post", [TWICE_SNAT[0], {"snat": {"addr": "10.2.0.250", "port": {"range": [2000, 3000]}}}])
+    elif variant == "after another NAT rule":
+        rules.insert(1, ("post", [_meta("oifname", "eth1"), {"masquerade": None}]))
+    else:
+        rules.append(("fwd", [{"mangle": {"key": CT_MARK, "value": 0x101}}]))
+    node, notes = _import(tmp_path, rules)
+    assert not [r for r in node["nat"] if r["type"] == "twice"]
+    assert {"type": "destination", "in": "eth0", "to": "10.2.0.5", "src": "10.1.0.10/32",
+            "dst": "10.1.0.250/32"} in node["nat"]
+    assert any("NAT conditioned on matches the model's NAT rules cannot express" in n for n in notes), notes
+
+
 def test_nat_on_a_conntrack_mark_first_leaves_the_marked_lines_nat_readable(tmp_path: Path) -> None:
     """A NAT rule on a ct mark alone (how a twice rule's source half is rendered) applies only to
     connections marked before: it is not verified itself, and the packet-mark NAT after it is still

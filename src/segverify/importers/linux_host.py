@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import InputError, Span
 from .device import Device, L3Interface, NatData, RouteData
 from .files import json_spans, read_text
-from .marks import follow_marks
+from .marks import follow_marks, follow_twice
 from .netfilter import RuleSet, rule_dict, parse_iptables_save, policy_lines
 from .notes import Notes
 
@@ -192,12 +192,24 @@ def ip_routes(device: Device, path: Path, display: str, notes: Notes) -> None:
 def apply_ruleset(device: Device, ruleset: RuleSet, notes: Notes) -> None:
     """Filtering as the node's policy (exact for interface pairs), NAT as NAT rules."""
     marks = follow_marks(ruleset)
+    twice = follow_twice(ruleset)
     device.policies = policy_lines(ruleset, sorted(device.interfaces), notes, marks)
+    read_as_twice: set[int] = set()  # the DNAT rules made twice rules (their SNAT is in them)
+    later = []
     for table in ruleset.tables:
         for chain in table.chains.values():
             for rule in chain.rules:
-                if rule.nat is not None and not marks.consumes(rule):  # else a policy line's snat
-                    nat_rule(device, chain.hook, rule, notes, marks.why_not(rule))
+                if rule.nat is None or marks.consumes(rule):  # else a policy line's snat
+                    continue
+                if id(rule) in twice.snat_rules:
+                    later.append((chain.hook, rule))  # after its DNAT rule is read (or not)
+                    continue
+                if nat_rule(device, chain.hook, rule, notes, marks.why_not(rule), twice.source_of(rule)) \
+                        and twice.source_of(rule) is not None:
+                    read_as_twice.add(id(rule))
+    for hook, rule in later:
+        if twice.snat_rules[id(rule)] not in read_as_twice:
+            nat_rule(device, hook, rule, notes, marks.why_not(rule))
 
 
 def _nat_conditions(m: Any) -> dict[str, Any]:
@@ -210,18 +222,20 @@ def _nat_conditions(m: Any) -> dict[str, Any]:
     return conditions
 
 
-def nat_rule(device: Device, hook: str | None, rule: Any, notes: Notes, unfollowed_mark: str | None = None) -> None:
-    """One NAT rule as the model's NAT; ``unfollowed_mark`` says why a mark it tests was not followed."""
+def nat_rule(device: Device, hook: str | None, rule: Any, notes: Notes, unfollowed_mark: str | None = None,
+             twice_source: str | None = None) -> bool:
+    """One NAT rule as the model's NAT; ``unfollowed_mark`` says why a mark it tests was not followed;
+    ``twice_source`` makes a DNAT a twice rule with that new source. True when it became NAT rules."""
     kind = rule.nat["kind"]
     m = rule.match
     if unfollowed_mark is not None:
         notes.unverified(rule.span, f"NAT conditioned on a packet mark is not modelled: {unfollowed_mark}", rule.text)
-        return
+        return False
     if m.unmodelled or m.established is not None or m.iif_not or m.oif_not or not m.new \
             or (m.iif if kind != "dnat" else m.oif) is not None:  # the model's NAT names one side
         notes.unverified(rule.span, "NAT conditioned on matches the model's NAT rules cannot express is not modelled",
                          rule.text)
-        return
+        return False
     conditions = _nat_conditions(m)
     if kind in ("masquerade", "snat") and hook == "postrouting":
         outs = sorted(m.oif) if m.oif is not None else sorted(device.interfaces)
@@ -238,23 +252,27 @@ def nat_rule(device: Device, hook: str | None, rule: Any, notes: Notes, unfollow
             data["ports"] = str(ports or rule.nat.get("ports") or "keep").replace(":", "-")
             data.update(conditions)
             device.nat.append(NatData(data, rule.span))
-        return
+        return True
     if kind == "dnat" and hook == "prerouting" and m.dst is not None:
         to, _, port = rule.nat.get("to", "").partition(":")
         port = port or str(rule.nat.get("ports", ""))
         if "-" in to or "/" in to or "-" in port or not to:
             notes.unverified(rule.span, "DNAT to a range of addresses or ports is not modelled", rule.text)
-            return
+            return False
         if port and m.proto not in (6, 17, 132):
             notes.unverified(rule.span, "DNAT to a port without a TCP, UDP or SCTP match is not modelled", rule.text)
-            return
+            return False
         ins = sorted(m.iif) if m.iif is not None else sorted(device.interfaces)
         for inside in ins:
             if inside not in device.interfaces:
                 continue
-            data = {"type": "destination", "in": inside, "to": to, **conditions}
+            if twice_source is not None:  # the pair: this DNAT and the SNAT on the mark it sets
+                data = {"type": "twice", "in": inside, "to_dst": to, "to_src": twice_source, **conditions}
+            else:
+                data = {"type": "destination", "in": inside, "to": to, **conditions}
             if port:
                 data["port"] = int(port)
             device.nat.append(NatData(data, rule.span))
-        return
+        return True
     notes.unverified(rule.span, f"{kind} in {hook} with these matches is not modelled", rule.text)
+    return False

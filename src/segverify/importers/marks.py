@@ -18,6 +18,13 @@ does not show); a mark no rule sets is therefore never followed. Anything else a
 with the reason found here. A NAT rule on a ``ct mark`` alone before the marked rules (how the
 emulator renders the source half of a twice rule) is such a rule; it applies only to connections
 marked earlier and does not keep the marked rules after it from being read.
+
+Twice NAT on a conntrack mark (:func:`follow_twice`): a prerouting DNAT that sets ``ct mark set M``
+and a postrouting ``ct mark M snat to A`` is the model's twice rule (one way), read as one when
+it is exact: M is set by that DNAT alone, no rule sets a ct mark from an expression or runs a
+statement the import does not know, and the SNAT tests nothing but M, translates to one address
+with its ports kept, and comes before every postrouting NAT rule that does not test a ct mark (the
+twice rule's source comes before any other source NAT).
 """
 
 from __future__ import annotations
@@ -186,3 +193,65 @@ def follow_marks(ruleset: RuleSet) -> MarkNat:
             result.refuse(mark, result.poisoned)
     return result
 
+
+
+@dataclass
+class TwiceNat:
+    """Conntrack marks read as twice NAT: the DNAT rule of each and the source its SNAT gives."""
+
+    sources: dict[int, str] = field(default_factory=dict)  # id of the DNAT rule -> the new source
+    snat_rules: dict[int, int] = field(default_factory=dict)  # id of the SNAT rule -> id of its DNAT rule
+
+    def source_of(self, rule: NfRule) -> str | None:
+        return self.sources.get(id(rule))
+
+
+def _twice_snat(rule: NfRule) -> str | None:
+    """The one address a rule on a ct mark translates the source to, when that is all it does."""
+    nat = rule.nat
+    if rule.verdict != "nat" or nat is None or nat["kind"] != "snat" or nat.get("options") or nat.get("ports"):
+        return None
+    to = str(nat.get("to", ""))
+    if not to or any(c in to for c in "-/:") or len(rule.ct_mark_tests) != 1 or rule.mark_tests:
+        return None
+    return to if rule.match == NfMatch(unmodelled=(CT_MARK_TEST,)) else None
+
+
+def follow_twice(ruleset: RuleSet) -> TwiceNat:
+    result = TwiceNat()
+    reached = _reached(ruleset)
+    setters: dict[int, list[tuple[NfRule, set[str]]]] = defaultdict(list)
+    for table in ruleset.tables:
+        for chain in table.chains.values():
+            hooks = reached.get(id(chain), set())
+            if not hooks:
+                continue
+            for rule in chain.rules:
+                if None in rule.ct_mark_sets or any(v is None and what != "meta mark set from an expression"
+                                                    for v, what in rule.mark_sets):
+                    return result  # something may set any ct mark: none is followed
+                for value in rule.ct_mark_sets:
+                    assert value is not None
+                    setters[value].append((rule, hooks))
+    on_mark: dict[int, list[tuple[NfRule, str | None]]] = defaultdict(list)
+    head = True
+    for chain in ruleset.base_chains("postrouting", "nat"):
+        for rule in chain.rules:
+            if rule.verdict is None and rule.nat is None:
+                continue
+            if rule.ct_mark_tests:
+                for mark in rule.ct_mark_tests:
+                    on_mark[mark].append((rule, _twice_snat(rule) if head else None))
+            else:
+                head = False
+    for mark, rules in on_mark.items():
+        dnat = setters.get(mark, [])
+        if mark == 0 or len(rules) != 1 or len(dnat) != 1:
+            continue
+        (snat_rule, source), (dnat_rule, hooks) = rules[0], dnat[0]
+        if source is None or hooks != {"prerouting nat"} or dnat_rule.verdict != "nat" or dnat_rule.nat is None \
+                or dnat_rule.nat["kind"] != "dnat" or dnat_rule.ct_mark_sets != (mark,):
+            continue
+        result.sources[id(dnat_rule)] = source
+        result.snat_rules[id(snat_rule)] = id(dnat_rule)
+    return result

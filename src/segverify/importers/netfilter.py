@@ -170,6 +170,10 @@ class NfRule:
     mark_sets: tuple[tuple[int | None, str], ...] = ()
     mark_tests: tuple[int, ...] = ()
     label: str = ""  # how a message names the rule beside its span ("chain forward rule handle 7")
+    # The same for the conntrack mark (``ct mark set X``, ``ct mark == X``): how a twice NAT is
+    # written, a DNAT that marks its connection and an SNAT on that mark. See marks.py.
+    ct_mark_sets: tuple[int | None, ...] = ()
+    ct_mark_tests: tuple[int, ...] = ()
 
     @property
     def where(self) -> str:

@@ -217,6 +217,11 @@ def _is_mark(expr: Any) -> bool:
     return isinstance(expr, dict) and isinstance(expr.get("meta"), dict) and expr["meta"].get("key") == "mark"
 
 
+def _is_ct_mark(expr: Any) -> bool:
+    return isinstance(expr, dict) and isinstance(expr.get("ct"), dict) and expr["ct"].get("key") == "mark" \
+        and "dir" not in expr["ct"]
+
+
 # Statements that neither filter, translate nor set a packet mark.
 _INERT = ("counter", "log", "limit", "comment", "continue", "notrack", "quota")
 # Header fields the model follows: a stateless rewrite of one (``ip saddr set ...``) is not modelled.
@@ -235,6 +240,8 @@ def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset:
     nat: dict[str, Any] | None = None
     mark_sets: list[tuple[int | None, str]] = []
     mark_tests: list[int] = []
+    ct_mark_sets: list[int | None] = []
+    ct_mark_tests: list[int] = []
     text = json.dumps(rule.get("expr", []), separators=(",", ":"))
     text = text if len(text) <= 300 else text[:297] + "..."
     label = f"chain {rule.get('chain')} rule handle {rule.get('handle', '?')}"
@@ -248,6 +255,11 @@ def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset:
             # filters cannot express, so widened like any other
             mark_tests.append(body["right"])
             unmodelled.append(MARK_TEST.format(body["right"]))
+        elif kind == "match" and isinstance(body, dict) and body.get("op", "==") == "==" \
+                and _is_ct_mark(body.get("left")) and isinstance(body.get("right"), int) \
+                and not isinstance(body.get("right"), bool):
+            ct_mark_tests.append(body["right"])  # kept for a twice NAT (marks.py); not a model condition
+            unmodelled.append(CT_MARK_TEST)
         elif kind == "match":
             try:
                 if not isinstance(body, dict):
@@ -284,6 +296,10 @@ def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset:
             value = body.get("value")
             constant = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0xFFFFFFFF
             mark_sets.append((value if constant else None, "" if constant else "meta mark set from an expression"))
+        elif kind == "mangle" and isinstance(body, dict) and _is_ct_mark(body.get("key")):
+            value = body.get("value")
+            constant = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0xFFFFFFFF
+            ct_mark_sets.append(value if constant else None)
         elif kind == "mangle":
             key = body.get("key") if isinstance(body, dict) else None
             payload = key.get("payload") if isinstance(key, dict) else None
@@ -309,7 +325,8 @@ def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset:
                            oif=m.get("oif"), oif_not=m.get("oif_not", frozenset()), new=m.get("new", True),
                            unmodelled=tuple(unmodelled), icmp_type=icmp_type, icmp_code=icmp_code,
                            established=m.get("established")),
-                   verdict, span, f"{label}: {text}", target, nat, tuple(mark_sets), tuple(mark_tests), label)
+                   verdict, span, f"{label}: {text}", target, nat, tuple(mark_sets), tuple(mark_tests), label,
+                   tuple(ct_mark_sets), tuple(ct_mark_tests))
             for proto in protocols for icmp_type in types for icmp_code in codes]
 
 
