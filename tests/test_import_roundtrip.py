@@ -6,8 +6,13 @@ each pair every header of a new flow (BDD equality). A policy line's own source 
 as the emulator renders it, a packet mark set by the line and a postrouting NAT rule on the mark:
 the import must put the two back together.
 
+The imported model is also held against the kernel itself: the emulator sends its probes through
+the original's rendering and every arrival must be what the engine says on the IMPORTED model
+(the emulator's own comparison, with the import as the judge).
+
 Needs root, iproute2 and nftables (skips without them outside CI, fails under CI=true).
-SEGVERIFY_ROUNDTRIP_SEEDS sets how many random networks (default 20).
+SEGVERIFY_ROUNDTRIP_SEEDS sets how many random networks (default 20), SEGVERIFY_ROUNDTRIP_KERNEL_SEEDS
+how many of them are also probed in the kernel (default 5).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import yaml
 import randomnet
 import segverify
 from conftest import require_environment
-from segverify.emulate import netns
+from segverify.emulate import emulate, format_text, netns
 from segverify.emulate.plan import make_plan
 from segverify.emulate.run import Lab
 from segverify.errors import EnvironmentProblem
@@ -31,6 +36,7 @@ from segverify.network import Network, space_for
 from segverify.reach import Reachability
 
 SEEDS = range(int(os.environ.get("SEGVERIFY_ROUNDTRIP_SEEDS", "20")))
+KERNEL_SEEDS = range(int(os.environ.get("SEGVERIFY_ROUNDTRIP_KERNEL_SEEDS", "5")))
 OVERLAY_KEYS = ("kind", "role", "sanitizer", "represents", "mfa", "removable_media", "epp", "edr", "allow")
 # The emulator's own machinery, not part of the model: the guard that keeps nodes from sending
 # anything but probes (meta mark != PROBE_MARK drop, left out of the import with a note).
@@ -121,3 +127,19 @@ def test_dumped_kernel_state_imports_to_the_same_reachability(tmp_path: Path, se
     differences = _header_differences(original, imported)
     assert not differences, f"headers differ: {differences}; notes:\n" + "\n".join(shown)
     assert not [n for n in notes if "packet mark" in n.message], "a policy line's mark-carried NAT was not followed"
+
+
+@pytest.mark.parametrize("seed", KERNEL_SEEDS)
+def test_the_kernel_agrees_with_the_imported_model(tmp_path: Path, seed: int) -> None:
+    problem = _problem()
+    require_environment("emulation (root, ip, nft)", problem is None, problem or "")
+    root = tmp_path / "snap"
+    original = _dump(seed, root)
+    imported = segverify.load(root)
+    # The devices are compared (the pools of the original are not dumped; the import names its
+    # own after the LANs it derives): the same scope as the comparison of the two models above.
+    result = emulate(original, judge=imported)
+    devices = {n for n, node in original.nodes.items() if node.pool is None}
+    compared = [o for o in result.outcomes if o.probe.src_node in devices]
+    assert compared and len(compared) == len(result.outcomes)
+    assert not result.disagreements, format_text(result, verbose=True)

@@ -27,7 +27,7 @@ import socket
 import struct
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 from ..errors import ToolFailed
@@ -335,12 +335,19 @@ def expected_receivers(reach: object, endpoints: Sequence[str], probe: Probe,
     return frozenset(got)
 
 
-def emulate(topology: Topology, probes: int | None = None, keep: bool = False, seed: int = 0) -> EmulationResult:
+def emulate(topology: Topology, probes: int | None = None, keep: bool = False, seed: int = 0,
+            judge: Topology | None = None) -> EmulationResult:
     """Replay ``topology`` in network namespaces and compare every probe with the engine.
 
     ``probes``: how many probes to send (the systematic set is cut down or filled up with seeded
     random ones); None sends the systematic set. ``keep`` leaves the namespaces in place for
     inspection (``ip netns list``); remove them later with :func:`cleanup`.
+
+    ``judge``: another model of the same network (say, the import of this one's dumped rule sets)
+    whose engine answers instead of ``topology``'s: the kernel still runs ``topology``, and the
+    probes are both models' systematic sets (the judge's tests its own lines). Only the endpoints
+    both models name alike are compared: probes from the others are not sent and arrivals there
+    are left out of both sides.
     """
     from ..network import Network
     from ..reach import Reachability
@@ -349,8 +356,20 @@ def emulate(topology: Topology, probes: int | None = None, keep: bool = False, s
     reach = Reachability(Network(topology))
     endpoints = list(reach.endpoints)
     chosen = probes_mod.choose(topology, reach, probes, seed)
+    engine, compared = reach, list(endpoints)
+    if judge is not None:
+        engine = Reachability(Network(judge))
+        compared = [e for e in endpoints if e in set(engine.endpoints)]
+        own = [replace(p, reason=f"{p.reason} (judge)") for p in probes_mod.choose(judge, engine, probes, seed)]
+        merged: list[Probe] = []
+        seen: set[tuple[str, object]] = set()
+        for p in chosen + own:
+            if p.src_node in compared and (p.src_node, p.packet) not in seen:
+                seen.add((p.src_node, p.packet))
+                merged.append(replace(p, id=len(merged) + 1))
+        chosen = merged
     cache: dict[tuple[str, str], HeaderSet] = {}
-    expected = {p.id: expected_receivers(reach, endpoints, p, cache) for p in chosen}
+    expected = {p.id: expected_receivers(engine, compared, p, cache) for p in chosen}
     tag = netns.new_run_tag()
     plan = make_plan(topology, tag, endpoints)
     run = zlib.crc32(tag.encode())
@@ -393,7 +412,7 @@ def emulate(topology: Topology, probes: int | None = None, keep: bool = False, s
     for p in chosen:
         # A packet for the sender itself never leaves it (the model's rule, and the kernel's
         # loopback): that is no flow between two endpoints, so the sender is left out of both sides.
-        got = set(arrivals.get(p.id, ()))
+        got = set(arrivals.get(p.id, ())) & set(compared)
         note = "stays at the sender" if p.src_node in got else ""
         observed = frozenset(got - {p.src_node})
         if not observed and not note:
