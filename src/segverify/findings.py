@@ -210,4 +210,6 @@ class Report:
                  "scope": e.scope, "location": str(e.location)}
                 for e in self.exceptions
             ],
+            # read from a snapshot: its vendor lines outside the proof (null for a topology file)
+            "import_scope": None if self.import_scope is None else self.import_scope.to_dict(),
         }

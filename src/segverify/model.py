@@ -11,7 +11,7 @@ import datetime as _dt
 import enum
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, summarize_address_range
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from .errors import Span
 
@@ -485,13 +485,28 @@ class SourceFile:
     sha256: str
 
 
+class NotVerifiedLine(NamedTuple):
+    """A vendor line whose effect is outside what segverify models."""
+
+    span: Span
+    reason: str
+    text: str  # the line as written ("" when the note is about no one line)
+
+
 @dataclass(frozen=True)
 class ImportScope:
     """What the import of a snapshot left outside the proof, for the report's scope: every vendor
-    line "not verified" (its file:line, why, the line as written) and how many were over-approximated."""
+    line "not verified" (its file:line, why, the line as written) and how many were over-approximated.
+    Every output (text, HTML, JSON, SARIF, JUnit) shows this one list."""
 
-    not_verified: tuple[tuple[str, str, str], ...] = ()
+    not_verified: tuple[NotVerifiedLine, ...] = ()
     over_approximated: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {"not_verified": [{"location": str(line.span), "file": line.span.file, "line": line.span.line,
+                                  "column": line.span.column, "reason": line.reason, "text": line.text}
+                                 for line in self.not_verified],
+                "over_approximated": self.over_approximated}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Span
-from ..model import ImportScope, SourceFile
+from ..model import ImportScope, NotVerifiedLine, SourceFile
 from ..reader import Document, Path_
 from .cisco_ios import looks_like_ios, parse_ios
 from .fortios import parse_fortios
@@ -719,5 +719,5 @@ def import_scope(notes: Notes) -> ImportScope:
     """The notes the report's scope lists: every line not verified, and the count of the
     over-approximated ones (``import --report-unsupported`` lists those)."""
     items = notes.sorted()
-    return ImportScope(tuple((str(n.span), n.message, n.text) for n in items if n.kind is NoteKind.NOT_VERIFIED),
+    return ImportScope(tuple(NotVerifiedLine(n.span, n.message, n.text) for n in items if n.kind is NoteKind.NOT_VERIFIED),
                        sum(1 for n in items if n.kind is NoteKind.OVER_APPROXIMATED))

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from ..escape import for_xml
 from ..findings import Finding, Report
 from ..policy.catalogue import CATALOGUE
+from .text import scope_lines
 
 
 def _cases(report: Report) -> list[tuple[str, str, list[Finding]]]:
@@ -51,6 +52,11 @@ def render_junit(report: Report) -> str:
     failures = sum(1 for *_, failing in cases if failing)
     suite = ET.Element("testsuite", name=x(f"segverify {report.topology}"), tests=str(len(cases)),
                        failures=str(failures), errors="0", skipped="0")
+    scope = report.import_scope
+    if scope is not None:  # a snapshot: its vendor lines outside the proof, as the text output lists them
+        props = ET.SubElement(suite, "properties")
+        ET.SubElement(props, "property", name="segverify.import.not_verified", value=str(len(scope.not_verified)))
+        ET.SubElement(props, "property", name="segverify.import.over_approximated", value=str(scope.over_approximated))
     for rid, name, failing in cases:
         case = ET.SubElement(suite, "testcase", classname=x(f"segverify.{rid}"), name=x(name))
         for f in failing:
@@ -61,6 +67,8 @@ def render_junit(report: Report) -> str:
             if f.path is not None:
                 lines.extend(f"  {hop.describe()}" for hop in f.path.hops)
             failure.text = x("\n".join(lines))
+    if scope is not None:
+        ET.SubElement(suite, "system-out").text = x("\n".join(scope_lines(scope)))
     root = ET.Element("testsuites", name="segverify", tests=str(len(cases)), failures=str(failures))
     root.append(suite)
     ET.indent(root)

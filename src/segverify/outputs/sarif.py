@@ -8,6 +8,7 @@ from pathlib import PurePath
 from .. import __version__
 from ..errors import Span
 from ..findings import Finding, Problem, Report, Severity
+from ..model import ImportScope
 from ..policy.catalogue import CATALOGUE
 from .json import dumps
 
@@ -87,16 +88,39 @@ def _result(f: Finding, rule_index: dict[str, int], exceptions: dict[str, str],
     return result
 
 
+NOT_VERIFIED = "segverify/import-not-verified"
+
+
+def _invocation(scope: ImportScope) -> dict[str, object]:
+    """The run's invocation with a snapshot's vendor lines outside the proof, one notification
+    each: the place SARIF gives for what the tool could not analyse (so readers know the results
+    may be incomplete there). Level ``warning``: the proof holds for what was read, not for these
+    lines; ``error`` would say the run itself failed."""
+    notes = [{"descriptor": {"id": NOT_VERIFIED}, "level": "warning",
+              "message": {"text": f"not verified: {line.reason}"},
+              "locations": [_location(line.span)],
+              **({"properties": {"vendorLine": line.text}} if line.text else {})}
+             for line in scope.not_verified]
+    return {"executionSuccessful": True, "toolExecutionNotifications": notes}
+
+
 def render_sarif(report: Report) -> str:
     rule_ids = sorted(set(report.rules_checked) | {f.rule for f in report.findings})
     rule_index = {rid: i for i, rid in enumerate(rule_ids)}
     exceptions = {e.id: e.justification for e in report.exceptions}
     problems = {p.location: p for p in report.problems if len(p.findings) > 1}
-    run = {
+    properties: dict[str, object] = {"topology": report.topology, "profile": report.profile, "date": report.today}
+    scope = report.import_scope
+    if scope is not None:
+        properties["importScope"] = {"notVerified": len(scope.not_verified),
+                                     "overApproximated": scope.over_approximated}
+    run: dict[str, object] = {
         "tool": {"driver": {"name": "segverify", "version": __version__, "semanticVersion": __version__,
                             "rules": _rules(rule_ids)}},
         "artifacts": [{"location": {"uri": _uri(p)}, "hashes": {"sha-256": h}} for p, h in report.files],
         "results": [_result(f, rule_index, exceptions, problems) for f in report.findings],
-        "properties": {"topology": report.topology, "profile": report.profile, "date": report.today},
+        "properties": properties,
     }
+    if scope is not None:
+        run["invocations"] = [_invocation(scope)]
     return dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})

@@ -107,8 +107,8 @@ def scope_lines(scope: ImportScope, lang: str = "en") -> list[str]:
     out = [text(lang, "text.scope", n=n, over=over)]
     if n:
         out.append("  " + text(lang, "text.scope_list"))
-        for location, message, written in scope.not_verified:
-            out.append(f"    {location}: {one_line(message)}" + (f"  | {one_line(written)}" if written else ""))
+        for span, message, written in scope.not_verified:
+            out.append(f"    {span}: {one_line(message)}" + (f"  | {one_line(written)}" if written else ""))
     return out
 
 

@@ -54,8 +54,8 @@ def _import_scope(scope: ImportScope, w: dict[str, str]) -> str:
     head = f'<h3 id="import_scope">{esc(w["import_scope"])}</h3>'
     if not n and not over:
         return head + f"<p>{esc(w['import_all'])}</p>"
-    rows = "".join(f"<tr><td><code>{esc(location)}</code></td><td>{esc(message)}</td><td><code>{esc(written)}</code>"
-                   f"</td></tr>" for location, message, written in scope.not_verified)
+    rows = "".join(f"<tr><td><code>{esc(str(span))}</code></td><td>{esc(message)}</td><td><code>{esc(written)}</code>"
+                   f"</td></tr>" for span, message, written in scope.not_verified)
     table = (f'<table id="not_verified"><tr><th>{esc(w["import_line"])}</th><th>{esc(w["reason"])}</th>'
              f'<th>{esc(w["vendor_line"])}</th></tr>{rows}</table>') if n else ""
     return head + f'<p>{esc(w["import_counts"].format(n=n, over=over))}</p>' + table
