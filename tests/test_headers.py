@@ -109,3 +109,60 @@ def test_prefix_cubes_are_the_cube_of_their_bits(field: str, value: int, length:
         origin = False
     built = space.value_prefix(field, value, length, origin)
     assert built == space.bdd.cube(space._bits(field, value, length, origin))
+
+
+def _pick_by_restriction(space: HeaderSpace, headers: object) -> Packet:
+    """The witness choice made on the whole set, one restriction after another (what pick_packet
+    does on projections): the reference it is compared with."""
+    from segverify.headers import ICMP, PORTED_PROTOCOLS, PREFERRED_PORTS, PREFERRED_PROTOCOLS, _prefer
+
+    def address(h: object, field: str) -> tuple[int, object]:
+        h = _prefer(space, h, [~space.value_prefix(field, 0, 8)])
+        value, only = space.min_value(h, field)
+        if value & 0xFF == 0:
+            nxt = h & space.address(field, IPv4Address(value + 1))
+            if nxt != space.false:
+                return value + 1, nxt
+        return value, only
+
+    h = _prefer(space, headers, [space.protocol(p) for p in PREFERRED_PROTOCOLS])
+    proto, h = space.min_value(h, "proto")
+    if proto in PORTED_PROTOCOLS:
+        h = _prefer(space, h, [space.port_range("dport", p, p) for p in PREFERRED_PORTS])
+        dport, h = space.min_value(h, "dport")
+        h = _prefer(space, h, [space.port_range("sport", 49152, 65535), space.port_range("sport", 1024, 65535)])
+        sport, h = space.min_value(h, "sport")
+    else:
+        if proto == ICMP:
+            h = _prefer(space, h, [space.port_range("dport", 8, 8) & space.port_range("sport", 0, 0)])
+        dport, h = space.min_value(h, "dport")
+        sport, h = space.min_value(h, "sport")
+    h = _prefer(space, h, [~space.bdd.var("est")])
+    established = (h & ~space.bdd.var("est")) == space.false
+    src, h = address(h, "src")
+    dst, h = address(h, "dst")
+    return Packet(IPv4Address(src), IPv4Address(dst), proto, sport, dport, established)
+
+
+_PREFIXES = st.builds(lambda a, n: IPv4Network(((a >> (32 - n)) << (32 - n), n)), st.integers(0, 2 ** 32 - 1),
+                      st.sampled_from([0, 8, 16, 24, 30, 32]))
+_TERMS = st.builds(ServiceTerm, st.sampled_from([None, 1, 6, 17, 47]),
+                   st.none(), st.one_of(st.none(), st.builds(lambda p: (PortRange(p, p + 3),), st.integers(0, 300))))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.lists(_PREFIXES, min_size=1, max_size=3), st.lists(_PREFIXES, min_size=1, max_size=3),
+                          st.one_of(st.none(), st.lists(_TERMS, min_size=1, max_size=3)), st.booleans()),
+                min_size=1, max_size=4),
+       st.integers(0, 15))
+def test_witness_chosen_on_projections_is_the_one_chosen_on_the_whole_set(
+        parts: list[tuple[list[IPv4Network], list[IPv4Network], list[ServiceTerm] | None, bool]], origin: int) -> None:
+    space = HeaderSpace(origin_bits=4, track_origin=True)
+    headers = space.false
+    for src, dst, services, established in parts:
+        headers |= space.match(Match(src=tuple(src), dst=tuple(dst), services=tuple(services) if services else None,
+                                     established=True if established and not services else None))
+    headers = space.sent(headers & space.well_formed) & space.origin(origin)
+    if headers == space.false:
+        return
+    assert HeaderSet(space, headers).pick() == _pick_by_restriction(space, headers)

@@ -136,6 +136,7 @@ class HeaderSpace:
         self.bdd.declare(*order)
         self._cubes: dict[tuple[str, int, int, bool], Bdd] = {}
         self._literals: dict[tuple[str, bool], list[tuple[Bdd, Bdd]]] = {}  # per bit: (is 0, is 1)
+        self._others: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}  # for only()
         self._sets: dict[tuple[str, tuple[object, ...], bool], Bdd] = {}
         # Compiled ACLs by content, filled by the network compiler: (permitted, line matches).
         self.acl_cache: dict[object, tuple[Bdd, tuple[Bdd, ...]]] = {}
@@ -343,6 +344,15 @@ class HeaderSpace:
 
     # -- reading back ----------------------------------------------------------------------------
 
+    def only(self, headers: Bdd, fields: tuple[str, ...], variables: tuple[str, ...] = ()) -> Bdd:
+        """``headers`` seen through the live bits of ``fields`` (and ``variables``) alone."""
+        key = (fields, variables)
+        others = self._others.get(key)
+        if others is None:
+            kept = set(variables).union(*(FIELD_VARS[(f, False)] for f in fields))
+            others = self._others[key] = sorted(v for v in self.bdd.vars if v not in kept)
+        return self.bdd.exist(others, headers)
+
     def contains(self, headers: Bdd, p: Packet) -> bool:
         return (headers & self.packet(p)) != self.false
 
@@ -435,33 +445,37 @@ def _prefer(space: HeaderSpace, headers: Bdd, choices: Iterable[Bdd]) -> Bdd:
 
 
 def _readable_address(space: HeaderSpace, headers: Bdd, field: str) -> tuple[int, Bdd]:
-    headers = _prefer(space, headers, [~space.value_prefix(field, 0, 8)])  # 0.0.0.0/8 reads as a mistake
-    value, only = space.min_value(headers, field)
+    view = space.only(headers, (field,))
+    view = _prefer(space, view, [~space.value_prefix(field, 0, 8)])  # 0.0.0.0/8 reads as a mistake
+    value, _ = space.min_value(view, field)
     # The lowest member of a prefix is its network address; its first host reads better.
-    if value & 0xFF == 0:
-        nxt = headers & space.address(field, IPv4Address(value + 1))
-        if nxt != space.false:
-            return value + 1, nxt
-    return value, only
+    if value & 0xFF == 0 and view & space.address(field, IPv4Address(value + 1)) != space.false:
+        value += 1
+    return value, headers & space.address(field, IPv4Address(value))
 
 
 def pick_packet(space: HeaderSpace, headers: Bdd) -> Packet | None:
+    """Fields are chosen a few at a time on the set seen through those fields alone (every other
+    variable quantified away), which is small; the whole set is restricted once per choice. Every
+    preference names only the fields being chosen, so the choices are those made on the whole set."""
     if headers == space.false:
         return None
-    headers = _prefer(space, headers, [space.protocol(p) for p in PREFERRED_PROTOCOLS])
-    proto, headers = space.min_value(headers, "proto")
+    view = space.only(headers, ("proto", "dport", "sport"))
+    view = _prefer(space, view, [space.protocol(p) for p in PREFERRED_PROTOCOLS])
+    proto, view = space.min_value(view, "proto")
     if proto in PORTED_PROTOCOLS:
-        headers = _prefer(space, headers, [space.port_range("dport", p, p) for p in PREFERRED_PORTS])
-        dport, headers = space.min_value(headers, "dport")
-        headers = _prefer(space, headers, [space.port_range("sport", 49152, 65535), space.port_range("sport", 1024, 65535)])
-        sport, headers = space.min_value(headers, "sport")
+        view = _prefer(space, view, [space.port_range("dport", p, p) for p in PREFERRED_PORTS])
+        dport, view = space.min_value(view, "dport")
+        view = _prefer(space, view, [space.port_range("sport", 49152, 65535), space.port_range("sport", 1024, 65535)])
+        sport, view = space.min_value(view, "sport")
     else:
         if proto == ICMP:  # an echo request reads best (and is what a kernel tracks as new)
-            headers = _prefer(space, headers, [space.port_range("dport", 8, 8) & space.port_range("sport", 0, 0)])
-        dport, headers = space.min_value(headers, "dport")
-        sport, headers = space.min_value(headers, "sport")
-    headers = _prefer(space, headers, [~space.bdd.var("est")])
-    established = (headers & ~space.bdd.var("est")) == space.false
+            view = _prefer(space, view, [space.port_range("dport", 8, 8) & space.port_range("sport", 0, 0)])
+        dport, view = space.min_value(view, "dport")
+        sport, view = space.min_value(view, "sport")
+    headers = headers & view
+    established = (space.only(headers, (), ("est",)) & ~space.bdd.var("est")) == space.false
+    headers = headers & (space.bdd.var("est") if established else ~space.bdd.var("est"))
     src, headers = _readable_address(space, headers, "src")
     dst, headers = _readable_address(space, headers, "dst")
     return Packet(IPv4Address(src), IPv4Address(dst), proto, sport, dport, established)
