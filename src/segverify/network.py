@@ -97,6 +97,8 @@ class Network:
     nodes: dict[str, CompiledNode] = field(init=False)
     transfers: dict[State, list[Transfer]] = field(init=False)
     lan_of: dict[tuple[str, str], str] = field(init=False)
+    pool_space: dict[str, Bdd] = field(init=False)  # pool node -> the addresses it stands for
+    external_space: dict[str, Bdd] = field(init=False)  # external node -> what it represents
 
     @pausing
     def __post_init__(self) -> None:
