@@ -226,3 +226,37 @@ def test_a_stateless_rewrite_of_an_address_is_not_verified(tmp_path: Path) -> No
     dscp = {"mangle": {"key": {"payload": {"protocol": "ip", "field": "dscp"}}, "value": "cs1"}}
     _, notes = _import(tmp_path / "2", [("fwd", [*LAN_TO_UP, dscp, {"accept": None}])])
     assert notes == []  # a field the model does not follow
+
+
+@pytest.mark.parametrize("indent", [None, 2], ids=["one line, as nft -j prints it", "pretty-printed (jq .)"])
+def test_a_note_cites_the_rules_own_place_and_handle(tmp_path: Path, indent: int | None) -> None:
+    """`nft -j` prints the whole rule set on one line: a note cites the column where the rule's
+    object starts (line and column when the JSON is pretty-printed) and names the rule as
+    `nft -a list ruleset` does, by table, chain and handle."""
+    widened = [*LAN_TO_UP, {"limit": {"rate": 10, "per": "second"}}, {"accept": None}]
+    text = json.dumps(json.loads(_ruleset([("fwd", MARKING_LINE), ("fwd", widened)])), indent=indent)
+    root = tmp_path / "snap"
+    (root / "hosts" / "fw").mkdir(parents=True)
+    (root / "hosts" / "fw" / "nft.json").write_text(text)
+    (root / "hosts" / "fw" / "addr.json").write_text(json.dumps(
+        [{"ifname": n, "flags": ["UP"], "addr_info": [{"family": "inet", "local": a, "prefixlen": 24}]}
+         for n, a in (("eth0", "10.1.0.1"), ("eth1", "10.2.0.1"))]))
+    (root / "segverify.yaml").write_text(OVERLAY)
+    (note,) = [n for n in load_snapshot(root).notes.sorted() if "limit" in n.message]
+    offset = text.index('{"rule": {"family": "ip", "table": "t", "chain": "fwd", "handle": 11' if indent is None
+                        else '{\n      "rule": {\n        "family": "ip",\n        "table": "t",\n        "chain": "fwd",\n'
+                             '        "handle": 11')
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    assert (note.span.line, note.span.column) == (line, column)
+    assert (line == 1) is (indent is None) and column > 1
+    assert note.text.startswith("table ip t chain fwd rule handle 11: ")
+
+
+def test_json_positions_give_line_and_column_of_every_value() -> None:
+    from segverify.importers.files import json_positions, json_spans
+
+    text = '{"a": [1, {"b": "x y"}],\n  "c": null}'
+    assert json_positions(text) == {(): (1, 1), ("a",): (1, 7), ("a", 0): (1, 8), ("a", 1): (1, 11),
+                                    ("a", 1, "b"): (1, 17), ("c",): (2, 8)}
+    assert json_spans(text) == {path: line for path, (line, _) in json_positions(text).items()}

@@ -1,4 +1,4 @@
-"""Reading vendor files safely: bounded size, text only, and line numbers for JSON values."""
+"""Reading vendor files safely: bounded size, text only, and lines and columns for JSON values."""
 
 from __future__ import annotations
 
@@ -31,12 +31,19 @@ def read_text(path: Path, display: str) -> str:
 
 
 def json_spans(text: str) -> dict[tuple[Any, ...], int]:
-    """The line on which each value of a JSON document starts, keyed by its path (keys and indexes).
+    """The line on which each value of a JSON document starts, keyed by its path (keys and indexes)."""
+    return {path: line for path, (line, _column) in json_positions(text).items()}
+
+
+def json_positions(text: str) -> dict[tuple[Any, ...], tuple[int, int]]:
+    """The line and column (1-based) at which each value of a JSON document starts, keyed by its
+    path (keys and indexes). The column matters for what tools print on one line (``nft -j``,
+    ``ip -j``): there it tells the values apart.
 
     A small scanner of its own (no recursion), run after json.loads has accepted the text."""
-    spans: dict[tuple[Any, ...], int] = {}
+    spans: dict[tuple[Any, ...], tuple[int, int]] = {}
     stack: list[list[Any]] = []  # [kind, path, next key or index]
-    line = 1
+    line, line_start = 1, 0
     i, n = 0, len(text)
     pending_key: str | None = None
 
@@ -51,6 +58,7 @@ def json_spans(text: str) -> dict[tuple[Any, ...], int]:
         if c == "\n":
             line += 1
             i += 1
+            line_start = i
             continue
         if c in " \t\r,:":
             if c == "," and stack and stack[-1][0] == "[":
@@ -59,7 +67,7 @@ def json_spans(text: str) -> dict[tuple[Any, ...], int]:
             continue
         if c in "{[":
             path = value_path()
-            spans[path] = line
+            spans[path] = (line, i - line_start + 1)
             stack.append([c, path, 0])
             pending_key = None
             i += 1
@@ -69,6 +77,7 @@ def json_spans(text: str) -> dict[tuple[Any, ...], int]:
             i += 1
             continue
         if c == '"':
+            start = (line, i - line_start + 1)
             j = i + 1
             chars = []
             while j < n and text[j] != '"':
@@ -89,7 +98,7 @@ def json_spans(text: str) -> dict[tuple[Any, ...], int]:
                     import json as _json
                     pending_key = _json.loads(f'"{raw}"')
                     continue
-            spans[value_path()] = line
+            spans[value_path()] = start
             if stack and stack[-1][0] == "{":
                 pending_key = None
             continue
@@ -97,7 +106,7 @@ def json_spans(text: str) -> dict[tuple[Any, ...], int]:
         j = i
         while j < n and text[j] not in " \t\r\n,]}":
             j += 1
-        spans[value_path()] = line
+        spans[value_path()] = (line, i - line_start + 1)
         if stack and stack[-1][0] == "{":
             pending_key = None
         i = j

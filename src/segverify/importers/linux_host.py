@@ -12,19 +12,24 @@ from typing import Any
 
 from ..errors import InputError, Span
 from .device import Device, L3Interface, NatData, RouteData
-from .files import json_spans, read_text
+from .files import json_positions, read_text
 from .marks import follow_marks, follow_twice
 from .netfilter import RuleSet, rule_dict, parse_iptables_save, policy_lines
 from .notes import Notes
 
 
-def _span_of(spans: dict[tuple[Any, ...], int], path: tuple[Any, ...], file: str) -> Span:
+Positions = dict[tuple[Any, ...], tuple[int, int]]
+
+
+def span_at(spans: Positions, path: tuple[Any, ...], file: str) -> Span:
+    """Where the value at ``path`` (or its nearest ancestor) starts: line and column, since the
+    dumps of ``ip -j`` and ``nft -j`` are one line each."""
     while path not in spans and path:
         path = path[:-1]
-    return Span(file, spans.get(path, 1), 1)
+    return Span(file, *spans.get(path, (1, 1)))
 
 
-def load_json(path: Path, display: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
+def load_json(path: Path, display: str) -> tuple[Any, Positions]:
     text = read_text(path, display)
     try:
         data = json.loads(text)
@@ -32,7 +37,7 @@ def load_json(path: Path, display: str) -> tuple[Any, dict[tuple[Any, ...], int]
         raise InputError(f"not valid JSON: {exc.msg}", Span(display, exc.lineno, exc.colno)) from None
     except RecursionError:
         raise InputError("JSON nested too deeply", Span(display, 1, 1)) from None
-    return data, json_spans(text)
+    return data, json_positions(text)
 
 
 def batfish_host(path: Path, display: str, root: Path, notes: Notes) -> Device:
@@ -40,25 +45,25 @@ def batfish_host(path: Path, display: str, root: Path, notes: Notes) -> Device:
     if not isinstance(data, dict) or not isinstance(data.get("hostname"), str):
         raise InputError("a Batfish host file is an object with 'hostname' and 'hostInterfaces'", Span(display, 1, 1))
     name = data["hostname"]
-    device = Device(name, "linux", display, _span_of(spans, ("hostname",), display), kind="host", forwarding=False)
+    device = Device(name, "linux", display, span_at(spans, ("hostname",), display), kind="host", forwarding=False)
     interfaces = data.get("hostInterfaces", {})
     if not isinstance(interfaces, dict):
-        raise InputError("'hostInterfaces' must be an object", _span_of(spans, ("hostInterfaces",), display))
+        raise InputError("'hostInterfaces' must be an object", span_at(spans, ("hostInterfaces",), display))
     for key, spec in interfaces.items():
-        where = _span_of(spans, ("hostInterfaces", key), display)
+        where = span_at(spans, ("hostInterfaces", key), display)
         if not isinstance(spec, dict):
             raise InputError(f"interface {key!r} must be an object", where)
         iname = str(spec.get("name", key))
         iface = L3Interface(iname, where)
         if "prefix" in spec:
-            aspan = _span_of(spans, ("hostInterfaces", key, "prefix"), display)
+            aspan = span_at(spans, ("hostInterfaces", key, "prefix"), display)
             try:
                 iface.address = IPv4Interface(str(spec["prefix"]))
             except ValueError:
                 raise InputError(f"{spec['prefix']!r} is not an IPv4 address with prefix length", aspan) from None
             iface.address_span = aspan
         if "gateway" in spec:
-            gspan = _span_of(spans, ("hostInterfaces", key, "gateway"), display)
+            gspan = span_at(spans, ("hostInterfaces", key, "gateway"), display)
             try:
                 iface.gateway = IPv4Address(str(spec["gateway"]))
             except ValueError:
@@ -70,13 +75,13 @@ def batfish_host(path: Path, display: str, root: Path, notes: Notes) -> Device:
         device.interfaces[iname] = iface
     for extra in data:
         if extra not in ("hostname", "hostInterfaces", "iptablesFile", "hostType"):
-            notes.unverified(_span_of(spans, (extra,), display), f"host key {extra!r} is not modelled")
+            notes.unverified(span_at(spans, (extra,), display), f"host key {extra!r} is not modelled")
     if "iptablesFile" in data:
         rel = str(data["iptablesFile"])
         target = (root / rel)
         if not target.is_file():
             raise InputError(f"iptables file {rel!r} does not exist in the snapshot",
-                             _span_of(spans, ("iptablesFile",), display))
+                             span_at(spans, ("iptablesFile",), display))
         ipt_display = str(root / rel)
         ruleset = parse_iptables_save(read_text(target, ipt_display), ipt_display, notes)
         apply_ruleset(device, ruleset, notes)
@@ -95,7 +100,7 @@ def dumped_host(folder: Path, display: str, notes: Notes) -> Device:
     if not isinstance(data, list):
         raise InputError("'ip -j addr' output is a list of interfaces", Span(addr_display, 1, 1))
     for i, link in enumerate(data):
-        where = _span_of(spans, (i,), addr_display)
+        where = span_at(spans, (i,), addr_display)
         if not isinstance(link, dict) or "ifname" not in link:
             raise InputError("each entry of 'ip -j addr' needs 'ifname'", where)
         ifname = str(link["ifname"])
@@ -104,7 +109,7 @@ def dumped_host(folder: Path, display: str, notes: Notes) -> Device:
         iface = L3Interface(ifname, where)
         down = "UP" not in link.get("flags", ["UP"]) if isinstance(link.get("flags"), list) else False
         for j, info in enumerate(link.get("addr_info", []) or []):
-            aspan = _span_of(spans, (i, "addr_info", j), addr_display)
+            aspan = span_at(spans, (i, "addr_info", j), addr_display)
             if not isinstance(info, dict):
                 raise InputError("addr_info entries are objects", aspan)
             if info.get("family") != "inet":
@@ -153,7 +158,7 @@ def ip_routes(device: Device, path: Path, display: str, notes: Notes) -> None:
     if not isinstance(data, list):
         raise InputError("'ip -j route' output is a list of routes", Span(display, 1, 1))
     for i, route in enumerate(data):
-        where = _span_of(spans, (i,), display)
+        where = span_at(spans, (i,), display)
         if not isinstance(route, dict) or "dst" not in route:
             raise InputError("each route needs 'dst'", where)
         dst = str(route["dst"])

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Span
-from .linux_host import load_json
+from .linux_host import load_json, span_at
 from .netfilter import ICMP_CODES, ICMP_TYPES, CT_MARK_TEST, MARK_TEST, PROTOCOL_NUMBERS, intersect, masked_prefixes, port_intersect, NfChain, NfMatch, NfRule, NfTable, RuleSet, complement, port_complement
 from .notes import Notes
 
@@ -23,10 +23,6 @@ class _Unmodelled(Exception):
     pass
 
 
-def _span(spans: dict[tuple[Any, ...], int], path: tuple[Any, ...], file: str) -> Span:
-    while path not in spans and path:
-        path = path[:-1]
-    return Span(file, spans.get(path, 1), 1)
 
 
 def _addresses(value: Any, sets: dict[str, list[Any]]) -> list[IPv4Network]:
@@ -244,7 +240,8 @@ def _rule(rule: dict[str, Any], span: Span, sets: dict[str, list[Any]], ruleset:
     ct_mark_tests: list[int] = []
     text = json.dumps(rule.get("expr", []), separators=(",", ":"))
     text = text if len(text) <= 300 else text[:297] + "..."
-    label = f"chain {rule.get('chain')} rule handle {rule.get('handle', '?')}"
+    # What `nft -a list ruleset` shows: the rule by table, chain and handle (`# handle N`).
+    label = f"table {rule.get('family')} {rule.get('table')} chain {rule.get('chain')} rule handle {rule.get('handle', '?')}"
     for expr in rule.get("expr", []):
         if not isinstance(expr, dict) or len(expr) != 1:
             raise InputError("a rule expression is an object with one key", span)
@@ -339,7 +336,7 @@ def parse_nft_json(path: Path, display: str, notes: Notes) -> RuleSet:
     tables: dict[tuple[str, str], NfTable] = {}
     sets: dict[tuple[str, str], dict[str, list[Any]]] = {}
     for i, item in enumerate(items):
-        span = _span(spans, ("nftables", i), display)
+        span = span_at(spans, ("nftables", i), display)
         if not isinstance(item, dict) or len(item) != 1:
             raise InputError("each entry of 'nftables' is an object with one key", span)
         (kind, body), = item.items()

@@ -33,7 +33,7 @@ from .panos import looks_like_panos, parse_panos
 from .device import AclData, Device, L3Interface, RouteData
 from .fib import Fib, read_fib
 from .files import read_text
-from .linux_host import batfish_host, dumped_host, load_json
+from .linux_host import batfish_host, dumped_host, load_json, span_at
 from .notes import NoteKind, Notes
 from .overlay import OVERLAY_INTERFACE_KEYS, OVERLAY_NODE_KEYS, Overlay, read_overlay
 from .topology import Cable, Segment, derive
@@ -141,7 +141,7 @@ def read_cabling(root: Path) -> list[Cable]:
     if not isinstance(edges, list):
         raise InputError("layer1_topology.json holds {\"edges\": [...]}", Span(display, 1, 1))
     for i, edge in enumerate(edges):
-        span = Span(display, spans.get(("edges", i), 1), 1)
+        span = span_at(spans, ("edges", i), display)
         try:
             a = (str(edge["node1"]["hostname"]), str(edge["node1"]["interfaceName"]))
             b = (str(edge["node2"]["hostname"]), str(edge["node2"]["interfaceName"]))

@@ -114,7 +114,7 @@ def write_topology(doc: Document, notes: Notes | None = None, header: str = "") 
 def report_unsupported(notes: Notes) -> str:
     lines = [str(n) for n in notes.sorted()]
     counts: dict[str, int] = {}
-    for n in notes.items:
+    for n in set(notes.items):  # a rule read as several (one per protocol) is noted once
         counts[n.kind.value] = counts.get(n.kind.value, 0) + 1
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "every line understood"
     return "\n".join(lines + [f"{len(set(notes.items))} line(s) not fully understood: {summary}"]) + "\n"
