@@ -448,3 +448,17 @@ def test_nat_with_protocol_and_port_conditions_and_icmp_type_ranges(tmp_path: Pa
     inbound = trace(net, "web", Packet(web, IPv4Address("10.2.0.5"), 6, 40000, 25))
     assert [p.outcome for p in inbound] == [Outcome.DELIVERED]
     assert inbound[0].hops[-1].packet.dst == IPv4Address("10.1.0.5") and inbound[0].hops[-1].packet.dport == 2222
+
+
+def test_an_exemption_from_nat_is_not_verified(tmp_path: Path) -> None:
+    """`-j RETURN` (or ACCEPT) in the nat table exempts packets from the NAT rules after it; the
+    model's NAT rules have no exemptions, so the import says so instead of passing over it."""
+    root = _host(tmp_path)
+    exempt = "-A POSTROUTING -d 10.9.0.0/16 -j RETURN\n"
+    text = IPTABLES.replace("-A POSTROUTING -s 10.1.0.0/24", exempt + "-A POSTROUTING -s 10.1.0.0/24")
+    (root / "hosts" / "gw" / "iptables.txt").write_text(text)
+    imported = load_snapshot(root)
+    (note,) = [n for n in imported.notes.sorted() if "in a NAT chain" in n.message]
+    assert note.kind is NoteKind.NOT_VERIFIED and note.text == exempt.strip()
+    assert note.span.line == text.splitlines().index(exempt.strip()) + 1
+    assert imported.doc.data["nodes"]["gw"]["nat"][0]["type"] == "source"  # the masquerade is still read

@@ -260,3 +260,9 @@ def test_json_positions_give_line_and_column_of_every_value() -> None:
     assert json_positions(text) == {(): (1, 1), ("a",): (1, 7), ("a", 0): (1, 8), ("a", 1): (1, 11),
                                     ("a", 1, "b"): (1, 17), ("c",): (2, 8)}
     assert json_spans(text) == {path: line for path, (line, _) in json_positions(text).items()}
+
+
+def test_an_accept_in_the_nat_chain_is_not_verified(tmp_path: Path) -> None:
+    exempt = [_meta("oifname", "eth1"), _ip("daddr", {"prefix": {"addr": "10.9.0.0", "len": 16}}), {"accept": None}]
+    _, notes = _import(tmp_path, [("post", exempt), ("post", [_meta("oifname", "eth1"), {"masquerade": None}])])
+    assert any("accept in a NAT chain" in n for n in notes), notes

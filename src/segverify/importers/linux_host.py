@@ -204,6 +204,13 @@ def apply_ruleset(device: Device, ruleset: RuleSet, notes: Notes) -> None:
     for table in ruleset.tables:
         for chain in table.chains.values():
             for rule in chain.rules:
+                if chain.kind == "nat" and rule.nat is None and rule.verdict in ("accept", "return", "drop"):
+                    # e.g. "no NAT toward the VPN" before a masquerade: the model's NAT rules have no
+                    # exemptions, so it translates what this rule exempts; said, never dropped
+                    notes.unverified(rule.span, f"{rule.verdict} in a NAT chain (the packets it matches skip "
+                                     "the NAT rules after it) is not modelled: the model translates them as "
+                                     "those rules say", rule.text)
+                    continue
                 if rule.nat is None or marks.consumes(rule):  # else a policy line's snat
                     continue
                 if id(rule) in twice.snat_rules:
