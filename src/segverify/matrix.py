@@ -107,7 +107,7 @@ def zone_matrix(topology: Topology, network: Network, reach: Reachability, repor
             else:
                 crossing = Crossing.ALLOWED
             services = services_text(space, received) if crossing is not Crossing.NONE else ()
-            cells[(a, b)] = Cell(a, b, crossing, services, tuple(sorted({f.rule for f in found})))
+            cells[(a, b)] = Cell(a, b, crossing, services, tuple(sorted({f.rule for f in found})) if found else ())
     rows = {(a, b): cells[(a, b)] for a in zones for b in zones}  # row by row, as read
     return Matrix(zones, {z: topology.zones[z].segment.value for z in zones}, rows)
 

@@ -11,8 +11,9 @@ def render_matrix(m: Matrix) -> str:
     corner = "from \\ to"
     header = f"{corner:<{width + 3}} " + " ".join(f"{i + 1:>3}" for i in range(len(m.zones)))
     lines = [header]
+    shown = {c: f"{c.symbol:>3}" for c in Crossing}  # zones² cells, five symbols
     for i, a in enumerate(m.zones):
-        row = " ".join(f"{m.cells[(a, b)].crossing.symbol:>3}" for b in m.zones)
+        row = " ".join(shown[m.cells[(a, b)].crossing] for b in m.zones)
         lines.append(f"{i + 1:>2} {a:<{width}} {row}")
     lines.append("")
     lines.append("zones: " + ", ".join(f"{i + 1}={z} ({m.segments[z]})" for i, z in enumerate(m.zones)))
