@@ -137,6 +137,7 @@ class HeaderSpace:
         self._cubes: dict[tuple[str, int, int, bool], Bdd] = {}
         self._literals: dict[tuple[str, bool], list[tuple[Bdd, Bdd]]] = {}  # per bit: (is 0, is 1)
         self._others: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}  # for only()
+        self._origins: dict[int, Bdd] = {}
         self._sets: dict[tuple[str, tuple[object, ...], bool], Bdd] = {}
         # Compiled ACLs by content, filled by the network compiler: (permitted, line matches).
         self.acl_cache: dict[object, tuple[Bdd, tuple[Bdd, ...]]] = {}
@@ -289,7 +290,14 @@ class HeaderSpace:
         return result
 
     def origin(self, index: int) -> Bdd:
-        return self.bdd.cube({f"o{i}": bool((index >> (self.origin_bits - 1 - i)) & 1) for i in range(self.origin_bits)})
+        cube = self._origins.get(index)
+        if cube is None:  # from the last bit up, as value_prefix builds its cubes
+            cube = self.true
+            for i in range(self.origin_bits - 1, -1, -1):
+                var = self.bdd.var(f"o{i}")
+                cube = (var if (index >> (self.origin_bits - 1 - i)) & 1 else ~var) & cube
+            self._origins[index] = cube
+        return cube
 
     def packet(self, p: Packet) -> Bdd:
         bits: dict[str, bool] = {}
@@ -331,6 +339,10 @@ class HeaderSpace:
     def flows_as_sent(self, received: Bdd) -> Bdd:
         """Received headers (with origin ids) as their senders sent them, whoever sent them."""
         return self.as_sent(self.without_origin_id(received))
+
+    def origins_of(self, headers: Bdd) -> Bdd:
+        """The origin ids ``headers`` carries (a predicate on the origin bits alone: small)."""
+        return self.only(headers, (), tuple(f"o{i}" for i in range(self.origin_bits)))
 
     def without_origin_copies(self, headers: Bdd) -> Bdd:
         if not self.track_origin:

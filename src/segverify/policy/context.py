@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network
 from typing import Iterable
 
 from ..findings import Finding, fingerprint_of
@@ -34,6 +36,9 @@ class Context:
     # left out before their witness and description are computed. None (a verification): all.
     only_new: frozenset[str] | None = None
     _reach: dict[tuple[frozenset[str], frozenset[str] | None], Reachability] = field(default_factory=dict)
+    _endpoints_in: dict[frozenset[Segment], list[str]] = field(default_factory=dict)
+    _zone_in: dict[tuple[str, frozenset[Segment]], str] = field(default_factory=dict)
+    _addresses: list[tuple[int, str]] | None = None  # every node address, sorted, with its node
 
     def reach(self, blocked: Iterable[str] = (), sources: Iterable[str] | None = None) -> Reachability:
         """The engine's answer with ``blocked`` nodes taken out, from ``sources`` (default: all)."""
@@ -44,18 +49,31 @@ class Context:
 
     def endpoints_in(self, segments: Iterable[Segment], exclude: Iterable[str] = ()) -> list[str]:
         wanted = frozenset(segments)
+        inside = self._endpoints_in.get(wanted)
+        if inside is None:
+            inside = self._endpoints_in[wanted] = [n for n in self.network.endpoints
+                                                   if self.topology.segments_of(n) & wanted]
         skip = set(exclude)
-        return [n for n in self.network.endpoints
-                if n not in skip and self.topology.segments_of(n) & wanted]
+        return [n for n in inside if n not in skip]
+
+    def owners_within(self, net: IPv4Network) -> list[str]:
+        """The nodes with an address in ``net`` (once per address they have there)."""
+        if self._addresses is None:
+            self._addresses = sorted((int(a), n.name) for n in self.topology.nodes.values() for a in n.addresses)
+        low = bisect.bisect_left(self._addresses, (int(net.network_address), ""))
+        high = bisect.bisect_right(self._addresses, (int(net.broadcast_address), "\U0010ffff"))
+        return [name for _, name in self._addresses[low:high]]
 
     def zone_in(self, node: str, segments: Iterable[Segment]) -> str:
         """The node's first zone (in declaration order) among ``segments``; its first zone otherwise."""
         wanted = frozenset(segments)
-        ifaces = self.topology.nodes[node].interfaces
-        for iface in ifaces:
-            if self.topology.zones[iface.zone].segment in wanted:
-                return iface.zone
-        return ifaces[0].zone if ifaces else "-"
+        zone = self._zone_in.get((node, wanted))
+        if zone is None:
+            ifaces = self.topology.nodes[node].interfaces
+            zone = next((i.zone for i in ifaces if self.topology.zones[i.zone].segment in wanted),
+                        ifaces[0].zone if ifaces else "-")
+            self._zone_in[(node, wanted)] = zone
+        return zone
 
     def flow_findings(self, check: FlowCheck) -> list[Finding]:
         """One finding per (source zone, destination zone) with flows the check forbids.
@@ -79,6 +97,7 @@ class Context:
         # carries every source's flows, and for one sanitizer or proxy that is almost all noise.
         from_sources = net.sources_in(sources)
         source_set = frozenset(sources)
+        zone_of = {dst: self.zone_in(dst, check.destination_segments) for dst in destinations}
         for dst in destinations:
             got = reach.delivered.get(dst)
             if got is None:
@@ -91,11 +110,16 @@ class Context:
                 dropped.append(dst)
             if dropped:
                 got = got & ~net.sources_in(dropped)
-            dzone = self.zone_in(dst, check.destination_segments)
+            dzone = zone_of[dst]
             received[dzone] = received.get(dzone, s.false) | got
         pairs: dict[tuple[str, str], Bdd] = {}
         for dzone, got in received.items():
+            # Which source zones sent anything here is read off the origin ids alone, a small set;
+            # the whole conjunction is taken only for those (most zone pairs carry nothing).
+            senders = s.origins_of(got)
             for zone in sorted(by_zone):
+                if senders & zone_origins[zone] == s.false:
+                    continue
                 part = got & zone_origins[zone]
                 if part != s.false:
                     pairs[(zone, dzone)] = part
@@ -111,7 +135,7 @@ class Context:
             if self.only_new is not None and (suppressed or fingerprint_of(check.rule, subject) in self.only_new):
                 continue
             shown = undeclared if suppressed else remainder
-            zone_dsts = [d for d in destinations if self.zone_in(d, check.destination_segments) == dzone]
+            zone_dsts = [d for d in destinations if zone_of[d] == dzone]
             packet, path = find_witness(net, reach, by_zone[szone], zone_dsts, shown)
             fallback = self.topology.nodes[zone_dsts[0]].span if zone_dsts else self.topology.span
             cause = culprit(self.topology, path, szone, check.protected, fallback, waypoint=bool(blocked))

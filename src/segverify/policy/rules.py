@@ -102,8 +102,8 @@ def declared_flows(ctx: Context, flows: tuple[DeclaredFlow, ...], peer_field: st
 
 
 def _nodes_in(ctx: Context, flow: DeclaredFlow) -> list[str]:
-    return sorted(n.name for n in ctx.topology.nodes.values()
-                  if any(any(a in net for net in flow.peer) for a in n.addresses))
+    """The nodes with an address in the flow's peer networks."""
+    return sorted({name for net in flow.peer for name in ctx.owners_within(net)})
 
 
 def _misfits(ctx: Context, node: Node, flows: tuple[DeclaredFlow, ...], direction: str,
@@ -158,7 +158,8 @@ def seg004_flows(ctx: Context) -> list[FlowCheck]:
         if san.type in (SanitizerType.MAIL, SanitizerType.FILE):
             why = _relay_why(node)
             lgwan = ctx.endpoints_in(LGWAN_SIDE, {node.name})
-            internet = [n for n in ctx.endpoints_in(INTERNET_SIDE, {node.name}) if n not in set(lgwan)]
+            on_lgwan = set(lgwan)
+            internet = [n for n in ctx.endpoints_in(INTERNET_SIDE, {node.name}) if n not in on_lgwan]
             checks.append(FlowCheck(
                 "SEG004", tuple(internet), (node.name,), INTERNET_SIDE, own,
                 m("SEG004.own_side.title", node=node.name), m("SEG004.own_side.message", why=why),
