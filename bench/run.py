@@ -111,7 +111,10 @@ def measure(directory: Path) -> None:
         emit(phase="fast-parse", seconds=time.perf_counter() - t, rss=rss_bytes(),
              parser=f"yaml-rs {importlib.metadata.version('yaml-rs')}")
 
+    t = time.perf_counter()
     import segverify
+    import segverify.build  # noqa: F401 - imported before load is timed, as yaml_rs is before its floor
+    import segverify.reader  # noqa: F401
     from segverify import reach
     from segverify.generate import found
     from segverify.network import Network
@@ -126,6 +129,7 @@ def measure(directory: Path) -> None:
         propagations.append(time.perf_counter() - start)
         emit(phase="propagation", seconds=propagations[-1], blocked=len(self.blocked), rss=rss_bytes())
 
+    emit(phase="import", seconds=time.perf_counter() - t, rss=rss_bytes())
     reach.Reachability.__init__ = timed  # type: ignore[method-assign]
     t = time.perf_counter()
     topo = segverify.load(directory / manifest["main"])
@@ -165,11 +169,11 @@ def measure_baseline(directory: Path, cap: float) -> None:
 # -- the driver -----------------------------------------------------------------------------------
 
 
-def run_child(args: list[str], timeout: float) -> tuple[list[dict[str, object]], bool]:
+def run_child(args: list[str], timeout: float, env: dict[str, str] | None = None) -> tuple[list[dict[str, object]], bool]:
     """Run a measuring subprocess; return its records and whether it ran to the end in time."""
     with tempfile.TemporaryFile(mode="w+") as out:
         proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], stdout=out,
-                                stderr=subprocess.DEVNULL, cwd=ROOT)
+                                stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
         try:
             proc.wait(timeout=timeout)
             complete = proc.returncode == 0
@@ -257,7 +261,7 @@ def one_size(size: Size, work: Path) -> dict[str, object]:
             "directory": str(directory)}
 
 
-def diff_timing(result: dict[str, object]) -> dict[str, object]:
+def diff_timing(result: dict[str, object], env: dict[str, str] | None = None) -> dict[str, object]:
     """Time `segverify diff OLD NEW` where NEW changes one ACL line of OLD (1,000-device network)."""
     directory = Path(str(result["directory"]))
     changed = directory.parent / (directory.name + "-changed")
@@ -272,7 +276,8 @@ def diff_timing(result: dict[str, object]) -> dict[str, object]:
     target.write_text(text.replace(old, "dst: any, service: [web, smtp, dns, ntp]", 1), encoding="utf-8")
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "segverify", "diff", str(directory / "network.yaml"),
-                           str(changed / "network.yaml")], capture_output=True, text=True, cwd=ROOT, timeout=600)
+                           str(changed / "network.yaml")], capture_output=True, text=True, cwd=ROOT, timeout=900,
+                          env=env)
     seconds = time.perf_counter() - t
     return {"seconds": seconds, "exit": proc.returncode, "stderr": proc.stderr[-300:]}
 
@@ -281,11 +286,12 @@ PIPELINE = (20, 60, 60)  # municipalities, devices each, rules per firewall: the
 PIPELINE_RUNS = 3
 
 
-def run_timed(args: list[str], timeout: float) -> dict[str, float]:
+def run_timed(args: list[str], timeout: float, env: dict[str, str] | None = None) -> dict[str, float]:
     """One whole ``segverify`` process: its own CPU seconds (user + sys), wall seconds and peak memory."""
     with tempfile.TemporaryFile() as sink:
         t = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "segverify", "-q", *args], stdout=sink, stderr=sink, cwd=ROOT)
+        proc = subprocess.Popen([sys.executable, "-m", "segverify", "-q", *args], stdout=sink, stderr=sink, cwd=ROOT,
+                                env=env)
         deadline = t + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -302,8 +308,9 @@ def run_timed(args: list[str], timeout: float) -> dict[str, float]:
             "exit": proc.returncode}
 
 
-def pipeline_timing(work: Path) -> dict[str, object]:
-    """check, report, draw and matrix --plot at the 1,203-node prefecture, each as a whole process."""
+def pipeline_timing(work: Path, before: dict[str, str] | None = None) -> dict[str, object]:
+    """check, report, draw and matrix --plot at the 1,203-node prefecture, each as a whole process;
+    with ``before`` (the environment of older code) each once more with that code, after the others."""
     from segverify.generate import generate
 
     directory = work / "pipeline"
@@ -324,7 +331,28 @@ def pipeline_timing(work: Path) -> dict[str, object]:
         for name, args in commands.items():
             runs[name].append(run_timed(args, 900))
     print(f"[bench] pipeline: {runs}", file=sys.stderr, flush=True)
-    return {"nodes": net.manifest["totals"]["nodes"], "runs": runs}
+    old = {name: run_timed(args, 900, before) for name, args in commands.items()} if before is not None else None
+    return {"nodes": net.manifest["totals"]["nodes"], "runs": runs, "before": old}
+
+
+BEFORE_SIZES = ("1k dev / 20k rules", "10k dev / 200k rules")  # the sizes the targets name
+
+
+def code_of(rev: str, into: Path) -> dict[str, str]:
+    """The environment of a process that imports segverify as it was at ``rev`` (``git archive``)."""
+    where = into / "before-code"
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", rev, "src"], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    return {**os.environ, "PYTHONPATH": str(where / "src")}
+
+
+def before_size(result: dict[str, object], env: dict[str, str]) -> dict[str, object]:
+    """The same measurement of the same generated network with the older code."""
+    records, complete = run_child(["--measure", str(result["directory"])], float(result["size"]["cap"]), env)  # type: ignore[index]
+    return {"complete": complete, "phases": {r["phase"]: r for r in records if r["phase"] not in ("propagation", "stopped")},
+            "propagations": [r for r in records if r["phase"] == "propagation"]}
 
 
 WHATIF = (4, 250, 417)  # the 1,003-node network (1,000 devices, 5,000 rules) whatif is timed on
@@ -399,8 +427,10 @@ def render(results: list[dict[str, object]], info: dict[str, str], diff: dict[st
     lines += ["", "## Times", "",
               "The parse floor is PyYAML's C loader; the fast floor is the fastest parse of the same bytes into "
               "Python data we can install (yaml-rs), measured in the same process.", "",
-              "| size | nodes | ACL lines | YAML MB | parse floor | fast floor | load | load / fast floor | compile | engine (1st propagation) | all propagations | verify | full check | check / parse | peak MiB |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "`load` is timed after segverify's modules are imported (as the floors are after their parsers'); "
+              "the import, once per process, is its own column.", "",
+              "| size | nodes | ACL lines | YAML MB | parse floor | fast floor | imports | load | load / fast floor | compile | engine (1st propagation) | all propagations | verify | full check | check / parse | peak MiB |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     points_full: list[tuple[float, float, float]] = []
     points_engine: list[tuple[float, float, float]] = []
     for r in results:
@@ -423,7 +453,7 @@ def render(results: list[dict[str, object]], info: dict[str, str], diff: dict[st
         status = "" if r["complete"] else " (stopped at cap)"
         lines.append(
             f"| {size['label']}{status} | {r['totals']['nodes']} | {r['totals']['acl_rules']} | "  # type: ignore[index]
-            f"{int(r['files_bytes']) / 1e6:.1f} | {fmt_s(parse)} | {fmt_s(fast)} | {fmt_s(parts[0])} | "
+            f"{int(r['files_bytes']) / 1e6:.1f} | {fmt_s(parse)} | {fmt_s(fast)} | {fmt_s(ph.get('import', {}).get('seconds'))} | {fmt_s(parts[0])} | "
             f"{f'{float(parts[0]) / float(fast):.1f}×' if parts[0] and fast else '—'} | {fmt_s(parts[1])} | "
             f"{fmt_s(props[0] if props else None)}{'' if props else ' (not reached)'} | {fmt_s(sum(props)) if props else '—'} ({len(props)}) | "
             f"{fmt_s(parts[2])} | {fmt_s(full)} | {fmt_s(full / float(parse)) if full and parse else '—'} | {peak / 2**20:.0f} |")
@@ -488,6 +518,7 @@ def render(results: list[dict[str, object]], info: dict[str, str], diff: dict[st
                          f"{len(pts)} sizes that finished)")
         else:
             lines.append(f"- {name}: too few finished sizes to fit ({len(pts)})")
+    lines += _before_after(results, diff, pipeline)
     lines += ["", "## Targets", ""]
     by_label = {r["size"]["label"]: r for r in results}  # type: ignore[index]
 
@@ -552,6 +583,51 @@ def render(results: list[dict[str, object]], info: dict[str, str], diff: dict[st
     return "\n".join(lines)
 
 
+def _before_after(results: list[dict[str, object]], diff: dict[str, object] | None,
+                  pipeline: dict[str, object] | None) -> list[str]:
+    """The targets' figures with the code of ``--before REV`` and now, measured in the same run."""
+    rows: list[tuple[str, float, float, str]] = []
+    rev = ""
+    for r in results:
+        old = r.get("before")
+        if not isinstance(old, dict):
+            continue
+        rev = str(old["rev"])
+        label = r["size"]["label"]  # type: ignore[index]
+        was: dict[str, dict[str, object]] = old["phases"]
+        now: dict[str, dict[str, object]] = r["phases"]  # type: ignore[assignment]
+        parts_was = [was.get(k, {}).get("seconds") for k in ("load", "compile", "verify")]
+        if all(x is not None for x in parts_was) and r.get("full_check") is not None:
+            total = sum(float(str(x)) for x in parts_was)
+            rows.append((f"{label}: full check (s)", total, float(str(r["full_check"])), "s"))
+        for phase in ("load", "compile", "verify"):
+            if phase in was and phase in now:
+                rows.append((f"{label}: {phase} (s)", float(was[phase]["seconds"]), float(now[phase]["seconds"]), "s"))  # type: ignore[arg-type]
+        peaks = [max(float(str(p.get("rss", 0))) for p in [*ph.values(), *props])
+                 for ph, props in ((was, list(old["propagations"])), (now, list(r["propagations"])))]  # type: ignore[call-overload]
+        rows.append((f"{label}: peak memory (GiB)", peaks[0] / GIB, peaks[1] / GIB, "GiB"))
+    if pipeline is not None and isinstance(pipeline.get("before"), dict):
+        was_runs: dict[str, dict[str, float]] = pipeline["before"]  # type: ignore[assignment]
+        now_runs: dict[str, list[dict[str, float]]] = pipeline["runs"]  # type: ignore[assignment]
+        check_now = median([x["cpu"] for x in now_runs["check"]])
+        for name in ("report", "matrix --plot", "draw"):
+            rows.append((f"`{name}` at the prefecture (× `check`, CPU)", was_runs[name]["cpu"] / was_runs["check"]["cpu"],
+                         median([x["cpu"] for x in now_runs[name]]) / check_now, "×"))
+    if diff is not None and isinstance(diff.get("before"), dict) and "seconds" in diff["before"]:  # type: ignore[operator]
+        rows.append(("diff of a one-rule change, 1,000 devices (s)", float(diff["before"]["seconds"]),  # type: ignore[index]
+                     float(diff["seconds"]), "s"))  # type: ignore[arg-type]
+    if not rows:
+        return []
+    lines = ["", f"## Before → after (`{rev}` → this code, same run)", "",
+             f"The targets' figures with the code of `{rev}` (from `git archive`) and with this code, on the same "
+             "generated networks in the same run (`--before REV`); the pipeline's before is one run of each command.", "",
+             "| figure | before | after | after / before |", "|---|---|---|---|"]
+    for name, was_value, now_value, unit in rows:
+        ratio = now_value / was_value if was_value else float("nan")
+        lines.append(f"| {name} | {was_value:.2f} | {now_value:.2f} | {ratio:.2f} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two small sizes, short caps (a smoke test)")
@@ -560,6 +636,8 @@ def main() -> None:
     parser.add_argument("--no-diff", action="store_true", help="skip the diff timing")
     parser.add_argument("--no-pipeline", action="store_true", help="skip check/report/draw/matrix at the prefecture")
     parser.add_argument("--no-whatif", action="store_true", help="skip whatif --k-failures 1 at 1,000 devices")
+    parser.add_argument("--before", metavar="REV", help="also measure the target sizes, the pipeline and diff with "
+                        "the code of this git revision, in the same run (the before of each target)")
     parser.add_argument("--render", action="store_true", help="rewrite results.md from results.json only")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--measure-baseline", help=argparse.SUPPRESS)
@@ -583,11 +661,18 @@ def main() -> None:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="segverify-bench-"))
     start = time.perf_counter()
     results = [one_size(size, work) for size in sizes]
+    before = code_of(args.before, work) if args.before else None
+    if before is not None:
+        for r in results:
+            if r["size"]["label"] in BEFORE_SIZES:  # type: ignore[index]
+                r["before"] = before_size(r, before) | {"rev": args.before}
     diff = None
     thousand = next((r for r in results if r["size"]["label"] == "1k dev / 20k rules"), None)  # type: ignore[index]
     if thousand is not None and not args.no_diff:
         diff = diff_timing(thousand)
-    pipeline = None if args.quick or args.no_pipeline else pipeline_timing(work)
+        if before is not None:
+            diff["before"] = diff_timing(thousand, before)
+    pipeline = None if args.quick or args.no_pipeline else pipeline_timing(work, before)
     whatif = None if args.quick or args.no_whatif else whatif_timing(work)
     info = machine()
     for r in results:
