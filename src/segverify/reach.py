@@ -33,6 +33,7 @@ class Reachability:
         self.sources = [s for s in chosen if s not in self.blocked and s in network.nodes]
         self.visited: dict[State, Bdd] = {}
         self.delivered: dict[str, Bdd] = {}
+        self._senders: dict[str, Bdd] = {}
         self._propagate()
 
     @property
@@ -89,6 +90,15 @@ class Reachability:
                     queue.append(target)
 
     # -- questions ---------------------------------------------------------------------------------
+
+    def senders(self, dst: str) -> Bdd:
+        """The origin ids of everything ``dst`` received: a small set, for asking cheaply whether
+        some sources reached it before taking the whole conjunction."""
+        found = self._senders.get(dst)
+        if found is None:
+            got = self.delivered.get(dst)
+            found = self._senders[dst] = self.space.false if got is None else self.space.origins_of(got)
+        return found
 
     def received(self, sources: Iterable[str], destinations: Iterable[str]) -> Bdd:
         """Headers (live, with origin ids) that ``destinations`` receive from ``sources``."""

@@ -100,7 +100,7 @@ class Context:
         zone_of = {dst: self.zone_in(dst, check.destination_segments) for dst in destinations}
         for dst in destinations:
             got = reach.delivered.get(dst)
-            if got is None:
+            if got is None or reach.senders(dst) & from_sources == s.false:
                 continue
             got = got & from_sources
             if got == s.false:
