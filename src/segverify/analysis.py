@@ -9,10 +9,8 @@ take an :class:`Analysis` and read from it instead of compiling and propagating 
 from __future__ import annotations
 
 import datetime as _dt
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from .model import Profile, Topology
 from .network import Network
@@ -65,15 +63,3 @@ def analyse(topology: Topology, profile: str | Profile | None = None, today: _dt
     net = network if network is not None else compile_network(topology)
     context, report = run_rules(topology, net, profile, today, strict)
     return Analysis(topology, net, context, report)
-
-
-@contextmanager
-def settled() -> Iterator[None]:
-    """Around drawing or tabulating an analysis: what exists now (the analysis) is not walked by the
-    garbage collector again each time the drawing allocates; at the prefecture that walking was a
-    third of the drawing time. Afterwards the collector sees everything again."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()

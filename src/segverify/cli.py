@@ -245,7 +245,8 @@ def query(path: str, src: str, dst: str, proto: str | None, dport: str | None, l
 @today_option
 def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: _dt.date | None) -> None:
     """Zone × zone table of what crosses: none, allowed, sanitized only, exception, violation."""
-    from .analysis import analyse, settled
+    from .analysis import analyse
+    from .cycles import settled
     from .outputs.json import dumps
     from .outputs.matrix_text import render_matrix
 

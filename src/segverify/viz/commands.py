@@ -102,7 +102,7 @@ def draw(path: str, output: str, highlight: str | None, src: str | None, dst: st
     if interactive and highlight is not None:
         raise click.BadParameter("the interactive map highlights findings by a click; give no --highlight",
                                  param_hint="--highlight")
-    from ..analysis import settled
+    from ..cycles import settled
 
     found = _analysed(path, profile, today, output)
     with settled(), current().stage(f"drawing {len(found.topology.nodes):,} devices into {output}"):
@@ -142,7 +142,7 @@ def report(path: str, output: str, lang: str, profile: str | None, today: _dt.da
     with --db, the self-inspection record)."""
     _check_suffix(output, ("html", "htm"))
     from ..outputs.files import write_text
-    from ..analysis import settled
+    from ..cycles import settled
     from .report import render_report
 
     store = None
