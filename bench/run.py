@@ -700,6 +700,16 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+# Sections of results.md written by the other scripts of bench/ (stanford.py, policies.py): kept as they are.
+OTHER_SECTIONS = ("## The Stanford backbone", "## Zone-pair policies against ACLs")
+
+
+def _other_scripts_sections(text: str) -> str:
+    parts = text.split("\n## ")
+    sections = [("## " + part if i else part) for i, part in enumerate(parts)]
+    return "\n".join(sec.rstrip() + "\n" for sec in sections if sec.startswith(OTHER_SECTIONS))
+
+
 def write_markdown(results: list[dict[str, object]], info: dict[str, str], diff: dict[str, object] | None,
                    quick: bool, wall: float, pipeline: dict[str, object] | None = None,
                    whatif: dict[str, object] | None = None) -> None:
@@ -707,7 +717,9 @@ def write_markdown(results: list[dict[str, object]], info: dict[str, str], diff:
     notes = HERE / "analysis.md"
     text = text.replace("WHY_PLACEHOLDER", notes.read_text(encoding="utf-8").strip() if notes.exists()
                         else "(no analysis recorded)")
-    (HERE / "results.md").write_text(text, encoding="utf-8")
+    target = HERE / "results.md"
+    kept = _other_scripts_sections(target.read_text(encoding="utf-8")) if target.exists() else ""
+    target.write_text(text.rstrip() + "\n" + (f"\n{kept}" if kept else ""), encoding="utf-8")
     print(f"[bench] wrote {HERE / 'results.md'}", file=sys.stderr)
 
 

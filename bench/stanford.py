@@ -77,9 +77,11 @@ def main() -> None:
         # One probe host on each LAN that only a router interface is on: the ports facing users.
         probes = []
         for lan in topology.lans:
-            if len(lan.endpoints) != 1:
+            # The LAN's implicit pool (the subnet's unlisted addresses) is no device.
+            devices = [(n, i) for n, i in lan.endpoints if topology.nodes[n].pool is None]
+            if len(devices) != 1:
                 continue
-            node, name = lan.endpoints[0]
+            node, name = devices[0]
             iface = topology.nodes[node].interface(name)
             if iface.address is None or iface.address.network.num_addresses < 4:
                 continue
@@ -108,7 +110,8 @@ def main() -> None:
                     pairs += 1
         reach_time = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"| {len([n for n in topology.nodes if not n.startswith('p-')])} routers | {lines:,} config + "
+    routers = [n for n, node in topology.nodes.items() if not n.startswith("p-") and node.pool is None]
+    print(f"| {len(routers)} routers | {lines:,} config + "
           f"{fib_lines:,} FIB lines | {acl_lines:,} | {len(set(notes.items))} | {import_time:.2f} | "
           f"{load_time:.2f} | {compile_time:.2f} | {len(probes)} ports, {len(probes) * (len(probes) - 1):,} pairs "
           f"({pairs:,} reachable) | {reach_time:.2f} | {peak:.0f} |")
