@@ -692,14 +692,18 @@ class Builder:
         if match.dst is None or match.dst_wild or match.dst_except:
             raise InputError("destination NAT needs 'dst': the addresses it answers for (the VIP)",
                              self.doc.span(path + ("dst",)))
-        port = None
-        if "port" in raw:
-            if match.services is None or any(t.protocol not in PORTED_PROTOCOLS for t in match.services):
-                raise InputError("a translated 'port' needs a service of tcp, udp or sctp to match",
-                                 self.doc.key_span(path + ("port",)))
-            port = PortRange(int(raw["port"]), int(raw["port"]))
+        port = self.translated_port(raw, match, path)
         return NatRule(node, index + 1, kind, raw["in"], match, self.host_address(raw["to"], path + ("to",)), None,
                        self.doc.span(path), ports=port)
+
+    def translated_port(self, raw: dict[str, Any], match: Match, path: Path_) -> PortRange | None:
+        """A destination NAT's ``port``: the one its matched service is translated to."""
+        if "port" not in raw:
+            return None
+        if match.services is None or any(t.protocol not in PORTED_PROTOCOLS for t in match.services):
+            raise InputError("a translated 'port' needs a service of tcp, udp or sctp to match",
+                             self.doc.key_span(path + ("port",)))
+        return PortRange(int(raw["port"]), int(raw["port"]))
 
     def twice_nat(self, node: str, index: int, raw: dict[str, Any], path: Path_,
                   iface_names: set[str]) -> tuple[NatRule, ...]:
@@ -724,12 +728,7 @@ class Builder:
                              "addresses it answers for", self.doc.span(path + ("dst",)))
         to_src = self.host_address(raw["to_src"], path + ("to_src",))
         to_dst = self.host_address(raw["to_dst"], path + ("to_dst",))
-        port = None
-        if "port" in raw:
-            if match.services is None or any(t.protocol not in PORTED_PROTOCOLS for t in match.services):
-                raise InputError("a translated 'port' needs a service of tcp, udp or sctp to match",
-                                 self.doc.key_span(path + ("port",)))
-            port = PortRange(int(raw["port"]), int(raw["port"]))
+        port = self.translated_port(raw, match, path)
         span = self.doc.span(path)
         forward = NatRule(node, index + 1, NatType.TWICE, raw["in"], match, to_dst, None, span, ports=port,
                           source_to=to_src)
