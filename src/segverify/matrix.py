@@ -79,8 +79,6 @@ def zone_matrix(topology: Topology, network: Network, reach: Reachability, repor
     false = space.false
     # One union per receiving zone, then a cheap test on the origin ids alone: most of the
     # zones² pairs carry nothing, and only the others need the full conjunction.
-    origin_vars = {f"o{i}" for i in range(space.origin_bits)}
-    not_origin = [v for v in space.bdd.vars if v not in origin_vars]
     origins = {a: network.sources_in(members[a]) for a in zones}
     plain_origins = {a: network.sources_in(n for n in members[a] if n not in sanitizers) for a in zones}
     cells = {}
@@ -88,7 +86,7 @@ def zone_matrix(topology: Topology, network: Network, reach: Reachability, repor
     for column, b in enumerate(zones, 1):
         progress.tick("zone matrix columns", column, len(zones))
         got = _union(reach, members[b], false)
-        senders = space.bdd.exist(not_origin, got)
+        senders = space.origins_of(got)
         plain_got: Bdd | None = None
         for a in zones:
             found = by_pair.get((a, b), [])
