@@ -395,11 +395,11 @@ def _draw_nodes(ax: Axes, topology: Topology, layout: Layout, scale: float) -> N
         ax.scatter([layout.positions[n][0] for n in dual], [layout.positions[n][1] for n in dual],
                    s=300 * scale, facecolors="none", edgecolors=DUAL, linewidths=1.6, linestyle=(0, (2, 1.5)),
                    zorder=3)
-    fontsize = 7 * scale
-    for name in sorted(layout.positions):
-        x, y = layout.positions[name]
-        ax.text(x, y + 0.2, name, ha="center", va="top", fontsize=fontsize, color="#222222", zorder=4,
-                gid=None)
+    from .labels import Labels
+
+    names = sorted(layout.positions)  # one artist for all the names: see labels.py for why
+    ax.add_artist(Labels([(layout.positions[n][0], layout.positions[n][1] + 0.2) for n in names], names,
+                         7 * scale, "#222222", fonts.font_families(), ax.transData, ha="center", va="top"))
 
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in data units (y grows downward)

@@ -1,0 +1,172 @@
+"""Many short labels of one size and colour (the device names of a map) as one artist.
+
+matplotlib's ``Text`` loads every glyph of a label from FreeType three times per picture (to
+measure it, to lay it out, to rasterize it), about 1 ms a label; a municipality map has sixty of
+them and the prefecture's atlas 1,200. :class:`Labels` takes each glyph's outline and advance once
+per process and draws the labels as one filled path per glyph at all the places that glyph occurs:
+one collection call per distinct glyph in PNG (Agg) and in SVG (there each glyph is defined once and
+used by reference, as matplotlib does for text, and each label is kept as an XML comment so the SVG
+stays searchable). Other backends (PDF) get ordinary text, so their names stay selectable.
+
+Placement follows ``Text``: ``ha`` left/center/right of the anchor, ``va="top"`` hangs the line
+from the anchor (the top of an "l", or of the label's tallest glyph). Glyphs are set at their
+advance widths without kerning (on a raster rounded to whole pixels, as hinted text is); for
+device names in Latin or Japanese that is what ``Text`` shows to within a pixel or two.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+from matplotlib.artist import Artist  # this module is imported only to draw (see viz/__init__.py)
+
+if TYPE_CHECKING:
+    from matplotlib.backend_bases import RendererBase
+    from matplotlib.path import Path
+    from matplotlib.transforms import Transform
+
+_SCALE = 100.0  # glyphs are loaded at 100 pt and scaled: the outline has the precision of a large size
+
+
+@dataclass(frozen=True)
+class Glyph:
+    path: Path | None  # outline in points at a size of 1 pt (None: a space)
+    advance: float  # in points at 1 pt
+    top: float  # highest point of the outline above the baseline, in points at 1 pt
+
+
+class GlyphCache:
+    """Outlines and advances of the characters met so far, from the first font of ``families``
+    that has them (the fallback order of ``font.family``)."""
+
+    def __init__(self, families: tuple[str, ...]) -> None:
+        from matplotlib import font_manager
+
+        self.faces = []
+        for family in families:
+            path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+            face = font_manager.get_font(path)
+            face.set_size(_SCALE, 72)
+            self.faces.append(face)
+        self._glyphs: dict[str, Glyph] = {}
+
+    def glyph(self, char: str) -> Glyph:
+        found = self._glyphs.get(char)
+        if found is None:
+            found = self._glyphs[char] = self._load(char)
+        return found
+
+    def _load(self, char: str) -> Glyph:
+        from matplotlib.ft2font import LoadFlags
+        from matplotlib.path import Path
+
+        code = ord(char)
+        face = next((f for f in self.faces if f.get_char_index(code)), self.faces[0])  # else the "missing" box
+        loaded = face.load_glyph(face.get_char_index(code), flags=LoadFlags.NO_HINTING)
+        vertices, codes = face.get_path()
+        advance = loaded.linearHoriAdvance / 65536 / _SCALE
+        if len(vertices) == 0:
+            return Glyph(None, advance, 0.0)
+        outline = Path(vertices / _SCALE, codes)
+        return Glyph(outline, advance, float(outline.vertices[:, 1].max()))
+
+
+@functools.lru_cache(maxsize=8)
+def glyphs_for(families: tuple[str, ...]) -> GlyphCache:
+    """One cache per font list, for the whole process (every map of an atlas shares it)."""
+    return GlyphCache(families)
+
+
+class Labels(Artist):
+    """``texts`` at ``positions`` (in ``transform``'s coordinates), all of ``size`` points and
+    ``color``, aligned as ``ha`` / ``va`` say."""
+
+    zorder = 4
+
+    def __init__(self, positions: Sequence[tuple[float, float]], texts: Sequence[str], size: float, color: str,
+                 families: Sequence[str], transform: Transform, ha: str = "center", va: str = "top",
+                 zorder: float = 4) -> None:
+        super().__init__()
+        if len(positions) != len(texts):
+            raise ValueError("one position per label")
+        if ha not in ("left", "center", "right") or va not in ("top", "baseline"):
+            raise ValueError(f"unsupported alignment {ha}/{va}")
+        self.positions = [(float(x), float(y)) for x, y in positions]
+        self.texts = list(texts)
+        self.size, self.color, self.ha, self.va = size, color, ha, va
+        self.families = tuple(families)
+        self.set_transform(transform)
+        self.set_zorder(zorder)
+
+    def glyph_positions(self, renderer: RendererBase, whole_pixels: bool = False
+                        ) -> dict[str, list[tuple[float, float]]]:
+        """Where each glyph goes, in display units (baseline origin), per character.
+        ``whole_pixels``: advances rounded to pixels, as hinted text is set on a raster."""
+        cache = glyphs_for(self.families)
+        px = renderer.points_to_pixels(self.size)
+        line_top = cache.glyph("l").top
+        anchors = self.get_transform().transform(self.positions) if self.positions else []
+        places: dict[str, list[tuple[float, float]]] = {}
+        for (ax, ay), text in zip(anchors, self.texts):
+            glyphs = [cache.glyph(c) for c in text]
+            advances = [round(g.advance * px) if whole_pixels else g.advance * px for g in glyphs]
+            width = sum(advances)
+            x = ax - {"left": 0.0, "center": width / 2, "right": width}[self.ha]
+            y = ay - max([line_top] + [g.top for g in glyphs]) * px if self.va == "top" else ay
+            if whole_pixels:
+                x, y = round(x), round(y)
+            for char, g, advance in zip(text, glyphs, advances):
+                if g.path is not None:
+                    places.setdefault(char, []).append((x, y))
+                x += advance
+        return places
+
+    def draw(self, renderer: RendererBase) -> None:
+        if not self.get_visible() or not self.texts:
+            return
+        from matplotlib.backends.backend_agg import RendererAgg
+        from matplotlib.backends.backend_mixed import MixedModeRenderer
+
+        # SVG and PDF draw through a MixedModeRenderer; the vector renderer inside is what writes.
+        inner = renderer._renderer if isinstance(renderer, MixedModeRenderer) else renderer
+        svg = type(inner).__name__ == "RendererSVG"
+        if isinstance(inner, RendererAgg) or svg:
+            self._draw_glyphs(inner, svg)
+        else:
+            self._draw_texts(renderer)
+        self.stale = False
+
+    def _draw_glyphs(self, renderer: RendererBase, svg: bool) -> None:
+        import numpy as np
+        from matplotlib.colors import to_rgba
+        from matplotlib.transforms import Affine2D, IdentityTransform
+
+        cache = glyphs_for(self.families)
+        renderer.open_group("labels", gid=self.get_gid())
+        if svg:  # the names as text, for search and for tools that read the file
+            for text in self.texts:
+                renderer.writer.comment(text)  # type: ignore[attr-defined]
+        gc = renderer.new_gc()
+        gc.set_linewidth(0)
+        gc.set_snap(False)  # a hyphen is a tiny rectangle: snapped to the pixel grid it would vanish
+        gc.set_clip_rectangle(None)
+        colour = np.array([to_rgba(self.color)])
+        scale = Affine2D().scale(renderer.points_to_pixels(self.size))
+        for char, places in sorted(self.glyph_positions(renderer, whole_pixels=not svg).items()):
+            outline = cache.glyph(char).path
+            renderer.draw_path_collection(gc, scale, [outline], np.empty((0, 3, 3)), np.array(places),
+                                          IdentityTransform(), colour, np.empty((0, 4)), [0], [(0, None)],
+                                          [True], [None], "screen")
+        gc.restore()
+        renderer.close_group("labels")
+
+    def _draw_texts(self, renderer: RendererBase) -> None:
+        from matplotlib.text import Text
+
+        for (x, y), text in zip(self.positions, self.texts):
+            label = Text(x, y, text, fontsize=self.size, color=self.color, ha=self.ha, va=self.va,
+                         fontfamily=list(self.families), transform=self.get_transform())
+            label.set_figure(self.get_figure())
+            label.draw(renderer)
