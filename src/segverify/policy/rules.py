@@ -10,6 +10,7 @@ from ..headers import TCP, UDP, Bdd
 from ..model import (DeclaredFlow, Node, NodeKind, PortRange, Profile, Role, SanitizerType, Segment,
                      ServiceTerm)
 from ..network import security_cloud_nodes
+from ..shadowing import Shadowed, shadowed_lines
 from .context import INTERNET_SIDE, LGWAN_SIDE, MYNUMBER, Context
 from .flows import FlowCheck
 from ..i18n import joined, m
@@ -328,24 +329,24 @@ def seg009(ctx: Context) -> list[Finding]:
 def hyg001(ctx: Context) -> list[Finding]:
     s = ctx.network.space
     findings = []
+    # ACLs compiled to the same lines (one template on many devices) share their answer.
+    answers: dict[int, list[Shadowed]] = {}
     for name in sorted(ctx.network.nodes):
         compiled = ctx.network.nodes[name]
         for acl_name in sorted(compiled.acls):
             acl = compiled.acls[acl_name]
-            covered = s.false  # every packet some line above already decides
-            for i, (rule, match) in enumerate(zip(acl.acl.rules, acl.line_matches)):
-                # BDDs are canonical: the line adds nothing exactly when the union is the same node.
-                # One union per line, where a containment test and then the union were two.
-                grown = covered | match
-                if grown == covered:
-                    above = [r.index for r, m in zip(acl.acl.rules[:i], acl.line_matches[:i]) if m & match != s.false]
-                    why = (m("HYG001.above", lines=", ".join(map(str, above))) if above
-                           else "it matches no packet a source sends")
-                    findings.append(Finding(
-                        "HYG001", Severity.WARNING, m("HYG001.title", node=name, acl=acl_name, line=rule.index),
-                        m("HYG001.message", why=why), rule.span,
-                        subject=(("node", name), ("acl", acl_name), ("line", str(rule.index)))))
-                covered = grown
+            lines = answers.get(id(acl.line_matches))
+            if lines is None:
+                lines = answers[id(acl.line_matches)] = shadowed_lines(s, acl.acl.rules, acl.line_matches)
+            for line in lines:
+                rule = acl.acl.rules[line.position]
+                above = [acl.acl.rules[j].index for j in line.overlapping]
+                why = (m("HYG001.above", lines=", ".join(map(str, above))) if above
+                       else "it matches no packet a source sends")
+                findings.append(Finding(
+                    "HYG001", Severity.WARNING, m("HYG001.title", node=name, acl=acl_name, line=rule.index),
+                    m("HYG001.message", why=why), rule.span,
+                    subject=(("node", name), ("acl", acl_name), ("line", str(rule.index)))))
     return findings
 
 
