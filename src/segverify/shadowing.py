@@ -6,12 +6,12 @@ rebuilds every source branch of that union, and at 20,000 lines that was most of
 
 Here the lines are grouped by their destination clause, and a line is tested only against the groups
 whose destinations overlap its own: a line that shares no destination with another cannot shadow it or
-be shadowed by it. The groups' unions stay small (their lines share a destination), so each test walks
-little. A line whose destinations overlap many groups (an ``any`` at the end of an ACL) is first
-tested on the packets outside every prefix-keyed group's destinations, which only the groups with a
-destination wider than prefixes can decide: when something is left there, the line adds it, and the
-large union is never built. The answer is the plain test's, exactly: containment in a union, decided by
-canonical BDDs; the grouping only leaves out lines that cannot meet the line tested.
+be shadowed by it. A group's union is taken only when a test needs it, and stays small (its lines share
+a destination). A line whose destinations overlap many groups (an ``any`` at the end of an ACL) is
+first tried at a destination address no prefix-keyed group holds, which only the groups with a wider
+destination clause can cover: when something is left there, the line adds it, and the large union is
+never built. The answer is the plain test's, exactly: containment in a union, decided by canonical
+BDDs; the grouping only leaves out lines that cannot meet the line tested.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Sequence
 from .headers import Bdd, HeaderSpace
 from .model import Rule
 
-# Above this many overlapping groups a line is first tested outside the prefix-keyed destinations.
+# Above this many overlapping groups a line is first tried where no prefix-keyed group reaches.
 MANY_GROUPS = 8
 
 _WIDE = -1  # sort rank of a group whose destination is not a set of prefixes (any, wildcard, except)
@@ -82,12 +82,29 @@ def _overlaps(keys: list[tuple[tuple[int, int], ...] | None]) -> list[list[int]]
     return out
 
 
+def _uncovered_addresses(key: tuple[tuple[int, int], ...] | None,
+                         covered: list[tuple[tuple[int, int], ...] | None]) -> list[int]:
+    """For each prefix of ``key`` (the whole space for a line that is not prefixes), its lowest
+    address that no prefix of ``covered`` holds, if any."""
+    spans = sorted((net, net + (1 << (32 - length)) - 1) for c in covered for net, length in c or ())
+    out = []
+    for net, length in key or ((0, 0),):
+        address, last = net, net + (1 << (32 - length)) - 1
+        for low, high in spans:  # in order of their start: a gap before a span's start is the answer
+            if low > address:
+                break
+            address = max(address, high + 1)
+        if address <= last:
+            out.append(address)
+    return out
+
+
 def shadowed_lines(space: HeaderSpace, rules: Sequence[Rule], matches: Sequence[Bdd],
                    many_groups: int = MANY_GROUPS) -> list[Shadowed]:
     """The lines each of whose packets some line above matches (first match wins: they decide nothing).
 
-    ``many_groups``: from how many overlapping groups on a line is first tested outside them (the
-    answer does not depend on it, only the time)."""
+    ``many_groups``: above how many overlapping groups a line is first tried at an address none of
+    them holds (the answer does not depend on it, only the time)."""
     false = space.false
     keys_of_lines = [_prefixes(rule) for rule in rules]
     index: dict[tuple[tuple[int, int], ...] | None, int] = {}
@@ -106,43 +123,51 @@ def shadowed_lines(space: HeaderSpace, rules: Sequence[Rule], matches: Sequence[
     overlaps = _overlaps(keys)
     # Subtract the widest groups first: an "any" above ends a test at once.
     rank = [_WIDE if key is None else min(length for _, length in key) for key in keys]
-    union: list[Bdd | None] = [None] * len(keys)  # None: no line of the group seen yet
+    # Unions are taken when a test needs them: most groups are one destination no other line meets.
     members: list[list[int]] = [[] for _ in keys]
-    outside = space.true  # packets whose destination lies outside every prefix group seen so far
+    unions: list[tuple[int, Bdd]] = [(0, false)] * len(keys)  # (members folded in, their union)
+
+    def union_of(o: int) -> Bdd:
+        done, union = unions[o]
+        if done < len(members[o]):
+            for j in members[o][done:]:
+                union = matches[j] if union == false else union | matches[j]
+            unions[o] = (len(members[o]), union)
+        return union
+
+    prefix_groups: list[int] = []  # in the order their first line comes
     wide_seen: list[int] = []
     found: list[Shadowed] = []
     for i, match in enumerate(matches):
         g = group_of[i]
-        live = [o for o in overlaps[g] if union[o] is not None]
+        live = [o for o in overlaps[g] if members[o]]
         adds = True
         if match == false:
             adds = False
         elif live:
             if len(live) > many_groups:
-                rest = match & outside
-                for o in wide_seen:
-                    if rest == false:
+                uncovered = _uncovered_addresses(keys_of_lines[i], [keys[o] for o in prefix_groups])
+                for address in uncovered:
+                    # No prefix group holds this destination: only the wide groups can cover it.
+                    rest = match & space.value_prefix("dst", address, 32)
+                    for o in wide_seen:
+                        if rest == false:
+                            break
+                        rest = rest & ~union_of(o)
+                    if rest != false:
+                        live = []  # it adds packets no line above matches: decided
                         break
-                    rest = rest & ~union[o]  # type: ignore[operator]
-                if rest != false:
-                    live = []  # it adds packets outside every prefix group: decided
             if live:
                 rest = match
                 for o in sorted(live, key=lambda o: (rank[o], o)):
-                    rest = rest & ~union[o]  # type: ignore[operator]
+                    rest = rest & ~union_of(o)
                     if rest == false:
                         adds = False
                         break
         if not adds:
             near = sorted(j for o in overlaps[g] for j in members[o])
             found.append(Shadowed(i, tuple(j for j in near if matches[j] & match != false)))
-        if union[g] is None:
-            union[g] = match
-            if keys[g] is None:
-                wide_seen.append(g)
-            else:
-                outside = outside & ~space.networks("dst", rules[i].match.dst)
-        else:
-            union[g] = union[g] | match  # type: ignore[operator]
+        if not members[g]:
+            (wide_seen if keys[g] is None else prefix_groups).append(g)
         members[g].append(i)
     return found
