@@ -17,6 +17,7 @@ device names in Latin or Japanese that is what ``Text`` shows to within a pixel 
 from __future__ import annotations
 
 import functools
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
@@ -35,28 +36,36 @@ class Glyph:
     path: Path | None  # outline in points at a size of 1 pt (None: a space)
     advance: float  # in points at 1 pt
     top: float  # highest point of the outline above the baseline, in points at 1 pt
+    bottom: float  # lowest point (negative below the baseline)
 
 
 class GlyphCache:
     """Outlines and advances of the characters met so far, from the first font of ``families``
-    that has them (the fallback order of ``font.family``)."""
+    that has them (the fallback order of ``font.family``), in ``weight``."""
 
-    def __init__(self, families: tuple[str, ...]) -> None:
+    def __init__(self, families: tuple[str, ...], weight: str = "normal") -> None:
         from matplotlib import font_manager
 
         self.faces = []
         for family in families:
-            path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+            path = font_manager.findfont(font_manager.FontProperties(family=family, weight=weight),
+                                         fallback_to_default=False)
             face = font_manager.get_font(path)
             face.set_size(_SCALE, 72)
             self.faces.append(face)
         self._glyphs: dict[str, Glyph] = {}
+        self.line_top = self.glyph("l").top  # matplotlib sets a line's height by "lp"
+        self.line_bottom = self.glyph("p").bottom
 
     def glyph(self, char: str) -> Glyph:
         found = self._glyphs.get(char)
         if found is None:
             found = self._glyphs[char] = self._load(char)
         return found
+
+    def width(self, text: str) -> float:
+        """The advance of one line of ``text``, in points at 1 pt."""
+        return sum(self.glyph(c).advance for c in text)
 
     def _load(self, char: str) -> Glyph:
         from matplotlib.ft2font import LoadFlags
@@ -68,59 +77,72 @@ class GlyphCache:
         vertices, codes = face.get_path()
         advance = loaded.linearHoriAdvance / 65536 / _SCALE
         if len(vertices) == 0:
-            return Glyph(None, advance, 0.0)
+            return Glyph(None, advance, 0.0, 0.0)
         outline = Path(vertices / _SCALE, codes)
-        return Glyph(outline, advance, float(outline.vertices[:, 1].max()))
+        return Glyph(outline, advance, float(outline.vertices[:, 1].max()), float(outline.vertices[:, 1].min()))
 
 
 @functools.lru_cache(maxsize=8)
-def glyphs_for(families: tuple[str, ...]) -> GlyphCache:
-    """One cache per font list, for the whole process (every map of an atlas shares it)."""
-    return GlyphCache(families)
+def glyphs_for(families: tuple[str, ...], weight: str = "normal") -> GlyphCache:
+    """One cache per font list and weight, for the whole process (every map of an atlas shares it)."""
+    return GlyphCache(families, weight)
 
 
 class Labels(Artist):
-    """``texts`` at ``positions`` (in ``transform``'s coordinates), all of ``size`` points and
-    ``color``, aligned as ``ha`` / ``va`` say."""
+    """``texts`` at ``positions`` (in ``transform``'s coordinates), all of ``size`` points,
+    ``color`` and ``weight``, aligned as ``ha`` / ``va`` say; a text may have several lines."""
 
     zorder = 4
 
     def __init__(self, positions: Sequence[tuple[float, float]], texts: Sequence[str], size: float, color: str,
                  families: Sequence[str], transform: Transform, ha: str = "center", va: str = "top",
-                 zorder: float = 4) -> None:
+                 zorder: float = 4, weight: str = "normal", linespacing: float = 1.2) -> None:
         super().__init__()
         if len(positions) != len(texts):
             raise ValueError("one position per label")
-        if ha not in ("left", "center", "right") or va not in ("top", "baseline"):
+        if ha not in ("left", "center", "right") or va not in ("top", "center", "bottom", "baseline"):
             raise ValueError(f"unsupported alignment {ha}/{va}")
         self.positions = [(float(x), float(y)) for x, y in positions]
         self.texts = list(texts)
         self.size, self.color, self.ha, self.va = size, color, ha, va
-        self.families = tuple(families)
+        self.families, self.weight, self.linespacing = tuple(families), weight, linespacing
         self.set_transform(transform)
         self.set_zorder(zorder)
+
+    def _baselines(self, cache: GlyphCache, lines: list[str]) -> list[float]:
+        """Each line's baseline below the anchor, in points at 1 pt, as ``Text`` stacks lines."""
+        tops = [max([cache.line_top] + [cache.glyph(c).top for c in line]) for line in lines]
+        bottoms = [min([cache.line_bottom] + [cache.glyph(c).bottom for c in line]) for line in lines]
+        at, below = [tops[0]], tops[0]
+        for i in range(1, len(lines)):
+            below += -bottoms[i - 1] + max(cache.line_top, tops[i]) * self.linespacing
+            at.append(below)
+        height = below - bottoms[-1]
+        shift = {"top": 0.0, "bottom": -height, "center": -height / 2, "baseline": -tops[0]}[self.va]
+        return [b + shift for b in at]
 
     def glyph_positions(self, renderer: RendererBase, whole_pixels: bool = False
                         ) -> dict[str, list[tuple[float, float]]]:
         """Where each glyph goes, in display units (baseline origin), per character.
         ``whole_pixels``: advances rounded to pixels, as hinted text is set on a raster."""
-        cache = glyphs_for(self.families)
+        cache = glyphs_for(self.families, self.weight)
         px = renderer.points_to_pixels(self.size)
-        line_top = cache.glyph("l").top
         anchors = self.get_transform().transform(self.positions) if self.positions else []
         places: dict[str, list[tuple[float, float]]] = {}
         for (ax, ay), text in zip(anchors, self.texts):
-            glyphs = [cache.glyph(c) for c in text]
-            advances = [round(g.advance * px) if whole_pixels else g.advance * px for g in glyphs]
-            width = sum(advances)
-            x = ax - {"left": 0.0, "center": width / 2, "right": width}[self.ha]
-            y = ay - max([line_top] + [g.top for g in glyphs]) * px if self.va == "top" else ay
-            if whole_pixels:
-                x, y = round(x), round(y)
-            for char, g, advance in zip(text, glyphs, advances):
-                if g.path is not None:
-                    places.setdefault(char, []).append((x, y))
-                x += advance
+            lines = text.split("\n")
+            for line, below in zip(lines, self._baselines(cache, lines)):
+                glyphs = [cache.glyph(c) for c in line]
+                advances = [round(g.advance * px) if whole_pixels else g.advance * px for g in glyphs]
+                width = sum(advances)
+                x = ax - {"left": 0.0, "center": width / 2, "right": width}[self.ha]
+                y = ay - below * px
+                if whole_pixels:
+                    x, y = round(x), round(y)
+                for char, g, advance in zip(line, glyphs, advances):
+                    if g.path is not None:
+                        places.setdefault(char, []).append((x, y))
+                    x += advance
         return places
 
     def draw(self, renderer: RendererBase) -> None:
@@ -143,23 +165,23 @@ class Labels(Artist):
         from matplotlib.colors import to_rgba
         from matplotlib.transforms import Affine2D, IdentityTransform
 
-        cache = glyphs_for(self.families)
+        cache = glyphs_for(self.families, self.weight)
+        places = sorted(self.glyph_positions(renderer, whole_pixels=not svg).items())
         renderer.open_group("labels", gid=self.get_gid())
-        if svg:  # the names as text, for search and for tools that read the file
-            for text in self.texts:
-                renderer.writer.comment(text)  # type: ignore[attr-defined]
-        gc = renderer.new_gc()
-        gc.set_linewidth(0)
-        gc.set_snap(False)  # a hyphen is a tiny rectangle: snapped to the pixel grid it would vanish
-        gc.set_clip_rectangle(None)
-        colour = np.array([to_rgba(self.color)])
-        scale = Affine2D().scale(renderer.points_to_pixels(self.size))
-        for char, places in sorted(self.glyph_positions(renderer, whole_pixels=not svg).items()):
-            outline = cache.glyph(char).path
-            renderer.draw_path_collection(gc, scale, [outline], np.empty((0, 3, 3)), np.array(places),
-                                          IdentityTransform(), colour, np.empty((0, 4)), [0], [(0, None)],
-                                          [True], [None], "screen")
-        gc.restore()
+        if svg:
+            _write_svg(renderer, cache, self.texts, places, renderer.points_to_pixels(self.size), self.color)
+        else:
+            gc = renderer.new_gc()
+            gc.set_linewidth(0)
+            gc.set_snap(False)  # a hyphen is a tiny rectangle: snapped to the pixel grid it would vanish
+            gc.set_clip_rectangle(None)
+            colour = np.array([to_rgba(self.color)])
+            scale = Affine2D().scale(renderer.points_to_pixels(self.size))
+            for char, at in places:
+                renderer.draw_path_collection(gc, scale, [cache.glyph(char).path], np.empty((0, 3, 3)), np.array(at),
+                                              IdentityTransform(), colour, np.empty((0, 4)), [0], [(0, None)],
+                                              [True], [None], "screen")
+            gc.restore()
         renderer.close_group("labels")
 
     def _draw_texts(self, renderer: RendererBase) -> None:
@@ -167,6 +189,52 @@ class Labels(Artist):
 
         for (x, y), text in zip(self.positions, self.texts):
             label = Text(x, y, text, fontsize=self.size, color=self.color, ha=self.ha, va=self.va,
-                         fontfamily=list(self.families), transform=self.get_transform())
+                         fontfamily=list(self.families), fontweight=self.weight, linespacing=self.linespacing,
+                         transform=self.get_transform())
             label.set_figure(self.get_figure())
             label.draw(renderer)
+
+
+# SVG: matplotlib's collection writer copies a graphics context per element; a label's glyphs are
+# written here instead, as matplotlib writes text as paths: each outline once in <defs>, then one
+# <use> per glyph. Ids are numbered per document, in drawing order (deterministic).
+_svg_ids: weakref.WeakKeyDictionary[object, dict[tuple[int, str, float], str]] = weakref.WeakKeyDictionary()
+
+
+def _path_data(path: Path, scale: float) -> str:
+    """SVG path data of an outline at ``scale`` pixels per point, y pointing down."""
+    from matplotlib.path import Path as MplPath
+
+    parts = []
+    letter = {MplPath.MOVETO: "M", MplPath.LINETO: "L", MplPath.CURVE3: "Q", MplPath.CURVE4: "C"}
+    for vertices, code in path.iter_segments(simplify=False, curves=True):
+        if code == MplPath.CLOSEPOLY:
+            parts.append("z")
+            continue
+        points = " ".join(f"{x * scale:.3f} {-y * scale:.3f}" for x, y in vertices.reshape(-1, 2))
+        parts.append(f"{letter[code]} {points}")
+    return " ".join(parts)
+
+
+def _write_svg(renderer: RendererBase, cache: GlyphCache, texts: Sequence[str],
+               places: list[tuple[str, list[tuple[float, float]]]], px: float, colour: str) -> None:
+    from matplotlib.colors import to_hex
+
+    writer = renderer.writer  # type: ignore[attr-defined]
+    height = renderer.height  # type: ignore[attr-defined]
+    for text in texts:  # the names as text, for search and for tools that read the file
+        writer.comment(text)
+    ids = _svg_ids.setdefault(renderer, {})
+    new = [(char, (id(cache), char, px)) for char, _ in places if (id(cache), char, px) not in ids]
+    if new:
+        writer.start("defs")
+        for char, key in new:
+            ids[key] = f"segverify-glyph-{len(ids)}"
+            writer.element("path", id=ids[key], d=_path_data(cache.glyph(char).path, px))  # type: ignore[arg-type]
+        writer.end("defs")
+    writer.start("g", style=f"fill: {to_hex(colour)}")
+    for char, at in places:
+        href = "#" + ids[(id(cache), char, px)]
+        for x, y in at:
+            writer.element("use", attrib={"xlink:href": href, "x": f"{x:.3f}", "y": f"{height - y:.3f}"})
+    writer.end("g")

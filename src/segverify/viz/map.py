@@ -26,6 +26,7 @@ from .output import figure_bytes, format_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.lines import Line2D
 
     from ..reach import Reachability
     from matplotlib.figure import Figure
@@ -286,6 +287,10 @@ def band_title(key: str, lang: str) -> str:
 def _draw_bands(ax: Axes, layout: Layout, scale: float, lang: str = "en") -> None:
     from matplotlib.patches import FancyBboxPatch
 
+    from .labels import Labels
+
+    families = fonts.font_families()
+
     for band in layout.bands:
         fill, colour = BAND_STYLE.get(band.key, ("#f4f4f4", "#888888"))
         ax.add_patch(FancyBboxPatch((band.x0, band.y0), band.x1 - band.x0, band.y1 - band.y0,
@@ -293,12 +298,12 @@ def _draw_bands(ax: Axes, layout: Layout, scale: float, lang: str = "en") -> Non
                                     edgecolor=colour, linewidth=1.0, zorder=0))
         title = band_title(band.key, lang)
         if band.key == BACKBONE:
-            ax.text(band.x0 + 0.1, band.y0 + 0.08, title, ha="left", va="top", fontsize=7.5 * scale,
-                    color=colour, fontweight="bold", zorder=1)
+            ax.add_artist(Labels([(band.x0 + 0.1, band.y0 + 0.08)], [title], 7.5 * scale, colour, families,
+                                 ax.transData, ha="left", va="top", weight="bold", zorder=1))
         else:
-            ax.text((band.x0 + band.x1) / 2, band.y0 - 0.08, title, ha="center", va="bottom",
-                    fontsize=9 * scale if band.x1 - band.x0 > 1.5 else 7.5 * scale, color=colour,
-                    fontweight="bold", zorder=1, linespacing=1.1)
+            ax.add_artist(Labels([((band.x0 + band.x1) / 2, band.y0 - 0.08)], [title],
+                                 9 * scale if band.x1 - band.x0 > 1.5 else 7.5 * scale, colour, families,
+                                 ax.transData, ha="center", va="bottom", weight="bold", zorder=1, linespacing=1.1))
 
 
 def _draw_links(ax: Axes, topology: Topology, network: Network, layout: Layout) -> None:
@@ -510,14 +515,17 @@ def _title(fig: Figure, topology: Topology, report: Report, height: float, subti
         verdict = text(lang, "picture.not_compliant", errors=report.errors, warnings=report.warnings)
         colour = "#b71c1c"  # darker than the paths' red, so red on the map always means a drawn violation
     name = f"{topology.name} — {subtitle}" if subtitle else topology.name
-    fig.text(0.01, 1 - 0.25 / height, name, fontsize=13, fontweight="bold", va="top", ha="left")
     from .. import __version__
+    from .labels import Labels
 
-    fig.text(0.01, 1 - 0.62 / height, text(lang, "picture.meta", profile=report.profile, date=report.today,
-                                           version=__version__),
-             fontsize=9, va="top",
-             ha="left", color="#444444")
-    fig.text(0.99, 1 - 0.25 / height, verdict, fontsize=12, fontweight="bold", va="top", ha="right", color=colour)
+    families, where = fonts.font_families(), fig.transFigure
+    fig.add_artist(Labels([(0.01, 1 - 0.25 / height)], [name], 13, "black", families, where, ha="left",
+                          weight="bold"))
+    fig.add_artist(Labels([(0.01, 1 - 0.62 / height)], [text(lang, "picture.meta", profile=report.profile,
+                                                             date=report.today, version=__version__)],
+                          9, "#444444", families, where, ha="left"))
+    fig.add_artist(Labels([(0.99, 1 - 0.25 / height)], [verdict], 12, colour, families, where, ha="right",
+                          weight="bold"))
 
 
 def _legend(fig: Figure, topology: Topology, layout: Layout, violations: bool, exceptions: bool, flow: bool,
@@ -538,5 +546,43 @@ def _legend(fig: Figure, topology: Topology, layout: Layout, violations: bool, e
                               label=text(lang, "picture.exception")))
     if flow:
         handles.append(Line2D([], [], color=HIGHLIGHT, linewidth=3, label=text(lang, "picture.highlight")))
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=7.5, frameon=False,
-               bbox_to_anchor=(0.5, 0.0))
+    legend_row(fig, handles, fontsize=7.5, columns=8)
+
+
+def legend_row(fig: Figure, handles: list[Line2D], fontsize: float, columns: int) -> None:
+    """The handles' samples and labels centred along the foot of the figure, in up to ``columns``
+    columns filled top down, as ``fig.legend(loc="lower center", frameon=False)`` lays them out (its
+    default spacings), with the labels as one :class:`Labels`: a legend's own texts are laid out
+    several times over, about 40 ms a map."""
+    import numpy as np
+    from matplotlib.lines import Line2D
+    from matplotlib.transforms import Affine2D
+
+    from .labels import Labels, glyphs_for
+
+    em = fontsize  # matplotlib's legend spacings are in font sizes
+    cache = glyphs_for(tuple(fonts.font_families()))
+    groups = [list(g) for g in np.array_split(np.arange(len(handles)), min(columns, len(handles))) if len(g)]
+    widths = [2.8 * em + max(cache.width(handles[i].get_label()) * fontsize for i in g) for g in groups]
+    total = sum(widths) + 2.0 * em * (len(groups) - 1)
+    rows = max(len(g) for g in groups)
+    row_h, gap = (cache.line_top - cache.line_bottom) * em, 0.5 * em  # a line of text, then labelspacing
+    points = Affine2D().scale(1 / 72) + fig.dpi_scale_trans  # figure coordinates in points
+    left = fig.get_figwidth() * 72 / 2 - total / 2
+    bottom = 0.9 * em  # the legend's border pad and its distance from the figure's edge
+    places, texts = [], []
+    for group, width in zip(groups, widths):
+        for r, i in enumerate(group):
+            y = bottom + (rows - r - 0.5) * row_h + (rows - 1 - r) * gap
+            handle = handles[i]
+            if handle.get_linestyle() in ("None", "none", " ", ""):
+                sample = Line2D([left + 1.0 * em], [y], transform=points)
+            else:
+                sample = Line2D([left, left + 2.0 * em], [y, y], transform=points)
+            sample.update_from(handle)
+            sample.set_transform(points)
+            fig.add_artist(sample)
+            places.append((left + 2.8 * em, y))
+            texts.append(handle.get_label())
+        left += width + 2.0 * em
+    fig.add_artist(Labels(places, texts, fontsize, "black", fonts.font_families(), points, ha="left", va="center"))

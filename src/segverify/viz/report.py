@@ -120,9 +120,13 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
     add(f'<section id="s_inventory"><h2>{esc(w["s_inventory"])}</h2>')
     add(f'<table id="inventory"><tr><th>{esc(w["segment"])}</th><th>{esc(w["zone"])}</th>'
         f'<th>{esc(w["description"])}</th><th>{esc(w["nodes"])}</th><th>{esc(w["kinds"])}</th></tr>')
+    members_of: dict[str, set[str]] = {}  # one pass over the devices, not one per zone
+    for n, node in topology.nodes.items():
+        for i in node.interfaces:
+            members_of.setdefault(i.zone, set()).add(n)
     for zone_name in matrix.zones if matrix.zones else sorted(topology.zones):
         zone = topology.zones[zone_name]
-        members = sorted(n for n, node in topology.nodes.items() if any(i.zone == zone_name for i in node.interfaces))
+        members = sorted(members_of.get(zone_name, ()))
         kinds = Counter(topology.nodes[n].kind for n in members)
         kind_text = ", ".join(f"{text(lang, 'kind.' + k.value)} {kinds[k]}" for k in NodeKind if kinds.get(k))
         add(f"<tr><td>{esc(text(lang, 'segment.' + zone.segment.value))}</td><td><code>{esc(zone_name)}</code></td>"
