@@ -54,6 +54,7 @@ class GlyphCache:
             face.set_size(_SCALE, 72)
             self.faces.append(face)
         self._glyphs: dict[str, Glyph] = {}
+        self._svg: dict[tuple[str, float], str] = {}
         self.line_top = self.glyph("l").top  # matplotlib sets a line's height by "lp"
         self.line_bottom = self.glyph("p").bottom
 
@@ -61,6 +62,15 @@ class GlyphCache:
         found = self._glyphs.get(char)
         if found is None:
             found = self._glyphs[char] = self._load(char)
+        return found
+
+    def svg_path(self, char: str, scale: float) -> str:
+        """The outline as SVG path data at ``scale`` pixels per point (kept: every page uses it)."""
+        key = (char, scale)
+        found = self._svg.get(key)
+        if found is None:
+            outline = self.glyph(char).path
+            found = self._svg[key] = _path_data(outline, scale) if outline is not None else ""
         return found
 
     def width(self, text: str) -> float:
@@ -230,7 +240,7 @@ def _write_svg(renderer: RendererBase, cache: GlyphCache, texts: Sequence[str],
         writer.start("defs")
         for char, key in new:
             ids[key] = f"segverify-glyph-{len(ids)}"
-            writer.element("path", id=ids[key], d=_path_data(cache.glyph(char).path, px))  # type: ignore[arg-type]
+            writer.element("path", id=ids[key], d=cache.svg_path(char, px))
         writer.end("defs")
     writer.start("g", style=f"fill: {to_hex(colour)}")
     for char, at in places:
