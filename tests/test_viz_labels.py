@@ -121,3 +121,28 @@ def test_png_bytes_hold_the_rendered_pixels() -> None:
         kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
         assert int.from_bytes(data[at + 8 + length:at + 12 + length], "big") == zlib.crc32(kind + body)
         at += 12 + length
+
+
+def test_boxed_labels_draw_their_box_in_every_format() -> None:
+    from PIL import Image
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
+    from segverify.viz.labels import LabelBox
+
+    with rc_context(fonts.rc_params()):
+        fig = Figure(figsize=(3, 1))
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_axis_off()
+        ax.add_artist(Labels([(0.5, 0.5)], ["SEG001 #1\n✕ dropped"], 9, "white", fonts.font_families(), ax.transData,
+                             va="bottom", weight="bold", box=LabelBox("#d62020", "#d62020")))
+    image = np.asarray(Image.open(io.BytesIO(figure_bytes(fig, "png", dpi=100))).convert("RGB")).astype(int)
+    red = (image[:, :, 0] > 190) & (image[:, :, 1] < 70) & (image[:, :, 2] < 70)
+    rows, cols = np.flatnonzero(red.any(axis=1)), np.flatnonzero(red.any(axis=0))
+    assert rows.max() <= 54 and rows.min() > 10  # above the anchor (va=bottom) but its pad, two lines tall
+    assert cols.min() < 150 < cols.max()  # and centred on it
+    inside = image[rows.min():rows.max(), cols.min():cols.max()]
+    assert ((inside > 230).all(axis=2)).sum() > 20  # white glyphs on the red box
+    svg = figure_bytes(fig, "svg").decode()
+    assert "#d62020" in svg and "SEG001 #1" in svg
+    assert figure_bytes(fig, "pdf").startswith(b"%PDF")

@@ -39,6 +39,16 @@ class Glyph:
     bottom: float  # lowest point (negative below the baseline)
 
 
+@dataclass(frozen=True)
+class LabelBox:
+    """A rounded box behind each label, as ``Text(bbox={"boxstyle": f"round,pad={pad}", ...})``."""
+
+    face: str
+    edge: str
+    alpha: float = 1.0
+    pad: float = 0.25  # in font sizes
+
+
 class GlyphCache:
     """Outlines and advances of the characters met so far, from the first font of ``families``
     that has them (the fallback order of ``font.family``), in ``weight``."""
@@ -106,7 +116,8 @@ class Labels(Artist):
 
     def __init__(self, positions: Sequence[tuple[float, float]], texts: Sequence[str], size: float, color: str,
                  families: Sequence[str], transform: Transform, ha: str = "center", va: str = "top",
-                 zorder: float = 4, weight: str = "normal", linespacing: float = 1.2) -> None:
+                 zorder: float = 4, weight: str = "normal", linespacing: float = 1.2, alpha: float = 1.0,
+                 box: LabelBox | None = None) -> None:
         super().__init__()
         if len(positions) != len(texts):
             raise ValueError("one position per label")
@@ -116,11 +127,13 @@ class Labels(Artist):
         self.texts = list(texts)
         self.size, self.color, self.ha, self.va = size, color, ha, va
         self.families, self.weight, self.linespacing = tuple(families), weight, linespacing
+        self.text_alpha, self.box = alpha, box
         self.set_transform(transform)
         self.set_zorder(zorder)
 
-    def _baselines(self, cache: GlyphCache, lines: list[str]) -> list[float]:
-        """Each line's baseline below the anchor, in points at 1 pt, as ``Text`` stacks lines."""
+    def _baselines(self, cache: GlyphCache, lines: list[str]) -> tuple[list[float], float, float]:
+        """Each line's baseline below the anchor, in points at 1 pt, as ``Text`` stacks lines; and
+        the top of the text's box below the anchor and the box's height."""
         tops = [max([cache.line_top] + [cache.glyph(c).top for c in line]) for line in lines]
         bottoms = [min([cache.line_bottom] + [cache.glyph(c).bottom for c in line]) for line in lines]
         at, below = [tops[0]], tops[0]
@@ -129,23 +142,29 @@ class Labels(Artist):
             at.append(below)
         height = below - bottoms[-1]
         shift = {"top": 0.0, "bottom": -height, "center": -height / 2, "baseline": -tops[0]}[self.va]
-        return [b + shift for b in at]
+        return [b + shift for b in at], shift, height
 
-    def glyph_positions(self, renderer: RendererBase, whole_pixels: bool = False
-                        ) -> dict[str, list[tuple[float, float]]]:
-        """Where each glyph goes, in display units (baseline origin), per character.
-        ``whole_pixels``: advances rounded to pixels, as hinted text is set on a raster."""
+    def layout(self, renderer: RendererBase, whole_pixels: bool = False
+               ) -> tuple[dict[str, list[tuple[float, float]]], list[tuple[float, float, float, float]]]:
+        """Where each glyph goes, in display units (baseline origin), per character; and each
+        label's text box (x0, y0, width, height). ``whole_pixels``: advances rounded to pixels, as
+        hinted text is set on a raster."""
         cache = glyphs_for(self.families, self.weight)
         px = renderer.points_to_pixels(self.size)
         anchors = self.get_transform().transform(self.positions) if self.positions else []
         places: dict[str, list[tuple[float, float]]] = {}
+        boxes = []
+        align = {"left": 0.0, "center": 0.5, "right": 1.0}[self.ha]
         for (ax, ay), text in zip(anchors, self.texts):
             lines = text.split("\n")
-            for line, below in zip(lines, self._baselines(cache, lines)):
+            baselines, top, height = self._baselines(cache, lines)
+            widest = 0.0
+            for line, below in zip(lines, baselines):
                 glyphs = [cache.glyph(c) for c in line]
                 advances = [round(g.advance * px) if whole_pixels else g.advance * px for g in glyphs]
                 width = sum(advances)
-                x = ax - {"left": 0.0, "center": width / 2, "right": width}[self.ha]
+                widest = max(widest, width)
+                x = ax - align * width
                 y = ay - below * px
                 if whole_pixels:
                     x, y = round(x), round(y)
@@ -153,7 +172,13 @@ class Labels(Artist):
                     if g.path is not None:
                         places.setdefault(char, []).append((x, y))
                     x += advance
-        return places
+            boxes.append((ax - align * widest, ay - (top + height) * px, widest, height * px))
+        return places, boxes
+
+    def glyph_positions(self, renderer: RendererBase, whole_pixels: bool = False
+                        ) -> dict[str, list[tuple[float, float]]]:
+        """Where each glyph goes (see :meth:`layout`)."""
+        return self.layout(renderer, whole_pixels)[0]
 
     def draw(self, renderer: RendererBase) -> None:
         if not self.get_visible() or not self.texts:
@@ -176,16 +201,20 @@ class Labels(Artist):
         from matplotlib.transforms import Affine2D, IdentityTransform
 
         cache = glyphs_for(self.families, self.weight)
-        places = sorted(self.glyph_positions(renderer, whole_pixels=not svg).items())
+        found, boxes = self.layout(renderer, whole_pixels=not svg)
+        places = sorted(found.items())
         renderer.open_group("labels", gid=self.get_gid())
+        if self.box is not None:
+            self._draw_boxes(renderer, boxes)
         if svg:
-            _write_svg(renderer, cache, self.texts, places, renderer.points_to_pixels(self.size), self.color)
+            _write_svg(renderer, cache, self.texts, places, renderer.points_to_pixels(self.size),
+                       self.color, self.text_alpha)
         else:
             gc = renderer.new_gc()
             gc.set_linewidth(0)
             gc.set_snap(False)  # a hyphen is a tiny rectangle: snapped to the pixel grid it would vanish
             gc.set_clip_rectangle(None)
-            colour = np.array([to_rgba(self.color)])
+            colour = np.array([to_rgba(self.color, self.text_alpha)])
             scale = Affine2D().scale(renderer.points_to_pixels(self.size))
             for char, at in places:
                 renderer.draw_path_collection(gc, scale, [cache.glyph(char).path], np.empty((0, 3, 3)), np.array(at),
@@ -194,13 +223,33 @@ class Labels(Artist):
             gc.restore()
         renderer.close_group("labels")
 
+    def _draw_boxes(self, renderer: RendererBase, boxes: list[tuple[float, float, float, float]]) -> None:
+        from matplotlib.colors import to_rgba
+        from matplotlib.patches import BoxStyle
+        from matplotlib.transforms import IdentityTransform
+
+        assert self.box is not None
+        size = renderer.points_to_pixels(self.size)
+        style = BoxStyle("round", pad=self.box.pad)
+        gc = renderer.new_gc()
+        gc.set_linewidth(1.0)  # a patch's default edge
+        gc.set_foreground(to_rgba(self.box.edge, self.box.alpha), isRGBA=True)
+        gc.set_clip_rectangle(None)
+        face = to_rgba(self.box.face, self.box.alpha)
+        for x0, y0, width, height in boxes:
+            renderer.draw_path(gc, style(x0, y0, width, height, size), IdentityTransform(), face)
+        gc.restore()
+
     def _draw_texts(self, renderer: RendererBase) -> None:
         from matplotlib.text import Text
 
         for (x, y), text in zip(self.positions, self.texts):
             label = Text(x, y, text, fontsize=self.size, color=self.color, ha=self.ha, va=self.va,
                          fontfamily=list(self.families), fontweight=self.weight, linespacing=self.linespacing,
-                         transform=self.get_transform())
+                         transform=self.get_transform(), alpha=self.text_alpha)
+            if self.box is not None:
+                label.set_bbox({"boxstyle": f"round,pad={self.box.pad}", "facecolor": self.box.face,
+                                "edgecolor": self.box.edge, "alpha": self.box.alpha})
             label.set_figure(self.get_figure())
             label.draw(renderer)
 
@@ -227,7 +276,8 @@ def _path_data(path: Path, scale: float) -> str:
 
 
 def _write_svg(renderer: RendererBase, cache: GlyphCache, texts: Sequence[str],
-               places: list[tuple[str, list[tuple[float, float]]]], px: float, colour: str) -> None:
+               places: list[tuple[str, list[tuple[float, float]]]], px: float, colour: str,
+               alpha: float = 1.0) -> None:
     from matplotlib.colors import to_hex
 
     writer = renderer.writer  # type: ignore[attr-defined]
@@ -242,7 +292,7 @@ def _write_svg(renderer: RendererBase, cache: GlyphCache, texts: Sequence[str],
             ids[key] = f"segverify-glyph-{len(ids)}"
             writer.element("path", id=ids[key], d=cache.svg_path(char, px))
         writer.end("defs")
-    writer.start("g", style=f"fill: {to_hex(colour)}")
+    writer.start("g", style=f"fill: {to_hex(colour)}" + (f"; fill-opacity: {alpha:g}" if alpha < 1 else ""))
     for char, at in places:
         href = "#" + ids[(id(cache), char, px)]
         for x, y in at:

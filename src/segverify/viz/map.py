@@ -285,9 +285,9 @@ def band_title(key: str, lang: str) -> str:
 
 
 def _draw_bands(ax: Axes, layout: Layout, scale: float, lang: str = "en") -> None:
-    from matplotlib.patches import FancyBboxPatch
+    from .labels import Labels  # matplotlib: imported only to draw
 
-    from .labels import Labels
+    from matplotlib.patches import FancyBboxPatch
 
     families = fonts.font_families()
 
@@ -383,6 +383,8 @@ def _bus(pos: dict[str, Point], hub: str, members: list[str]) -> list[tuple[Poin
 
 
 def _draw_nodes(ax: Axes, topology: Topology, layout: Layout, scale: float) -> None:
+    from .labels import Labels  # matplotlib: imported only to draw
+
     by_style: dict[tuple[str, str], list[str]] = {}
     for name, band in layout.band_of.items():
         if name not in layout.positions:
@@ -399,8 +401,6 @@ def _draw_nodes(ax: Axes, topology: Topology, layout: Layout, scale: float) -> N
         ax.scatter([layout.positions[n][0] for n in dual], [layout.positions[n][1] for n in dual],
                    s=300 * scale, facecolors="none", edgecolors=DUAL, linewidths=1.6, linestyle=(0, (2, 1.5)),
                    zorder=3)
-    from .labels import Labels
-
     names = sorted(layout.positions)  # one artist for all the names: see labels.py for why
     ax.add_artist(Labels([(layout.positions[n][0], layout.positions[n][1] + 0.2) for n in names], names,
                          7 * scale, "#222222", fonts.font_families(), ax.transData, ha="center", va="top"))
@@ -461,6 +461,8 @@ def _free_spot(placed: list[Box], text: str, x: float, y: float, step: float, sc
 
 def _draw_path(ax: Axes, layout: Layout, overlay: Overlay, index: int, count: int, scale: float,
                placed: list[Box]) -> None:
+    from .labels import LabelBox, Labels  # matplotlib: imported only to draw
+
     colour = {"violation": VIOLATION, "warning": WARNING, "exception": EXCEPTION, "highlight": HIGHLIGHT}[overlay.style]
     alpha = 0.25 if overlay.faded else 0.9
     # Parallel paths would hide each other: shift each one a little, perpendicular to its segments.
@@ -494,15 +496,18 @@ def _draw_path(ax: Axes, layout: Layout, overlay: Overlay, index: int, count: in
     lx, ly = xs[leg] + (xs[leg + 1] - xs[leg]) * t, ys[leg] + (ys[leg + 1] - ys[leg]) * t
     text = overlay.label + (f"\n✕ {overlay.stopped}" if overlay.stopped else "")
     lx, ly = _free_spot(placed, text, lx, ly - 0.12, 0.09, scale)
-    ax.text(lx, ly, text, fontsize=7 * scale, color="white" if not overlay.faded else colour,
-            fontweight="bold", ha="center", va="bottom", zorder=7, alpha=1.0 if not overlay.faded else 0.6,
-            bbox={"boxstyle": "round,pad=0.25", "facecolor": colour if not overlay.faded else "white",
-                  "edgecolor": colour, "alpha": 0.95 if not overlay.faded else 0.5})
+    ax.add_artist(Labels([(lx, ly)], [text], 7 * scale, "white" if not overlay.faded else colour, fonts.font_families(),
+                         ax.transData, ha="center", va="bottom", zorder=7, weight="bold",
+                         alpha=1.0 if not overlay.faded else 0.6,
+                         box=LabelBox(colour if not overlay.faded else "white", colour,
+                                      0.95 if not overlay.faded else 0.5)))
     if overlay.stopped:
         _markers(ax, [(xs[-1], ys[-1])], "x", 260 * scale, colour, colour, 3, 6)
 
 
 def _draw_mark(ax: Axes, layout: Layout, mark: NodeMark, scale: float, placed: list[Box]) -> None:
+    from .labels import LabelBox, Labels  # matplotlib: imported only to draw
+
     colour = {"violation": VIOLATION, "warning": WARNING, "exception": EXCEPTION}[mark.style]
     alpha = 0.3 if mark.faded else 0.95
     x, y = layout.positions[mark.node]
@@ -512,13 +517,15 @@ def _draw_mark(ax: Axes, layout: Layout, mark: NodeMark, scale: float, placed: l
     else:
         _markers(ax, [(x, y)], "o", 420 * scale, "none", colour, 2.5, 6, alpha)
     lx, ly = _free_spot(placed, mark.label, x + 0.22, y - 0.22, -0.09, scale, ha="left")
-    ax.text(lx, ly, mark.label, fontsize=7 * scale, color="white", fontweight="bold", ha="left",
-            va="bottom", zorder=7, alpha=1.0 if not mark.faded else 0.5,
-            bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "edgecolor": colour, "alpha": alpha})
+    ax.add_artist(Labels([(lx, ly)], [mark.label], 7 * scale, "white", fonts.font_families(), ax.transData, ha="left",
+                         va="bottom", zorder=7, weight="bold", alpha=1.0 if not mark.faded else 0.5,
+                         box=LabelBox(colour, colour, alpha)))
 
 
 def _title(fig: Figure, topology: Topology, report: Report, height: float, subtitle: str = "",
            lang: str = "en") -> None:
+    from .labels import Labels  # matplotlib: imported only to draw
+
     if report.compliant:
         verdict = (text(lang, "picture.compliant_warn", n=report.warnings) if report.warnings
                    else text(lang, "picture.compliant"))
@@ -528,7 +535,6 @@ def _title(fig: Figure, topology: Topology, report: Report, height: float, subti
         colour = "#b71c1c"  # darker than the paths' red, so red on the map always means a drawn violation
     name = f"{topology.name} — {subtitle}" if subtitle else topology.name
     from .. import __version__
-    from .labels import Labels
 
     families, where = fonts.font_families(), fig.transFigure
     fig.add_artist(Labels([(0.01, 1 - 0.25 / height)], [name], 13, "black", families, where, ha="left",
