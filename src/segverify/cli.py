@@ -447,6 +447,18 @@ cli.add_command(history_command)
 cli.add_command(import_command)
 
 
+def run() -> None:
+    """The program (``segverify``, ``python -m segverify``): :func:`main`, then out of the process
+    without taking the interpreter apart (see :mod:`segverify.leaving`)."""
+    from .leaving import leave
+
+    try:
+        main()
+    except SystemExit as exc:
+        leave(exc.code)
+    leave(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: bad input and usage are exit code 2 with one message, never a traceback."""
     try:
