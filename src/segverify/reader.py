@@ -9,6 +9,7 @@ a hostile file fails with a message instead of exhausting the machine.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import fastjsonschema
-import jsonschema
 import yaml
 
 from .errors import InputError, Span
@@ -352,7 +352,13 @@ def _python_regexes(schema: Any) -> Any:
     return schema
 
 
-_VALIDATOR = jsonschema.Draft202012Validator(_python_regexes(topology_schema()))
+@functools.cache
+def _explaining_validator() -> Any:
+    """jsonschema, which finds the best error and its path: imported only when a file is wrong (its
+    import is a tenth of a second that a valid network does not need)."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(_python_regexes(topology_schema()))
 
 
 def _compile_fast_validator() -> Callable[[Any], Any]:
@@ -376,7 +382,9 @@ def _validate(doc: Document, data: Any, prefix: Path_, display: str) -> None:
         return
     except fastjsonschema.JsonSchemaException:
         pass
-    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(data))
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(_explaining_validator().iter_errors(data))
     if error is None:
         return
     path = tuple(error.absolute_path)
