@@ -69,6 +69,8 @@ def overview_figure(topology: Topology, network: Network, report: Report, lang: 
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyBboxPatch
 
+    from .labels import LabelBox, Labels
+
     fonts.check(warn)
     graph = network.graph
     groups = municipalities(topology, list(graph.nodes))
@@ -114,12 +116,13 @@ def overview_figure(topology: Topology, network: Network, report: Report, lang: 
         ax.set_xlim(-1.4, width - 1.4)
         ax.set_ylim(height - 0.9, -1.0)
         ja = lang == "ja"
-        for c in columns:
+        families, data = fonts.font_families(), ax.transData
+        for c in columns:  # the texts as glyph-cached labels (see labels.py): a Text costs ~1 ms
             title = BAND_TITLES[c][1 if ja else 0].replace("\n", " ")
-            ax.text(col_x[c] + 0.8, -0.55, title, ha="center", va="center", fontsize=8, fontweight="bold",
-                    color=BAND_STYLE[c][1])
-        for m in rows:
-            ax.text(-1.3, row_y[m], m, ha="left", va="center", fontsize=8, fontweight="bold", color="#37474f")
+            ax.add_artist(Labels([(col_x[c] + 0.8, -0.55)], [title], 8, BAND_STYLE[c][1], families, data,
+                                 va="center", weight="bold"))
+        ax.add_artist(Labels([(-1.3, row_y[m]) for m in rows], rows, 8, "#37474f", families, data, ha="left",
+                             va="center", weight="bold"))
         from matplotlib.collections import LineCollection
 
         segments, widths = [], []
@@ -132,6 +135,7 @@ def overview_figure(topology: Topology, network: Network, report: Report, lang: 
                                                                                          k[1].municipality, k[1].band))]
         if red_segments:
             ax.add_collection(LineCollection(red_segments, colors=VIOLATION, linewidths=2.4, zorder=2))
+        places, texts = [], []
         for b, n in sorted(counts.items(), key=lambda kv: (kv[0].municipality, kv[0].band)):
             x, y = centre[b]
             fill, colour = BAND_STYLE[b.band]
@@ -139,18 +143,20 @@ def overview_figure(topology: Topology, network: Network, report: Report, lang: 
             ax.add_patch(FancyBboxPatch((x - 0.7, y - 0.21), 1.4, 0.42, boxstyle="round,pad=0.02,rounding_size=0.08",
                                         facecolor=fill, edgecolor=ring, linewidth=2.2 if b in marked else 1.0,
                                         zorder=3))
-            ax.text(x, y, text(lang, "map.devices", n=n), ha="center", va="center", fontsize=7, color="#222222",
-                    zorder=4)
+            places.append((x, y))
+            texts.append(text(lang, "map.devices", n=n))
             if b in marked:
                 label = ", ".join(marked[b][:3]) + (" …" if len(marked[b]) > 3 else "")
-                ax.text(x + 0.72, y - 0.2, label, ha="left", va="bottom", fontsize=6, color="white", zorder=5,
-                        fontweight="bold", bbox={"boxstyle": "round,pad=0.2", "facecolor": VIOLATION,
-                                                 "edgecolor": VIOLATION})
+                ax.add_artist(Labels([(x + 0.72, y - 0.2)], [label], 6, "white", families, data, ha="left",
+                                     va="bottom", weight="bold", zorder=5, box=LabelBox(VIOLATION, VIOLATION, pad=0.2)))
+        ax.add_artist(Labels(places, texts, 7, "#222222", families, data, va="center", zorder=4))
         verdict = text(lang, "map.compliant" if report.compliant else "map.not_compliant")
         counts_text = text(lang, "map.counts", errors=report.errors, warnings=report.warnings)
-        ax.text(-1.3, height - 1.25, f"{topology.name} — {verdict} ({counts_text})", ha="left", va="center",
-                fontsize=9, fontweight="bold", color="#b71c1c" if not report.compliant else "#2e7d32")
-        ax.text(-1.3, height - 1.0, text(lang, "atlas.legend"), ha="left", va="center", fontsize=7, color="#444444")
+        ax.add_artist(Labels([(-1.3, height - 1.25)], [f"{topology.name} — {verdict} ({counts_text})"], 9,
+                             "#b71c1c" if not report.compliant else "#2e7d32", families, data, ha="left",
+                             va="center", weight="bold"))
+        ax.add_artist(Labels([(-1.3, height - 1.0)], [text(lang, "atlas.legend")], 7, "#444444", families, data,
+                             ha="left", va="center"))
     return fig
 
 
@@ -209,7 +215,10 @@ def aggregate_figure(matrix: Matrix, topology: Topology, lang: str = "en",
                      warn: Callable[[str], None] | None = None) -> Figure:
     from matplotlib import rc_context
     from matplotlib.figure import Figure
+    from matplotlib.collections import PatchCollection
     from matplotlib.patches import Patch, Rectangle
+
+    from .labels import Labels
 
     fonts.check(warn)
     segments, towns, by_segment, by_town = aggregate(matrix, topology)
@@ -229,13 +238,20 @@ def aggregate_figure(matrix: Matrix, topology: Topology, lang: str = "en",
             fig.text(left - 1.8 / width, 1 - 0.25 / height, title, fontsize=9, fontweight="bold", ha="left", va="top")
             ax.set_xlim(0, n)
             ax.set_ylim(len(rows), 0)
+            squares, colours = [], []
+            symbols: dict[str, tuple[list[tuple[float, float]], list[str]]] = {}  # text colour: places, symbols
             for i, r in enumerate(rows):
                 for j, s in enumerate(segments):
                     crossing = cells.get((r, s), Crossing.NONE)
-                    ax.add_patch(Rectangle((j, i), 1, 1, facecolor=CROSSING_COLOURS[crossing], edgecolor="white"))
+                    squares.append(Rectangle((j, i), 1, 1))
+                    colours.append(CROSSING_COLOURS[crossing])
                     if crossing is not Crossing.NONE:
-                        ax.text(j + 0.5, i + 0.5, crossing.symbol, ha="center", va="center", fontsize=7,
-                                color="white" if crossing is Crossing.VIOLATION else "#222222")
+                        ink = symbols.setdefault("white" if crossing is Crossing.VIOLATION else "#222222", ([], []))
+                        ink[0].append((j + 0.5, i + 0.5))
+                        ink[1].append(crossing.symbol)
+            ax.add_collection(PatchCollection(squares, facecolors=colours, edgecolors="white"))  # one artist
+            for ink, (places, texts) in sorted(symbols.items()):
+                ax.add_artist(Labels(places, texts, 7, ink, fonts.font_families(), ax.transData, va="center"))
             ax.set_xticks([j + 0.5 for j in range(n)])
             ax.set_xticklabels(labels, rotation=50, ha="left", fontsize=7, rotation_mode="anchor")
             ax.set_yticks([i + 0.5 for i in range(len(rows))])
