@@ -49,10 +49,11 @@ def load(path: str | os.PathLike[str], overlay: str | os.PathLike[str] | None = 
 
     from .build import build
     from .importers import is_snapshot
-    from .importers.snapshot import load_snapshot_topology
     from .reader import load_document
 
     if is_snapshot(Path(path)):
+        from .importers.snapshot import load_snapshot_topology
+
         return load_snapshot_topology(Path(path), Path(overlay) if overlay is not None else None)[0]
     if overlay is not None:
         raise InputError(f"{path} is not a snapshot (no configs/ or hosts/): an overlay applies only to snapshots")

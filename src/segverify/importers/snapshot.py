@@ -32,6 +32,7 @@ from .fortios_config import looks_like_fortios
 from .panos import looks_like_panos, parse_panos
 from .device import AclData, Device, L3Interface, RouteData
 from .fib import Fib, read_fib
+from .layout import is_snapshot
 from .files import read_text
 from .linux_host import batfish_host, dumped_host, load_json, span_at
 from .notes import NoteKind, Notes
@@ -39,10 +40,6 @@ from .overlay import OVERLAY_INTERFACE_KEYS, OVERLAY_NODE_KEYS, Overlay, read_ov
 from .topology import Cable, Segment, derive
 
 OVERLAY_NAME = "segverify.yaml"
-
-
-def is_snapshot(path: Path) -> bool:
-    return path.is_dir() and any((path / d).is_dir() for d in ("configs", "hosts"))
 
 
 @dataclass
