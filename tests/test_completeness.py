@@ -117,3 +117,18 @@ def test_a_whatif_failure_is_not_a_gap() -> None:
     result = segverify.whatif(segverify.load(TINY), k_failures=1)
     opened = [f.rule for r in result.results for f in r.opened]
     assert result.results and not [rule for rule in opened if rule.startswith("HYG")]
+
+
+def test_next_hops_on_secondary_subnets() -> None:
+    """A next hop that is a secondary address is owned (the LAN pool of a secondary subnet routes
+    via it); one nobody holds on a secondary subnet is reported with that subnet."""
+    secondary = "      eth0: {zone: lg, address: 10.1.0.1/24, acl_in: lg-in, secondary: [10.1.5.1/24]}"
+    assert _gaps(_tiny("      eth0: {zone: lg, address: 10.1.0.1/24, acl_in: lg-in}", secondary)) == []
+    text = TINY.read_text(encoding="utf-8").replace(
+        "      eth0: {zone: lg, address: 10.1.0.1/24, acl_in: lg-in}", secondary).replace(
+        "      - {to: default, via: 198.51.100.1}\n",
+        "      - {to: default, via: 198.51.100.1}\n      - {to: 10.77.0.0/16, via: 10.1.5.9}\n")
+    report = segverify.verify(segverify.loads(text, "tiny.yaml"))
+    (finding,) = [f for f in report.active if f.rule == "HYG003"]
+    assert finding.title == "fw: next hop 10.1.5.9 of 10.77.0.0/16 is owned by no interface"
+    assert "10.1.5.0/24" in finding.message

@@ -9,7 +9,7 @@ for the modelled part. Like Batfish's initialisation issues these are reported, 
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from typing import Callable
 
 import networkx as nx
@@ -30,8 +30,8 @@ def _linked(topology: Topology) -> dict[tuple[str, str], str]:
 
 
 def _owners(topology: Topology) -> dict[IPv4Address, tuple[str, str]]:
-    return {i.address.ip: (node.name, i.name)
-            for node in topology.nodes.values() for i in node.interfaces if i.address is not None}
+    # Every address an interface answers for: a next hop may be a secondary or a VRRP address.
+    return {ip: (node.name, i.name) for node in topology.nodes.values() for i in node.interfaces for ip in i.ips}
 
 
 def _dead(topology: Topology, linked: dict[tuple[str, str], str]) -> set[str]:
@@ -55,17 +55,18 @@ def hyg002(ctx: Context) -> list[Finding]:
     ]
 
 
-def _next_hops(node: Node) -> list[tuple[Route, Interface]]:
-    """Each route with a next hop, with the node's interface on whose subnet the next hop lies."""
+def _next_hops(node: Node) -> list[tuple[Route, Interface, IPv4Network]]:
+    """Each route with a next hop, with the node's interface and subnet (primary or secondary)
+    the next hop lies on."""
     result = []
     for route in node.routes:
         if route.via is None:
             continue
         hop_vrf = route.next_vrf if route.next_vrf is not None else route.vrf
-        for iface in node.interfaces:
-            if iface.vrf == hop_vrf and iface.address is not None and route.via in iface.address.network:
-                result.append((route, iface))
-                break
+        hop = next(((iface, a.network) for iface in node.interfaces if iface.vrf == hop_vrf
+                    for a in iface.all_addresses if route.via in a.network), None)
+        if hop is not None:
+            result.append((route, *hop))
     return result
 
 
@@ -78,11 +79,11 @@ def hyg003(ctx: Context) -> list[Finding]:
     owners = _owners(topo)
     findings = []
     for node in topo.nodes.values():
-        for route, iface in _next_hops(node):
+        for route, _iface, subnet in _next_hops(node):
             if route.via not in owners:
                 findings.append(_warning(
                     "HYG003", m("HYG003.title", node=node.name, via=str(route.via), prefix=str(route.prefix)),
-                    m("HYG003.message", network=str(iface.address.network), via=str(route.via)),  # type: ignore[union-attr]
+                    m("HYG003.message", network=str(subnet), via=str(route.via)),
                     route.span, _route_subject(node, route)))
     return findings
 
@@ -96,7 +97,7 @@ def hyg004(ctx: Context) -> list[Finding]:
     for node in topo.nodes.values():
         if node.name in dead:
             continue  # HYG008 says it once for the whole node
-        for route, iface in _next_hops(node):
+        for route, iface, _subnet in _next_hops(node):
             owner = owners.get(route.via)  # type: ignore[arg-type]
             if owner is None or owner == (node.name, iface.name):
                 continue  # HYG003's case; a route via one's own address is the loader's business
