@@ -345,7 +345,15 @@ def policy_decision(topo: Topology, node: str, ingress: str | None, egress: str 
     policy = topo.nodes[node].policy
     if policy is None:
         return True, None
-    if ingress is not None and egress is not None:
+    if ingress is not None and egress is None and policy.local_by_rules:
+        # local: rules (PAN-OS): the policy's own lines, the interface with the address as the egress.
+        holders = [i.name for i in topo.nodes[node].interfaces if p.dst in _iface_ips(i)]
+        if holders:
+            return policy_decision(topo, node, ingress, holders[0], p)
+        lines, default = tuple(ln for ln in policy.lines if ln.egress is None), policy.default
+    elif ingress is None and policy.local_by_rules:
+        return True, None  # what the device sends: not filtered
+    elif ingress is not None and egress is not None:
         lines, default = policy.lines, policy.default
     else:
         if policy.local_default is None:

@@ -1,7 +1,10 @@
 """The reference networks written the way a FortiGate- or PAN-OS-style firewall holds them: every
 interface's ``acl_in`` becomes lines of the node's zone-pair ``policies`` (``from: <interface>``,
-the ACL's lines in order, then a line with the ACL's default), for forwarded traffic and, as
-``local`` lines, for traffic to the device itself, which the ACL filtered too. ``acl_out`` stays.
+the ACL's lines in order, then a line with the ACL's default) for forwarded traffic. Traffic to the
+device itself, which the ACL filtered too, is decided either by a copy of those lines as a separate
+``local`` policy (``local="copy"``: a FortiOS local-in-policy, an iptables INPUT chain) or by the
+same lines (``local="rules"``: ``local: rules``, as PAN-OS security rules decide traffic to the
+firewall's own addresses). ``acl_out`` stays.
 
 A node whose ingress ACLs disagree on statefulness keeps its ACLs: one policy has one ``stateful``,
 and turning a stateless ACL stateful would let more answers back than the ACL did.
@@ -13,8 +16,10 @@ import copy
 from typing import Any
 
 
-def as_policies(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def as_policies(doc: dict[str, Any], local: str = "copy") -> tuple[dict[str, Any], list[str]]:
     """A copy of topology data ``doc`` with ingress ACLs as policies, and the nodes rewritten."""
+    if local not in ("copy", "rules"):
+        raise ValueError(f"local is 'copy' or 'rules', not {local!r}")
     out = copy.deepcopy(doc)
     rewritten = []
     for name, node in (out.get("nodes") or {}).items():
@@ -27,7 +32,7 @@ def as_policies(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if len(stateful) != 1:
             continue
         forward: list[dict[str, Any]] = []
-        local: list[dict[str, Any]] = []
+        own: list[dict[str, Any]] = []
         for iface in interfaces:
             acl_name = ingress.get(iface)
             if acl_name is None:
@@ -36,9 +41,9 @@ def as_policies(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             acl = acls[acl_name]
             for rule in acl.get("rules") or []:
                 forward.append({"from": iface, **rule})
-                local.append({"from": iface, **rule})
+                own.append({"from": iface, **rule})
             forward.append({"from": iface, "action": acl["default"]})
-            local.append({"from": iface, "action": acl["default"]})
+            own.append({"from": iface, "action": acl["default"]})
             del interfaces[iface]["acl_in"]
         used = {spec.get("acl_out") for spec in interfaces.values()}
         node["acls"] = {acl: spec for acl, spec in acls.items() if acl in used}
@@ -46,8 +51,8 @@ def as_policies(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             del node["acls"]
         # Each interface's lines end with its ACL's default, so neither policy default decides a
         # packet that arrived by an interface; what the device sends itself was never filtered by
-        # an acl_in, so the local default lets it go.
+        # an acl_in, so the local default lets it go (under local: rules it is not filtered).
         node["policies"] = {"default": "deny", "stateful": stateful.pop(), "rules": forward,
-                            "local": {"default": "permit", "rules": local}}
+                            "local": "rules" if local == "rules" else {"default": "permit", "rules": own}}
         rewritten.append(name)
     return out, rewritten

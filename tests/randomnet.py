@@ -475,7 +475,7 @@ class _Builder:
                     route.update({"source": "fib", "protocol": rng.choice(("ospf", "bgp", "static"))})
         for node in self.nodes.values():
             for rules in [acl["rules"] for acl in node.get("acls", {}).values()] + [
-                    node.get("policies", {}).get("rules", []), node.get("policies", {}).get("local", {}).get("rules", [])]:
+                    node.get("policies", {}).get("rules", []), _local_rules(node.get("policies", {}))]:
                 for rule in rules:
                     self.grow_rule(rng, rule)
 
@@ -639,7 +639,10 @@ class _Builder:
         if rng.random() < 0.2:
             policy["stateful"] = rng.random() < 0.5
         policy["rules"] = lines
-        if rng.random() < 0.4:
+        roll = rng.random()
+        if roll < 0.1:
+            policy["local"] = "rules"  # PAN-OS: these lines decide traffic to the device too
+        elif roll < 0.4:
             local = []
             for _ in range(rng.randint(1, 3)):
                 line = self.rule()
@@ -885,3 +888,9 @@ def services(rng: random.Random, full: bool = False) -> Iterator[tuple[int, int,
     yield ICMP, 3, 3  # destination unreachable, port unreachable
     yield GRE, 0, 0
     assert TCP in PORTED_PROTOCOLS and GRE not in PORTED_PROTOCOLS
+
+
+def _local_rules(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    """The lines of a separate local policy (none under ``local: rules``)."""
+    local = policy.get("local")
+    return local["rules"] if isinstance(local, dict) else []

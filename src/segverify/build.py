@@ -525,14 +525,15 @@ class Builder:
         local: tuple[PolicyLine, ...] = ()
         local_default = None
         local_span = None
-        if "local" in raw:
+        by_rules = raw.get("local") == "rules"
+        if "local" in raw and not by_rules:
             lp = path + ("local",)
             local = tuple(self.policy_line(node, "local", i, spec, lp + ("rules", i), interfaces, local=True)
                           for i, spec in enumerate(raw["local"]["rules"]))
             local_default = Action(raw["local"]["default"])
             local_span = self.doc.span(lp + ("default",))
         return Policy(node, Action(raw["default"]), bool(raw.get("stateful", True)), lines, self.doc.key_span(path),
-                      self.doc.span(path + ("default",)), local, local_default, local_span)
+                      self.doc.span(path + ("default",)), local, local_default, local_span, by_rules)
 
     def policy_line(self, node: str, name: str, index: int, spec: dict[str, Any], path: Path_,
                     interfaces: tuple[Interface, ...], local: bool) -> PolicyLine:

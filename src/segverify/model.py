@@ -219,6 +219,9 @@ class Policy:
     ``lines`` decide forwarded traffic by (ingress, egress) interface pair, the egress being the one
     the route chose. ``local`` lines decide traffic to the device (lines without ``to``) and from it
     (lines without ``from``), with ``local_default`` after them; ``None`` when not given (no filter).
+    With ``local_by_rules`` (``local: rules``, PAN-OS) the ``lines`` themselves decide traffic to the
+    device, the interface holding the destination address standing as the egress, and what the
+    device sends is not filtered.
     """
 
     node: str
@@ -230,6 +233,7 @@ class Policy:
     local: tuple[PolicyLine, ...] = ()
     local_default: Action | None = None
     local_span: Span | None = None
+    local_by_rules: bool = False
 
     def acl_for(self, ingress: str, egress: str) -> Acl:
         """The lines that apply to one interface pair, as an ACL (first match, then the default)."""
@@ -237,7 +241,14 @@ class Policy:
         return Acl(self.node, "policy", self.default, self.stateful, rules, self.span, self.default_span)
 
     def local_acl(self, ingress: str | None, egress: str | None) -> Acl | None:
-        """Traffic to the device (``egress`` None) or from it (``ingress`` None)."""
+        """Traffic to the device (``egress`` None) or from it (``ingress`` None). Under
+        ``local_by_rules``, traffic to an address no interface holds meets the lines without ``to``;
+        to an interface's address it meets :meth:`acl_for` with that interface as the egress."""
+        if self.local_by_rules:
+            if ingress is None:
+                return None
+            rules = tuple(line.rule for line in self.lines if line.egress is None and line.applies(ingress, None))
+            return Acl(self.node, "policy", self.default, self.stateful, rules, self.span, self.default_span)
         if self.local_default is None:
             return None
         rules = tuple(line.rule for line in self.local

@@ -138,6 +138,7 @@ class Network:
         self.external_space = base.external_space if base is not None else {
             n.name: self._external_space(n) for n in topo.nodes.values() if n.kind is NodeKind.EXTERNAL}
         self._policy_cache: dict[tuple[str, str | None, str | None], CompiledAcl | None] = {}
+        self._holders: dict[str, tuple[tuple[str | None, Bdd], ...]] = {}
         self._origin_cache: dict[str, Bdd] = {}
         # Nodes and LANs no failure touches are taken from ``as_built`` as compiled there.
         self._kept_lans = self._untouched_lans(base) if base is not None else frozenset()
@@ -387,8 +388,43 @@ class Network:
 
     def delivery_filter(self, node: str, ingress: str) -> Bdd:
         """What a node accepts for itself by ``ingress``: its acl_in, then its local policy."""
-        return (self.acl_permits(node, self.topology.nodes[node].interface(ingress).acl_in)
-                & self.policy_permits(node, ingress, None))
+        n = self.topology.nodes[node]
+        accepted = self.acl_permits(node, n.interface(ingress).acl_in)
+        if n.policy is None or not n.policy.local_by_rules or node in self.fail_open:
+            return accepted & self.policy_permits(node, ingress, None)
+        permits = self.space.false
+        for holder, addresses in self.local_holders(node):
+            permits |= addresses & self.policy_permits(node, ingress, holder)
+        return accepted & permits
+
+    def local_holders(self, node: str) -> tuple[tuple[str | None, Bdd], ...]:
+        """The destinations of traffic to the device split by the interface holding the address
+        (``local: rules``: that interface stands as the egress), and ``None`` with the rest."""
+        cached = self._holders.get(node)
+        if cached is not None:
+            return cached
+        s = self.space
+        n = self.topology.nodes[node]
+        parts: list[tuple[str | None, Bdd]] = []
+        held = s.false
+        for iface in n.interfaces:
+            addresses = s.false
+            for ip in iface.ips:
+                addresses |= s.address("dst", ip)
+            if addresses != s.false:
+                parts.append((iface.name, addresses))
+                held |= addresses
+        parts.append((None, ~held))
+        self._holders[node] = tuple(parts)
+        return self._holders[node]
+
+    def local_side(self, node: str, packet: Bdd) -> str | None:
+        """The egress a packet to the device itself meets in its policy: under ``local: rules`` the
+        interface holding its destination, else (or for an address no interface holds) None."""
+        policy = self.topology.nodes[node].policy
+        if policy is None or not policy.local_by_rules:
+            return None
+        return next(holder for holder, addresses in self.local_holders(node) if addresses & packet != self.space.false)
 
     def _add_transfers(self, compiled: CompiledNode) -> None:
         node = compiled.node

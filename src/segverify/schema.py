@@ -94,6 +94,10 @@ IFACE_TERMS = {**STRINGS, "description": "interface names or zone names of this 
 POLICY_LINE = _obj({**RULE["properties"], "from": IFACE_TERMS, "to": IFACE_TERMS, "snat": POLICY_SNAT}, ["action"])
 POLICY_LOCAL = _obj({"default": {"enum": ["permit", "deny"]}, "description": TEXT,
                      "rules": {"type": "array", "items": POLICY_LINE}}, ["default", "rules"])
+# ``local: rules``: the policy's own lines decide traffic to the device (PAN-OS); a mapping is a
+# separate local policy (FortiOS local-in, IOS self zone, iptables INPUT/OUTPUT).
+POLICY_LOCAL = {**POLICY_LOCAL, "type": ["object", "string"], "pattern": "^rules$",
+                "x-expected": "a local policy (default, rules) or the word rules"}
 POLICY = _obj(
     {
         "default": {"enum": ["permit", "deny"]},

@@ -274,7 +274,7 @@ def _walk(net: Network, path: Path, node: str, in_iface: str | None, packet: Pac
         if acl_in is not None and acl_in.action is Action.DENY:
             return finish(Outcome.DENIED_IN, hop)
         if _owns(net, node, in_iface, packet):
-            local = _policy(net, node, in_iface, None, packet)
+            local = _policy(net, node, in_iface, net.local_side(node, net.space.packet(packet)), packet)
             hop = replace(hop, policy=local)
             if local is not None and local.action is Action.DENY:
                 return finish(Outcome.DENIED_POLICY, hop)

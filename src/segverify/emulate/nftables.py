@@ -173,15 +173,23 @@ def _ifnames(key: str, names: frozenset[str] | None, ifname: Mapping[str, str]) 
 
 
 def render_policy(lines: Sequence[PolicyLine], default: Action, stateful: bool, ifname: Mapping[str, str],
-                  use_in: bool, use_out: bool, label: str) -> list[str]:
+                  use_in: bool, use_out: bool, label: str,
+                  held: Mapping[str, Sequence[IPv4Address]] | None = None) -> list[str]:
     """A policy as the body of one base chain: its lines in order (iifname/oifname for the
-    interface pair, then the match), then its default as a last rule."""
+    interface pair, then the match), then its default as a last rule. With ``held`` (the addresses
+    of each interface: ``local: rules`` in the input hook) a line's egress side is the destination
+    being an address of those interfaces; a line whose egress holds none never applies there."""
     body = ["ct state established,related accept"] if stateful else []
     for line in lines:
-        sides = " ".join(x for x in (_ifnames("iifname", line.ingress, ifname) if use_in else "",
-                                     _ifnames("oifname", line.egress, ifname) if use_out else "") if x)
+        egress = _ifnames("oifname", line.egress, ifname) if use_out else ""
+        if held is not None and line.egress is not None:
+            addresses = sorted({ip for name in line.egress for ip in held.get(name, ())})
+            if not addresses:
+                continue
+            egress = "ip daddr { " + ", ".join(str(ip) for ip in addresses) + " }"
+        sides = " ".join(x for x in (_ifnames("iifname", line.ingress, ifname) if use_in else "", egress) if x)
         verdict = _verdict(line.rule.action)
-        if line.snat is not None:
+        if line.snat is not None and held is None:
             verdict = f"meta mark set {policy_mark(line)} {verdict}"
         for expr in match_exprs(line.rule.match):
             cond = " ".join(x for x in (sides, expr) if x)
@@ -269,7 +277,11 @@ def render(node: Node, ifname: Mapping[str, str], *, guard: bool = True,
         # Forwarded traffic: one policy decides by (ingress, egress) pair, beside the ACLs' chains.
         base("forward_policy", "forward", "5", "filter",
              render_policy(policy.lines, policy.default, policy.stateful, ifname, True, True, "policy"))
-        if policy.local_default is not None:
+        if policy.local_by_rules:
+            held = {iface.name: iface.ips for iface in node.interfaces}
+            base("input_policy", "input", "5", "filter",
+                 render_policy(policy.lines, policy.default, policy.stateful, ifname, True, False, "policy", held))
+        elif policy.local_default is not None:
             inbound = [ln for ln in policy.local if ln.egress is None]
             outbound = [ln for ln in policy.local if ln.ingress is None]
             base("input_policy", "input", "5", "filter",
