@@ -276,6 +276,21 @@ def test_nat_as_devices_do_it_agrees() -> None:
 
 
 @needs_kernel
+def test_local_rules_agrees() -> None:
+    """local: rules (PAN-OS): the firewall's own addresses are decided in the input hook by its
+    policy lines, each line's egress side being the addresses of its interfaces. The kernel
+    delivers to the firewall exactly what the engine says, permits and refusals both."""
+    result = emulate(segverify.load(Path(__file__).parent / "data" / "policy-local-rules.yaml"))
+    _assert_agrees(result)
+    to_fw = [o for o in result.outcomes if "own address" in o.probe.reason and o.probe.reason.startswith("fw ")]
+    reached = {(o.probe.src_node, str(o.probe.packet.dst), o.probe.packet.dport) for o in to_fw if o.observed == {"fw"}}
+    assert ("pc", "10.20.1.1", 443) in reached and ("pc", "10.9.1.1", 80) in reached
+    assert ("admin", "10.20.1.1", 22) in reached
+    refused = {(o.probe.src_node, str(o.probe.packet.dst), o.probe.packet.dport) for o in to_fw if not o.observed}
+    assert ("pc", "10.20.1.1", 22) in refused and ("pc", "10.30.1.1", 443) in refused
+
+
+@needs_kernel
 @pytest.mark.parametrize("name", ["twice-nat-rule.yaml", "twice-nat.yaml", "twice-nat-static.yaml"])
 def test_twice_nat_agrees(name: str) -> None:
     """Both addresses translated in both directions (static pairs, no pool to choose from): the
@@ -313,14 +328,16 @@ def test_the_random_sample_uses_twice_nat() -> None:
 
 
 @needs_kernel
+@pytest.mark.parametrize("local", ["copy", "rules"])
 @pytest.mark.parametrize("path", REFERENCE, ids=[p.stem for p in REFERENCE])
-def test_reference_network_as_zone_pair_policies_agrees(path: Path) -> None:
+def test_reference_network_as_zone_pair_policies_agrees(path: Path, local: str) -> None:
     """Each reference network with its boundary firewalls written as zone-pair policies (as a
     FortiGate or PAN-OS holds them; tests/policyform.py): the kernel, with nftables iifname/oifname
-    rules in the forward hook and the local lines in the input hook, agrees with the engine."""
+    rules in the forward hook and, in the input hook, the local lines (a copy) or the policy's own
+    lines with the egress side as the device's addresses (local: rules), agrees with the engine."""
     from test_policies import reference_as_policies
 
-    topology, rewritten = reference_as_policies(path)
+    topology, rewritten = reference_as_policies(path, local)
     assert rewritten
     # The ACL form is emulated with every planned probe above; here an even, fixed cut of them.
     _assert_agrees(emulate(topology, probes=POLICY_FORM_PROBES))

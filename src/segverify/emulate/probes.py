@@ -7,6 +7,9 @@ The probes cover, deterministically:
   a plain one (tcp/80, udp/53, icmp) whatever the engine says;
 * every line of every ACL in use: one packet that matches the line ("hit") and one that just misses
   it ("miss": another port, protocol or address), from each of a few sources that may send it;
+* traffic to the devices' own addresses (routers and firewalls without VRFs, see
+  :func:`device_receivers`): from a few senders, plain services and those of the device's
+  policy lines, so acl_in and local policies meet the kernel's input hook;
 * when a number of probes is asked for, seeded random pairs and services up to that number (or the
   systematic set cut down to it, evenly over its kinds).
 
@@ -305,6 +308,25 @@ class Chooser:
                         self.add(s, Packet(srcs[0], rule.translated, TCP, DEFAULT_SPORT, 443),
                                  f"{node.name} static NAT {rule.translated}")
 
+    def devices(self, receivers: Sequence[str]) -> None:
+        """Probes to each address of each receiving device, from a few senders: plain services,
+        ssh and https (what management allows or refuses), and one hit of each policy line."""
+        for name in receivers:
+            node = self.topo.nodes[name]
+            if node.kind is NodeKind.EXTERNAL or not node.forwarding:
+                continue
+            services = [(proto, DEFAULT_SPORT, dport) for proto, dport in (*PLAIN, (TCP, 22), (TCP, 443))]
+            if node.policy is not None:
+                for line in (*node.policy.lines, *node.policy.local):
+                    services += _rule_packets(line.rule.match)[0][:1]
+            services = list(dict.fromkeys(services))
+            targets = [a for a in node.addresses if self.addr.usable(a)][:4]
+            for s, sa in self._senders(None, limit=6):
+                for da in targets:
+                    for proto, sp, dp in services:
+                        sp, dp = _ports(proto, sp, dp)
+                        self.add(s, Packet(sa, da, proto, sp, dp), f"{name} own address {da}")
+
     def random_fill(self, count: int) -> None:
         services = [(TCP, 80), (TCP, 443), (TCP, 22), (TCP, 25), (TCP, 3389), (UDP, 53), (UDP, 123), (ICMP, 0)]
         senders = [(e, self.addr.sources(e)) for e in self.endpoints]
@@ -321,12 +343,22 @@ class Chooser:
             self.add(s, Packet(self.rng.choice(srcs), self.rng.choice(targets), proto, sp, dp), "random")
 
 
+def device_receivers(topo: Topology, reach: Reachability) -> list[str]:
+    """Forwarding devices whose own addresses the kernel is asked about. Devices with VRFs are not:
+    the emulation renders VRFs as policy routing, whose local table every VRF shares (a VRF device
+    keeps its own), so the kernel would deliver another VRF's address the model does not."""
+    return sorted(n.name for n in topo.nodes.values()
+                  if n.forwarding and n.kind is not NodeKind.EXTERNAL and not n.vrfs
+                  and n.name in reach.network.nodes and n.name not in reach.blocked)
+
+
 def choose(topo: Topology, reach: Reachability, count: int | None = None, seed: int = 0) -> list[Probe]:
     """The probes for a run: the systematic set, cut to or filled up to ``count`` when given."""
     c = Chooser(topo, reach, seed)
     c.pairs()
     c.acl_lines()
     c.nat()
+    c.devices(device_receivers(topo, reach))
     probes = c.probes
     if count is not None:
         if len(probes) > count:

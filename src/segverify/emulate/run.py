@@ -1,10 +1,11 @@
 """Build the topology in namespaces, send the probes, and compare what arrived with the engine.
 
-For every probe the engine's answer is the set of endpoints ``e`` with
+For every probe the engine's answer is the set of receivers ``e`` (endpoints, and the routers and
+firewalls of :func:`probes.device_receivers` for traffic to their own addresses) with
 ``Reachability(Network(topo)).flows(src, e).contains(packet)``; the kernel's answer is the set of
-endpoint namespaces where the probe was delivered locally. They must be equal.
+receiving namespaces where the probe was delivered locally. They must be equal.
 
-Arrivals are read from raw IP sockets, one per probed protocol in every endpoint namespace: the
+Arrivals are read from raw IP sockets, one per probed protocol in every receiving namespace: the
 kernel hands those a copy of each datagram only after the input hook (the node's acl_in) let it
 through and routing delivered it locally, which is exactly the model's "delivered". Sending goes
 through raw sockets as well (``IP_HDRINCL``), so a probe takes the kernel's route lookup, the
@@ -147,9 +148,10 @@ class Lab:
             if done.returncode != 0:
                 raise ToolFailed(f"nft -f - in {p.netns}", done.stderr, f"nft rejected the ruleset of {p.node}")
 
-    def open_sockets(self, protocols: Iterable[int], sources: Iterable[str]) -> None:
+    def open_sockets(self, protocols: Iterable[int], sources: Iterable[str], receivers: Iterable[str]) -> None:
+        wanted = set(receivers)
         for p in self.plan.nodes.values():
-            if not p.endpoint:
+            if p.node not in wanted:
                 continue
             with self.ns(p.netns).entered():
                 for proto in sorted(set(protocols)):
@@ -355,11 +357,13 @@ def emulate(topology: Topology, probes: int | None = None, keep: bool = False, s
     netns.check_environment()
     reach = Reachability(Network(topology))
     endpoints = list(reach.endpoints)
+    receivers = endpoints + probes_mod.device_receivers(topology, reach)
     chosen = probes_mod.choose(topology, reach, probes, seed)
-    engine, compared = reach, list(endpoints)
+    engine, compared = reach, list(receivers)
     if judge is not None:
         engine = Reachability(Network(judge))
-        compared = [e for e in endpoints if e in set(engine.endpoints)]
+        theirs = set(engine.endpoints) | set(probes_mod.device_receivers(judge, engine))
+        compared = [e for e in receivers if e in theirs]
         own = [replace(p, reason=f"{p.reason} (judge)") for p in probes_mod.choose(judge, engine, probes, seed)]
         merged: list[Probe] = []
         seen: set[tuple[str, object]] = set()
@@ -382,7 +386,7 @@ def emulate(topology: Topology, probes: int | None = None, keep: bool = False, s
     with netns.signals_flagged():
         try:
             lab.build()
-            lab.open_sockets({p.packet.proto for p in chosen} or {1}, {p.src_node for p in chosen})
+            lab.open_sockets({p.packet.proto for p in chosen} or {1}, {p.src_node for p in chosen}, compared)
             nat = _translates(topology)
             for k, batch in enumerate(_rounds(encoded, nat)):
                 if k:
