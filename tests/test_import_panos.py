@@ -146,6 +146,20 @@ def test_palo_alto_reachability(tmp_path: Path) -> None:
     assert not reach.delivers("lg-pc", "cloud", Packet(pc, out, 6, 40000, 443))
 
 
+def test_security_rules_decide_traffic_to_the_firewall_itself(tmp_path: Path) -> None:
+    """PAN-OS security rules apply to traffic to the firewall's own addresses, the destination zone
+    being that of the interface holding the address: the import says local: rules."""
+    root = snapshot(tmp_path)
+    assert load_snapshot(root).doc.data["nodes"]["pa-boundary"]["policies"]["local"] == "rules"
+    reach = Reachability(Network(segverify.load(root)))
+    pc, vb = IPv4Address("10.20.1.11"), IPv4Address("10.30.1.100")
+    fw_lgwan, fw_inet, fw_cloud = IPv4Address("10.20.1.1"), IPv4Address("10.30.1.1"), IPv4Address("203.0.113.2")
+    assert reach.delivers("lg-pc", "pa-boundary", Packet(pc, fw_lgwan, 6, 40000, 22))     # intrazone-default (lgwan)
+    assert not reach.delivers("lg-pc", "pa-boundary", Packet(pc, fw_inet, 6, 40000, 443))  # lgwan -> inet: VB only
+    assert reach.delivers("vb", "pa-boundary", Packet(vb, fw_cloud, 6, 40000, 443))       # web-out: inet -> cloud
+    assert not reach.delivers("vb", "pa-boundary", Packet(vb, fw_cloud, 6, 40000, 25))    # interzone-default
+
+
 def test_virtual_routers_are_routing_contexts_with_next_vr_leaks(tmp_path: Path) -> None:
     """The uplink in a virtual router of its own, reached by ``nexthop next-vr`` both ways: the
     device's VRFs, and the same reachability as with one virtual router."""

@@ -92,6 +92,7 @@ class PolicyData:
     local_default: str = "permit"
     local_rules: list[dict[str, Any]] = field(default_factory=list)
     local_spans: list[Span] = field(default_factory=list)
+    local_by_rules: bool = False  # ``local: rules``: the rules decide traffic to the device (PAN-OS)
 
 
 @dataclass

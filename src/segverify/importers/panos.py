@@ -637,7 +637,10 @@ class VsysBuilder:
         if self.p.dynamic is not None:
             self.device.dynamic_routing = self.p.dynamic
         self.nat()
-        policy = PolicyData(self.device.span, "deny")
+        # Security rules also decide traffic to the firewall's own addresses, the destination zone
+        # being that of the interface holding the address (interface management profiles, which
+        # restrict it further, are not modelled: the import may let more through, never less).
+        policy = PolicyData(self.device.span, "deny", local_by_rules=True)
         for rule in self.vsys.security.values():
             for line in self.security_lines(rule):
                 add_line(policy, (line, rule.span))

@@ -347,6 +347,9 @@ class Emitter:
         self.put(path + ("rules",), [], policy.span)
         for i, (rule, span) in enumerate(zip(policy.rules, policy.rule_spans)):
             self.put(path + ("rules", i), dict(rule), span)
+        if policy.local_by_rules:
+            self.put(path + ("local",), "rules", policy.span)
+            return
         self.put(path + ("local",), {}, policy.span)
         self.put(path + ("local", "default"), policy.local_default, policy.span)
         self.put(path + ("local", "rules"), [], policy.span)
