@@ -16,6 +16,7 @@ import hashlib
 import base64
 import html
 import json
+import functools
 import math
 from pathlib import Path as FilePath
 from typing import Any
@@ -55,7 +56,12 @@ SHAPES: dict[str, str] = {
 
 def municipality_of(topology: Topology, name: str) -> str:
     """The file the device is declared in, without directory and suffix."""
-    return FilePath(topology.nodes[name].span.file).stem
+    return _stem(topology.nodes[name].span.file)
+
+
+@functools.lru_cache(maxsize=4096)  # a prefecture asks for a few dozen files thousands of times
+def _stem(file: str) -> str:
+    return FilePath(file).stem
 
 
 def _zone_of(topology: Topology, name: str) -> str:

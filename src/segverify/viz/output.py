@@ -47,12 +47,12 @@ def figure_bytes(fig: Figure, fmt: str, dpi: float = 110) -> bytes:
     if fmt == "png":  # the pixels from Agg, encoded here: see png_bytes
         fig.savefig(buffer, format="rgba", dpi=dpi, facecolor="white")
         width, height = int(fig.get_figwidth() * dpi), int(fig.get_figheight() * dpi)  # as Agg sizes its canvas
-        return png_bytes(buffer.getvalue(), width, height)
+        return png_bytes(buffer.getbuffer(), width, height)
     fig.savefig(buffer, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
     return buffer.getvalue()
 
 
-def png_bytes(rgba: bytes, width: int, height: int) -> bytes:
+def png_bytes(rgba: bytes | memoryview, width: int, height: int) -> bytes:
     """An opaque picture (RGBA rows, alpha all 255 on a white figure) as an RGB PNG with no filter and
     no metadata. Pillow, which matplotlib uses, chooses a filter per row by trying them all: that
     was two thirds of the encoding time of a map, for a larger file than no filter at zlib level 3
@@ -69,7 +69,7 @@ def png_bytes(rgba: bytes, width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, truecolour, no interlace
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), 3))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 3))
             + chunk(b"IEND", b""))
 
 
