@@ -139,6 +139,7 @@ class Network:
             n.name: self._external_space(n) for n in topo.nodes.values() if n.kind is NodeKind.EXTERNAL}
         self._policy_cache: dict[tuple[str, str | None, str | None], CompiledAcl | None] = {}
         self._holders: dict[str, tuple[tuple[str | None, Bdd], ...]] = {}
+        self._accepted: dict[tuple[str, str], Bdd] = {}
         self._origin_cache: dict[str, Bdd] = {}
         # Nodes and LANs no failure touches are taken from ``as_built`` as compiled there.
         self._kept_lans = self._untouched_lans(base) if base is not None else frozenset()
@@ -385,6 +386,16 @@ class Network:
                 out.append((snat, m & ~above))
             above |= m
         return tuple(out)
+
+    def accepted_locally(self, node: str, ingress: str) -> Bdd:
+        """What the node keeps for itself of what arrives by ``ingress``: its addresses (as seen
+        from that interface's VRF) that its filters let in. Asked at every visit of the state, so
+        kept: one conjunction with the arriving headers instead of two."""
+        key = (node, ingress)
+        found = self._accepted.get(key)
+        if found is None:
+            found = self._accepted[key] = self.own_for(node, ingress) & self.delivery_filter(node, ingress)
+        return found
 
     def delivery_filter(self, node: str, ingress: str) -> Bdd:
         """What a node accepts for itself by ``ingress``: its acl_in, then its local policy."""

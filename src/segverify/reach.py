@@ -69,7 +69,7 @@ class Reachability:
                 arrived = delta
                 for _rule, part in twice:
                     arrived |= part
-                local = arrived & net.own_for(node, where) & net.delivery_filter(node, where)
+                local = arrived & net.accepted_locally(node, where)
                 if local != false:
                     self.delivered[node] = self.delivered.get(node, false) | local
             for transfer in net.transfers.get(state, ()):
