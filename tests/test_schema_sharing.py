@@ -89,7 +89,6 @@ def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 def test_changed_files_get_the_same_verdict(which: int, where: int, how: str, value: Any, changes: int) -> None:
     data = copy.deepcopy(VALID[which % len(VALID)])
     for n in range(changes):
-        value = copy.deepcopy(value)  # a fresh object each time: never a list inside itself
         paths = _paths(data)
         path = paths[(where * (n + 1)) % len(paths)]
         if not path:
