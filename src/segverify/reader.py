@@ -23,7 +23,6 @@ from .errors import InputError, Span
 from .inputs import read_regular
 from .model import SourceFile
 from .schema import SECTIONS, topology_schema
-from .schema_sharing import shared_definitions
 
 try:  # libyaml is several times faster on large networks
     _Loader: type = yaml.CSafeLoader
@@ -366,9 +365,8 @@ def _compile_fast_validator() -> Callable[[Any], Any]:
     """fastjsonschema turns the schema into Python code: ~20x faster on a large valid network.
 
     It is only the fast yes; when it says no, jsonschema finds the best error and its path, so
-    messages and spans come from one place. The schema uses nothing beyond draft-07 keywords; its
-    repeated parts are given to fastjsonschema once each (see :mod:`segverify.schema_sharing`)."""
-    schema = shared_definitions(_python_regexes(topology_schema()))
+    messages and spans come from one place. The schema uses nothing beyond draft-07 keywords."""
+    schema = dict(_python_regexes(topology_schema()))
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
     return fastjsonschema.compile(schema)
 
