@@ -259,9 +259,14 @@ def test_record_and_history_in_japanese(tmp_path: Path) -> None:
 
 
 def picture_texts(fig: object) -> str:
+    """Every text of a picture: matplotlib's own texts, and the labels drawn from the glyph cache."""
     from matplotlib.text import Text
 
-    return "\n".join(t.get_text() for t in fig.findobj(Text))  # type: ignore[attr-defined]
+    from segverify.viz.labels import Labels
+
+    texts = [t.get_text() for t in fig.findobj(Text)]  # type: ignore[attr-defined]
+    texts += [label for artist in fig.findobj(Labels) for label in artist.texts]  # type: ignore[attr-defined]
+    return "\n".join(texts)
 
 
 @pytest.mark.parametrize("name", ["dual-homed-server-lgwan-internet", "seg008-expired-exception"])
