@@ -250,8 +250,8 @@ def aggregate_figure(matrix: Matrix, topology: Topology, lang: str = "en",
                         ink[0].append((j + 0.5, i + 0.5))
                         ink[1].append(crossing.symbol)
             ax.add_collection(PatchCollection(squares, facecolors=colours, edgecolors="white"))  # one artist
-            for ink, (places, texts) in sorted(symbols.items()):
-                ax.add_artist(Labels(places, texts, 7, ink, fonts.font_families(), ax.transData, va="center"))
+            for colour, (places, texts) in sorted(symbols.items()):
+                ax.add_artist(Labels(places, texts, 7, colour, fonts.font_families(), ax.transData, va="center"))
             ax.set_xticks([j + 0.5 for j in range(n)])
             ax.set_xticklabels(labels, rotation=50, ha="left", fontsize=7, rotation_mode="anchor")
             ax.set_yticks([i + 0.5 for i in range(len(rows))])

@@ -94,12 +94,21 @@ class GlyphCache:
         code = ord(char)
         face = next((f for f in self.faces if f.get_char_index(code)), self.faces[0])  # else the "missing" box
         loaded = face.load_glyph(face.get_char_index(code), flags=LoadFlags.NO_HINTING)
+        import numpy as np
+
         vertices, codes = face.get_path()
         advance = loaded.linearHoriAdvance / 65536 / _SCALE
         if len(vertices) == 0:
             return Glyph(None, advance, 0.0, 0.0)
-        outline = Path(vertices / _SCALE, codes)
-        return Glyph(outline, advance, float(outline.vertices[:, 1].max()), float(outline.vertices[:, 1].min()))
+        points = np.asarray(vertices, dtype=float) / _SCALE
+        return Glyph(Path(points, codes), advance, float(points[:, 1].max()), float(points[:, 1].min()))
+
+
+def _pixels(renderer: RendererBase, points: float) -> float:
+    """``points`` in the renderer's pixels (matplotlib types the answer as any array)."""
+    import numpy as np
+
+    return float(np.asarray(renderer.points_to_pixels(points), dtype=float))
 
 
 @functools.lru_cache(maxsize=8)
@@ -150,10 +159,12 @@ class Labels(Artist):
         label's text box (x0, y0, width, height). ``whole_pixels``: advances rounded to pixels, as
         hinted text is set on a raster."""
         cache = glyphs_for(self.families, self.weight)
-        px = renderer.points_to_pixels(self.size)
-        anchors = self.get_transform().transform(self.positions) if self.positions else []
+        px = _pixels(renderer, self.size)
+        anchors: list[tuple[float, float]] = ([(float(x), float(y)) for x, y in
+                                               self.get_transform().transform(self.positions)]
+                                              if self.positions else [])
         places: dict[str, list[tuple[float, float]]] = {}
-        boxes = []
+        boxes: list[tuple[float, float, float, float]] = []
         align = {"left": 0.0, "center": 0.5, "right": 1.0}[self.ha]
         for (ax, ay), text in zip(anchors, self.texts):
             lines = text.split("\n")
@@ -161,13 +172,13 @@ class Labels(Artist):
             widest = 0.0
             for line, below in zip(lines, baselines):
                 glyphs = [cache.glyph(c) for c in line]
-                advances = [round(g.advance * px) if whole_pixels else g.advance * px for g in glyphs]
+                advances = [float(round(g.advance * px)) if whole_pixels else g.advance * px for g in glyphs]
                 width = sum(advances)
                 widest = max(widest, width)
                 x = ax - align * width
                 y = ay - below * px
                 if whole_pixels:
-                    x, y = round(x), round(y)
+                    x, y = float(round(x)), float(round(y))
                 for char, g, advance in zip(line, glyphs, advances):
                     if g.path is not None:
                         places.setdefault(char, []).append((x, y))
@@ -207,7 +218,7 @@ class Labels(Artist):
         if self.box is not None:
             self._draw_boxes(renderer, boxes)
         if svg:
-            _write_svg(renderer, cache, self.texts, places, renderer.points_to_pixels(self.size),
+            _write_svg(renderer, cache, self.texts, places, _pixels(renderer, self.size),
                        self.color, self.text_alpha)
         else:
             gc = renderer.new_gc()
@@ -215,11 +226,15 @@ class Labels(Artist):
             gc.set_snap(False)  # a hyphen is a tiny rectangle: snapped to the pixel grid it would vanish
             gc.set_clip_rectangle(None)
             colour = np.array([to_rgba(self.color, self.text_alpha)])
-            scale = Affine2D().scale(renderer.points_to_pixels(self.size))
+            scale = Affine2D().scale(_pixels(renderer, self.size))
             for char, at in places:
-                renderer.draw_path_collection(gc, scale, [cache.glyph(char).path], np.empty((0, 3, 3)), np.array(at),
-                                              IdentityTransform(), colour, np.empty((0, 4)), [0], [(0, None)],
-                                              [True], [None], "screen")
+                outline = cache.glyph(char).path
+                assert outline is not None  # layout places only glyphs with an outline
+                # matplotlib's stubs type these collection arguments narrower than Agg accepts.
+                renderer.draw_path_collection(gc, scale, [outline], np.empty((0, 3, 3)),  # type: ignore[arg-type]
+                                              np.array(at), IdentityTransform(), colour,  # type: ignore[arg-type]
+                                              np.empty((0, 4)), [0], [(0, None)],  # type: ignore[arg-type, list-item]
+                                              [True], [None], "screen")  # type: ignore[list-item]
             gc.restore()
         renderer.close_group("labels")
 
@@ -229,7 +244,7 @@ class Labels(Artist):
         from matplotlib.transforms import IdentityTransform
 
         assert self.box is not None
-        size = renderer.points_to_pixels(self.size)
+        size = _pixels(renderer, self.size)
         style = BoxStyle("round", pad=self.box.pad)
         gc = renderer.new_gc()
         gc.set_linewidth(1.0)  # a patch's default edge
@@ -237,7 +252,8 @@ class Labels(Artist):
         gc.set_clip_rectangle(None)
         face = to_rgba(self.box.face, self.box.alpha)
         for x0, y0, width, height in boxes:
-            renderer.draw_path(gc, style(x0, y0, width, height, size), IdentityTransform(), face)
+            # BoxStyle("round", ...) is a factory for a style instance; the stubs take it for the class.
+            renderer.draw_path(gc, style(x0, y0, width, height, size), IdentityTransform(), face)  # type: ignore[operator]
         gc.restore()
 
     def _draw_texts(self, renderer: RendererBase) -> None:
@@ -250,7 +266,9 @@ class Labels(Artist):
             if self.box is not None:
                 label.set_bbox({"boxstyle": f"round,pad={self.box.pad}", "facecolor": self.box.face,
                                 "edgecolor": self.box.edge, "alpha": self.box.alpha})
-            label.set_figure(self.get_figure())
+            figure = self.get_figure()
+            if figure is not None:
+                label.set_figure(figure)
             label.draw(renderer)
 
 

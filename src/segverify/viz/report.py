@@ -121,9 +121,9 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
     add(f'<table id="inventory"><tr><th>{esc(w["segment"])}</th><th>{esc(w["zone"])}</th>'
         f'<th>{esc(w["description"])}</th><th>{esc(w["nodes"])}</th><th>{esc(w["kinds"])}</th></tr>')
     members_of: dict[str, set[str]] = {}  # one pass over the devices, not one per zone
-    for n, node in topology.nodes.items():
+    for device, node in topology.nodes.items():
         for i in node.interfaces:
-            members_of.setdefault(i.zone, set()).add(n)
+            members_of.setdefault(i.zone, set()).add(device)
     for zone_name in matrix.zones if matrix.zones else sorted(topology.zones):
         zone = topology.zones[zone_name]
         members = sorted(members_of.get(zone_name, ()))
