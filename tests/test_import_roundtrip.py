@@ -109,13 +109,19 @@ def _dump(seed: int, root: Path) -> segverify.Topology:
     return topology
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_dumped_kernel_state_imports_to_the_same_reachability(tmp_path: Path, seed: int) -> None:
+def _round_trip(seed: int, root: Path) -> tuple[segverify.Topology, segverify.Topology]:
+    """Random network ``seed`` (needs the emulation environment), its kernel state dumped as a
+    snapshot under ``root``, and the import of that snapshot."""
     problem = _problem()
     require_environment("emulation (root, ip, nft)", problem is None, problem or "")
-    root = tmp_path / "snap"
     original = _dump(seed, root)
-    imported = segverify.load(root)
+    return original, segverify.load(root)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_dumped_kernel_state_imports_to_the_same_reachability(tmp_path: Path, seed: int) -> None:
+    root = tmp_path / "snap"
+    original, imported = _round_trip(seed, root)
     before, after = _pairs(original), _pairs(imported)
     notes = load_snapshot(root).notes.sorted()
     shown = [str(n) for n in notes if n.kind is not NoteKind.WARNING and EMULATOR_GUARD not in n.text]
@@ -131,11 +137,7 @@ def test_dumped_kernel_state_imports_to_the_same_reachability(tmp_path: Path, se
 
 @pytest.mark.parametrize("seed", KERNEL_SEEDS)
 def test_the_kernel_agrees_with_the_imported_model(tmp_path: Path, seed: int) -> None:
-    problem = _problem()
-    require_environment("emulation (root, ip, nft)", problem is None, problem or "")
-    root = tmp_path / "snap"
-    original = _dump(seed, root)
-    imported = segverify.load(root)
+    original, imported = _round_trip(seed, tmp_path / "snap")
     # The devices are compared (the pools of the original are not dumped; the import names its
     # own after the LANs it derives): the same scope as the comparison of the two models above.
     result = emulate(original, judge=imported)

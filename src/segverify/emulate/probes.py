@@ -309,12 +309,11 @@ class Chooser:
                                  f"{node.name} static NAT {rule.translated}")
 
     def devices(self, receivers: Sequence[str]) -> None:
-        """Probes to each address of each receiving device, from a few senders: plain services,
-        ssh and https (what management allows or refuses), and one hit of each policy line."""
+        """Probes to each address of each receiving device (:func:`device_receivers`), from a few
+        senders: plain services, ssh and https (what management allows or refuses), and one hit of
+        each policy line."""
         for name in receivers:
             node = self.topo.nodes[name]
-            if node.kind is NodeKind.EXTERNAL or not node.forwarding:
-                continue
             services = [(proto, DEFAULT_SPORT, dport) for proto, dport in (*PLAIN, (TCP, 22), (TCP, 443))]
             if node.policy is not None:
                 for line in (*node.policy.lines, *node.policy.local):
