@@ -22,7 +22,8 @@ from .pools import (DECLARED_PREFIX, Exclusions, attach, first_free, implicit_po
                     lan_subnets, pool_node, routers_on)
 from .model import (DEFAULT_VRF, PORTED_PROTOCOLS, PROTOCOLS, Acl, Action, DeclaredFlow, ExceptionDecl, Interface, Lan,
                     Match, NatRule, NatType, Node, NodeKind, Policy, PolicyLine, Pool, PortRange, Profile, Role,
-                    Route, Rule, Sanitizer, SanitizerType, Segment, ServiceTerm, Topology, Vrf, Wildcard, Zone)
+                    Route, Rule, Sanitizer, SanitizerType, Segment, ServiceTerm, Topology, Vrf, Wildcard, Zone,
+                    nat_answers)
 
 RULE_IDS = frozenset(f"SEG{n:03d}" for n in range(1, 12))
 _TERM = re.compile(r"^(?P<proto>[a-z]+|\d{1,3})(?:/(?P<low>\d{1,5})(?:-(?P<high>\d{1,5}))?"
@@ -333,6 +334,7 @@ class Builder:
         nodes = {name: self.node(name, raw, interfaces[name]) for name, raw in raw_nodes.items()}
         lans = self.lans(nodes)
         self.check_next_hops(nodes, lans)
+        self.check_nat_answers(nodes, lans)
         self.check_represented_once(nodes)
         declared = self.pools(nodes, lans)
         pool_nodes = declared + implicit_pools(nodes, lans, declared)
@@ -941,6 +943,26 @@ class Builder:
                         which = "network" if route.via == net.network_address else "broadcast"
                         raise InputError(f"next hop {route.via} of {node.name} is the {which} address of {net}; "
                                          f"name a host address of the neighbour", route.span)
+
+    def check_nat_answers(self, nodes: dict[str, Node], lans: tuple[Lan, ...]) -> None:
+        """A NAT address a device answers ARP for on a LAN must not be another member's address there,
+        nor one another member answers for: two answers to one ARP request leave the delivery to
+        chance (the engine would deliver to both, a kernel to whichever answered last)."""
+        for lan in lans:
+            # What each member answers for on this LAN: (addresses, member, by NAT, where it says so).
+            held: list[tuple[IPv4Network, str, bool, Span]] = [
+                (IPv4Network(ip), member, False, nodes[member].interface(iface).span)
+                for member, iface in lan.endpoints for ip in nodes[member].interface(iface).ips]
+            for member, iface in lan.endpoints:
+                for rule, net in nat_answers(nodes[member], iface):
+                    for other_net, other, by_nat, span in held:
+                        if other != member and net.overlaps(other_net):
+                            what = (f"{other_net} that {other} answers for by NAT" if by_nat
+                                    else f"the address {other_net.network_address} of {other}")
+                            raise InputError(f"{member}'s NAT makes it answer ARP for {net} on LAN {lan.name}, "
+                                             f"which holds {what}: two devices would answer for one address",
+                                             rule.span, related=span, note=f"{other} answers for it here")
+                    held.append((net, member, True, rule.span))
 
     def exception(self, index: int, raw: dict[str, Any]) -> ExceptionDecl:
         path: Path_ = ("exceptions", index)

@@ -41,16 +41,18 @@ class SegverifyError(Exception):
 class InputError(SegverifyError):
     """The topology input is malformed, inconsistent or hostile."""
 
-    def __init__(self, message: str, span: Span | None = None, *, related: Span | None = None):
+    def __init__(self, message: str, span: Span | None = None, *, related: Span | None = None,
+                 note: str = "first defined here"):
         self.message = message
         self.span = span
         self.related = related
+        self.note = note  # what the related place is
         super().__init__(str(self))
 
     def __str__(self) -> str:
         text = f"{self.span}: error: {self.message}" if self.span else f"error: {self.message}"
         if self.related is not None:
-            text += f"\n{self.related}: note: first defined here"
+            text += f"\n{self.related}: note: {self.note}"
         return text
 
 

@@ -461,6 +461,29 @@ class Node:
         return tuple(ip for i in self.interfaces for ip in i.ips)
 
 
+def nat_rules(node: Node) -> tuple[NatRule, ...]:
+    """The node's NAT rules and those of its policy lines."""
+    lines = node.policy.lines if node.policy is not None else ()
+    return node.nat + tuple(line.snat for line in lines if line.snat is not None)
+
+
+def nat_answers(node: Node, iface: str) -> tuple[tuple[NatRule, IPv4Network], ...]:
+    """The NAT addresses ``node`` answers ARP for on ``iface`` (FortiOS VIP arp-reply, IOS NAT
+    alias), each with its rule: the public addresses of the rules working there that lie on its
+    subnets; a policy line's pool wherever it lies on a subnet of the node. The engine, the
+    emulator and the loader's conflict check all read this."""
+    subnets = [a.network for a in node.interface(iface).all_addresses]
+    out: list[tuple[NatRule, IPv4Network]] = []
+    for rule in nat_rules(node):
+        if rule.policy_line is None and rule.interface != iface:
+            continue
+        for net in rule.public:
+            for sub in subnets:
+                if net.overlaps(sub):
+                    out.append((rule, net if net.subnet_of(sub) else sub))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Zone:
     name: str

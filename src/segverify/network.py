@@ -21,7 +21,7 @@ import networkx as nx
 from .cycles import pausing
 from .headers import Bdd, HeaderSpace
 from .model import (DEFAULT_VRF, Acl, Action, Interface, NatRule, NatType, Node, NodeKind, Role, Route, Rule,
-                    Segment, Topology)
+                    Segment, Topology, nat_answers, nat_rules)
 
 ORIGIN = "<origin>"
 LAN = "<lan>"
@@ -502,16 +502,8 @@ class Network:
             self.transfers[(LAN, lan)] = out
 
     def _nat_arp(self, node: Node, iface: str) -> Bdd:
-        """The NAT addresses a node answers ARP for on ``iface`` (FortiOS VIP arp-reply, IOS NAT
-        alias): the public addresses of the rules working there that lie on its subnets; a policy
-        line's pool wherever it lies on a subnet of the node."""
-        s = self.space
-        subnets = s.networks("dst", tuple(a.network for a in node.interface(iface).all_addresses))
-        public = s.false
-        for rule in nat_rules(node):
-            if rule.policy_line is not None or rule.interface == iface:
-                public |= s.networks("dst", rule.public)
-        return public & subnets
+        """The NAT addresses a node answers ARP for on ``iface`` (see :func:`nat_answers`)."""
+        return self.space.networks("dst", tuple(net for _rule, net in nat_answers(node, iface)))
 
     def _device_graph(self) -> nx.MultiGraph:
         g = nx.MultiGraph()
@@ -718,12 +710,6 @@ class Network:
                     cached |= s.origin(self.origin_ids[name])
             self._sources_cache[key] = cached
         return cached
-
-
-def nat_rules(node: Node) -> tuple[NatRule, ...]:
-    """The node's NAT rules and those of its policy lines."""
-    lines = node.policy.lines if node.policy is not None else ()
-    return node.nat + tuple(line.snat for line in lines if line.snat is not None)
 
 
 def origin_bits_for(topology: Topology) -> int:

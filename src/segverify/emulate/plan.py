@@ -33,7 +33,7 @@ from typing import Callable, Iterable
 
 from ..errors import EnvironmentProblem
 from ..pools import stands_for
-from ..model import DEFAULT_VRF, Node, NodeKind, Route, Topology
+from ..model import DEFAULT_VRF, Node, NodeKind, Route, Topology, nat_answers
 from ..network import nat_rules, uplinks
 from . import nftables
 from . import vrf as vrf_tables
@@ -430,16 +430,10 @@ def nat_arp_addresses(node: Node, iface: str) -> list[IPv4Address]:
     get permanent entries, since a Linux kernel does not answer for addresses it does not hold."""
     subnets = [a.network for a in node.interface(iface).all_addresses]
     out: set[IPv4Address] = set()
-    for rule in nat_rules(node):
-        if rule.policy_line is None and rule.interface != iface:
-            continue
-        for net in rule.public:
-            for sub in subnets:
-                if net.overlaps(sub):
-                    inner = net if net.subnet_of(sub) else sub
-                    if inner.num_addresses > NAT_ARP_LIMIT:
-                        raise EnvironmentProblem(f"{node.name}: the NAT addresses {inner} are too many to emulate "
-                                                 f"(at most {NAT_ARP_LIMIT} per interface)")
-                    out.update(a for a in inner if a not in (sub.network_address, sub.broadcast_address)
-                               or sub.prefixlen >= 31)
+    for _rule, inner in nat_answers(node, iface):
+        if inner.num_addresses > NAT_ARP_LIMIT:
+            raise EnvironmentProblem(f"{node.name}: the NAT addresses {inner} are too many to emulate "
+                                     f"(at most {NAT_ARP_LIMIT} per interface)")
+        sub = next(sub for sub in subnets if inner.subnet_of(sub))
+        out.update(a for a in inner if a not in (sub.network_address, sub.broadcast_address) or sub.prefixlen >= 31)
     return sorted(out)
