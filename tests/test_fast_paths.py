@@ -4,11 +4,18 @@ Each fast path (one analysis shared by every output, the matrix's cheap tests on
 is compared with the plain way of computing the same thing: a fresh compile and propagation, and
 the straightforward computation written out here, in JSON, byte for byte. The networks are every
 reference topology, every broken one that loads, and generated prefectures of each model.
+
+The two-core path (a forked worker parses half of a directory's files and runs part of the rules,
+segverify.forked) is compared with the one-process path the same way, in every format.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,3 +104,30 @@ def test_file_networks(path: Path) -> None:
 def test_generated_networks(generated: dict[str, tuple[str, _dt.date]], model: str) -> None:
     path, today = generated[model]
     _same_answers(segverify.load(path), today)
+
+
+def _two_core_answers(networks: list[tuple[str, _dt.date]]) -> dict[str, dict]:
+    """Each network read and checked in one process and with a worker (``twocores.py``, in a fresh
+    process: one with a thread running, as a test session that has started Dask, never forks)."""
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "twocores.py"), "same-reports",
+                           *(f"{path}={day.isoformat()}" for path, day in networks)],
+                          capture_output=True, text=True, env={**os.environ, "SEGVERIFY_JOBS": ""}, check=True)
+    return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_two_cores_give_the_one_process_reports_on_every_file() -> None:
+    answers = _two_core_answers([(str(path), TODAY) for path in FILES])
+    assert len(answers) == len(FILES)
+    for path, answer in answers.items():
+        for shown in ("json", "text", "sarif", "document", "matrix"):
+            assert answer["parallel"][shown] == answer["serial"][shown], (path, shown)
+        assert answer["children"] >= 1, path  # the rules' worker ran (every profile has HYG001)
+
+
+def test_two_cores_give_the_one_process_reports_on_generated_networks(
+        generated: dict[str, tuple[str, _dt.date]]) -> None:
+    answers = _two_core_answers(list(generated.values()))
+    for path, answer in answers.items():
+        for shown in ("json", "text", "sarif", "document", "matrix"):
+            assert answer["parallel"][shown] == answer["serial"][shown], (path, shown)
+        assert answer["children"] == 3, path  # both reads of the municipalities/ directory, and the rules

@@ -54,12 +54,14 @@ def compile_network(topology: Topology) -> Network:
 
 
 def analyse(topology: Topology, profile: str | Profile | None = None, today: _dt.date | None = None,
-            network: Network | None = None, strict: bool = False) -> Analysis:
+            network: Network | None = None, strict: bool = False, jobs: int | None = None) -> Analysis:
     """Compile (unless ``network`` is given) and verify ``topology``, keeping what was computed.
 
-    ``strict``: model-completeness warnings are errors (see :func:`segverify.policy.check.verify`)."""
+    ``strict``: model-completeness warnings are errors (see :func:`segverify.policy.check.verify`);
+    ``jobs``: 1 keeps the rules in this process, None lets the network's size decide
+    (:func:`segverify.policy.check.run_rules`)."""
     from .policy.check import run_rules
 
     net = network if network is not None else compile_network(topology)
-    context, report = run_rules(topology, net, profile, today, strict)
+    context, report = run_rules(topology, net, profile, today, strict, jobs)
     return Analysis(topology, net, context, report)

@@ -74,6 +74,17 @@ def _load(path: str):  # type: ignore[no-untyped-def]
 
 
 
+def _use_jobs(jobs: int | None) -> None:
+    """``--jobs`` for the work of one network in this process (forked.py), until the command ends."""
+    from . import forked
+
+    if jobs is None:
+        forked.jobs_from_environment()  # a wrong SEGVERIFY_JOBS is said before the work starts
+    before = forked.chosen_jobs()
+    forked.use_jobs(jobs)
+    click.get_current_context().call_on_close(lambda: forked.use_jobs(before))
+
+
 path_argument = click.argument("path", type=click.Path(exists=False, dir_okay=True))
 
 
@@ -87,8 +98,10 @@ def cli(quiet: bool) -> None:
     configure(enabled=wanted(quiet))
 
 
-jobs_option = click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
-                           help="Worker processes on this machine.")
+jobs_option = click.option("--jobs", "-j", type=click.IntRange(1), default=None,
+                           help="Worker processes on this machine: with several PATHs, networks checked at once "
+                                "(default 1); with one, 1 keeps the check in one process (default: a large network "
+                                "uses a second core; also SEGVERIFY_JOBS).")
 scheduler_option = click.option("--scheduler", metavar="ADDRESS",
                                 help="Run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://10.0.0.5:8786 "
                                      "(needs segverify[distributed]).")
@@ -120,7 +133,7 @@ scheduler_option = click.option("--scheduler", metavar="ADDRESS",
 @db_option
 def check(paths: tuple[str, ...], profile: str | None, fmt: str, output: str | None, today: _dt.date | None,
           fail_on: str, strict: bool, select: str | None, ignore: str | None, baseline: str | None,
-          write_baseline: str | None, jobs: int, scheduler: str | None, lang: str | None, keep_record: bool,
+          write_baseline: str | None, jobs: int | None, scheduler: str | None, lang: str | None, keep_record: bool,
           db: str | None) -> None:
     """Verify PATH against the rule catalogue. Exit 0 compliant (warnings alone pass), 1 errors, 2 bad input.
 
@@ -132,6 +145,7 @@ def check(paths: tuple[str, ...], profile: str | None, fmt: str, output: str | N
     from .policy.selection import apply_baseline, baseline_text, parse_rule_terms, read_baseline, select_rules
 
     chosen, left_out = parse_rule_terms(select, "--select"), parse_rule_terms(ignore, "--ignore")
+    _use_jobs(jobs)
     _writable(output)
     if db is not None and not keep_record:
         raise click.UsageError("--db names the record for --record; give --record too")
@@ -150,7 +164,7 @@ def check(paths: tuple[str, ...], profile: str | None, fmt: str, output: str | N
             raise click.UsageError(f"with several networks use --format {' or '.join(BATCH_FORMATS)}")
         if baseline or write_baseline:
             raise click.UsageError("--baseline and --write-baseline take one network, checked here (no --scheduler)")
-        results = check_many(paths, CheckOptions(profile, today, strict, fail_on, fmt, chosen, left_out), jobs,
+        results = check_many(paths, CheckOptions(profile, today, strict, fail_on, fmt, chosen, left_out), jobs or 1,
                              scheduler)
         _not_over_inputs(output, also=[f for r in results for f in r.inputs])
         _emit(render_many(results, fmt) if len(paths) > 1 else results[0].rendered, output)

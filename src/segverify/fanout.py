@@ -100,9 +100,11 @@ def _on_dask(work: Callable[[Shared, Item], Result], shared: Shared, items: Sequ
 
 
 def _call(item: Item, work: Callable[[Shared, Item], Result], shared: Shared) -> Result:
+    from .forked import allow
     from .progress import configure
 
     configure(False)  # a worker never draws on the terminal (a local worker may share it)
+    allow(False)  # nor forks workers of its own: the fan-out already uses the cores
     return work(shared, item)
 
 
@@ -120,11 +122,13 @@ def _on_process_pool(work: Callable[[Shared, Item], Result], shared: Shared, ite
 
 
 def _keep(shared: Any) -> None:
+    from .forked import allow
     from .progress import configure
 
     global _SHARED
     _SHARED = shared
     configure(False)  # forked with the parent's progress: only the parent draws
+    allow(False)  # the pool already uses the cores: no worker forks workers of its own
 
 
 def _call_shared(job: tuple[Callable[[Any, Item], Result], int, Item]) -> tuple[int, Result]:

@@ -14,7 +14,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import fastjsonschema
 import yaml
@@ -23,6 +23,9 @@ from .errors import InputError, Span
 from .inputs import read_regular
 from .model import SourceFile
 from .schema import SECTIONS, topology_schema
+
+if TYPE_CHECKING:
+    from .readahead import ReadAhead
 
 try:  # libyaml is several times faster on large networks
     _Loader: type = yaml.CSafeLoader
@@ -431,8 +434,11 @@ def _load_document(path: str | os.PathLike[str]) -> Document:
         if not files:
             raise InputError(f"{_display_name(root)} holds no .yaml or .yml file")
         confine = root.resolve()
-        for f in files:
-            _merge_file(doc, f, seen=[], depth=0, confine=confine)
+        from .readahead import ReadAhead
+
+        with ReadAhead(files, confine) as ahead:
+            for f in files:
+                _merge_file(doc, f, seen=[], depth=0, confine=confine, ahead=ahead)
     elif root.exists() or root.is_symlink():
         _merge_file(doc, root, seen=[], depth=0, confine=root.resolve().parent)
     else:
@@ -453,7 +459,7 @@ def _inside(path: Path, confine: Path) -> bool:
 
 
 def _merge_file(doc: Document, path: Path, seen: list[Path], depth: int, confine: Path,
-                where: Span | None = None) -> None:
+                where: Span | None = None, ahead: ReadAhead | None = None) -> None:
     resolved = path.resolve()
     display = _display_name(path)
     if where is not None and not _inside(resolved, confine):
@@ -466,8 +472,13 @@ def _merge_file(doc: Document, path: Path, seen: list[Path], depth: int, confine
         raise InputError(f"includes nested deeper than {MAX_INCLUDE_DEPTH}", where or Span(display, 1, 1))
     if any(f.path == display for f in doc.files):
         raise InputError(f"{display} is read twice (included from two places)", where or Span(display, 1, 1))
-    part, _text, raw = read_yaml(path, display, where, eager=False)
-    doc.files.append(SourceFile(display, hashlib.sha256(raw).hexdigest()))
+    early = ahead.take(path) if ahead is not None else None  # parsed by a worker (readahead.py)
+    if early is not None:
+        part, sha256 = early
+    else:
+        part, _text, raw = read_yaml(path, display, where, eager=False)
+        sha256 = hashlib.sha256(raw).hexdigest()
+    doc.files.append(SourceFile(display, sha256))
     _merge_node(doc, part, display, path.parent, seen + [resolved], depth, confine)
 
 
@@ -509,8 +520,11 @@ def _merge_node(doc: Document, part: Document | None, display: str, base: Path,
         except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop, no permission
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise InputError(f"cannot read include {inc[:80]!r}: {detail}", include_at) from None
-        for f in members:
-            _merge_file(doc, f, seen, depth + 1, confine, include_at)
+        from .readahead import ReadAhead
+
+        with ReadAhead(members, confine) as ahead:
+            for f in members:
+                _merge_file(doc, f, seen, depth + 1, confine, include_at, ahead)
 
 
 def _merge_section(doc: Document, part: Document, key: str, value: Any, spans: list[tuple[Path_, Any]],

@@ -1,0 +1,189 @@
+"""Checks of the forked worker (segverify.forked), run in a fresh process: ``python twocores.py WHAT ARGS``.
+
+A process with a thread running never forks (the child could inherit a lock held for ever), and a
+test session that has started a Dask cluster keeps one of its threads. So the tests run these in
+a process of their own, which prints its answer as one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from segverify import forked
+
+FORMATS = ("json", "text", "sarif")
+
+
+def _reports(path: str, today: _dt.date, jobs: int) -> dict[str, str]:
+    """``path`` loaded and checked with ``jobs``; its reports, and its files' places as read."""
+    import segverify
+    from segverify.analysis import analyse
+    from segverify.outputs import RENDERERS
+    from segverify.reader import load_document
+
+    forked.use_jobs(jobs)
+    doc = load_document(path)
+    found = analyse(segverify.load(path), today=today, jobs=jobs)
+    shown = {fmt: RENDERERS[fmt](found.report) for fmt in FORMATS}
+    shown["document"] = repr((doc.data, sorted(doc.spans.items()), sorted(doc.key_spans.items()),
+                              doc.files, sorted(doc.texts.items())))
+    shown["matrix"] = json.dumps(found.matrix.to_dict(), sort_keys=True)
+    return shown
+
+
+def same_reports(args: list[str]) -> dict[str, Any]:
+    """For each ``PATH=DATE``: serial and two-core reports, and how many results came from children."""
+    out: dict[str, Any] = {}
+    for arg in args:
+        path, day = arg.rsplit("=", 1)
+        today = _dt.date.fromisoformat(day)
+        serial = _reports(path, today, 1)
+        before = forked.results_from_children()
+        parallel = _reports(path, today, 2)
+        out[path] = {"serial": serial, "parallel": parallel, "children": forked.results_from_children() - before}
+    return out
+
+
+def _in_child() -> bool:
+    return forked.in_child()
+
+
+def _dies_in_child(work: Callable[[], Any], how: str) -> Callable[[], Any]:
+    """``work``, except that in a forked child it fails as ``how`` says."""
+    def failing(*args: Any) -> Any:
+        if _in_child():
+            if how == "signal":
+                os.kill(os.getpid(), signal.SIGKILL)
+            if how == "exit":
+                os._exit(3)
+            if how == "exception":
+                raise RuntimeError("failed in the child")
+            if how == "unpicklable":
+                return lambda: None
+            if how == "noise":
+                print("child on stdout")
+                print("child on stderr", file=sys.stderr)
+                os.write(1, b"child on fd 1\n")
+                os.write(2, b"child on fd 2\n")
+        return work(*args)
+    return failing
+
+
+def failing_rules(args: list[str]) -> dict[str, Any]:
+    """The report with each rule of the worker failing there as ``how``; and the serial report."""
+    from segverify import load
+    from segverify.analysis import analyse
+    from segverify.outputs import RENDERERS
+    from segverify.policy import check
+
+    how, path, day = args
+    today = _dt.date.fromisoformat(day)
+    topology = load(path)
+    serial = RENDERERS["json"](analyse(topology, today=today, jobs=1).report)
+    for rule in check.IN_WORKER:
+        check.CHECKS[rule] = _dies_in_child(check.CHECKS[rule], how)  # type: ignore[assignment]
+    before = forked.results_from_children()
+    parallel = RENDERERS["json"](analyse(topology, today=today, jobs=2).report)
+    return {"serial": serial, "parallel": parallel, "children": forked.results_from_children() - before,
+            "zombies": _children()}
+
+
+def failing_read(args: list[str]) -> dict[str, Any]:
+    """A directory read with the worker's parse failing as ``how``, and read serially."""
+    from segverify import readahead
+    from segverify.reader import load_document
+
+    how, path = args
+    forked.use_jobs(1)
+    serial = load_document(path)
+    readahead._parse = _dies_in_child(readahead._parse, how)  # type: ignore[assignment]
+    forked.use_jobs(2)
+    before = forked.results_from_children()
+    parallel = load_document(path)
+    return {"same": repr(serial) == repr(parallel), "files": len(serial.files),
+            "children": forked.results_from_children() - before, "zombies": _children()}
+
+
+def read_errors(args: list[str]) -> dict[str, Any]:
+    """The message each way of reading gives for ``path`` (a directory with broken files)."""
+    from segverify.errors import InputError
+    from segverify.reader import load_document
+
+    said = {}
+    for jobs in (1, 2):
+        forked.use_jobs(jobs)
+        try:
+            load_document(args[0])
+            said[str(jobs)] = "read without an error"
+        except InputError as exc:
+            said[str(jobs)] = str(exc)
+    return said
+
+
+def _children() -> list[int]:
+    """This process's children (a zombie is one not waited for)."""
+    found = []
+    for task in os.listdir(f"/proc/{os.getpid()}/task"):
+        with open(f"/proc/{os.getpid()}/task/{task}/children") as listing:
+            found += [int(pid) for pid in listing.read().split()]
+    return found
+
+
+def forked_work(args: list[str]) -> dict[str, Any]:
+    """``Forked`` on its own: where the result came from, what the child printed, what is left over."""
+    how = args[0]
+    parent = os.getpid()
+    with forked.Forked(_dies_in_child(os.getpid, how)) as child:
+        started = child.started
+        got = child.result()
+    return {"started": started, "from_child": got != parent and not callable(got), "ran_in_child": child.ran_in_child,
+            "here": got == parent, "zombies": _children()}
+
+
+def abandoned(args: list[str]) -> dict[str, Any]:
+    """A child whose result is not wanted (an error here): stopped and waited for."""
+    import time
+
+    try:
+        with forked.Forked(lambda: time.sleep(600)) as child:
+            started = child.started
+            raise KeyError("an error here while the child works")
+    except KeyError:
+        pass
+    return {"started": started, "zombies": _children()}
+
+
+def nested(args: list[str]) -> dict[str, Any]:
+    """A Forked inside a forked child runs its work there (no grandchild); one child at a time here."""
+    def inner() -> tuple[bool, int]:
+        with forked.Forked(os.getpid) as grandchild:
+            return grandchild.started, grandchild.result()
+
+    with forked.Forked(inner) as child:
+        with forked.Forked(os.getpid) as second:
+            second_started = second.started
+            second.result()
+        (grand_started, grand_pid), from_child = child.result(), child.ran_in_child
+    return {"grandchild_started": grand_started, "second_started": second_started, "from_child": from_child,
+            "zombies": _children()}
+
+
+def main() -> None:
+    what, args = sys.argv[1], sys.argv[2:]
+    answers: dict[str, Callable[[list[str]], Any]] = {
+        "same-reports": same_reports, "failing-rules": failing_rules, "failing-read": failing_read,
+        "read-errors": read_errors, "forked": forked_work, "abandoned": abandoned, "nested": nested,
+    }
+    result = answers[what](args)
+    sys.stdout.write("\n" + json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    main()
