@@ -277,7 +277,8 @@ def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: _d
             from .viz.commands import write_heatmap
 
             write_heatmap(m, plot, topo)
-    click.echo(dumps(m.to_dict()) if fmt == "json" else render_matrix(m), nl=False)
+        table = dumps(m.to_dict()) if fmt == "json" else render_matrix(m)  # 80,000 cells at a prefecture
+    click.echo(table, nl=False)
 
 
 @cli.command()

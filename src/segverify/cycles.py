@@ -9,7 +9,8 @@ phase. Pausing nests: only the outermost pause turns the collector back on.
 
 Drawing and tabulating an analysis is the other case: matplotlib allocates all the time, and each
 pass walked the analysis again (at the prefecture a third of the drawing time); there the objects
-that exist are set aside for the drawing (``settled``) while the drawing's own garbage is collected.
+that exist are set aside for the drawing (``settled``) and the drawing's own garbage is collected
+between pictures (``tidy``).
 """
 
 from __future__ import annotations
@@ -46,9 +47,26 @@ def pausing(function: Callable[P, R]) -> Callable[P, R]:
 
 @contextmanager
 def settled() -> Iterator[None]:
-    """What exists now (an analysis) is not walked by the collector until the block ends."""
+    """What exists now (an analysis) is not walked by the collector until the block ends, and the
+    collector runs only when :func:`tidy` asks (between pictures), not as allocations add up.
+
+    Measured at the 1,203-node prefecture: with the collector running on its own, the report's
+    drawing took 2.2 s CPU instead of 1.5 s; each full pass walked what the drawing had kept (the
+    zone matrix, matplotlib's modules and caches), about 0.1 s a pass."""
+    was_enabled = gc.isenabled()
     gc.freeze()
+    gc.disable()
     try:
         yield
     finally:
+        if was_enabled:
+            gc.enable()
         gc.unfreeze()
+
+
+def tidy() -> None:
+    """After a picture is written and its figure dropped: with the collector paused, free what the
+    pictures left in reference cycles (a matplotlib figure is one), walking only what was allocated
+    since the last call. With the collector running it does this itself."""
+    if not gc.isenabled():
+        gc.collect(0)

@@ -164,6 +164,7 @@ def write_atlas(topology: Topology, network: Network, report: Report, output: st
                 warn: Callable[[str], None] | None = None) -> list[str]:
     """The overview at ``output`` and one map per municipality beside it (``NAME-m01.png`` ...)."""
     from .map import render
+    from ..cycles import tidy
     from ..outputs.files import write_bytes
     from ..progress import current
 
@@ -172,12 +173,14 @@ def write_atlas(topology: Topology, network: Network, report: Report, output: st
     written = [output]
     progress = current()
     write_bytes(output, render(overview_figure(topology, network, report, lang, warn), fmt))
+    tidy()
     groups = municipalities(topology, list(network.graph.nodes))
     for done, (name, members) in enumerate(groups.items(), 1):
         progress.tick("municipality maps", done, len(groups))
         target = path.with_name(f"{path.stem}-{name}{path.suffix}")
-        fig = map_figure(topology, network, report, warn=warn, nodes=members, subtitle=name, lang=lang)
-        write_bytes(target, render(fig, fmt))
+        write_bytes(target, render(map_figure(topology, network, report, warn=warn, nodes=members, subtitle=name,
+                                              lang=lang), fmt))
+        tidy()
         written.append(str(target))
     return written
 

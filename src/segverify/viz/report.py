@@ -13,6 +13,7 @@ import html
 from collections import Counter
 from typing import Callable
 
+from ..cycles import tidy
 from ..findings import Finding, Report, Severity
 from ..matrix import Crossing, Matrix
 from ..model import ImportScope, NodeKind, Segment, Topology
@@ -164,6 +165,7 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
         for name, members in atlas.municipalities(topology, list(net.graph.nodes)).items():
             picture = segmap.render(segmap.map_figure(topology, net, report, warn=warn, nodes=members,
                                                       subtitle=name, lang=lang), "svg")
+            tidy()
             add(f'<details class="town"><summary>{esc(name)} ({esc(text(lang, "map.devices", n=len(members)))})'
                 f'</summary><figure>{_svg_img(picture, name, "map-" + name)}</figure></details>')
     add("</section>")
