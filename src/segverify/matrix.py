@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Iterable
 
 from .findings import Report
 from .headers import Bdd, HeaderSpace
@@ -77,44 +78,70 @@ def zone_matrix(topology: Topology, network: Network, reach: Reachability, repor
     has_sanitizer = {z: any(n in sanitizers for n in members[z]) for z in zones}
     space = network.space
     false = space.false
-    # One union per receiving zone, then a cheap test on the origin ids alone: most of the
-    # zones² pairs carry nothing, and only the others need the full conjunction.
+    # Most of the zones² pairs carry nothing. What a zone received is tested first on the origin
+    # ids alone (the senders the rules already asked the propagation for, a small predicate), a
+    # group of source zones at a time; only a pair that carries something takes the conjunction
+    # of everything the zone received, for its services. Testing on the senders is exact: the
+    # senders are what was received with every other header bit quantified away.
     origins = {a: network.sources_in(members[a]) for a in zones}
     plain_origins = {a: network.sources_in(n for n in members[a] if n not in sanitizers) for a in zones}
-    cells = {}
+    groups = [zones[i:i + _GROUP] for i in range(0, len(zones), _GROUP)]
+    group_origins = [_any((origins[a] for a in group), false) for group in groups]
+    carried: dict[tuple[str, str], Cell] = {}
     progress = current()
     for column, b in enumerate(zones, 1):
         progress.tick("zone matrix columns", column, len(zones))
-        got = _union(reach, members[b], false)
-        senders = space.origins_of(got)
-        plain_got: Bdd | None = None
-        for a in zones:
-            found = by_pair.get((a, b), [])
-            received = got & origins[a] if senders & origins[a] != false else false
-            if received == false:
-                crossing = Crossing.NONE
-            elif any(not f.suppressed for f in found):
-                crossing = Crossing.VIOLATION
-            elif found:
-                crossing = Crossing.EXCEPTION
-            elif a != b and (has_sanitizer[a] or has_sanitizer[b]):
-                # Sanitized only: all flows start or end at a sanitizer.
-                if plain_got is None:
-                    plain_got = _union(reach, [n for n in members[b] if n not in sanitizers], false)
-                crossing = Crossing.SANITIZED if plain_got & plain_origins[a] == false else Crossing.ALLOWED
-            else:
-                crossing = Crossing.ALLOWED
-            services = services_text(space, received) if crossing is not Crossing.NONE else ()
-            cells[(a, b)] = Cell(a, b, crossing, services, tuple(sorted({f.rule for f in found})) if found else ())
-    rows = {(a, b): cells[(a, b)] for a in zones for b in zones}  # row by row, as read
+        senders = _any((reach.senders(n) for n in members[b]), false)
+        if senders == false:
+            continue
+        plain_senders: Bdd | None = None
+        for group, group_origin in zip(groups, group_origins):
+            if senders & group_origin == false:
+                continue
+            for a in group:
+                if senders & origins[a] == false:
+                    continue
+                found = by_pair.get((a, b), [])
+                if any(not f.suppressed for f in found):
+                    crossing = Crossing.VIOLATION
+                elif found:
+                    crossing = Crossing.EXCEPTION
+                elif a != b and (has_sanitizer[a] or has_sanitizer[b]):
+                    # Sanitized only: all flows start or end at a sanitizer.
+                    if plain_senders is None:
+                        plain_senders = _any((reach.senders(n) for n in members[b] if n not in sanitizers), false)
+                    crossing = Crossing.SANITIZED if plain_senders & plain_origins[a] == false else Crossing.ALLOWED
+                else:
+                    crossing = Crossing.ALLOWED
+                services = services_text(space, _received(reach, members[b], origins[a], false))
+                carried[(a, b)] = Cell(a, b, crossing, services, tuple(sorted({f.rule for f in found})) if found else ())
+    rows = {}  # row by row, as read
+    for a in zones:
+        for b in zones:
+            cell = carried.get((a, b))
+            if cell is None:
+                quiet = by_pair.get((a, b))  # a pair without flows still names its findings
+                cell = Cell(a, b, Crossing.NONE, (), tuple(sorted({f.rule for f in quiet})) if quiet else ())
+            rows[(a, b)] = cell
     return Matrix(zones, {z: topology.zones[z].segment.value for z in zones}, rows)
 
 
-def _union(reach: Reachability, destinations: list[str], false: Bdd) -> Bdd:
-    """Everything (live, with origin ids) that ``destinations`` received."""
+_GROUP = 16  # source zones tested together before one by one
+
+
+def _any(predicates: Iterable[Bdd], false: Bdd) -> Bdd:
+    """The union of small predicates (origin ids)."""
+    result = false
+    for p in predicates:
+        result |= p
+    return result
+
+
+def _received(reach: Reachability, destinations: list[str], origins: Bdd, false: Bdd) -> Bdd:
+    """What ``destinations`` received (live, with origin ids) from the sources ``origins`` names;
+    each destination's share taken before the union, so the union is of small sets."""
     result = false
     for dst in destinations:
-        got = reach.delivered.get(dst)
-        if got is not None:
-            result |= got
+        if reach.senders(dst) & origins != false:
+            result |= reach.delivered[dst] & origins
     return result
