@@ -87,6 +87,22 @@ def test_labels_keep_names_in_svg_and_pdf() -> None:
     assert pdf.startswith(b"%PDF") and b"DejaVuSans" in pdf  # real text, in the embedded font
 
 
+def test_svg_glyph_uses_are_what_matplotlibs_writer_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The glyph references written straight to the stream are the bytes ``element`` writes."""
+    from segverify.viz import labels
+
+    names = ["m01-fw-mn", "lan:m01-lg-office1", "住民記録", "a b"] * 3
+    through_element: list[int] = []
+    each = labels._write_each
+    monkeypatch.setattr(labels, "_write_each", lambda writer, uses: (through_element.append(len(uses)),
+                                                                      each(writer, uses)))
+    fast = figure_bytes(_figure(names), "svg")
+    assert through_element == [1]  # only the first of the label artist's glyphs went through element()
+    assert fast.count(b"<use ") == sum(len(n.replace(" ", "")) for n in names)
+    monkeypatch.setattr(labels, "_write_uses", each)
+    assert figure_bytes(_figure(names), "svg") == fast
+
+
 def test_labels_of_missing_and_repeated_glyphs() -> None:
     cache = glyphs_for(tuple(fonts.font_families()))
     assert cache.glyph(" ").path is None and cache.glyph(" ").advance > 0
