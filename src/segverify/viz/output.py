@@ -43,11 +43,12 @@ def figure_bytes(fig: Figure, fmt: str, dpi: float = 110) -> bytes:
         raise FormatError(f"unknown format {fmt!r}")
     if fig.canvas is None or not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
-    buffer = io.BytesIO()
     if fmt == "png":  # the pixels from Agg, encoded here: see png_bytes
-        fig.savefig(buffer, format="rgba", dpi=dpi, facecolor="white")
+        pixels = _Pixels()
+        fig.savefig(pixels, format="rgba", dpi=dpi, facecolor="white")
         width, height = int(fig.get_figwidth() * dpi), int(fig.get_figheight() * dpi)  # as Agg sizes its canvas
-        return png_bytes(buffer.getbuffer(), width, height)
+        return png_bytes(pixels.data(), width, height)
+    buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
     return buffer.getvalue()
 
@@ -62,15 +63,33 @@ def png_bytes(rgba: bytes | memoryview, width: int, height: int) -> bytes:
     pixels = np.frombuffer(rgba, dtype=np.uint8)
     if pixels.size != width * height * 4:
         raise ValueError(f"{pixels.size} bytes are not a {width} × {height} RGBA picture")
-    rows = np.zeros((height, width * 3 + 1), dtype=np.uint8)  # each row: filter type 0, then R G B ...
+    rows = np.empty((height, width * 3 + 1), dtype=np.uint8)  # each row: filter type 0, then R G B ...
+    rows[:, 0] = 0
     rows[:, 1:].reshape(height, width, 3)[:] = pixels.reshape(height, width, 4)[:, :, :3]
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, truecolour, no interlace
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), 3))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.data, 3))
             + chunk(b"IEND", b""))
+
+
+class _Pixels(io.BytesIO):
+    """Where ``savefig(format="rgba")`` writes Agg's pixels: the renderer's buffer is kept, not
+    copied (a map page is 11 MB of RGBA)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parts: list[bytes | memoryview] = []
+
+    def write(self, data: bytes | memoryview) -> int:  # type: ignore[override]  # Agg hands a memoryview
+        view = memoryview(data)
+        self._parts.append(view)
+        return view.nbytes
+
+    def data(self) -> bytes | memoryview:
+        return self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: float = 110) -> None:
