@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .changes import DiffReport
     from .findings import Report
     from .failures import WhatIfReport
+    from .reader import ParsedFiles
 
 __version__ = "0.1.0"
 
@@ -41,10 +42,12 @@ __all__ = [
 
 
 @pausing
-def load(path: str | os.PathLike[str], overlay: str | os.PathLike[str] | None = None) -> Topology:
+def load(path: str | os.PathLike[str], overlay: str | os.PathLike[str] | None = None,
+         parsed: "ParsedFiles | None" = None) -> Topology:
     """Read a topology file or directory, or a snapshot of device configurations (a directory with
     configs/ or hosts/, see docs/import.md) with its overlay; raise :class:`InputError` with file:line
-    when it is wrong."""
+    when it is wrong. ``parsed``: topology files read before in this run (two versions of a network,
+    see :class:`segverify.reader.ParsedFiles`); a file with the same bytes is not parsed again."""
     from pathlib import Path
 
     from .build import build
@@ -57,7 +60,7 @@ def load(path: str | os.PathLike[str], overlay: str | os.PathLike[str] | None = 
         return load_snapshot_topology(Path(path), Path(overlay) if overlay is not None else None)[0]
     if overlay is not None:
         raise InputError(f"{path} is not a snapshot (no configs/ or hosts/): an overlay applies only to snapshots")
-    return build(load_document(path))
+    return build(load_document(path, parsed))
 
 
 @pausing

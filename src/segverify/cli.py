@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 import sys
 import click
 
@@ -12,6 +12,9 @@ from .options import db_option, lang_option, today_option
 from . import __version__
 from .errors import Interrupted, SegverifyError
 from .escape import for_terminal
+
+if TYPE_CHECKING:
+    from .reader import ParsedFiles
 
 PROFILES = click.Choice(["alpha", "alpha-prime", "beta", "beta-prime"])
 
@@ -54,7 +57,7 @@ def _one_spelling(value: str | None, alias: str | None, name: str, old: str) -> 
     return value if value is not None else alias
 
 
-def _load(path: str):  # type: ignore[no-untyped-def]
+def _load(path: str, parsed: ParsedFiles | None = None):  # type: ignore[no-untyped-def]
     from pathlib import Path
 
     from . import load
@@ -69,7 +72,7 @@ def _load(path: str):  # type: ignore[no-untyped-def]
             topology, notes = load_snapshot_topology(Path(path))
             click.echo(summary(path, notes), err=True)
             return topology
-        return load(path)
+        return load(path, parsed=parsed)
 
 
 
@@ -362,6 +365,7 @@ def diff(paths: tuple[str, ...], revision: str | None, profile: str | None, fmt:
     from .changes import checkout
     from .changes import diff as compare
     from .outputs.diff import DIFF_RENDERERS
+    from .reader import ParsedFiles
 
     _writable(output)
     with tempfile.TemporaryDirectory(prefix="segverify-diff-") as tmp:
@@ -373,7 +377,8 @@ def diff(paths: tuple[str, ...], revision: str | None, profile: str | None, fmt:
             old_path, new_path = paths
         else:
             raise click.UsageError("give OLD and NEW, or --git REV PATH")
-        old_topology, new_topology = _load(old_path), _load(new_path)
+        parsed = ParsedFiles()  # the files the two versions share are parsed once
+        old_topology, new_topology = _load(old_path, parsed), _load(new_path, parsed)
         _not_over_inputs(output, new_topology, *([] if revision else [old_topology]), also=paths)
         result = compare(old_topology, new_topology, profile=profile, today=today)
     _emit(DIFF_RENDERERS[fmt](result), output)

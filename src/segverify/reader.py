@@ -306,14 +306,72 @@ def read_yaml(path: Path, display: str, where: Span | None = None, eager: bool =
 
     Only a regular file is read (a FIFO or a device would hang or never end), and the size limit
     is enforced while reading, not from a size the file system reports."""
-    raw = read_regular(path, display, MAX_FILE_BYTES, what="topology file", where=where or Span(display, 1, 1),
-                       limit_hint="SEGVERIFY_MAX_FILE_BYTES")
+    raw = _read_bytes(path, display, where)
+    text = _decode(raw, display)
+    return parse_text(text, display, eager), text, raw
+
+
+def _read_bytes(path: Path, display: str, where: Span | None) -> bytes:
+    return read_regular(path, display, MAX_FILE_BYTES, what="topology file", where=where or Span(display, 1, 1),
+                        limit_hint="SEGVERIFY_MAX_FILE_BYTES")
+
+
+def _decode(raw: bytes, display: str) -> str:
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError("the file is not UTF-8 text", Span(display, line, 1)) from None
-    return parse_text(text, display, eager), text, raw
+
+
+@dataclass
+class ParsedFiles:
+    """Topology files this run has parsed and validated, by the SHA-256 of their bytes.
+
+    ``diff`` reads two versions of a network that mostly share their files: a file whose bytes are
+    those of one read before is not parsed again; its data and spans are taken over, every span
+    naming the file by its own path (a finding of the new version cites the new version's files).
+    The data is shared between the two documents: nothing downstream writes to it."""
+
+    by_digest: dict[str, Document] = field(default_factory=dict)
+    reused: int = 0  # files taken over instead of parsed (for the benchmark's record)
+
+    def get(self, digest: str, display: str) -> Document | None:
+        part = self.by_digest.get(digest)
+        if part is None:
+            return None
+        self.reused += 1
+        return part if part.files[0].path == display else _relocated(part, display)
+
+    def holds(self, path: Path) -> bool:
+        """Whether ``path`` has the bytes of a file parsed before (False when it cannot be read:
+        its turn says why)."""
+        try:
+            raw = _read_bytes(path, _display_name(path), None)
+        except (InputError, OSError, RuntimeError):
+            return False
+        return hashlib.sha256(raw).hexdigest() in self.by_digest
+
+    def put(self, digest: str, display: str, part: Document) -> None:
+        part.files = [SourceFile(display, digest)]  # whose spans these are
+        self.by_digest.setdefault(digest, part)
+
+
+def _not_parsed(files: list[Path], parsed: ParsedFiles | None) -> list[Path]:
+    """The files to parse ahead (readahead.py): not those a diff's other version had already."""
+    if parsed is None or not parsed.by_digest:
+        return files
+    return [f for f in files if not parsed.holds(f)]
+
+
+def _relocated(part: Document, display: str) -> Document:
+    """``part`` as read from the file ``display``: the same data, every span naming that file."""
+    (old,) = part.texts if part.texts else (part.files[0].path,)
+    texts = {display: part.texts[old]} if part.texts else {}
+    return Document(data=part.data,
+                    spans={p: (display, w[1], w[2]) for p, w in part.spans.items()},
+                    key_spans={p: (display, w[1], w[2]) for p, w in part.key_spans.items()},
+                    files=[SourceFile(display, part.files[0].sha256)], texts=texts)
 
 
 class _ReadAgain(Exception):
@@ -414,16 +472,18 @@ def validate_document(doc: Document) -> None:
     _validate(doc, doc.data, (), doc.files[0].path if doc.files else "<input>")
 
 
-def load_document(path: str | os.PathLike[str]) -> Document:
-    """Read a file or a directory of files, with includes, into one validated Document."""
+def load_document(path: str | os.PathLike[str], parsed: ParsedFiles | None = None) -> Document:
+    """Read a file or a directory of files, with includes, into one validated Document.
+
+    ``parsed``: files read before in this run; one with the same bytes is taken from there."""
     try:
-        return _load_document(path)
+        return _load_document(path, parsed)
     except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop, a directory we may not list
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InputError(f"cannot read {os.fspath(path)}: {detail}") from None
 
 
-def _load_document(path: str | os.PathLike[str]) -> Document:
+def _load_document(path: str | os.PathLike[str], parsed: ParsedFiles | None) -> Document:
     """Includes are confined to the directory tree of the top-level topology (the directory itself
     when ``path`` is one), with symbolic links resolved: a topology cannot make segverify read,
     or quote in an error, a file outside its own tree."""
@@ -436,11 +496,11 @@ def _load_document(path: str | os.PathLike[str]) -> Document:
         confine = root.resolve()
         from .readahead import ReadAhead
 
-        with ReadAhead(files, confine) as ahead:
+        with ReadAhead(_not_parsed(files, parsed), confine) as ahead:
             for f in files:
-                _merge_file(doc, f, seen=[], depth=0, confine=confine, ahead=ahead)
+                _merge_file(doc, f, seen=[], depth=0, confine=confine, ahead=ahead, parsed=parsed)
     elif root.exists() or root.is_symlink():
-        _merge_file(doc, root, seen=[], depth=0, confine=root.resolve().parent)
+        _merge_file(doc, root, seen=[], depth=0, confine=root.resolve().parent, parsed=parsed)
     else:
         raise InputError(f"{_display_name(root)}: no such file or directory")
     return doc
@@ -448,8 +508,11 @@ def _load_document(path: str | os.PathLike[str]) -> Document:
 
 def load_text(text: str, name: str = "<string>") -> Document:
     doc = Document(data={})
-    _merge_node(doc, parse_text(text, name, eager=False), name, Path("."), seen=[], depth=0,
-                confine=Path(".").resolve())
+    part = parse_text(text, name, eager=False)
+    if part is None:
+        raise InputError("the file is empty", Span(name, 1, 1))
+    _validate(part, part.data, (), name)
+    _merge_node(doc, part, name, Path("."), seen=[], depth=0, confine=Path(".").resolve())
     doc.files.append(SourceFile(name, hashlib.sha256(text.encode()).hexdigest()))
     return doc
 
@@ -459,7 +522,8 @@ def _inside(path: Path, confine: Path) -> bool:
 
 
 def _merge_file(doc: Document, path: Path, seen: list[Path], depth: int, confine: Path,
-                where: Span | None = None, ahead: ReadAhead | None = None) -> None:
+                where: Span | None = None, ahead: ReadAhead | None = None,
+                parsed: ParsedFiles | None = None) -> None:
     resolved = path.resolve()
     display = _display_name(path)
     if where is not None and not _inside(resolved, confine):
@@ -473,21 +537,31 @@ def _merge_file(doc: Document, path: Path, seen: list[Path], depth: int, confine
     if any(f.path == display for f in doc.files):
         raise InputError(f"{display} is read twice (included from two places)", where or Span(display, 1, 1))
     early = ahead.take(path) if ahead is not None else None  # parsed by a worker (readahead.py)
+    taken: Document | None = None  # parsed before in this run (the other version of a diff)
+    part: Document | None
     if early is not None:
-        part, sha256 = early
+        part, digest = early
     else:
-        part, _text, raw = read_yaml(path, display, where, eager=False)
-        sha256 = hashlib.sha256(raw).hexdigest()
-    doc.files.append(SourceFile(display, sha256))
-    _merge_node(doc, part, display, path.parent, seen + [resolved], depth, confine)
+        raw = _read_bytes(path, display, where)
+        digest = hashlib.sha256(raw).hexdigest()
+        taken = parsed.get(digest, display) if parsed is not None else None
+        part = taken if taken is not None else parse_text(_decode(raw, display), display, eager=False)
+    doc.files.append(SourceFile(display, digest))
+    if taken is None:
+        if part is None:
+            raise InputError("the file is empty", Span(display, 1, 1))
+        _validate(part, part.data, (), display)
+        if parsed is not None:
+            parsed.put(digest, display, part)
+    _merge_node(doc, part, display, path.parent, seen + [resolved], depth, confine, parsed)
 
 
 def _merge_node(doc: Document, part: Document | None, display: str, base: Path,
-                seen: list[Path], depth: int, confine: Path) -> None:
+                seen: list[Path], depth: int, confine: Path, parsed: ParsedFiles | None = None) -> None:
+    """Add one parsed and validated file (and what it includes) to ``doc``."""
     if part is None:
         raise InputError("the file is empty", Span(display, 1, 1))
     data = part.data
-    _validate(part, data, (), display)
     doc.texts.update(part.texts)
     # Group the part's spans by section once, rather than scanning all of them per section.
     grouped: dict[str, tuple[list[tuple[Path_, Any]], list[tuple[Path_, Any]]]] = {}
@@ -522,9 +596,9 @@ def _merge_node(doc: Document, part: Document | None, display: str, base: Path,
             raise InputError(f"cannot read include {inc[:80]!r}: {detail}", include_at) from None
         from .readahead import ReadAhead
 
-        with ReadAhead(members, confine) as ahead:
+        with ReadAhead(_not_parsed(members, parsed), confine) as ahead:
             for f in members:
-                _merge_file(doc, f, seen, depth + 1, confine, include_at, ahead)
+                _merge_file(doc, f, seen, depth + 1, confine, include_at, ahead, parsed)
 
 
 def _merge_section(doc: Document, part: Document, key: str, value: Any, spans: list[tuple[Path_, Any]],
