@@ -54,14 +54,18 @@ def compile_network(topology: Topology) -> Network:
 
 
 def analyse(topology: Topology, profile: str | Profile | None = None, today: _dt.date | None = None,
-            network: Network | None = None, strict: bool = False, jobs: int | None = None) -> Analysis:
+            network: Network | None = None, strict: bool = False, jobs: int | None = None,
+            previous: Analysis | None = None) -> Analysis:
     """Compile (unless ``network`` is given) and verify ``topology``, keeping what was computed.
 
     ``strict``: model-completeness warnings are errors (see :func:`segverify.policy.check.verify`);
     ``jobs``: 1 keeps the rules in this process, None lets the network's size decide
-    (:func:`segverify.policy.check.run_rules`)."""
+    (:func:`segverify.policy.check.run_rules`). ``previous``: the analysis of another version
+    compiled into the same header space (``diff``): its propagations are updated rather than
+    redone, with the same answers."""
     from .policy.check import run_rules
 
     net = network if network is not None else compile_network(topology)
-    context, report = run_rules(topology, net, profile, today, strict, jobs)
+    context, report = run_rules(topology, net, profile, today, strict, jobs,
+                                previous.context if previous is not None else None)
     return Analysis(topology, net, context, report)

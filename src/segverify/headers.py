@@ -21,11 +21,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
-from typing import Iterable, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol, Sequence
 
 from dd import cudd
 
 from .model import PORTED_PROTOCOLS, PROTOCOL_NAMES, Match, PortRange, ServiceTerm, Wildcard
+
+if TYPE_CHECKING:
+    from .describe import HeaderGroup
+    from .shadowing import Shadowed
 
 
 class Bdd(Protocol):
@@ -143,6 +147,12 @@ class HeaderSpace:
         self._below_sources: dict[tuple[tuple[IPv4Network, ...] | None, tuple[ServiceTerm, ...] | None], Bdd] = {}
         # Compiled ACLs by content, filled by the network compiler: (permitted, line matches).
         self.acl_cache: dict[object, tuple[Bdd, tuple[Bdd, ...]]] = {}
+        # Answers that depend on a set alone, kept for the next question about the same set (two
+        # versions of a network in one space ask most of them twice): descriptions by header set,
+        # filled by describe.header_groups; shadowed lines by compiled ACL (by the id of its line
+        # matches, a tuple acl_cache keeps alive), filled by the HYG001 rule.
+        self.groups_cache: dict[Bdd, tuple[tuple[HeaderGroup, ...], bool]] = {}
+        self.shadowed_cache: dict[int, tuple[tuple[Bdd, ...], tuple[Shadowed, ...]]] = {}
         # CUDD grows its tables without collecting dead nodes until they hold `loose_up_to` nodes,
         # and grows its cache while hits are frequent. A propagation leaves many intermediate sets
         # dead: collecting them early and capping the cache at 2^20 entries halved peak nodes and
@@ -161,6 +171,7 @@ class HeaderSpace:
         )
         self.new_flow: Bdd = self.well_formed & ~self.bdd.var("est")
         self._copy_equal = self._origin_equals_live() if track_origin else self.true
+        self._live_tracked = [v for field in TRACKED for v in FIELD_VARS[(field, False)]]
 
     # -- variables -------------------------------------------------------------------------------
 
@@ -347,6 +358,14 @@ class HeaderSpace:
     def flows_as_sent(self, received: Bdd) -> Bdd:
         """Received headers (with origin ids) as their senders sent them, whoever sent them."""
         return self.as_sent(self.without_origin_id(received))
+
+    def identities(self, headers: Bdd) -> Bdd:
+        """Which sent packets ``headers`` (live, anywhere in the network) come from, as a predicate
+        over what no step rewrites: the origin id, the origin copies, protocol and flag. Without
+        origin copies nothing is ever rewritten, and a header is its own sent packet."""
+        if not self.track_origin:
+            return headers
+        return self.bdd.exist(self._live_tracked, headers)
 
     def origins_of(self, headers: Bdd) -> Bdd:
         """The origin ids ``headers`` carries (a predicate on the origin bits alone: small)."""

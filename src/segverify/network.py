@@ -561,6 +561,12 @@ class Network:
         s = self.space
         return s.set_field(hit, "src", s.address("src", rule.source_to))
 
+    @staticmethod
+    def translation_of(rule: NatRule) -> tuple[object, ...]:
+        """What the translations of ``rule`` read (its kind and addresses, not its place in a file):
+        two rules with equal values translate every packet alike."""
+        return (rule.type, rule.translated, rule.inside, rule.pool_last, rule.ports, rule.source_to)
+
     def translate_destination(self, rule: NatRule, hit: Bdd) -> Bdd:
         """What one destination-NAT step makes of the headers it matched."""
         s = self.space

@@ -10,12 +10,14 @@ A's origin id, read back as A sent them.
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable
+from typing import Hashable, Iterable, TypeVar
 
 from .headers import Bdd, HeaderSet, Packet
 from .model import NatRule
 from .network import LAN, ORIGIN, Network, State
 from .progress import current
+
+K = TypeVar("K", bound=Hashable)
 
 
 class Reachability:
@@ -23,31 +25,100 @@ class Reachability:
 
     ``blocked`` nodes take part in nothing: they neither send, forward nor receive. Waypoint rules use
     it: whatever still flows with the waypoints blocked went around them.
+
+    ``previous``: the same question answered over another version of the network compiled into the
+    same header space (``diff``). Only the packets whose trajectory there met a state that differs
+    here are propagated again (see :meth:`_update`); the answer is the one a full propagation gives.
     """
 
-    def __init__(self, network: Network, blocked: Iterable[str] = (), sources: Iterable[str] | None = None) -> None:
+    def __init__(self, network: Network, blocked: Iterable[str] = (), sources: Iterable[str] | None = None,
+                 previous: Reachability | None = None) -> None:
         self.network = network
         self.space = network.space
         self.blocked = frozenset(blocked)
         chosen = network.endpoints if sources is None else sorted(set(sources) & set(network.endpoints))
         self.sources = [s for s in chosen if s not in self.blocked and s in network.nodes]
-        self.visited: dict[State, Bdd] = {}
+        self._visited: dict[State, Bdd] = {}
+        # After an update, the visited sets are merged only when asked for (diff never does):
+        # (the previous ones, the packets kept from them).
+        self._visited_before: tuple[dict[State, Bdd], Bdd] | None = None
         self.delivered: dict[str, Bdd] = {}
         self._senders: dict[str, Bdd] = {}
-        self._propagate()
+        self.repropagated: Bdd | None = None  # after an update: the packets propagated again
+        if previous is None or not self._update(previous):
+            self._propagate({(name, ORIGIN): net_origin for name, net_origin in self._origins()})
+
+    @property
+    def visited(self) -> dict[State, Bdd]:
+        """Per state, every header that arrives there."""
+        if self._visited_before is not None:
+            before, kept = self._visited_before
+            self._visited = _merged(before, kept, self._visited, self.space.false)
+            self._visited_before = None
+        return self._visited
 
     @property
     def endpoints(self) -> list[str]:
         return [n for n in self.network.endpoints if n not in self.blocked and n in self.network.nodes]
 
-    def _propagate(self) -> None:
+    def _origins(self) -> list[tuple[str, Bdd]]:
+        return [(name, self.network.origin_headers(name)) for name in self.sources]
+
+    # -- incremental update (APKeep's idea: keep the old result, redo what the change touches) ---------
+
+    def _update(self, previous: Reachability) -> bool:
+        """Take ``previous`` over, propagating again only what the change can affect; False when
+        the two versions cannot be compared that way (then the caller propagates everything).
+
+        Exact because a sent packet's trajectory depends on nothing but the packet: every step maps
+        each header to headers by itself (filters, NAT, routing), so the visited sets are the union
+        of the packets' trajectories, and a packet is known by what no step rewrites (its origin id,
+        the origin copies of the fields NAT may rewrite, protocol and flag). A packet whose old
+        trajectory meets only states that behave alike in both versions has the same trajectory
+        here; the others (and everything a source sends differently) are propagated again."""
+        old, net, s = previous.network, self.network, self.space
+        if (previous.space is not s or previous.blocked != self.blocked or previous.sources != self.sources
+                or old.origin_ids != net.origin_ids):
+            return False
+        touched = s.false  # identities of the packets to propagate again
+        for state, seen in previous.visited.items():
+            if not _behaves_alike(old, net, state):
+                touched |= s.identities(seen)
+        for name in self.sources:
+            if old.origin_headers(name) != net.origin_headers(name):
+                touched |= s.origin(net.origin_ids[name])
+        self.repropagated = touched
+        if touched == s.false:
+            self._visited, self.delivered = dict(previous.visited), dict(previous.delivered)
+            return True
+        self._propagate({(name, ORIGIN): sent & touched for name, sent in self._origins()})
+        kept = ~touched
+        self._visited_before = (previous.visited, kept)
+        # A node none of whose senders sent a packet propagated again keeps what it received; the
+        # origin ids are a small set, so this is asked cheaply before any conjunction.
+        origins = s.origins_of(touched)
+        again = self.delivered
+        self.delivered = {}
+        for node in previous.delivered.keys() | again.keys():
+            got = previous.delivered.get(node)
+            if got is not None and previous.senders(node) & origins != s.false:
+                got = got & kept
+            if node in again:
+                got = again[node] if got is None else got | again[node]
+            if got is not None and got != s.false:
+                self.delivered[node] = got
+        return True
+
+    def _propagate(self, seeds: dict[State, Bdd]) -> None:
         net, s = self.network, self.space
         false = s.false
+        visited = self._visited
         pending: dict[State, Bdd] = {}
         queue: deque[State] = deque()
-        for name in self.sources:
-            state = (name, ORIGIN)
-            pending[state] = net.origin_headers(name)
+        for state, sent in seeds.items():
+            if sent == false:
+                continue
+            pending[state] = sent
             queue.append(state)
         progress = current()
         steps = 0
@@ -57,11 +128,11 @@ class Reachability:
                 progress.tick("engine: states processed", steps)
             state = queue.popleft()
             arriving = pending.pop(state)
-            seen = self.visited.get(state, false)
+            seen = visited.get(state, false)
             delta = arriving & ~seen
             if delta == false:
                 continue
-            self.visited[state] = seen | delta
+            visited[state] = seen | delta
             node, where = state
             twice: tuple[tuple[NatRule, Bdd], ...] = ()
             if node != LAN and where != ORIGIN:
@@ -121,3 +192,40 @@ class Reachability:
 
     def delivers(self, src: str, dst: str, packet: Packet) -> bool:
         return self.flows(src, dst).contains(packet)
+
+
+def _merged(before: dict[K, Bdd], kept: Bdd, again: dict[K, Bdd], false: Bdd) -> dict[K, Bdd]:
+    """Per key: what ``before`` holds of the packets ``kept``, with what was propagated ``again``."""
+    out: dict[K, Bdd] = {}
+    for key in before.keys() | again.keys():
+        value = before[key] & kept if key in before else false
+        if key in again:
+            value |= again[key]
+        if value != false:
+            out[key] = value
+    return out
+
+
+def _behaves_alike(old: Network, new: Network, state: State) -> bool:
+    """Whether every header arriving at ``state`` is handled alike in both networks (the same
+    transfers with the same filters and source NAT; at a node's interface the same destination NAT
+    and the same headers kept for itself). Both networks share one header space, so equal sets are
+    one BDD node and the comparison is by identity."""
+    node, where = state
+    if node != LAN and where != ORIGIN:
+        if node not in old.nodes or node not in new.nodes \
+                or not any(i.name == where for i in new.nodes[node].node.interfaces):
+            return False
+        before, after = old.nodes[node].dnat.get(where, ()), new.nodes[node].dnat.get(where, ())
+        if not _same_nat(before, after) or old.accepted_locally(node, where) != new.accepted_locally(node, where):
+            return False
+    before_out, after_out = old.transfers.get(state, ()), new.transfers.get(state, ())
+    return len(before_out) == len(after_out) and all(
+        a.target == b.target and a.filter == b.filter and _same_nat(a.snat, b.snat)
+        for a, b in zip(before_out, after_out))
+
+
+def _same_nat(before: tuple[tuple[NatRule, Bdd], ...], after: tuple[tuple[NatRule, Bdd], ...]) -> bool:
+    return len(before) == len(after) and all(
+        ma == mb and Network.translation_of(ra) == Network.translation_of(rb)
+        for (ra, ma), (rb, mb) in zip(before, after))

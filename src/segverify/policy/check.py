@@ -43,7 +43,8 @@ def verify(topology: Topology, profile: str | Profile | None = None, today: _dt.
 
 @pausing
 def run_rules(topology: Topology, network: Network, profile: str | Profile | None,
-              today: _dt.date | None, strict: bool = False, jobs: int | None = None) -> tuple[Context, Report]:
+              today: _dt.date | None, strict: bool = False, jobs: int | None = None,
+              previous: Context | None = None) -> tuple[Context, Report]:
     """The rules over a compiled network: the context they filled (propagations, register) and the report.
 
     ``jobs`` 1: everything here; 2 or more: a forked worker where the platform can fork; None: the
@@ -53,12 +54,15 @@ def run_rules(topology: Topology, network: Network, profile: str | Profile | Non
     this process, runs the rules of :data:`IN_WORKER` while this one runs the rest; the findings are
     merged in the catalogue's order, so the report is the same byte for byte. The context then holds
     only this process's propagations (the all-sources one, which matrix, report and diff reuse, is
-    always computed here)."""
+    always computed here).
+
+    ``previous``: the context of another version checked in the same header space; propagations
+    are updated from its answers instead of computed from nothing (the same answers)."""
     chosen = Profile(profile) if profile is not None else topology.profile
     day = today or _dt.date.today()
     progress = current()
     net = network
-    ctx = Context(topology, net, Register(net.space, topology.exceptions, day), day)
+    ctx = Context(topology, net, Register(net.space, topology.exceptions, day), day, previous=previous)
     selected = rules_for(chosen)
     checks = {**COMPLETENESS_CHECKS, **CHECKS}
     worth_it = len(net.nodes) >= WORKER_FROM_DEVICES and resident_bytes() <= WORKER_UP_TO_BYTES

@@ -35,6 +35,9 @@ class Context:
     # findings the network has as built, flow findings with one of them, and suppressed ones, are
     # left out before their witness and description are computed. None (a verification): all.
     only_new: frozenset[str] | None = None
+    # Another version of the network compiled into the same header space, already checked (diff):
+    # each propagation starts from that version's answer to the same question (Reachability.previous).
+    previous: Context | None = None
     _reach: dict[tuple[frozenset[str], frozenset[str] | None], Reachability] = field(default_factory=dict)
     _endpoints_in: dict[frozenset[Segment], list[str]] = field(default_factory=dict)
     _zone_in: dict[tuple[str, frozenset[Segment]], str] = field(default_factory=dict)
@@ -44,7 +47,8 @@ class Context:
         """The engine's answer with ``blocked`` nodes taken out, from ``sources`` (default: all)."""
         key = (frozenset(blocked), None if sources is None else frozenset(sources))
         if key not in self._reach:
-            self._reach[key] = Reachability(self.network, blocked=key[0], sources=key[1])
+            before = self.previous._reach.get(key) if self.previous is not None else None
+            self._reach[key] = Reachability(self.network, blocked=key[0], sources=key[1], previous=before)
         return self._reach[key]
 
     def endpoints_in(self, segments: Iterable[Segment], exclude: Iterable[str] = ()) -> list[str]:
