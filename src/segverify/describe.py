@@ -186,7 +186,17 @@ def describe_headers(space: HeaderSpace, u: Bdd, limit: int = 8) -> list[str]:
 
 
 def header_groups(space: HeaderSpace, u: Bdd) -> tuple[list[HeaderGroup], bool]:
-    """``u`` as groups (the lines of :func:`describe_headers`), and whether the walk was cut short."""
+    """``u`` as groups (the lines of :func:`describe_headers`), and whether the walk was cut short.
+
+    A function of the set alone: kept in the space for the next question about the same set."""
+    known = space.groups_cache.get(u)
+    if known is None:
+        groups, truncated = _header_groups(space, u)
+        known = space.groups_cache[u] = (tuple(groups), truncated)
+    return list(known[0]), known[1]
+
+
+def _header_groups(space: HeaderSpace, u: Bdd) -> tuple[list[HeaderGroup], bool]:
     u = space.bdd.exist(["est"], space.without_origin_copies(space.without_origin_id(u)))
     # Non-port protocols carry zero ports; forget them so they read as plain protocols.
     ported = space.protocols(PORTED_PROTOCOLS)

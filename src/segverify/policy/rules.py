@@ -329,15 +329,18 @@ def seg009(ctx: Context) -> list[Finding]:
 def hyg001(ctx: Context) -> list[Finding]:
     s = ctx.network.space
     findings = []
-    # ACLs compiled to the same lines (one template on many devices) share their answer.
-    answers: dict[int, list[Shadowed]] = {}
+    # ACLs compiled to the same lines (one template on many devices, or the same ACL in both
+    # versions of a diff) share their answer: it depends on the lines' matches alone.
+    answers = s.shadowed_cache
     for name in sorted(ctx.network.nodes):
         compiled = ctx.network.nodes[name]
         for acl_name in sorted(compiled.acls):
             acl = compiled.acls[acl_name]
-            lines = answers.get(id(acl.line_matches))
-            if lines is None:
-                lines = answers[id(acl.line_matches)] = shadowed_lines(s, acl.acl.rules, acl.line_matches)
+            known = answers.get(id(acl.line_matches))
+            if known is None:
+                known = answers[id(acl.line_matches)] = (
+                    acl.line_matches, tuple(shadowed_lines(s, acl.acl.rules, acl.line_matches)))
+            lines = known[1]
             for line in lines:
                 rule = acl.acl.rules[line.position]
                 above = [acl.acl.rules[j].index for j in line.overlapping]
