@@ -90,6 +90,26 @@ def test_an_error_in_the_new_version_names_the_new_files(versions: tuple[Path, P
     assert str(broken / "municipalities" / "m02.yaml") in messages[0]
 
 
+def test_rule_matches_are_taken_over_only_where_names_resolve_alike(versions: tuple[Path, Path],
+                                                                   tmp_path: Path) -> None:
+    old, new = versions
+    parsed = ParsedFiles()
+    segverify.load(old, parsed=parsed)
+    assert segverify.load(new, parsed=parsed) == segverify.load(new)  # spans and all
+    assert parsed.matches
+    # A service the unchanged municipality files use changes meaning in network.yaml: their lines'
+    # matches must be made again.
+    other = tmp_path / "other"
+    shutil.copytree(old.parent, other)
+    main = other / "network.yaml"
+    main.write_text(main.read_text(encoding="utf-8").replace("  https: [tcp/443]", "  https: [tcp/443, tcp/8443]", 1),
+                    encoding="utf-8")
+    taken_over = segverify.load(main, parsed=parsed)
+    alone = segverify.load(main)
+    assert taken_over == alone
+    assert taken_over != segverify.load(old)
+
+
 def test_the_diff_is_the_same_with_files_taken_over(versions: tuple[Path, Path]) -> None:
     old, new = versions
     alone = diff(segverify.load(old), segverify.load(new), today=TODAY)

@@ -60,7 +60,7 @@ def load(path: str | os.PathLike[str], overlay: str | os.PathLike[str] | None = 
         return load_snapshot_topology(Path(path), Path(overlay) if overlay is not None else None)[0]
     if overlay is not None:
         raise InputError(f"{path} is not a snapshot (no configs/ or hosts/): an overlay applies only to snapshots")
-    return build(load_document(path, parsed))
+    return build(load_document(path, parsed), parsed)
 
 
 @pausing

@@ -17,7 +17,7 @@ from ipaddress import (AddressValueError, IPv4Address, IPv4Interface, IPv4Networ
 from typing import Any
 
 from .errors import InputError, Span
-from .reader import Document, Path_, SourceFile
+from .reader import Document, ParsedFiles, Path_, SourceFile
 from .pools import (DECLARED_PREFIX, Exclusions, attach, first_free, implicit_pools,
                     lan_subnets, pool_node, routers_on)
 from .model import (DEFAULT_VRF, PORTED_PROTOCOLS, PROTOCOLS, Acl, Action, DeclaredFlow, ExceptionDecl, Interface, Lan,
@@ -39,9 +39,12 @@ def _as_list(value: Any) -> list[Any]:
 
 
 class Builder:
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, parsed: ParsedFiles | None = None) -> None:
         self.doc = doc
         self.data = doc.data
+        self.parsed = parsed
+        # Matches made from rule lines, by the line's data (see build()); None: none kept.
+        self._matches: dict[tuple[int, str, str], tuple[dict[str, Any], Match]] | None = None
         self.node_addresses: dict[str, tuple[IPv4Network, ...]] = {}
         self.networks: dict[str, tuple[IPv4Network, ...] | None] = {}
         self.zone_subnets: dict[str, tuple[IPv4Network, ...]] = {}  # zone -> its interfaces' subnets
@@ -279,6 +282,16 @@ class Builder:
         return PROTOCOLS[value]
 
     def match(self, raw: dict[str, Any], path: Path_, src_key: str = "src", dst_key: str = "dst") -> Match:
+        memo = self._matches
+        if memo is None:
+            return self._match(raw, path, src_key, dst_key)
+        key = (id(raw), src_key, dst_key)
+        known = memo.get(key)
+        if known is None or known[0] is not raw:
+            known = memo[key] = (raw, self._match(raw, path, src_key, dst_key))
+        return known[1]
+
+    def _match(self, raw: dict[str, Any], path: Path_, src_key: str = "src", dst_key: str = "dst") -> Match:
         services: tuple[ServiceTerm, ...] | None = None
         if "service" in raw:
             for key in ("proto", "sport", "dport"):
@@ -306,6 +319,20 @@ class Builder:
 
     # -- the topology -----------------------------------------------------------------------------
 
+    def _earlier_matches(self) -> dict[tuple[int, str, str], tuple[dict[str, Any], Match]] | None:
+        """The matches built from the lines of files parsed before in this run (``parsed``, the
+        other version of a diff), when they would come out the same here: a match depends on its
+        line's data, which such a file shares with the other version (the same objects), and on
+        what its names resolve to (networks, services, node addresses, zones), compared here."""
+        if self.parsed is None:
+            return None
+        names = (self.data.get("networks"), self.data.get("services"), self.node_addresses, self.zone_subnets,
+                 self.zone_segments)
+        if self.parsed.names is None:
+            self.parsed.names = names
+            return self.parsed.matches
+        return self.parsed.matches if self.parsed.names == names else None
+
     def build(self) -> Topology:
         for key in ("segverify", "name", "profile"):
             if key not in self.data:
@@ -331,6 +358,7 @@ class Builder:
             self.zone_subnets[zone.name] = tuple(sorted({a.network for ifaces in interfaces.values() for i in ifaces
                                                          if i.zone == zone.name for a in i.all_addresses}))
         self.zone_segments = {zone.name: zone.segment.value for zone in zones.values()}
+        self._matches = self._earlier_matches()
         nodes = {name: self.node(name, raw, interfaces[name]) for name, raw in raw_nodes.items()}
         lans = self.lans(nodes)
         self.check_next_hops(nodes, lans)
@@ -988,5 +1016,7 @@ class Builder:
         )
 
 
-def build(doc: Document) -> Topology:
-    return Builder(doc).build()
+def build(doc: Document, parsed: ParsedFiles | None = None) -> Topology:
+    """The model of a validated document; ``parsed``: files read before in this run, whose rule
+    lines' matches are taken over when their names resolve alike (:meth:`Builder._earlier_matches`)."""
+    return Builder(doc, parsed).build()

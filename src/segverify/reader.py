@@ -335,6 +335,10 @@ class ParsedFiles:
 
     by_digest: dict[str, Document] = field(default_factory=dict)
     reused: int = 0  # files taken over instead of parsed (for the benchmark's record)
+    # The builder's matches of rule lines, by the id of the line's data (kept alive beside it), and
+    # what names resolved to when they were made (segverify.build.Builder._earlier_matches).
+    matches: dict[tuple[int, str, str], tuple[dict[str, Any], Any]] = field(default_factory=dict)
+    names: tuple[Any, ...] | None = None
 
     def get(self, digest: str, display: str) -> Document | None:
         part = self.by_digest.get(digest)
