@@ -371,15 +371,27 @@ class HeaderSpace:
         """The origin ids ``headers`` carries (a predicate on the origin bits alone: small)."""
         return self.only(headers, (), self._origin_vars)
 
+    def and_exist(self, u: Bdd, v: Bdd, variables: list[str]) -> Bdd:
+        """``u & v`` with ``variables`` quantified away, in one CUDD pass (the conjunction itself is
+        never built)."""
+        return cudd.and_exists(u, v, variables)
+
+    def origin_copy_vars(self) -> list[str]:
+        """The variables of the headers as sent, kept beside the live ones (none unless tracked)."""
+        return [v for field in TRACKED for v in self.field_vars(field, origin=True)] if self.track_origin else []
+
+    def origin_id_vars(self) -> list[str]:
+        return list(self._origin_vars)
+
     def without_origin_copies(self, headers: Bdd) -> Bdd:
         if not self.track_origin:
             return headers
-        return self.bdd.exist([v for field in TRACKED for v in self.field_vars(field, origin=True)], headers)
+        return self.bdd.exist(self.origin_copy_vars(), headers)
 
     def without_origin_id(self, headers: Bdd) -> Bdd:
         if not self.origin_bits:
             return headers
-        return self.bdd.exist(list(self._origin_vars), headers)
+        return self.bdd.exist(self.origin_id_vars(), headers)
 
     # -- reading back ----------------------------------------------------------------------------
 

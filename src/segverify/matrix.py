@@ -54,11 +54,21 @@ class Matrix:
 
 def services_text(space: HeaderSpace, headers: Bdd, limit: int = 6) -> tuple[str, ...]:
     """Protocols and destination ports only: what kind of traffic, not who."""
+    return _services(space, space.bdd.exist(_not_services(space), headers), limit)
+
+
+def _not_services(space: HeaderSpace) -> list[str]:
+    """The variables the services leave out: who sent (the origin id and the headers as sent), from
+    and to which address, from which port."""
+    return (space.origin_id_vars() + space.origin_copy_vars() + space.field_vars("src") + space.field_vars("dst")
+            + space.field_vars("sport"))
+
+
+def _services(space: HeaderSpace, kept: Bdd, limit: int = 6) -> tuple[str, ...]:
+    """:func:`services_text` of headers already seen through their services alone."""
     from .describe import describe_headers
 
-    keep = space.bdd.exist(space.field_vars("src") + space.field_vars("dst") + space.field_vars("sport"),
-                           space.without_origin_copies(space.without_origin_id(headers)))
-    return tuple(line.replace(" from any to any", "") for line in describe_headers(space, keep, limit))
+    return tuple(line.replace(" from any to any", "") for line in describe_headers(space, kept, limit))
 
 
 def zone_matrix(topology: Topology, network: Network, reach: Reachability, report: Report) -> Matrix:
@@ -87,6 +97,7 @@ def zone_matrix(topology: Topology, network: Network, reach: Reachability, repor
     plain_origins = {a: network.sources_in(n for n in members[a] if n not in sanitizers) for a in zones}
     groups = [zones[i:i + _GROUP] for i in range(0, len(zones), _GROUP)]
     group_origins = [_any((origins[a] for a in group), false) for group in groups]
+    blind = _not_services(space)
     carried: dict[tuple[str, str], Cell] = {}
     progress = current()
     for column, b in enumerate(zones, 1):
@@ -113,7 +124,7 @@ def zone_matrix(topology: Topology, network: Network, reach: Reachability, repor
                     crossing = Crossing.SANITIZED if plain_senders & plain_origins[a] == false else Crossing.ALLOWED
                 else:
                     crossing = Crossing.ALLOWED
-                services = services_text(space, _received(reach, members[b], origins[a], false))
+                services = _services(space, _received_services(reach, members[b], origins[a], blind, false))
                 carried[(a, b)] = Cell(a, b, crossing, services, tuple(sorted({f.rule for f in found})) if found else ())
     rows = {}  # row by row, as read
     for a in zones:
@@ -137,11 +148,15 @@ def _any(predicates: Iterable[Bdd], false: Bdd) -> Bdd:
     return result
 
 
-def _received(reach: Reachability, destinations: list[str], origins: Bdd, false: Bdd) -> Bdd:
-    """What ``destinations`` received (live, with origin ids) from the sources ``origins`` names;
-    each destination's share taken before the union, so the union is of small sets."""
+def _received_services(reach: Reachability, destinations: list[str], origins: Bdd, blind: list[str],
+                       false: Bdd) -> Bdd:
+    """What ``destinations`` received from the sources ``origins`` names, seen through its services
+    alone (``blind``: the other variables): each destination's share is quantified as it is taken
+    (one CUDD pass, no conjunction built), and the union is of those small sets. The same set as
+    :func:`services_text` of the union: the quantifier distributes over the union."""
+    space = reach.space
     result = false
     for dst in destinations:
         if reach.senders(dst) & origins != false:
-            result |= reach.delivered[dst] & origins
+            result |= space.and_exist(reach.delivered[dst], origins, blind)
     return result
