@@ -65,7 +65,9 @@ def png_bytes(rgba: bytes | memoryview, width: int, height: int) -> bytes:
         raise ValueError(f"{pixels.size} bytes are not a {width} × {height} RGBA picture")
     rows = np.empty((height, width * 3 + 1), dtype=np.uint8)  # each row: filter type 0, then R G B ...
     rows[:, 0] = 0
-    rows[:, 1:].reshape(height, width, 3)[:] = pixels.reshape(height, width, 4)[:, :, :3]
+    target, source = rows[:, 1:].reshape(height, width, 3), pixels.reshape(height, width, 4)
+    for channel in range(3):  # a channel at a time: numpy copies these 4× faster than 3-byte pixels
+        target[:, :, channel] = source[:, :, channel]
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
