@@ -81,6 +81,13 @@ def test_a_read_whose_worker_fails_gives_the_serial_document(network: tuple[str,
     assert answer == {"same": True, "files": 3, "children": 0, "zombies": []}
 
 
+@pytest.mark.parametrize("how", ["exception", "signal", "exit"])
+def test_a_worker_that_stops_after_one_file_leaves_the_rest_to_this_process(tmp_path: Path, how: str) -> None:
+    main = _directory(tmp_path, {})  # four files, the worker's two sent one by one
+    answer, _, _ = _fresh("failing-read", f"midway-{how}", str(main))
+    assert answer == {"same": True, "files": 5, "children": 1, "zombies": []}
+
+
 def _directory(tmp_path: Path, broken: dict[int, str]) -> Path:
     """network.yaml including parts/ with four files of equal size (two for the worker); ``broken``
     replaces some of them (by number) with the text given."""

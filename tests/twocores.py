@@ -94,6 +94,17 @@ def failing_rules(args: list[str]) -> dict[str, Any]:
             "zombies": _children()}
 
 
+def _stops_after_one(work: Callable[..., Any], how: str) -> Callable[..., Any]:
+    """``work``, a generator, except that in a forked child it gives one item and then fails as ``how`` says."""
+    def failing(*args: Any) -> Any:
+        items = work(*args)
+        if _in_child():
+            yield next(items)
+            _dies_in_child(lambda: None, how)()
+        yield from items
+    return failing
+
+
 def failing_read(args: list[str]) -> dict[str, Any]:
     """A directory read with the worker's parse failing as ``how``, and read serially."""
     from segverify import readahead
@@ -102,7 +113,10 @@ def failing_read(args: list[str]) -> dict[str, Any]:
     how, path = args
     forked.use_jobs(1)
     serial = load_document(path)
-    readahead._parse = _dies_in_child(readahead._parse, how)  # type: ignore[assignment]
+    if how.startswith("midway-"):
+        readahead._parse = _stops_after_one(readahead._parse, how[len("midway-"):])  # type: ignore[assignment]
+    else:
+        readahead._parse = _dies_in_child(readahead._parse, how)  # type: ignore[assignment]
     forked.use_jobs(2)
     before = forked.results_from_children()
     parallel = load_document(path)

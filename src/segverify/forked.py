@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 from types import TracebackType
-from typing import Callable, Generic, NoReturn, TypeVar
+from typing import Callable, Generic, Iterable, Iterator, NoReturn, TypeVar
 
 Result = TypeVar("Result")
 
@@ -113,32 +113,19 @@ def cores() -> int:
     return os.cpu_count() or 1
 
 
-class Forked(Generic[Result]):
-    """``work()`` started in a forked child; :meth:`result` is what it returned, computed here if need be.
+class _Child:
+    """A forked child writing into a pipe, and what it takes to stop it and wait for it."""
 
-    Use it as a context manager: leaving the block (an exception here, an interrupt) stops and
-    waits for a child whose result was not collected. ``fork`` False: the work runs here anyway."""
-
-    def __init__(self, work: Callable[[], Result], fork: bool = True) -> None:
-        self._work = work
+    def __init__(self) -> None:
         self._pid: int | None = None
         self._pipe: int | None = None
-        self.ran_in_child = False  # the last result() came from the child
-        if fork and can_fork():
-            self._start()
-
-    def __enter__(self) -> Forked[Result]:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.close()
 
     @property
     def started(self) -> bool:
         return self._pid is not None
 
-    def _start(self) -> None:
+    def _spawn(self, produce: Callable[[int], None]) -> None:
+        """Fork a child that runs ``produce(pipe)``; here, keep the pipe's reading end."""
         for stream in (sys.stdout, sys.stderr):  # nothing buffered here is written twice
             try:
                 stream.flush()
@@ -153,11 +140,63 @@ class Forked(Generic[Result]):
             os.close(write)
             return
         if pid == 0:
-            _run_child(self._work, read, write, parent)
+            _run_child(produce, read, write, parent)
         global _RUNNING
         os.close(write)
         self._pid, self._pipe = pid, read
         _RUNNING += 1
+
+    def _wait(self) -> int | None:
+        """Wait for the child (it has closed the pipe, or been killed); its exit code."""
+        global _RUNNING
+        assert self._pid is not None
+        pid, self._pid = self._pid, None
+        _RUNNING -= 1
+        while True:
+            try:
+                _, status = os.waitpid(pid, 0)
+            except ChildProcessError:  # already waited for (a SIGCHLD handler that reaps)
+                return None
+            except InterruptedError:  # pragma: no cover - PEP 475 retries waitpid itself
+                continue
+            return os.waitstatus_to_exitcode(status)
+
+    def _kill(self) -> None:
+        if self._pid is not None:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def close(self) -> None:
+        """Stop a child whose result is no longer wanted, and wait for it."""
+        self._kill()
+        if self._pipe is not None:
+            os.close(self._pipe)
+            self._pipe = None
+        if self._pid is not None:
+            self._wait()
+
+
+class Forked(_Child, Generic[Result]):
+    """``work()`` started in a forked child; :meth:`result` is what it returned, computed here if need be.
+
+    Use it as a context manager: leaving the block (an exception here, an interrupt) stops and
+    waits for a child whose result was not collected. ``fork`` False: the work runs here anyway."""
+
+    def __init__(self, work: Callable[[], Result], fork: bool = True) -> None:
+        super().__init__()
+        self._work = work
+        self.ran_in_child = False  # the last result() came from the child
+        if fork and can_fork():
+            self._spawn(lambda pipe: _write_all(pipe, pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)))
+
+    def __enter__(self) -> Forked[Result]:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
 
     def result(self) -> Result:
         """The child's result; the work done here when the child gave none."""
@@ -168,8 +207,7 @@ class Forked(Generic[Result]):
             except Exception:  # noqa: BLE001 - anything unreadable means: compute it here
                 pass
             else:
-                global _FROM_CHILDREN
-                _FROM_CHILDREN += 1
+                _count_from_child()
                 self.ran_in_child = True
                 return value
         self.ran_in_child = False
@@ -192,36 +230,119 @@ class Forked(Generic[Result]):
             status = self._wait()
         return b"".join(chunks) if status == 0 else None
 
-    def _wait(self) -> int | None:
-        """Wait for the child (it has closed the pipe, or been killed); its exit code."""
-        global _RUNNING
-        assert self._pid is not None
-        pid, self._pid = self._pid, None
-        _RUNNING -= 1
+
+class ForkedItems(_Child, Generic[Result]):
+    """``work()``'s items, made one after the other in a forked child and taken here in the same
+    order as each is ready (:meth:`next`), while the child makes the next ones.
+
+    A thread here drains the pipe as the child writes, so the child never waits for this process.
+    :meth:`next` returns None when no more items come: all were taken, or the child failed or was
+    killed on the way; the caller computes what it did not get (each item taken is whole). ``fork``
+    False, or no fork possible: the items are made here, when asked for."""
+
+    _FRAME = 8  # each item: its pickle's length (8 bytes, big-endian), then the pickle
+
+    def __init__(self, work: Callable[[], Iterable[Result]], fork: bool = True) -> None:
+        super().__init__()
+        self._here: Iterator[Result] | None = None
+        self._buffer = bytearray()
+        self._ended = False
+        self._arrived = threading.Condition()
+        self._drain: threading.Thread | None = None
+        if fork and can_fork():
+            self._spawn(lambda pipe: _write_items(pipe, work()))
+        if self._pipe is None:
+            self._here = iter(work())
+        else:
+            self._drain = threading.Thread(target=self._drain_pipe, args=(self._pipe,), daemon=True,
+                                           name="segverify-forked-items")
+            self._drain.start()
+
+    def __enter__(self) -> ForkedItems[Result]:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    def _drain_pipe(self, pipe: int) -> None:
         while True:
             try:
-                _, status = os.waitpid(pid, 0)
-            except ChildProcessError:  # already waited for (a SIGCHLD handler that reaps)
-                return None
-            except InterruptedError:  # pragma: no cover - PEP 475 retries waitpid itself
-                continue
-            return os.waitstatus_to_exitcode(status)
+                chunk = os.read(pipe, 1 << 20)
+            except OSError:
+                chunk = b""
+            with self._arrived:
+                if chunk:
+                    self._buffer += chunk
+                else:
+                    self._ended = True
+                self._arrived.notify()
+            if not chunk:
+                return
 
-    def close(self) -> None:
-        """Stop a child whose result is no longer wanted, and wait for it."""
+    def next(self) -> Result | None:
+        """The next item, waiting for it; None when there are no more."""
+        if self._here is not None:
+            return next(self._here, None)
+        if self._drain is None:
+            return None
+        with self._arrived:
+            while True:
+                size = int.from_bytes(self._buffer[:self._FRAME], "big") if len(self._buffer) >= self._FRAME else -1
+                if size >= 0 and len(self._buffer) >= self._FRAME + size:
+                    data = bytes(self._buffer[self._FRAME:self._FRAME + size])
+                    del self._buffer[:self._FRAME + size]
+                    break
+                if self._ended:
+                    self._finish()
+                    return None
+                self._arrived.wait()
+        try:
+            item: Result = pickle.loads(data)
+        except Exception:  # noqa: BLE001 - unreadable: the caller computes the rest
+            self.close()
+            return None
+        _count_from_child()
+        return item
+
+    def _finish(self) -> None:
+        """The pipe is closed: wait for the thread and the child."""
+        if self._drain is not None:
+            self._drain.join()
+            self._drain = None
         if self._pipe is not None:
             os.close(self._pipe)
             self._pipe = None
         if self._pid is not None:
-            try:
-                os.kill(self._pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self._wait()
 
+    def close(self) -> None:
+        self._kill()  # its end of the pipe closes: the thread sees the end and returns
+        if self._drain is not None:
+            self._drain.join()
+            self._drain = None
+        super().close()
 
-def _run_child(work: Callable[[], object], read: int, write: int, parent: int) -> NoReturn:
-    """The child: do the work, pickle the result into ``write``, and end without any exit handler
+
+def _count_from_child() -> None:
+    global _FROM_CHILDREN
+    _FROM_CHILDREN += 1
+
+
+def _write_all(pipe: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(pipe, view):]
+
+
+def _write_items(pipe: int, items: Iterable[object]) -> None:
+    for item in items:
+        data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+        _write_all(pipe, len(data).to_bytes(ForkedItems._FRAME, "big") + data)
+
+
+def _run_child(produce: Callable[[int], None], read: int, write: int, parent: int) -> NoReturn:
+    """The child: write what ``produce`` makes into ``write``, and end without any exit handler
     (they belong to the parent: its atexit functions, its buffered output, pytest's)."""
     global _IN_CHILD
     _IN_CHILD = True
@@ -236,10 +357,7 @@ def _run_child(work: Callable[[], object], read: int, write: int, parent: int) -
         from .progress import configure
 
         configure(False)
-        data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(write, view):]
+        produce(write)
         status = 0
     except BaseException:  # noqa: BLE001 - the parent computes it instead; nothing to report here
         pass
