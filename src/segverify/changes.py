@@ -17,6 +17,7 @@ from pathlib import Path as FsPath
 from .analysis import analyse
 from .errors import QueryError
 from .findings import Finding, Report
+from .forked import chosen_jobs, jobs_from_environment
 from .headers import Bdd, HeaderSet, Packet
 from .model import Topology
 from .network import Network, space_for
@@ -110,8 +111,13 @@ def diff(old: Topology, new: Topology, profile: str | None = None, today: _dt.da
     answers, the reference the tests compare with."""
     space = space_for(old, new)
     old_net, new_net = Network(old, shared_space=space), Network(new, shared_space=space)
-    before_run = analyse(old, profile=profile, today=today, network=old_net)
-    after_run = analyse(new, profile=profile, today=today, network=new_net,
+    # The rules of both versions run here, not in a forked worker (unless the user asks for one):
+    # the new version's propagations and answers are taken from the old one's, which a worker's
+    # would not be, and a worker recomputing them cost more CPU and wall time than it saved
+    # (bench/results.md, "diff, incremental").
+    jobs = 1 if chosen_jobs() is None and jobs_from_environment() is None else None
+    before_run = analyse(old, profile=profile, today=today, network=old_net, jobs=jobs)
+    after_run = analyse(new, profile=profile, today=today, network=new_net, jobs=jobs,
                         previous=before_run if incremental else None)
     old_reach, new_reach = before_run.reach, after_run.reach
     old_members, new_members = _zone_members(old, old_reach), _zone_members(new, new_reach)
