@@ -701,7 +701,7 @@ def main() -> None:
 
 
 # Sections of results.md written by the other scripts of bench/ (stanford.py, policies.py): kept as they are.
-OTHER_SECTIONS = ("## The Stanford backbone", "## Zone-pair policies against ACLs")
+OTHER_SECTIONS = ("## The Stanford backbone", "## Zone-pair policies against ACLs", "## diff, incremental")
 
 
 def _other_scripts_sections(text: str) -> str:
