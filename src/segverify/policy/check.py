@@ -22,11 +22,11 @@ from .rules import CHECKS, exceptions_used, seg008
 # (from the sources they ask about), HYG001 reads only the compiled ACLs. With two cores a forked
 # worker runs them while this process propagates and runs the others (see run_rules).
 IN_WORKER = ("SEG005", "SEG011", "HYG001")
-# From this many compiled devices on, the worker pays for its fork and for pickling its findings back;
-# up to this much memory here: the worker's own allocations and reference counts copy about 60% of
-# the pages it shares (copy-on-write), so beyond it the pair would hold more memory than the
-# network's check is allowed (measured: bench/results.md, "Check on two cores").
-WORKER_FROM_DEVICES = 150
+# From this many compiled devices on, the worker saves more than it costs: its fork, the pages
+# both processes then copy as they write (copy-on-write: about 60% of what they share), and its
+# findings pickled back. Up to this much memory here: beyond it the copies would take the pair past
+# the memory a check of that size is allowed (measured: bench/results.md, "Check on two cores").
+WORKER_FROM_DEVICES = 500
 WORKER_UP_TO_BYTES = 1 << 30
 
 
