@@ -122,7 +122,9 @@ def main() -> None:
         print(f"| {r['size']} | {r['pair']} | {r['mode']} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss_mib']:.0f} | "
               f"{r['pss_mib']:.0f} | {r['processes']} | {r['load']:.1f} |")
     print()
-    for size, _ in plan:
+    for size, pairs in plan:
+        if not pairs:
+            continue
         mine = [r for r in rows if r["size"] == size]
         one = [r for r in mine if r["mode"] == "one process"]
         two = [r for r in mine if r["mode"] == "two cores"]
