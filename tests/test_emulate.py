@@ -416,6 +416,69 @@ def test_portless_probes_never_share_a_translated_tuple() -> None:
     assert direct == {"h1", "h2", "lan:r:eth1,x:eth0"}
 
 
+# A source NAT with a port pool in front of an ACL that admits low source ports only: the engine
+# says a port of the pool gets through; the kernel keeps the port it was sent with, or takes
+# another when that tuple is taken (random-16 of the sample, found by CI).
+PORT_POOL_BEFORE_PORT_ACL = textwrap.dedent("""\
+    segverify: 1
+    name: port-pool
+    profile: alpha
+    zones:
+      a: {segment: mynumber}
+      b: {segment: mynumber}
+    nodes:
+      h:
+        kind: server
+        interfaces: {eth0: {zone: a, address: 10.0.1.10/24, gateway: 10.0.1.1}}
+      nat:
+        kind: router
+        interfaces:
+          lan: {zone: a, address: 10.0.1.1/24}
+          wan: {zone: b, address: 10.0.2.1/24}
+        nat:
+          - {type: source, out: wan, to: 10.0.2.1}
+      fw:
+        kind: firewall
+        interfaces:
+          wan: {zone: b, address: 10.0.2.2/24, acl_in: low-ports}
+        acls:
+          low-ports:
+            default: deny
+            rules:
+              - {action: permit, proto: tcp, sport: 1024-39999}
+    links:
+      - [h:eth0, nat:lan]
+      - [nat:wan, fw:wan]
+    """)
+
+
+def test_a_kernel_translation_is_one_of_the_engines() -> None:
+    """Where a probe leaves a pool NAT, the kernel's one translation may reach fewer receivers than
+    the engine's some-translation answer, never others; without such a NAT the sets must be equal."""
+    from segverify.emulate.probes import Probe
+    from segverify.emulate.run import Outcome, _chooses_translation
+    from segverify.headers import Packet
+    from segverify.network import Network
+    from ipaddress import IPv4Address
+
+    net = Network(segverify.loads(PORT_POOL_BEFORE_PORT_ACL, name="port-pool.yaml"))
+    through = Probe(1, "h", Packet(IPv4Address("10.0.1.10"), IPv4Address("10.0.2.2"), 6, 40000, 80), "test")
+    direct = Probe(2, "h", Packet(IPv4Address("10.0.1.10"), IPv4Address("10.0.1.1"), 6, 40000, 80), "test")
+    assert _chooses_translation(net, through)
+    assert not _chooses_translation(net, direct)
+    assert Outcome(through, frozenset({"fw"}), frozenset(), translation_chosen=True).agrees
+    assert not Outcome(through, frozenset({"fw"}), frozenset({"h"}), translation_chosen=True).agrees
+    assert not Outcome(direct, frozenset({"fw"}), frozenset()).agrees
+
+
+@needs_kernel
+def test_port_pool_before_a_port_acl_agrees() -> None:
+    result = emulate(segverify.loads(PORT_POOL_BEFORE_PORT_ACL, name="port-pool.yaml"))
+    _assert_agrees(result)
+    kept = [o for o in result.outcomes if o.translation_chosen]
+    assert kept and all(o.observed < o.expected for o in kept)
+
+
 @needs_kernel
 def test_keep_then_cleanup() -> None:
     topo = segverify.loads(SMALL, name="small.yaml")

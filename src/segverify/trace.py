@@ -193,9 +193,8 @@ def _snat(net: Network, node: str, in_iface: str | None, egress: str, packet: Pa
     if twice is not None:
         after = _concrete(net, net.translate_twice_source(twice, cube), packet)
         return [(after, (f"twice src {packet.src} -> {after.src} ({twice.span})",))]
-    for rule, match in net.policy_snat(node, in_iface, egress) + net.nodes[node].snat.get(egress, ()):
-        if (match & cube) == s.false:
-            continue
+    rule = source_nat_rule(net, node, in_iface, egress, packet)
+    if rule is not None:
         translated = net.translate_source(rule, cube)
         first, last = rule.pool if rule.type is NatType.SOURCE else (rule.translated, rule.translated)
         out: list[tuple[Packet, tuple[str, ...]]] = []
@@ -207,6 +206,16 @@ def _snat(net: Network, node: str, in_iface: str | None, egress: str, packet: Pa
             out.append((after, (f"{kind} src {packet.src} -> {after.src}{port} ({where}{rule.span})",)))
         return out
     return [(packet, ())]
+
+
+def source_nat_rule(net: Network, node: str, in_iface: str | None, egress: str, packet: Packet) -> NatRule | None:
+    """The source NAT rule that translates ``packet`` leaving ``node`` by ``egress``: a policy
+    line's, else the first of the egress interface's rules that matches; None: not translated."""
+    cube = net.space.packet(packet)
+    for rule, match in net.policy_snat(node, in_iface, egress) + net.nodes[node].snat.get(egress, ()):
+        if (match & cube) != net.space.false:
+            return rule
+    return None
 
 
 def _concrete(net: Network, headers: Bdd, like: Packet) -> Packet:
