@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import hashlib
+import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -426,17 +428,50 @@ def _explaining_validator() -> Any:
     return jsonschema.Draft202012Validator(_python_regexes(topology_schema()))
 
 
-def _compile_fast_validator() -> Callable[[Any], Any]:
+def _fast_schema() -> dict[str, Any]:
+    schema = dict(_python_regexes(topology_schema()))
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    return schema
+
+
+def schema_digest() -> str:
+    """What the shipped validator was generated from: the SHA-256 of the schema it checks."""
+    return hashlib.sha256(json.dumps(_fast_schema(), sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+
+
+GENERATED = Path(__file__).with_name("topology_validator.py")
+
+
+def fast_validator_source() -> str:
+    """fastjsonschema's Python code for the schema, as shipped in topology_validator.py
+    (``python -m segverify.reader`` writes it after schema.py changed; a test checks it is current)."""
+    code = fastjsonschema.compile_to_code(_fast_schema())
+    entry = re.search(r"^def (\w+)\(", code, re.MULTILINE)
+    assert entry is not None, "fastjsonschema wrote no function"
+    return (f"# Generated from schema.py by `python -m segverify.reader`: do not edit.\n"
+            f"# mypy: ignore-errors\n# fmt: off\n"
+            f'SCHEMA_SHA256 = "{schema_digest()}"\n'
+            f"{code.rstrip()}\n\n\nvalidate = {entry.group(1)}\n")
+
+
+def _fast_validator() -> Callable[[Any], Any]:
     """fastjsonschema turns the schema into Python code: ~20x faster on a large valid network.
 
     It is only the fast yes; when it says no, jsonschema finds the best error and its path, so
-    messages and spans come from one place. The schema uses nothing beyond draft-07 keywords."""
-    schema = dict(_python_regexes(topology_schema()))
-    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    return fastjsonschema.compile(schema)
+    messages and spans come from one place. The schema uses nothing beyond draft-07 keywords.
+    Generating and compiling that code took a tenth of a second at every start, so it is shipped
+    generated; a schema changed since then is compiled here instead."""
+    try:
+        from . import topology_validator
+    except ImportError:  # not generated yet
+        return fastjsonschema.compile(_fast_schema())
+    shipped = getattr(topology_validator, "validate", None)
+    if shipped is None or getattr(topology_validator, "SCHEMA_SHA256", None) != schema_digest():
+        return fastjsonschema.compile(_fast_schema())
+    return shipped
 
 
-_FAST_VALIDATOR = _compile_fast_validator()
+_FAST_VALIDATOR = _fast_validator()
 
 
 def _validate(doc: Document, data: Any, prefix: Path_, display: str) -> None:
@@ -627,3 +662,7 @@ def _merge_section(doc: Document, part: Document, key: str, value: Any, spans: l
     doc.key_spans.update(key_spans)
     doc.spans.setdefault((key,), part.spans[(key,)])
     doc.key_spans.setdefault((key,), part.key_spans[(key,)])
+
+
+if __name__ == "__main__":
+    GENERATED.write_text(fast_validator_source(), encoding="utf-8")
