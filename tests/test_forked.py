@@ -160,3 +160,26 @@ def test_check_says_what_is_wrong_with_the_variable(network: tuple[str, str]) ->
     done = _check(network[0], jobs="many")
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == "segverify: SEGVERIFY_JOBS must be a whole number of processes, 1 or more (not 'many')\n"
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A network the pictures draw as an atlas: more than 150 devices in four files."""
+    net = generate(3, 60, 20, "alpha", seed=2026, inject=3, out=tmp_path_factory.mktemp("large"))
+    return str(net.main), net.manifest["check_date"]
+
+
+@pytest.mark.parametrize("how", ["plain", "failing-exception", "failing-signal"])
+def test_atlas_and_report_pictures_are_the_same_bytes_on_two_cores(large: tuple[str, str], tmp_path: Path,
+                                                                   how: str) -> None:
+    for jobs in ("jobs1", "jobs2"):
+        (tmp_path / jobs).mkdir()
+    answer, _, _ = _fresh("pictures", how, *large, str(tmp_path))
+    one, two = answer["1"], answer["2"]
+    assert len(one["pages"]) == 5 and one["names"] == two["names"]
+    assert one["pages"] == two["pages"] and one["report"] == two["report"]
+    assert one["children"] == 0
+    # The atlas and the report each shared their pictures with one child: its result, or (failing)
+    # the pictures drawn here instead.
+    assert two["children"] == (2 if how == "plain" else 0)
+    assert answer["zombies"] == []

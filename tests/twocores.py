@@ -188,11 +188,41 @@ def nested(args: list[str]) -> dict[str, Any]:
             "zombies": _children()}
 
 
+def pictures(args: list[str]) -> dict[str, Any]:
+    """A large network's atlas pages and report drawn in one process and on two cores: SHA-256 of each
+    page and of the report, and how many results came from a child; with ``failing-HOW`` every
+    picture fails in the child as HOW says (the pictures are then drawn here)."""
+    import hashlib
+
+    from segverify import load
+    from segverify.analysis import analyse
+    from segverify.viz import atlas, map as segmap
+    from segverify.viz.report import render_report
+
+    how, path, day, out = args
+    found = analyse(load(path), today=_dt.date.fromisoformat(day), jobs=1)
+    if how.startswith("failing-"):
+        segmap.render = _dies_in_child(segmap.render, how[len("failing-"):])  # type: ignore[assignment]
+    answer: dict[str, Any] = {}
+    for jobs in (1, 2):
+        forked.use_jobs(jobs)
+        before = forked.results_from_children()
+        pages = atlas.write_atlas(found.topology, found.network, found.report, str(Path(out) / f"jobs{jobs}" / "map.png"))
+        html = render_report(found.topology, found.report, found.matrix, lang="en", network=found.network)
+        answer[str(jobs)] = {"pages": [hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in pages],
+                             "names": [Path(p).name for p in pages],
+                             "report": hashlib.sha256(html.encode()).hexdigest(),
+                             "children": forked.results_from_children() - before}
+    answer["zombies"] = _children()
+    return answer
+
+
 def main() -> None:
     what, args = sys.argv[1], sys.argv[2:]
     answers: dict[str, Callable[[list[str]], Any]] = {
         "same-reports": same_reports, "failing-rules": failing_rules, "failing-read": failing_read,
         "read-errors": read_errors, "forked": forked_work, "abandoned": abandoned, "nested": nested,
+        "pictures": pictures,
     }
     result = answers[what](args)
     sys.stdout.write("\n" + json.dumps(result) + "\n")

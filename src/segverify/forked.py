@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 from types import TracebackType
-from typing import Callable, Generic, Iterable, Iterator, NoReturn, TypeVar
+from typing import Callable, Generic, Iterable, Iterator, NoReturn, Sequence, TypeVar
 
 Result = TypeVar("Result")
 
@@ -229,6 +229,17 @@ class Forked(_Child, Generic[Result]):
             self._pipe = None
             status = self._wait()
         return b"".join(chunks) if status == 0 else None
+
+
+def shared(jobs: Sequence[Callable[[], Result]], fork: bool = True) -> list[Result]:
+    """Independent jobs' results in their order: every other job made in a forked child while this
+    process makes the rest (pages of an atlas, pictures of a report). Each job must give the same
+    result wherever it runs; a child that fails means its jobs are made here (see :class:`Forked`)."""
+    theirs = jobs[1::2]
+    with Forked(lambda: [job() for job in theirs], fork=fork and len(jobs) > 1) as worker:
+        ours = [job() for job in jobs[0::2]]
+        others = worker.result()
+    return [ours[i // 2] if i % 2 == 0 else others[i // 2] for i in range(len(jobs))]
 
 
 class ForkedItems(_Child, Generic[Result]):

@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path as FilePath
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..findings import Report, Severity
 from ..i18n import text
@@ -164,25 +164,50 @@ def write_atlas(topology: Topology, network: Network, report: Report, output: st
                 warn: Callable[[str], None] | None = None) -> list[str]:
     """The overview at ``output`` and one map per municipality beside it (``NAME-m01.png`` ...)."""
     from .map import render
-    from ..cycles import tidy
     from ..outputs.files import write_bytes
     from ..progress import current
 
     path = FilePath(output)
     fmt = path.suffix.lower().lstrip(".")
-    written = [output]
-    progress = current()
-    write_bytes(output, render(overview_figure(topology, network, report, lang, warn), fmt))
-    tidy()
     groups = municipalities(topology, list(network.graph.nodes))
-    for done, (name, members) in enumerate(groups.items(), 1):
-        progress.tick("municipality maps", done, len(groups))
-        target = path.with_name(f"{path.stem}-{name}{path.suffix}")
-        write_bytes(target, render(map_figure(topology, network, report, warn=warn, nodes=members, subtitle=name,
-                                              lang=lang), fmt))
-        tidy()
-        written.append(str(target))
-    return written
+    progress = current()
+
+    def overview() -> bytes:
+        return render(overview_figure(topology, network, report, lang, warn), fmt)
+
+    def town(done: int, name: str, members: list[str]) -> Callable[[], bytes]:
+        def draw() -> bytes:
+            progress.tick("municipality maps", done, len(groups))
+            return render(map_figure(topology, network, report, warn=warn, nodes=members, subtitle=name,
+                                     lang=lang), fmt)
+        return draw
+
+    pages = drawn_on_two_cores([overview] + [town(done, name, members) for done, (name, members)
+                                             in enumerate(groups.items(), 1)], warn)
+    targets = [path] + [path.with_name(f"{path.stem}-{name}{path.suffix}") for name in groups]
+    for target, data in zip(targets, pages):
+        write_bytes(target, data)
+    return [output] + [str(target) for target in targets[1:]]
+
+
+def drawn_on_two_cores(pictures: Sequence[Callable[[], bytes]],
+                       warn: Callable[[str], None] | None = None) -> list[bytes]:
+    """Independent pictures, every other one drawn in a forked child while this process draws the
+    rest (:func:`segverify.forked.shared`); the same bytes wherever each is drawn. A missing CJK
+    font is said here first: a child's message would go where nobody reads it."""
+    from ..cycles import tidy
+    from ..forked import shared, wanted
+
+    fonts.check(warn)
+
+    def tidied(picture: Callable[[], bytes]) -> Callable[[], bytes]:
+        def draw() -> bytes:
+            data = picture()
+            tidy()
+            return data
+        return draw
+
+    return shared([tidied(p) for p in pictures], fork=wanted(len(pictures) > 2))
 
 
 # -- the matrix, aggregated ------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import html
 from collections import Counter
 from typing import Callable
 
-from ..cycles import tidy
 from ..findings import Finding, Report, Severity
 from ..matrix import Crossing, Matrix
 from ..model import ImportScope, NodeKind, Segment, Topology
@@ -75,9 +74,19 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
     w = template.WORDS[lang]
     net = network or Network(topology)
     large = atlas.at_scale(topology)
-    if large:  # an overview (one box per municipality and segment) and the matrix aggregated
-        map_svg = segmap.render(atlas.overview_figure(topology, net, report, lang, warn), "svg")
-        heat_svg = heatmap.render(atlas.aggregate_figure(matrix, topology, lang, warn), "svg")
+    towns: dict[str, bytes] = {}
+    if large:  # an overview (one box per municipality and segment), the matrix aggregated, a map per town
+        groups = atlas.municipalities(topology, list(net.graph.nodes))
+
+        def town(name: str, members: list[str]) -> Callable[[], bytes]:
+            return lambda: segmap.render(segmap.map_figure(topology, net, report, warn=warn, nodes=members,
+                                                           subtitle=name, lang=lang), "svg")
+
+        map_svg, heat_svg, *pictures = atlas.drawn_on_two_cores(
+            [lambda: segmap.render(atlas.overview_figure(topology, net, report, lang, warn), "svg"),
+             lambda: heatmap.render(atlas.aggregate_figure(matrix, topology, lang, warn), "svg"),
+             *(town(name, members) for name, members in groups.items())], warn)
+        towns = dict(zip(groups, pictures))
     else:
         map_svg = segmap.render(segmap.map_figure(topology, net, report, warn=warn, lang=lang), "svg")
         heat_svg = heatmap.render(heatmap.matrix_figure(matrix, warn=warn, lang=lang), "svg")
@@ -162,12 +171,9 @@ def render_report(topology: Topology, report: Report, matrix: Matrix, lang: str 
         f'{esc(text(lang, "atlas.legend") if large else w["map_caption"])}</figcaption></figure>')
     if large:
         add(f'<h3>{esc(text(lang, "atlas.pictures"))}</h3>')
-        for name, members in atlas.municipalities(topology, list(net.graph.nodes)).items():
-            picture = segmap.render(segmap.map_figure(topology, net, report, warn=warn, nodes=members,
-                                                      subtitle=name, lang=lang), "svg")
-            tidy()
+        for name, members in groups.items():
             add(f'<details class="town"><summary>{esc(name)} ({esc(text(lang, "map.devices", n=len(members)))})'
-                f'</summary><figure>{_svg_img(picture, name, "map-" + name)}</figure></details>')
+                f'</summary><figure>{_svg_img(towns[name], name, "map-" + name)}</figure></details>')
     add("</section>")
 
     # 5. findings
