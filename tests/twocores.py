@@ -188,6 +188,29 @@ def nested(args: list[str]) -> dict[str, Any]:
             "zombies": _children()}
 
 
+def shared_jobs(args: list[str]) -> dict[str, Any]:
+    """``forked.shared`` over jobs of uneven cost (``how``: the child fails after its first job, or not):
+    the results in order, which process made each, and what is left over."""
+    import time
+
+    how = args[0]
+    made_by: dict[int, int] = {}
+
+    def job(i: int) -> Callable[[], tuple[int, int]]:
+        def run() -> tuple[int, int]:
+            if _in_child() and how != "plain" and i > 2:
+                _dies_in_child(lambda: None, how)()
+            time.sleep(1.0 if i == 0 else 0.02)
+            return i * i, os.getpid()
+        return run
+
+    results = forked.shared([job(i) for i in range(16)])
+    for i, (_, pid) in enumerate(results):
+        made_by[i] = pid
+    return {"values": [value for value, _ in results], "here": sorted(i for i, pid in made_by.items() if pid == os.getpid()),
+            "children": forked.results_from_children(), "zombies": _children()}
+
+
 def pictures(args: list[str]) -> dict[str, Any]:
     """A large network's atlas pages and report drawn in one process and on two cores: SHA-256 of each
     page and of the report, and how many results came from a child; with ``failing-HOW`` every
@@ -196,13 +219,14 @@ def pictures(args: list[str]) -> dict[str, Any]:
 
     from segverify import load
     from segverify.analysis import analyse
-    from segverify.viz import atlas, map as segmap
+    from segverify.viz import atlas, heatmap, map as segmap
     from segverify.viz.report import render_report
 
     how, path, day, out = args
     found = analyse(load(path), today=_dt.date.fromisoformat(day), jobs=1)
     if how.startswith("failing-"):
         segmap.render = _dies_in_child(segmap.render, how[len("failing-"):])  # type: ignore[assignment]
+        heatmap.render = _dies_in_child(heatmap.render, how[len("failing-"):])  # type: ignore[assignment]
     answer: dict[str, Any] = {}
     for jobs in (1, 2):
         forked.use_jobs(jobs)
@@ -222,7 +246,7 @@ def main() -> None:
     answers: dict[str, Callable[[list[str]], Any]] = {
         "same-reports": same_reports, "failing-rules": failing_rules, "failing-read": failing_read,
         "read-errors": read_errors, "forked": forked_work, "abandoned": abandoned, "nested": nested,
-        "pictures": pictures,
+        "pictures": pictures, "shared": shared_jobs,
     }
     result = answers[what](args)
     sys.stdout.write("\n" + json.dumps(result) + "\n")

@@ -232,14 +232,36 @@ class Forked(_Child, Generic[Result]):
 
 
 def shared(jobs: Sequence[Callable[[], Result]], fork: bool = True) -> list[Result]:
-    """Independent jobs' results in their order: every other job made in a forked child while this
-    process makes the rest (pages of an atlas, pictures of a report). Each job must give the same
-    result wherever it runs; a child that fails means its jobs are made here (see :class:`Forked`)."""
-    theirs = jobs[1::2]
-    with Forked(lambda: [job() for job in theirs], fork=fork and len(jobs) > 1) as worker:
-        ours = [job() for job in jobs[0::2]]
-        others = worker.result()
-    return [ours[i // 2] if i % 2 == 0 else others[i // 2] for i in range(len(jobs))]
+    """Independent jobs' results in their order, made by this process and a forked child at once (pages
+    of an atlas, pictures of a report). Each process takes the next job not yet taken, so the two
+    finish together whatever the jobs cost. Each job must give the same result wherever it runs; the
+    jobs a failed child took are made here (see :class:`Forked`)."""
+    if not (fork and len(jobs) > 1 and can_fork()) or len(jobs) * _TOKEN > _PIPE_HOLDS:
+        return [job() for job in jobs]
+    # The jobs' numbers wait in a pipe that both processes read from: a read of one number takes it
+    # whole, for one process only (the pipe is read under its lock); an empty pipe means no more.
+    read, write = os.pipe()
+    try:
+        os.write(write, b"".join(i.to_bytes(_TOKEN, "big") for i in range(len(jobs))))
+    finally:
+        os.close(write)
+    os.set_blocking(read, False)
+
+    def taken() -> Iterator[int]:
+        while len(token := os.read(read, _TOKEN)) == _TOKEN:
+            yield int.from_bytes(token, "big")
+
+    try:
+        with Forked(lambda: {i: jobs[i]() for i in taken()}) as worker:
+            made = {i: jobs[i]() for i in taken()}
+            made.update(worker.result())
+    finally:
+        os.close(read)
+    return [made[i] if i in made else job() for i, job in enumerate(jobs)]
+
+
+_TOKEN = 4  # bytes of one job's number in the pipe
+_PIPE_HOLDS = 1 << 16  # what a pipe takes without a reader (Linux's default): a longer list runs here
 
 
 class ForkedItems(_Child, Generic[Result]):
