@@ -94,7 +94,12 @@ def main() -> None:
     parser.add_argument("--work", help="directory for the networks and outputs (default: a temporary one)")
     args = parser.parse_args()
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="segverify-two-cores-"))
+    sys.path.insert(0, str(ROOT / "bench"))
+    from run import byte_compile
+
     from segverify.generate import generate
+
+    byte_compile(ROOT / "src")
 
     plan = [("1k/20k", args.pairs)] + ([("10k/200k", 1)] if args.big else [])
     rows = []
