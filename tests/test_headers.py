@@ -166,3 +166,16 @@ def test_witness_chosen_on_projections_is_the_one_chosen_on_the_whole_set(
     if headers == space.false:
         return
     assert HeaderSet(space, headers).pick() == _pick_by_restriction(space, headers)
+
+
+ORIGINS = HeaderSpace(origin_bits=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.integers(0, 63), max_size=64))
+def test_a_set_of_origin_ids_by_blocks_is_the_union_of_each(ids: set[int]) -> None:
+    one_by_one = ORIGINS.false
+    for i in ids:
+        one_by_one |= ORIGINS.origin(i)
+    assert ORIGINS.origins(ids) == one_by_one
+    assert ORIGINS.origins(sorted(ids, reverse=True) + sorted(ids)) == one_by_one  # order and repeats do not matter

@@ -318,6 +318,19 @@ class HeaderSpace:
             cube = self._origins[index] = self._cube(self._origin_vars, index, self.origin_bits)
         return cube
 
+    def origins(self, indexes: Iterable[int]) -> Bdd:
+        """The set of these origin ids: one aligned block of ids at a time, so a run of consecutive
+        ids costs a few cubes, not one each (a zone's sources have consecutive ids)."""
+        result = self.false
+        ordered = sorted(set(indexes))
+        start = 0
+        for i in range(1, len(ordered) + 1):
+            if i == len(ordered) or ordered[i] != ordered[i - 1] + 1:
+                for value, length in range_to_prefixes(ordered[start], ordered[i - 1], self.origin_bits):
+                    result |= self._cube(self._origin_vars, value, length)
+                start = i
+        return result
+
     def packet(self, p: Packet) -> Bdd:
         bits: dict[str, bool] = {}
         for field, value in (("dst", int(p.dst)), ("src", int(p.src)), ("proto", p.proto),

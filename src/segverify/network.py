@@ -709,12 +709,8 @@ class Network:
         key = frozenset(names)
         cached = self._sources_cache.get(key)
         if cached is None:
-            s = self.space
-            cached = s.false
-            for name in sorted(key):
-                if name in self.origin_ids:
-                    cached |= s.origin(self.origin_ids[name])
-            self._sources_cache[key] = cached
+            ids = self.origin_ids
+            cached = self._sources_cache[key] = self.space.origins(ids[name] for name in key if name in ids)
         return cached
 
 
