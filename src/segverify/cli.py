@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Iterable
 import sys
 import click
 
-from .options import db_option, lang_option, today_option
+from .options import db_option, lang_option, one_analysis, today_option
 
 from . import __version__
 from .errors import Interrupted, SegverifyError
@@ -175,6 +175,7 @@ def check(paths: tuple[str, ...], profile: str | None, fmt: str, output: str | N
     path = paths[0]
     _writable(write_baseline)
     accepted = read_baseline(baseline) if baseline else frozenset()
+    one_analysis()
     topology = _load(path)
     _not_over_inputs(output, topology, also=[path])
     _not_over_inputs(write_baseline, topology, also=[path], option="--write-baseline")
@@ -274,6 +275,7 @@ def matrix(path: str, profile: str | None, fmt: str, plot: str | None, today: _d
         from .viz.commands import check_heatmap_output
 
         check_heatmap_output(plot)
+    one_analysis()
     topo = _load(path)
     _not_over_inputs(plot, topo, also=[path], option="--plot")
     found = analyse(topo, profile=profile, today=today)

@@ -25,6 +25,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_SETTING_ASIDE = 0  # inside survivors_set_aside(): a pause's survivors are frozen when it ends
+
+
 @contextmanager
 def paused() -> Iterator[None]:
     was_enabled = gc.isenabled()
@@ -33,7 +36,26 @@ def paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if _SETTING_ASIDE:
+                gc.freeze()
             gc.enable()
+
+
+@contextmanager
+def survivors_set_aside() -> Iterator[None]:
+    """For one command's work: what a paused phase leaves alive (the model, the compiled network,
+    the propagations: it lives until the command ends) is set aside when the phase ends, instead
+    of being walked by the first collection after it. That walk took 1.5 s at 10,000 devices (0.2 s
+    at 1,000) and found nothing. At the end the objects set aside rejoin the oldest generation, so
+    a caller that goes on (tests, the Python API) collects as before."""
+    global _SETTING_ASIDE
+    _SETTING_ASIDE += 1
+    try:
+        yield
+    finally:
+        _SETTING_ASIDE -= 1
+        if not _SETTING_ASIDE:
+            gc.unfreeze()
 
 
 def pausing(function: Callable[P, R]) -> Callable[P, R]:

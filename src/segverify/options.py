@@ -1,4 +1,4 @@
-"""Command-line options shared by the commands of several modules (imports only click)."""
+"""Command-line options and set-up shared by the commands of several modules (imports only click)."""
 
 from __future__ import annotations
 
@@ -25,3 +25,12 @@ db_option = click.option("--db", metavar="FILE|URL", default=None,
 
 lang_option = click.option("--lang", type=click.Choice(["en", "ja"]), default=None,
                            help="Language of the text output (default: Japanese under a Japanese locale, else English).")
+
+
+def one_analysis() -> None:
+    """This command reads, compiles and checks one network and keeps it to the end: what each phase
+    leaves alive is set aside from the cycle collector until the command ends (see
+    :func:`segverify.cycles.survivors_set_aside`)."""
+    from .cycles import survivors_set_aside
+
+    click.get_current_context().with_resource(survivors_set_aside())

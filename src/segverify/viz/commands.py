@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..i18n import language_from_environment
-from ..options import today_option
+from ..options import one_analysis, today_option
 from ..progress import current
 
 
@@ -39,6 +39,7 @@ def _analysed(path: str, profile: str | None, today: _dt.date | None, output: st
     from ..outputs.files import inputs_of, refuse_overwrite
     from ..progress import current
 
+    one_analysis()
     with current().stage(f"loading {path}"):
         topology = load(path)
     refuse_overwrite(output, inputs_of(topology, also=[path]))
