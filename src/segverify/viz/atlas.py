@@ -192,9 +192,9 @@ def write_atlas(topology: Topology, network: Network, report: Report, output: st
 
 def drawn_on_two_cores(pictures: Sequence[Callable[[], bytes]],
                        warn: Callable[[str], None] | None = None) -> list[bytes]:
-    """Independent pictures, every other one drawn in a forked child while this process draws the
-    rest (:func:`segverify.forked.shared`); the same bytes wherever each is drawn. A missing CJK
-    font is said here first: a child's message would go where nobody reads it."""
+    """Independent pictures drawn by this process and a forked child at once, each taking the next
+    one not yet drawn (:func:`segverify.forked.shared`); the same bytes wherever each is drawn. A
+    missing CJK font is said here first: a child's message would go where nobody reads it."""
     from ..cycles import tidy
     from ..forked import shared, wanted
 
