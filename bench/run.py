@@ -265,12 +265,11 @@ def one_size(size: Size, work: Path) -> dict[str, object]:
 WHOLE_PAIRS = {"1k dev / 20k rules": 3, "10k dev / 200k rules": 1}
 
 
-def whole_check(size: Size, directory: Path, day: str, work: Path,
-                env: dict[str, str] | None = None) -> dict[str, list[dict[str, float]]]:
+def whole_check(size: Size, directory: Path, day: str, work: Path) -> dict[str, list[dict[str, float]]]:
     """``segverify -q check`` as a whole process, as a user runs it: the default (a network of this size
     uses a second core) and ``SEGVERIFY_JOBS=1`` (one process), in alternating pairs, so a busy spell
     hits both alike. The target is the default's wall time."""
-    base = dict(env if env is not None else os.environ)
+    base = dict(os.environ)
     args = ["check", str(directory / "network.yaml"), "--today", day, "--format", "json",
             "-o", str(work / "whole-check.json")]
     runs: dict[str, list[dict[str, float]]] = {"default": [], "one process": []}

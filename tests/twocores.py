@@ -189,25 +189,31 @@ def nested(args: list[str]) -> dict[str, Any]:
 
 
 def shared_jobs(args: list[str]) -> dict[str, Any]:
-    """``forked.shared`` over jobs of uneven cost (``how``: the child fails after its first job, or not):
-    the results in order, which process made each, and what is left over."""
-    import time
+    """``forked.shared`` over 16 jobs (``how``: the child fails in its first job, or not): the
+    results in order, which process made each, and what is left over. Each process's first job
+    waits until the other has started one, so both take some whatever the scheduling."""
+    import select
 
     how = args[0]
-    made_by: dict[int, int] = {}
+    to_parent, to_child = os.pipe(), os.pipe()
+    made: list[int] = []  # this process's jobs so far (the child has its own copy)
 
     def job(i: int) -> Callable[[], tuple[int, int]]:
         def run() -> tuple[int, int]:
-            if _in_child() and how != "plain" and i > 2:
+            child = _in_child()
+            if not made:
+                mine, theirs = (to_parent, to_child) if child else (to_child, to_parent)
+                os.write(mine[1], b"x")
+                select.select([theirs[0]], [], [], 60)
+            if child and how != "plain":
                 _dies_in_child(lambda: None, how)()
-            time.sleep(1.0 if i == 0 else 0.02)
+            made.append(i)
             return i * i, os.getpid()
         return run
 
     results = forked.shared([job(i) for i in range(16)])
-    for i, (_, pid) in enumerate(results):
-        made_by[i] = pid
-    return {"values": [value for value, _ in results], "here": sorted(i for i, pid in made_by.items() if pid == os.getpid()),
+    here = sorted(i for i, (_, pid) in enumerate(results) if pid == os.getpid())
+    return {"values": [value for value, _ in results], "here": here,
             "children": forked.results_from_children(), "zombies": _children()}
 
 

@@ -464,11 +464,11 @@ def _fast_validator() -> Callable[[Any], Any]:
     try:
         from . import topology_validator
     except ImportError:  # not generated yet
-        return fastjsonschema.compile(_fast_schema())
+        topology_validator = None  # type: ignore[assignment]
     shipped = getattr(topology_validator, "validate", None)
-    if shipped is None or getattr(topology_validator, "SCHEMA_SHA256", None) != schema_digest():
-        return fastjsonschema.compile(_fast_schema())
-    return shipped
+    if shipped is not None and getattr(topology_validator, "SCHEMA_SHA256", None) == schema_digest():
+        return shipped
+    return fastjsonschema.compile(_fast_schema())
 
 
 _FAST_VALIDATOR = _fast_validator()

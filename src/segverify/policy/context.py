@@ -68,13 +68,10 @@ class Context:
         high = bisect.bisect_right(self._addresses, (int(net.broadcast_address), "\U0010ffff"))
         return [name for _, name in self._addresses[low:high]]
 
-    def zone_in(self, node: str, segments: Iterable[Segment]) -> str:
-        """The node's first zone (in declaration order) among ``segments``; its first zone otherwise."""
-        return self.zones_in(segments)[node]
-
     def zones_in(self, segments: Iterable[Segment]) -> dict[str, str]:
-        """:meth:`zone_in` of every node for these segments: one table, read once per source and
-        destination of every check (at 10,000 devices over a million times)."""
+        """Each node's first zone (in declaration order) among ``segments``, its first zone otherwise:
+        one table, read once per source and destination of every check (at 10,000 devices over a
+        million times)."""
         wanted = frozenset(segments)
         table = self._zone_in.get(wanted)
         if table is None:
