@@ -1,12 +1,18 @@
 """whatif's scenarios share the compiled network as built and ask only for what a failure opens;
-the answer is byte for byte the one of compiling and verifying every scenario on its own."""
+each scenario's propagations are the network as built's, updated for the packets whose way the
+failure meets. The answer is byte for byte the one of compiling and verifying every scenario on its
+own, and each updated propagation is, set by set, a full one of the failed network."""
 
 from __future__ import annotations
 
 import datetime as _dt
+import random
+import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import segverify
 from segverify import failures
@@ -14,7 +20,12 @@ from segverify.failures import WhatIfReport, whatif
 from segverify.generate import generate
 from segverify.model import Topology
 from segverify.outputs.whatif import WHATIF_RENDERERS, render_whatif_text
+from segverify.network import Network
 from segverify.policy.check import verify
+from segverify.reach import Reachability
+
+sys.path.insert(0, str(Path(__file__).parent))
+import randomnet  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = sorted((ROOT / "topologies").glob("*.yaml")) + [ROOT / "tests" / "data" / "whatif-backup-link.yaml"]
@@ -91,3 +102,38 @@ def test_a_scenario_network_takes_untouched_nodes_from_the_network_as_built() ->
     assert all(failed.nodes[n] is not base.nodes[n] for n in ends)
     with pytest.raises(ValueError):
         Network(topology, down=frozenset({link.name}), as_built=base)  # not in the shared space
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(min_value=0, max_value=2**31 - 1), choice=st.integers(min_value=0, max_value=2**31 - 1))
+def test_a_scenario_propagation_updated_from_the_network_as_built_is_the_full_one(seed: int, choice: int) -> None:
+    """Random networks (tests/randomnet.py), a random failure: one or two devices or LANs down, or a
+    firewall failing open; all sources, and a waypoint question (some nodes blocked, some sources)."""
+    topology = segverify.loads(randomnet.generate(seed), name=f"random-{seed}.yaml")
+    rng = random.Random(choice)
+    candidates = failures.failure_candidates(topology)
+    firewalls = _firewalls(topology)
+    as_built = Network(topology)
+    if firewalls and rng.random() < 0.25:
+        down, fail_open = frozenset(), frozenset(rng.sample(firewalls, 1))
+    else:
+        names = {failures.link_label(lan): lan.name for lan in topology.lans}
+        down = frozenset(names.get(c, c) for c in rng.sample(candidates, min(len(candidates), rng.choice((1, 2)))))
+        fail_open = frozenset()
+    failed = Network(topology, down=down, fail_open=fail_open, shared_space=as_built.space, as_built=as_built)
+    nodes = sorted(failed.nodes)
+    blocked = frozenset(rng.sample(nodes, min(len(nodes) - 1, rng.randrange(3))))
+    chosen = rng.sample(failed.endpoints, max(1, len(failed.endpoints) // 2))
+    context = f"random network seed {seed}, down {sorted(down)}, failing open {sorted(fail_open)}"
+    for question in ({}, {"blocked": blocked, "sources": chosen}):
+        before = Reachability(as_built, **question)  # type: ignore[arg-type]
+        full = Reachability(failed, **question)  # type: ignore[arg-type]
+        updated = Reachability(failed, previous=before, **question)  # type: ignore[arg-type]
+        assert updated.repropagated is not None, f"{context}: not updated"
+        where = f"{context}, {question or 'all sources'}"
+        assert updated.delivered.keys() == full.delivered.keys(), where
+        for node, got in full.delivered.items():
+            assert updated.delivered[node] == got, f"{where}: delivered at {node} differs"
+            assert updated.senders(node) == full.senders(node), f"{where}: senders of {node} differ"
+        assert updated.visited == full.visited, f"{where}: visited sets differ"

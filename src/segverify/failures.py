@@ -9,7 +9,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from .analysis import compile_network
+from .analysis import analyse, compile_network
 from .errors import QueryError
 from .fanout import fan_out
 from .i18n import Message, joined, m
@@ -137,26 +137,39 @@ class _AsBuilt:
     fingerprints: frozenset[str]
 
 
-# The network as built, compiled once per process and shared by its scenarios (a compiled network
-# holds BDDs and does not travel to workers; each worker compiles it on its first scenario).
-_compiled: tuple[_AsBuilt, Network] | None = None
+# The network as built, compiled once per process and shared by its scenarios, with the context of
+# its verification: its propagations are where each scenario's start (a compiled network holds BDDs
+# and does not travel to workers; each worker compiles it on its first scenario, and propagates what
+# a scenario first asks for).
+_compiled: tuple[_AsBuilt, Network, Context] | None = None
 
 
-def _as_built_network(as_built: _AsBuilt) -> Network:
+def _day(as_built: _AsBuilt) -> _dt.date:
+    return as_built.today or _dt.date.today()
+
+
+def _as_built_context(topology: Topology, net: Network, day: _dt.date) -> Context:
+    return Context(topology, net, Register(net.space, topology.exceptions, day), day)
+
+
+def _as_built_network(as_built: _AsBuilt) -> tuple[Network, Context]:
     global _compiled
     if _compiled is None or _compiled[0] is not as_built:
-        _compiled = (as_built, Network(as_built.topology))
-    return _compiled[1]
+        net = Network(as_built.topology)
+        _compiled = (as_built, net, _as_built_context(as_built.topology, net, _day(as_built)))
+    return _compiled[1], _compiled[2]
 
 
-def _verify_scenario(as_built: _AsBuilt, net: Network, scenario: Scenario) -> ScenarioResult:
+def _verify_scenario(as_built: _AsBuilt, net: Network, scenario: Scenario, before: Context) -> ScenarioResult:
     """The flow rules of the profile over the failed network, asked only for findings the network
     as built does not have (the other rules report no flows; a known finding's witness is not
-    needed). The same findings, in the same order, as ``verify`` would give."""
+    needed). The same findings, in the same order, as ``verify`` would give. Each propagation is
+    the network as built's answer (``before``), updated for the packets whose way the failure meets."""
     topology = as_built.topology
     chosen = Profile(as_built.profile) if as_built.profile is not None else topology.profile
-    day = as_built.today or _dt.date.today()
-    ctx = Context(topology, net, Register(net.space, topology.exceptions, day), day, only_new=as_built.fingerprints)
+    day = _day(as_built)
+    ctx = Context(topology, net, Register(net.space, topology.exceptions, day), day, only_new=as_built.fingerprints,
+                  previous=before, ask_previous=True)
     selected = rules_for(chosen)
     found = [f for rule, flows in FLOW_CHECKS.items() if rule in selected for f in ctx.all_flow_findings(flows(ctx))]
     found.sort(key=Finding.sort_key)  # as a Report orders them
@@ -171,10 +184,10 @@ def _failed(as_built: _AsBuilt, scenario: Scenario) -> tuple[frozenset[str], fro
 def _run(as_built: _AsBuilt, scenario: Scenario) -> ScenarioResult:
     """One scenario, compiled into the space of the network as built (its ACLs, address sets and
     pools are not compiled again), asked only for what it opens."""
-    base = _as_built_network(as_built)
+    base, before = _as_built_network(as_built)
     down, fail_open = _failed(as_built, scenario)
     net = Network(as_built.topology, down=down, fail_open=fail_open, shared_space=base.space, as_built=base)
-    return _verify_scenario(as_built, net, scenario)
+    return _verify_scenario(as_built, net, scenario, before)
 
 
 def _run_alone(as_built: _AsBuilt, scenario: Scenario) -> ScenarioResult:
@@ -200,7 +213,8 @@ def whatif(topology: Topology, fail: tuple[str, ...] = (), fail_open: tuple[str,
     fail_open = _check_names(topology, fail_open, "a node with ACLs or policies", firewalls)
     global _compiled
     as_built_network = compile_network(topology)
-    baseline = verify(topology, profile=profile, today=today, network=as_built_network)
+    analysis = analyse(topology, profile, today, network=as_built_network)
+    baseline = analysis.report
     base = frozenset(f.fingerprint for f in baseline.active)
     scenarios: list[Scenario] = []
     if fail or fail_open:
@@ -211,7 +225,7 @@ def whatif(topology: Topology, fail: tuple[str, ...] = (), fail_open: tuple[str,
     if not scenarios:
         raise QueryError("nothing to play out: give --fail, --fail-open or --k-failures")
     as_built = _AsBuilt(topology, profile, today, base)
-    _compiled = (as_built, as_built_network)  # scenarios run here share the baseline's compilation
+    _compiled = (as_built, as_built_network, analysis.context)  # scenarios run here start from the baseline's
     done = counter("what-if scenarios", len(scenarios))  # drawn here, on the outer line
     with silenced():  # one line, the scenario counter, not a line per scenario's verification
         try:

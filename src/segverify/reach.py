@@ -27,8 +27,9 @@ class Reachability:
     it: whatever still flows with the waypoints blocked went around them.
 
     ``previous``: the same question answered over another version of the network compiled into the
-    same header space (``diff``). Only the packets whose trajectory there met a state that differs
-    here are propagated again (see :meth:`_update`); the answer is the one a full propagation gives.
+    same header space (``diff``), or over the network as built (a ``whatif`` scenario, whose failed
+    devices no longer send). Only the packets whose trajectory there met a state that differs here
+    are propagated again (see :meth:`_update`); the answer is the one a full propagation gives.
     """
 
     def __init__(self, network: Network, blocked: Iterable[str] = (), sources: Iterable[str] | None = None,
@@ -77,8 +78,11 @@ class Reachability:
         trajectory meets only states that behave alike in both versions has the same trajectory
         here; the others (and everything a source sends differently) are propagated again."""
         old, net, s = previous.network, self.network, self.space
-        if (previous.space is not s or previous.blocked != self.blocked or previous.sources != self.sources
-                or old.origin_ids != net.origin_ids):
+        # Sources down here (whatif) send nothing: their origin states have no transfers here, so
+        # what they sent is among the packets touched below.
+        gone = set(previous.sources) - set(self.sources)
+        if (previous.space is not s or previous.blocked != self.blocked or old.origin_ids != net.origin_ids
+                or len(previous.sources) - len(gone) != len(self.sources)):
             return False
         touched = s.false  # identities of the packets to propagate again
         for state, seen in previous.visited.items():
@@ -90,13 +94,16 @@ class Reachability:
         self.repropagated = touched
         if touched == s.false:
             self._visited, self.delivered = dict(previous.visited), dict(previous.delivered)
+            self._senders = dict(previous._senders)
             return True
-        self._propagate({(name, ORIGIN): sent & touched for name, sent in self._origins()})
+        # The origin ids are a small set, so which sources and which nodes' senders the packets
+        # propagated again concern is asked cheaply before any conjunction with them.
+        origins = s.origins_of(touched)
+        again_from = [name for name in self.sources if s.origin(net.origin_ids[name]) & origins != s.false]
+        self._propagate({(name, ORIGIN): net.origin_headers(name) & touched for name in again_from})
         kept = ~touched
         self._visited_before = (previous.visited, kept)
-        # A node none of whose senders sent a packet propagated again keeps what it received; the
-        # origin ids are a small set, so this is asked cheaply before any conjunction.
-        origins = s.origins_of(touched)
+        # A node none of whose senders sent a packet propagated again keeps what it received.
         again = self.delivered
         self.delivered = {}
         for node in previous.delivered.keys() | again.keys():
@@ -107,6 +114,8 @@ class Reachability:
                 got = again[node] if got is None else got | again[node]
             if got is not None and got != s.false:
                 self.delivered[node] = got
+                if got == previous.delivered.get(node):  # one header space: equal sets, one node
+                    self._senders[node] = previous.senders(node)
         return True
 
     def _propagate(self, seeds: dict[State, Bdd]) -> None:
@@ -212,6 +221,9 @@ def _behaves_alike(old: Network, new: Network, state: State) -> bool:
     and the same headers kept for itself). Both networks share one header space, so equal sets are
     one BDD node and the comparison is by identity."""
     node, where = state
+    before_out, after_out = old.transfers.get(state, ()), new.transfers.get(state, ())
+    if before_out is after_out and (node == LAN or old.nodes.get(node) is new.nodes.get(node) is not None):
+        return True  # taken as compiled from the network as built (whatif): the same objects
     if node != LAN and where != ORIGIN:
         if node not in old.nodes or node not in new.nodes \
                 or not any(i.name == where for i in new.nodes[node].node.interfaces):
@@ -219,7 +231,6 @@ def _behaves_alike(old: Network, new: Network, state: State) -> bool:
         before, after = old.nodes[node].dnat.get(where, ()), new.nodes[node].dnat.get(where, ())
         if not _same_nat(before, after) or old.accepted_locally(node, where) != new.accepted_locally(node, where):
             return False
-    before_out, after_out = old.transfers.get(state, ()), new.transfers.get(state, ())
     return len(before_out) == len(after_out) and all(
         a.target == b.target and a.filter == b.filter and _same_nat(a.snat, b.snat)
         for a, b in zip(before_out, after_out))

@@ -38,6 +38,9 @@ class Context:
     # Another version of the network compiled into the same header space, already checked (diff):
     # each propagation starts from that version's answer to the same question (Reachability.previous).
     previous: Context | None = None
+    # Whether a question ``previous`` was not asked is answered there first (whatif: the network as
+    # built, whose answers every scenario starts from); a diff asks only what the old version has.
+    ask_previous: bool = False
     _reach: dict[tuple[frozenset[str], frozenset[str] | None], Reachability] = field(default_factory=dict)
     _endpoints_in: dict[frozenset[Segment], list[str]] = field(default_factory=dict)
     _zone_in: dict[frozenset[Segment], dict[str, str]] = field(default_factory=dict)
@@ -47,7 +50,9 @@ class Context:
         """The engine's answer with ``blocked`` nodes taken out, from ``sources`` (default: all)."""
         key = (frozenset(blocked), None if sources is None else frozenset(sources))
         if key not in self._reach:
-            before = self.previous._reach.get(key) if self.previous is not None else None
+            before = None
+            if self.previous is not None:
+                before = self.previous.reach(*key) if self.ask_previous else self.previous._reach.get(key)
             self._reach[key] = Reachability(self.network, blocked=key[0], sources=key[1], previous=before)
         return self._reach[key]
 
