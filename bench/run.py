@@ -768,8 +768,10 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-# Sections of results.md written by the other scripts of bench/ (stanford.py, policies.py, diff_incremental.py): kept as they are.
-OTHER_SECTIONS = ("## The Stanford backbone", "## Zone-pair policies against ACLs", "## diff, incremental")
+# Sections of results.md written by the other scripts of bench/ (stanford.py, policies.py, diff_incremental.py,
+# whatif_incremental.py): kept as they are.
+OTHER_SECTIONS = ("## The Stanford backbone", "## Zone-pair policies against ACLs", "## diff, incremental",
+                  "## whatif, incremental")
 
 
 def _other_scripts_sections(text: str) -> str:
