@@ -13,7 +13,6 @@ incremental").
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SECTION = "## diff, incremental"
 sys.path.insert(0, str(HERE))
-from pairs import Run, after_env, alternate, table, timed, write_section  # noqa: E402
+from pairs import Run, after_env, alternate, arguments, table, timed, write_section  # noqa: E402
 from run import INJECT, MODEL, SEED, SIZES, code_of  # noqa: E402  (the network bench/run.py times)
 
 OLD_LINE = "dst: any, service: [web, smtp, dns, ntp, ping]"
@@ -45,10 +44,7 @@ def versions(work: Path) -> tuple[Path, Path]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", required=True, metavar="REV", help="the git revision to compare with")
-    parser.add_argument("--pairs", type=int, default=3, help="before/after pairs (default 3)")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     with tempfile.TemporaryDirectory(prefix="segverify-bench-diff-") as tmp:
         work = Path(tmp)
         old, new = versions(work)

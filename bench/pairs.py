@@ -9,6 +9,7 @@ table, the medians and the paired ratios into bench/results.md under its own hea
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -22,6 +23,14 @@ ROOT = HERE.parent
 POLICIES = "## Zone-pair policies against ACLs"
 
 Run = dict[str, float]
+
+
+def arguments(doc: str) -> argparse.Namespace:
+    """``--before REV`` and ``--pairs N``, the options of every before/after script."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--before", required=True, metavar="REV", help="the git revision to compare with")
+    parser.add_argument("--pairs", type=int, default=3, help="before/after pairs (default 3)")
+    return parser.parse_args()
 
 
 def timed(args: list[str], env: dict[str, str], out: Path, exits: tuple[int, ...] = (0, 1)) -> Run:

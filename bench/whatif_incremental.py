@@ -9,7 +9,6 @@ the machine into bench/results.md (section "whatif, incremental").
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -17,15 +16,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SECTION = "## whatif, incremental"
 sys.path.insert(0, str(HERE))
-from pairs import Run, after_env, alternate, table, timed, write_section  # noqa: E402
+from pairs import Run, after_env, alternate, arguments, table, timed, write_section  # noqa: E402
 from run import INJECT, MODEL, SEED, WHATIF, code_of, machine  # noqa: E402  (the network bench/run.py times)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", required=True, metavar="REV", help="the git revision to compare with")
-    parser.add_argument("--pairs", type=int, default=3, help="before/after pairs (default 3)")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     from segverify import load
     from segverify.failures import failure_candidates
     from segverify.generate import generate

@@ -197,11 +197,13 @@ def _one_line_change(doc: dict[str, Any], rng: random.Random, kind: str | None =
     return f"line {i + 1} of {node}/{acl} replaced by {rules[i]}"
 
 
-def _assert_same(full: Reachability, updated: Reachability, context: str) -> None:
+def assert_same_propagation(full: Reachability, updated: Reachability, context: str) -> None:
+    """Set by set: what each node received, from which sources, and what each state saw."""
     # One header space: equal sets are one BDD node, so dict equality compares the sets.
     assert updated.delivered.keys() == full.delivered.keys(), context
     for node, got in full.delivered.items():
         assert updated.delivered[node] == got, f"{context}: delivered at {node} differs"
+        assert updated.senders(node) == full.senders(node), f"{context}: senders of {node} differ"
     assert updated.visited == full.visited, f"{context}: visited sets differ"
 
 
@@ -242,7 +244,7 @@ def check_update(seed: int, choice: int, kind: str | None) -> None:
         updated = Reachability(new_net, previous=before, **question)  # type: ignore[arg-type]
         if old_net.origin_ids == new_net.origin_ids:  # the same endpoints (a renumbering may add a pool)
             assert updated.repropagated is not None, f"{context}: not updated"
-        _assert_same(full, updated, f"{context}, {question or 'all sources'}")
+        assert_same_propagation(full, updated, f"{context}, {question or 'all sources'}")
 
 
 def test_an_update_propagates_only_what_the_change_touches(versions: tuple[Path, Path]) -> None:
@@ -257,11 +259,11 @@ def test_an_update_propagates_only_what_the_change_touches(versions: tuple[Path,
     for name in new_net.endpoints:
         everything |= new_net.origin_headers(name)
     assert everything & ~space.identities(updated.repropagated) != space.false  # not everything again
-    _assert_same(Reachability(new_net), updated, "one ACL line changed")
+    assert_same_propagation(Reachability(new_net), updated, "one ACL line changed")
     # The same network again: nothing is propagated again.
     same = Reachability(old_net, previous=before)
     assert same.repropagated == space.false
-    _assert_same(before, same, "no change")
+    assert_same_propagation(before, same, "no change")
 
 
 def test_versions_that_cannot_be_compared_are_propagated_in_full() -> None:
@@ -280,7 +282,7 @@ def test_versions_that_cannot_be_compared_are_propagated_in_full() -> None:
     updated = Reachability(new_net, previous=Reachability(old_net))
     if old_net.origin_ids != new_net.origin_ids:
         assert updated.repropagated is None
-    _assert_same(Reachability(new_net), updated, "renamed host")
+    assert_same_propagation(Reachability(new_net), updated, "renamed host")
 
 
 def _loads(doc: dict[str, Any]) -> bool:

@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import given
 
 import segverify
 from segverify import failures
@@ -26,6 +25,7 @@ from segverify.reach import Reachability
 
 sys.path.insert(0, str(Path(__file__).parent))
 import randomnet  # noqa: E402
+from test_diff_incremental import SEEDS, SETTINGS, assert_same_propagation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = sorted((ROOT / "topologies").glob("*.yaml")) + [ROOT / "tests" / "data" / "whatif-backup-link.yaml"]
@@ -104,9 +104,8 @@ def test_a_scenario_network_takes_untouched_nodes_from_the_network_as_built() ->
         Network(topology, down=frozenset({link.name}), as_built=base)  # not in the shared space
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(min_value=0, max_value=2**31 - 1), choice=st.integers(min_value=0, max_value=2**31 - 1))
+@SETTINGS
+@given(seed=SEEDS, choice=SEEDS)
 def test_a_scenario_propagation_updated_from_the_network_as_built_is_the_full_one(seed: int, choice: int) -> None:
     """Random networks (tests/randomnet.py), a random failure: one or two devices or LANs down, or a
     firewall failing open; all sources, and a waypoint question (some nodes blocked, some sources)."""
@@ -131,9 +130,4 @@ def test_a_scenario_propagation_updated_from_the_network_as_built_is_the_full_on
         full = Reachability(failed, **question)  # type: ignore[arg-type]
         updated = Reachability(failed, previous=before, **question)  # type: ignore[arg-type]
         assert updated.repropagated is not None, f"{context}: not updated"
-        where = f"{context}, {question or 'all sources'}"
-        assert updated.delivered.keys() == full.delivered.keys(), where
-        for node, got in full.delivered.items():
-            assert updated.delivered[node] == got, f"{where}: delivered at {node} differs"
-            assert updated.senders(node) == full.senders(node), f"{where}: senders of {node} differ"
-        assert updated.visited == full.visited, f"{where}: visited sets differ"
+        assert_same_propagation(full, updated, f"{context}, {question or 'all sources'}")

@@ -8,6 +8,7 @@ import difflib
 import itertools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .analysis import analyse, compile_network
 from .errors import QueryError
@@ -148,15 +149,15 @@ def _day(as_built: _AsBuilt) -> _dt.date:
     return as_built.today or _dt.date.today()
 
 
-def _as_built_context(topology: Topology, net: Network, day: _dt.date) -> Context:
-    return Context(topology, net, Register(net.space, topology.exceptions, day), day)
+def _context(topology: Topology, net: Network, day: _dt.date, **options: Any) -> Context:
+    return Context(topology, net, Register(net.space, topology.exceptions, day), day, **options)
 
 
 def _as_built_network(as_built: _AsBuilt) -> tuple[Network, Context]:
     global _compiled
     if _compiled is None or _compiled[0] is not as_built:
         net = Network(as_built.topology)
-        _compiled = (as_built, net, _as_built_context(as_built.topology, net, _day(as_built)))
+        _compiled = (as_built, net, _context(as_built.topology, net, _day(as_built)))
     return _compiled[1], _compiled[2]
 
 
@@ -167,9 +168,7 @@ def _verify_scenario(as_built: _AsBuilt, net: Network, scenario: Scenario, befor
     the network as built's answer (``before``), updated for the packets whose way the failure meets."""
     topology = as_built.topology
     chosen = Profile(as_built.profile) if as_built.profile is not None else topology.profile
-    day = _day(as_built)
-    ctx = Context(topology, net, Register(net.space, topology.exceptions, day), day, only_new=as_built.fingerprints,
-                  previous=before, ask_previous=True)
+    ctx = _context(topology, net, _day(as_built), only_new=as_built.fingerprints, previous=before, ask_previous=True)
     selected = rules_for(chosen)
     found = [f for rule, flows in FLOW_CHECKS.items() if rule in selected for f in ctx.all_flow_findings(flows(ctx))]
     found.sort(key=Finding.sort_key)  # as a Report orders them
