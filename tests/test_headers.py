@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv4Network
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segverify.headers import TRACKED, WIDTH, HeaderSet, HeaderSpace, Packet, range_to_prefixes
+from segverify.headers import FIELD_VARS, TRACKED, WIDTH, HeaderSet, HeaderSpace, Packet, range_to_prefixes
 from segverify.model import Match, PortRange, ServiceTerm, Wildcard
 
 SPACE = HeaderSpace()
@@ -108,7 +108,26 @@ def test_prefix_cubes_are_the_cube_of_their_bits(field: str, value: int, length:
     if origin and field not in TRACKED:
         origin = False
     built = space.value_prefix(field, value, length, origin)
-    assert built == space.bdd.cube(space._bits(field, value, length, origin))
+    assert built == space.bdd.cube(_bits(field, value, length, origin))
+
+
+def _bits(field: str, value: int, length: int, origin: bool = False) -> dict[str, bool]:
+    """The first ``length`` bits of ``field`` (most significant first) as a BDD assignment."""
+    names = FIELD_VARS[(field, origin)]
+    return {names[i]: bool((value >> (WIDTH[field] - 1 - i)) & 1) for i in range(length)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2 ** 32 - 1), st.integers(0, 2 ** 32 - 1), st.integers(0, 255),
+                          st.integers(0, 65535), st.integers(0, 65535), st.booleans()), min_size=1, max_size=4))
+def test_a_packet_is_the_cube_of_its_bits(packets: list[tuple[int, int, int, int, int, bool]]) -> None:
+    """Each packet's cube sets every bit of every field, asked in turn (the last one is kept)."""
+    for src, dst, proto, sport, dport, est in packets + packets[:1]:
+        bits = {"est": est}
+        for field, value in (("src", src), ("dst", dst), ("proto", proto), ("sport", sport), ("dport", dport)):
+            bits.update(_bits(field, value, WIDTH[field]))
+        packet = Packet(IPv4Address(src), IPv4Address(dst), proto, sport, dport, est)
+        assert SPACE.packet(packet) == SPACE.bdd.cube(bits)
 
 
 def _pick_by_restriction(space: HeaderSpace, headers: object) -> Packet:

@@ -143,6 +143,7 @@ class HeaderSpace:
         self._origin_vars = tuple(f"o{i}" for i in range(origin_bits))
         self._others: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}  # for only()
         self._origins: dict[int, Bdd] = {}
+        self._last_packet: tuple[Packet, Bdd] | None = None
         self._sets: dict[tuple[str, tuple[object, ...], bool], Bdd] = {}
         self._below_sources: dict[tuple[tuple[IPv4Network, ...] | None, tuple[ServiceTerm, ...] | None], Bdd] = {}
         # Compiled ACLs by content, filled by the network compiler: (permitted, line matches).
@@ -182,12 +183,6 @@ class HeaderSpace:
 
     def field_vars(self, field: str, origin: bool = False) -> list[str]:
         return list(FIELD_VARS[(field, origin)])
-
-    @staticmethod
-    def _bits(field: str, value: int, length: int, origin: bool = False) -> dict[str, bool]:
-        names = FIELD_VARS[(field, origin)]
-        shift = WIDTH[field] - 1
-        return {names[i]: bool((value >> (shift - i)) & 1) for i in range(length)}
 
     # -- building predicates ---------------------------------------------------------------------
 
@@ -332,12 +327,19 @@ class HeaderSpace:
         return result
 
     def packet(self, p: Packet) -> Bdd:
-        bits: dict[str, bool] = {}
+        # The last packet's cube is kept: one packet is usually asked about many sets in a row
+        # (the emulation's expected receivers, a trace's hops), and building the cube is the cost.
+        last = self._last_packet
+        if last is not None and last[0] == p:
+            return last[1]
+        bits: dict[str, bool] = {"est": p.established}
         for field, value in (("dst", int(p.dst)), ("src", int(p.src)), ("proto", p.proto),
                              ("dport", p.dport), ("sport", p.sport)):
-            bits.update(self._bits(field, value, WIDTH[field]))
-        bits["est"] = p.established
-        return self.bdd.cube(bits)
+            width = WIDTH[field]
+            bits.update(zip(FIELD_VARS[(field, False)], map("1".__eq__, format(value & ((1 << width) - 1), f"0{width}b"))))
+        cube = self.bdd.cube(bits)
+        self._last_packet = (p, cube)
+        return cube
 
     # -- sending and rewriting -------------------------------------------------------------------
 
