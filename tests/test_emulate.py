@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from conftest import require_environment
 import randomnet
@@ -157,6 +158,29 @@ def test_ruleset_rendering_has_the_model_semantics() -> None:
     assert "forward_out" in text and "fwd" not in text
 
 
+@settings(max_examples=400, derandomize=True, deadline=None, database=None)
+@given(proto=st.sampled_from([6, 17, 1, 47, 50, 132, 4, 255]), src=st.integers(0, 2**32 - 1),
+       dst=st.integers(0, 2**32 - 1), sport=st.integers(0, 65535), dport=st.integers(0, 65535),
+       echo=st.booleans(), ident=st.integers(1, 2**32 - 1), run=st.integers(0, 2**32 - 1))
+def test_packed_probes_are_the_bytes_scapy_builds(proto: int, src: int, dst: int, sport: int, dport: int,
+                                                  echo: bool, ident: int, run: int) -> None:
+    """The probes packed by hand are exactly scapy's datagrams (checksums included), and decode."""
+    from ipaddress import IPv4Address
+
+    from segverify.headers import Packet
+    from segverify.emulate.probes import Probe, decode, encode, encode_with_scapy
+
+    if proto == 1:
+        sport, dport = (0, 8) if echo else (sport % 16, dport % 256)
+    elif proto not in (6, 17, 132):
+        sport = dport = 0
+    probe = Probe(ident, "a", Packet(IPv4Address(src), IPv4Address(dst), proto, sport, dport), "test")
+    packed = encode(probe, run)
+    assert packed == encode_with_scapy(probe, run)
+    if proto != 1 or echo:
+        assert decode(packed) == (run, ident)
+
+
 def test_port_ranges_on_portless_protocols_match_port_zero() -> None:
     from segverify.model import Match, PortRange, ServiceTerm
 
@@ -217,6 +241,33 @@ def test_small_network_agrees() -> None:
     assert any("line 1 (deny)" in o.probe.reason for o in result.outcomes)
     assert any(o.probe.packet.dst.exploded == "192.0.2.10" and o.observed == {"web"} for o in result.outcomes)
     assert not _ours()
+
+
+@needs_kernel
+@pytest.mark.parametrize("judged", ["narrower", "wider"])
+def test_a_model_that_differs_from_the_kernel_disagrees(judged: str) -> None:
+    """The comparison sees both kinds of difference: the kernel delivering what the engine says it
+    drops (lg-pc's ssh through lg-in, which a narrower model no longer permits) and the kernel
+    dropping what the engine says gets through (a wider model that lets lg-pc2 ssh too). Each
+    round ends early once the engine's expected arrivals are in, so the first kind is what a wait
+    cut too short would miss."""
+    topo = segverify.loads(SMALL, name="small.yaml")
+    if judged == "narrower":
+        text = SMALL.replace("proto: tcp, dport: [22, 443]}", "proto: tcp, dport: 443}")
+    else:
+        text = SMALL.replace("src: 10.20.1.12, proto: tcp, dport: 22}", "src: 10.20.1.12, proto: tcp, dport: 23}").replace(
+            "- {action: permit, proto: tcp, dport: 22, src: 10.20.1.11}", "- {action: permit, proto: tcp, dport: 22}")
+    assert text != SMALL
+    result = emulate(topo, judge=segverify.loads(text, name="judge.yaml"))
+    assert result.disagreements
+    for o in result.disagreements:
+        assert (o.probe.packet.proto, o.probe.packet.dport) == (6, 22), format_text(result)
+        if judged == "narrower":
+            assert o.observed > o.expected, format_text(result)  # the kernel lets more through
+        else:
+            assert o.expected > o.observed, format_text(result)
+    sender = "lg-pc" if judged == "narrower" else "lg-pc2"
+    assert sender in {o.probe.src_node for o in result.disagreements}, format_text(result)
 
 
 VRF_LEAKS = Path(__file__).parent / "data" / "vrf-leaks.yaml"
