@@ -62,7 +62,8 @@ def snapshot(src: Path, dst: Path) -> None:
 
 def main() -> None:
     corpus = Path(sys.argv[1] if len(sys.argv) > 1 else
-                  Path(os.environ.get("SEGVERIFY_CORPORA", "../shared/corpora")) / "stanford-backbone")
+                  Path(os.environ.get("SEGVERIFY_CORPORA", "../shared/corpora")) / "stanford-backbone").resolve()
+    # resolved: the snapshot is symbolic links, made in another directory
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "stanford"
         snapshot(corpus, root)
