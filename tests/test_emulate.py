@@ -255,8 +255,9 @@ def test_a_model_that_differs_from_the_kernel_disagrees(judged: str) -> None:
     if judged == "narrower":
         text = SMALL.replace("proto: tcp, dport: [22, 443]}", "proto: tcp, dport: 443}")
     else:
-        text = SMALL.replace("src: 10.20.1.12, proto: tcp, dport: 22}", "src: 10.20.1.12, proto: tcp, dport: 23}").replace(
-            "- {action: permit, proto: tcp, dport: 22, src: 10.20.1.11}", "- {action: permit, proto: tcp, dport: 22}")
+        text = SMALL.replace("src: 10.20.1.12, proto: tcp, dport: 22}", "src: 10.20.1.12, proto: tcp, dport: 23}")
+        text = text.replace("- {action: permit, proto: tcp, dport: 22, src: 10.20.1.11}",
+                            "- {action: permit, proto: tcp, dport: 22}")
     assert text != SMALL
     result = emulate(topo, judge=segverify.loads(text, name="judge.yaml"))
     assert result.disagreements

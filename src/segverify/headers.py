@@ -336,7 +336,8 @@ class HeaderSpace:
         for field, value in (("dst", int(p.dst)), ("src", int(p.src)), ("proto", p.proto),
                              ("dport", p.dport), ("sport", p.sport)):
             width = WIDTH[field]
-            bits.update(zip(FIELD_VARS[(field, False)], map("1".__eq__, format(value & ((1 << width) - 1), f"0{width}b"))))
+            text = format(value & ((1 << width) - 1), f"0{width}b")
+            bits.update(zip(FIELD_VARS[(field, False)], map("1".__eq__, text)))
         cube = self.bdd.cube(bits)
         self._last_packet = (p, cube)
         return cube
