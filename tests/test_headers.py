@@ -98,6 +98,12 @@ def test_origin_copies_read_back_as_sent() -> None:
     assert HeaderSet(space, space.as_sent(rewritten)).pick().src == IPv4Address("10.0.0.5")
 
 
+def _bits(field: str, value: int, length: int, origin: bool = False) -> dict[str, bool]:
+    """The first ``length`` bits of ``field`` (most significant first) as a BDD assignment."""
+    names = FIELD_VARS[(field, origin)]
+    return {names[i]: bool((value >> (WIDTH[field] - 1 - i)) & 1) for i in range(length)}
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from(["src", "dst", "proto", "dport", "sport"]), st.integers(0, 2 ** 32 - 1),
        st.integers(0, 32), st.booleans())
@@ -109,12 +115,6 @@ def test_prefix_cubes_are_the_cube_of_their_bits(field: str, value: int, length:
         origin = False
     built = space.value_prefix(field, value, length, origin)
     assert built == space.bdd.cube(_bits(field, value, length, origin))
-
-
-def _bits(field: str, value: int, length: int, origin: bool = False) -> dict[str, bool]:
-    """The first ``length`` bits of ``field`` (most significant first) as a BDD assignment."""
-    names = FIELD_VARS[(field, origin)]
-    return {names[i]: bool((value >> (WIDTH[field] - 1 - i)) & 1) for i in range(length)}
 
 
 @settings(max_examples=200, deadline=None)

@@ -383,10 +383,15 @@ def _checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
+def _with_checksum(data: bytes, offset: int, checksum: int) -> bytes:
+    """``data`` with the 16-bit checksum field at ``offset`` (packed as zero) set."""
+    return data[:offset] + struct.pack("!H", checksum) + data[offset + 2:]
+
+
 def _ipv4(p: Packet, ident: int, payload: bytes) -> bytes:
-    src, dst = p.src.packed, p.dst.packed
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, 0, 64, p.proto, 0, src, dst)
-    return header[:10] + struct.pack("!H", _checksum(header)) + header[12:] + payload
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, 0, 64, p.proto, 0,
+                         p.src.packed, p.dst.packed)
+    return _with_checksum(header, 10, _checksum(header)) + payload
 
 
 def _transport_checksum(p: Packet, segment: bytes) -> int:
@@ -406,15 +411,14 @@ def encode(probe: Probe, run: int) -> bytes:
     ident = probe.id & 0xFFFF
     if p.proto == TCP:
         segment = struct.pack("!HHIIBBHHH", p.sport, p.dport, probe.id, 0, 5 << 4, 0x02, 8192, 0, 0) + tag
-        segment = segment[:16] + struct.pack("!H", _transport_checksum(p, segment)) + segment[18:]
-        return _ipv4(p, ident, segment)
+        return _ipv4(p, ident, _with_checksum(segment, 16, _transport_checksum(p, segment)))
     if p.proto == UDP:
         segment = struct.pack("!HHHH", p.sport, p.dport, 8 + len(tag), 0) + tag
-        checksum = _transport_checksum(p, segment) or 0xFFFF
-        return _ipv4(p, ident, segment[:6] + struct.pack("!H", checksum) + segment[8:])
+        # A UDP checksum that computes to zero is sent as all ones (zero means "none").
+        return _ipv4(p, ident, _with_checksum(segment, 6, _transport_checksum(p, segment) or 0xFFFF))
     if p.proto == ICMP and p.dport == ECHO_REQUEST and p.sport == 0:
         message = struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, ident, 1) + tag
-        return _ipv4(p, ident, message[:2] + struct.pack("!H", _checksum(message)) + message[4:])
+        return _ipv4(p, ident, _with_checksum(message, 2, _checksum(message)))
     if p.proto not in (ICMP, SCTP):
         return _ipv4(p, ident, (GRE_HEADER if p.proto == GRE else b"") + tag)
     return encode_with_scapy(probe, run)

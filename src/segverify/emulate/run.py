@@ -203,9 +203,9 @@ class Lab:
         return got
 
     def send_round(self, run: int, batch: Sequence[tuple[Probe, bytes]], arrivals: dict[int, set[str]],
-                   errors: dict[int, str], expected: dict[int, frozenset[str]]) -> None:
+                   errors: dict[int, str], awaited: dict[int, frozenset[str]]) -> None:
         """Send ``batch`` and read arrivals until the round is quiet: for QUIET seconds, or for
-        SETTLED seconds once every probe has reached all of ``expected`` (its receivers by the
+        SETTLED seconds once every probe has reached all of ``awaited`` (its receivers by the
         engine, its sender left out)."""
         for k, (probe, data) in enumerate(batch):
             netns.check_interrupted()
@@ -219,18 +219,18 @@ class Lab:
                 self.drain(run, arrivals, 0)
 
         def settled() -> bool:
-            return all(expected[p.id] <= arrivals.get(p.id, set()) for p, _data in batch)
+            return all(awaited[p.id] <= arrivals.get(p.id, set()) for p, _data in batch)
 
         self.wait_quiet(run, arrivals, settled)
 
-    def wait_quiet(self, run: int, arrivals: dict[int, set[str]], settled: Callable[[], bool],
+    def wait_quiet(self, run: int, arrivals: dict[int, set[str]], settled: Callable[[], bool] | None = None,
                    quiet_for: float = QUIET) -> None:
         """Read arrivals until none came for ``quiet_for`` seconds (SETTLED once ``settled()``)."""
         start = time.monotonic()
         deadline = start + MAX_WAIT
         last = start
         while True:
-            quiet = SETTLED if settled() else quiet_for
+            quiet = SETTLED if settled is not None and settled() else quiet_for
             now = time.monotonic()
             if now >= min(deadline, last + quiet):
                 return
@@ -439,7 +439,7 @@ def emulate(topology: Topology, probes: int | None = None, keep: bool = False, s
                         break
                 if variants_tried:
                     lab.apply(_restore(plan))
-            lab.wait_quiet(run, arrivals, lambda: False, LAST_SWEEP)  # anything late is still read
+            lab.wait_quiet(run, arrivals, quiet_for=LAST_SWEEP)  # anything late is still read
         finally:
             if keep:
                 lab.close()
@@ -455,7 +455,7 @@ def emulate(topology: Topology, probes: int | None = None, keep: bool = False, s
         observed = frozenset(got - {p.src_node})
         if not observed and not note:
             note = errors.get(p.id, "")
-        wanted = expected[p.id] - {p.src_node}
+        wanted = awaited[p.id]
         picked = observed < wanted and _chooses_translation(engine.network, p)
         if picked:
             note = "the kernel chose one source translation; the engine: some translation gets through"
